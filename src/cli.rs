@@ -1,0 +1,265 @@
+//! The command line: argv (and the `WARDEN_*` variables that stand for options)
+//! to a `Command`. Reads no file and touches no process.
+
+use std::ffi::OsString;
+use std::time::Duration;
+
+use crate::logger::Level;
+use crate::{duration, sys::signals};
+
+pub const DEFAULT_GRACE: Duration = Duration::from_secs(9);
+
+pub const HELP: &str = "\
+warden: a PID 1 for containers
+
+Usage:
+  warden [OPTIONS] [--] CMD [ARG...]    run one program as its init (like tini)
+
+Options:
+      --grace DUR        shutdown budget: after a stop signal (TERM, INT, QUIT)
+                         or after CMD exits, SIGKILL what is left once DUR has
+                         passed (default 9s; env WARDEN_GRACE)
+  -g, --group            send forwarded signals to CMD's whole process group
+      --rewrite SIG:SIG  forward the first signal as the second (0 drops it);
+                         may be repeated
+      --exit-map N:M     exit with M when CMD exits with N (128+S for signal S);
+                         may be repeated
+      --pdeathsig SIG    act as if SIG was received when warden's parent dies
+  -v, --verbose          more of warden's own messages (repeat for more);
+                         env WARDEN_LOG=error|warn|info|debug|trace
+  -h, --help             print this help
+  -V, --version          print the version
+
+Option parsing stops at the first word that is not an option, so
+`warden echo -v` runs `echo -v`. Durations: 500ms, 10s, 2m, 1h, 1m30s.
+Signals: TERM, SIGTERM, 15, RTMIN+3.
+
+Exit status: CMD's, or 128+N when it died of signal N (after --exit-map);
+2 for a bad command line; 127 when CMD is not found; 126 when it cannot be run.
+";
+
+/// What warden was asked to do.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Command {
+    Run(RunOptions),
+    Help,
+    Version,
+}
+
+/// Options of one-program mode.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunOptions {
+    pub grace: Duration,
+    pub group: bool,
+    /// (received, forwarded); forwarded 0 means drop.
+    pub rewrites: Vec<(i32, i32)>,
+    /// (program's code, warden's code).
+    pub exit_map: Vec<(i32, i32)>,
+    pub parent_death_signal: Option<i32>,
+    pub log_level: Level,
+    pub command: Vec<OsString>,
+}
+
+impl RunOptions {
+    /// The signal to forward for `received`, or `None` to drop it.
+    pub fn rewrite(&self, received: i32) -> Option<i32> {
+        match self.rewrites.iter().rev().find(|(from, _)| *from == received) {
+            Some(&(_, 0)) => None,
+            Some(&(_, to)) => Some(to),
+            None => Some(received),
+        }
+    }
+
+    /// warden's exit code for the program's code (the last matching mapping wins).
+    pub fn map_exit(&self, code: i32) -> i32 {
+        self.exit_map.iter().rev().find(|(from, _)| *from == code).map_or(code, |&(_, to)| to)
+    }
+}
+
+/// A bad command line: the message, to be printed with a hint to `--help`.
+#[derive(Debug, PartialEq, Eq)]
+pub struct UsageError(pub String);
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Parses `args` (without argv[0]); `env` looks up `WARDEN_*` variables.
+pub fn parse<I>(args: I, env: impl Fn(&str) -> Option<String>) -> Result<Command, UsageError>
+where
+    I: IntoIterator<Item = OsString>,
+{
+    use lexopt::prelude::*;
+
+    let mut log_level = Level::Warn;
+    if let Some(text) = env("WARDEN_LOG") {
+        log_level = Level::parse(&text).ok_or_else(|| {
+            UsageError(format!("WARDEN_LOG: unknown level \"{text}\" (error, warn, info, debug, trace)"))
+        })?;
+    }
+    let mut grace = DEFAULT_GRACE;
+    if let Some(text) = env("WARDEN_GRACE") {
+        grace = duration::parse(&text).map_err(|e| UsageError(format!("WARDEN_GRACE: {e}")))?;
+    }
+    let mut options = RunOptions {
+        grace,
+        group: false,
+        rewrites: Vec::new(),
+        exit_map: Vec::new(),
+        parent_death_signal: None,
+        log_level,
+        command: Vec::new(),
+    };
+
+    let mut parser = lexopt::Parser::from_args(args);
+    let bad = |e: lexopt::Error| UsageError(e.to_string());
+    while let Some(arg) = parser.next().map_err(bad)? {
+        match arg {
+            Long("grace") => {
+                let text = string_value(&mut parser, "--grace")?;
+                options.grace = duration::parse(&text).map_err(|e| UsageError(format!("--grace: {e}")))?;
+            }
+            Short('g') | Long("group") => options.group = true,
+            Long("rewrite") => {
+                let text = string_value(&mut parser, "--rewrite")?;
+                options.rewrites.push(parse_rewrite(&text)?);
+            }
+            Long("exit-map") => {
+                let text = string_value(&mut parser, "--exit-map")?;
+                options.exit_map.push(parse_exit_map(&text)?);
+            }
+            Long("pdeathsig") => {
+                let text = string_value(&mut parser, "--pdeathsig")?;
+                options.parent_death_signal = Some(parse_signal("--pdeathsig", &text)?);
+            }
+            Short('v') | Long("verbose") => options.log_level = options.log_level.more(),
+            Short('h') | Long("help") => return Ok(Command::Help),
+            Short('V') | Long("version") => return Ok(Command::Version),
+            Value(program) => {
+                options.command.push(program);
+                options.command.extend(parser.raw_args().map_err(bad)?);
+            }
+            other => return Err(bad(other.unexpected())),
+        }
+    }
+    if options.command.is_empty() {
+        return Err(UsageError("no command given: warden [OPTIONS] -- CMD [ARG...]".into()));
+    }
+    Ok(Command::Run(options))
+}
+
+fn string_value(parser: &mut lexopt::Parser, option: &str) -> Result<String, UsageError> {
+    let value = parser.value().map_err(|e| UsageError(e.to_string()))?;
+    value.into_string().map_err(|v| UsageError(format!("{option}: {v:?} is not valid UTF-8")))
+}
+
+fn parse_signal(option: &str, text: &str) -> Result<i32, UsageError> {
+    signals::parse(text).ok_or_else(|| {
+        UsageError(format!("{option}: unknown signal \"{text}\" (write e.g. TERM, SIGUSR1, 10 or RTMIN+3)"))
+    })
+}
+
+fn parse_rewrite(text: &str) -> Result<(i32, i32), UsageError> {
+    let (from, to) = text.split_once(':').ok_or_else(|| {
+        UsageError(format!("--rewrite: \"{text}\" is not SIG:SIG (e.g. TERM:QUIT, or TERM:0 to drop)"))
+    })?;
+    let from = parse_signal("--rewrite", from)?;
+    let to = if to.trim() == "0" { 0 } else { parse_signal("--rewrite", to)? };
+    if from == libc::SIGCHLD {
+        return Err(UsageError("--rewrite: SIGCHLD is never forwarded, so it cannot be rewritten".into()));
+    }
+    Ok((from, to))
+}
+
+fn parse_exit_map(text: &str) -> Result<(i32, i32), UsageError> {
+    let code = |part: &str| part.trim().parse::<i32>().ok().filter(|c| (0..=255).contains(c));
+    match text.split_once(':').map(|(a, b)| (code(a), code(b))) {
+        Some((Some(from), Some(to))) => Ok((from, to)),
+        _ => Err(UsageError(format!("--exit-map: \"{text}\" is not N:M with codes 0-255 (e.g. 143:0)"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(args: &[&str]) -> Result<RunOptions, UsageError> {
+        match parse(args.iter().map(OsString::from), |_| None)? {
+            Command::Run(options) => Ok(options),
+            other => panic!("not a run: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn stops_at_the_first_word() {
+        let options = run(&["-g", "echo", "-v", "--grace", "1s"]).unwrap();
+        assert!(options.group);
+        assert_eq!(options.command, ["echo", "-v", "--grace", "1s"]);
+        assert_eq!(options.log_level, Level::Warn);
+        assert_eq!(run(&["--", "-x"]).unwrap().command, ["-x"]);
+    }
+
+    #[test]
+    fn reads_every_option() {
+        let o = run(&[
+            "--grace=2s",
+            "--rewrite",
+            "TERM:QUIT",
+            "--rewrite",
+            "USR1:0",
+            "--exit-map",
+            "143:0",
+            "--pdeathsig",
+            "KILL",
+            "-vv",
+            "--",
+            "x",
+        ])
+        .unwrap();
+        assert_eq!(o.grace, Duration::from_secs(2));
+        assert_eq!(o.rewrite(libc::SIGTERM), Some(libc::SIGQUIT));
+        assert_eq!(o.rewrite(libc::SIGUSR1), None);
+        assert_eq!(o.rewrite(libc::SIGUSR2), Some(libc::SIGUSR2));
+        assert_eq!(o.map_exit(143), 0);
+        assert_eq!(o.map_exit(1), 1);
+        assert_eq!(o.parent_death_signal, Some(libc::SIGKILL));
+        assert_eq!(o.log_level, Level::Debug);
+    }
+
+    #[test]
+    fn environment_gives_defaults_and_options_win() {
+        let env = |k: &str| match k {
+            "WARDEN_GRACE" => Some("25s".to_string()),
+            "WARDEN_LOG" => Some("info".to_string()),
+            _ => None,
+        };
+        let Ok(Command::Run(o)) = parse(["x"].map(OsString::from), env) else { panic!() };
+        assert_eq!((o.grace, o.log_level), (Duration::from_secs(25), Level::Info));
+        let Ok(Command::Run(o)) = parse(["--grace", "1s", "x"].map(OsString::from), env) else { panic!() };
+        assert_eq!(o.grace, Duration::from_secs(1));
+    }
+
+    #[test]
+    fn bad_input_is_explained() {
+        let msg = |args: &[&str]| run(args).unwrap_err().0;
+        assert_eq!(
+            msg(&["--grace", "9", "x"]),
+            "--grace: \"9\" has no unit; write \"9s\" (units: ms, s, m, h)"
+        );
+        assert!(msg(&["--rewrite", "TERM", "x"]).contains("is not SIG:SIG"));
+        assert!(msg(&["--rewrite", "TERM:NOPE", "x"]).contains("unknown signal \"NOPE\""));
+        assert!(msg(&["--rewrite", "CHLD:TERM", "x"]).contains("never forwarded"));
+        assert!(msg(&["--exit-map", "300:0", "x"]).contains("codes 0-255"));
+        assert!(msg(&["--bogus", "x"]).contains("--bogus"));
+        assert!(msg(&[]).contains("no command given"));
+        assert!(msg(&["--grace"]).contains("--grace"));
+    }
+
+    #[test]
+    fn help_and_version() {
+        assert_eq!(parse(["--help"].map(OsString::from), |_| None), Ok(Command::Help));
+        assert_eq!(parse(["-V", "x"].map(OsString::from), |_| None), Ok(Command::Version));
+    }
+}

@@ -1,0 +1,96 @@
+//! The duration grammar shared by the command line and the config file:
+//! one or more `<integer><unit>` terms with units `ms`, `s`, `m`, `h`
+//! (`500ms`, `9s`, `2m`, `1h`, `1m30s`), or a bare `0`.
+
+use std::time::Duration;
+
+/// Parses a duration; the error says what is wrong and how to write it.
+pub fn parse(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    if text == "0" {
+        return Ok(Duration::ZERO);
+    }
+    if text.is_empty() {
+        return Err("empty duration; write e.g. \"10s\"".into());
+    }
+    if text.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(format!("\"{text}\" has no unit; write \"{text}s\" (units: ms, s, m, h)"));
+    }
+    let mut total = Duration::ZERO;
+    let mut rest = text;
+    while !rest.is_empty() {
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        let (number, after) = rest.split_at(digits);
+        let letters = after.bytes().take_while(u8::is_ascii_alphabetic).count();
+        let (unit, after) = after.split_at(letters);
+        let value: u64 = number.parse().map_err(|_| {
+            format!("\"{text}\" is not a duration; write e.g. \"500ms\", \"10s\", \"2m\" or \"1h\"")
+        })?;
+        let millis_per_unit: u64 = match unit {
+            "ms" => 1,
+            "s" => 1_000,
+            "m" => 60_000,
+            "h" => 3_600_000,
+            _ => {
+                return Err(format!("\"{text}\": unknown unit \"{unit}\" (units: ms, s, m, h)"));
+            }
+        };
+        let millis = value.checked_mul(millis_per_unit).ok_or_else(|| format!("\"{text}\" is too long"))?;
+        total = total
+            .checked_add(Duration::from_millis(millis))
+            .ok_or_else(|| format!("\"{text}\" is too long"))?;
+        rest = after;
+    }
+    Ok(total)
+}
+
+/// Formats the way it parses: `9s`, `1m30s`, `250ms`.
+pub fn format(duration: Duration) -> String {
+    let mut millis = duration.as_millis();
+    if millis == 0 {
+        return "0s".into();
+    }
+    let mut out = String::new();
+    for (unit, size) in [("h", 3_600_000u128), ("m", 60_000), ("s", 1_000), ("ms", 1)] {
+        if millis >= size {
+            out.push_str(&format!("{}{unit}", millis / size));
+            millis %= size;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_grammar() {
+        assert_eq!(parse("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse("9s"), Ok(Duration::from_secs(9)));
+        assert_eq!(parse("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse("1h"), Ok(Duration::from_secs(3600)));
+        assert_eq!(parse("1m30s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse("0"), Ok(Duration::ZERO));
+        assert_eq!(parse(" 10s "), Ok(Duration::from_secs(10)));
+    }
+
+    #[test]
+    fn rejects_with_a_suggestion() {
+        assert_eq!(parse("9").unwrap_err(), "\"9\" has no unit; write \"9s\" (units: ms, s, m, h)");
+        assert!(parse("9d").unwrap_err().contains("unknown unit \"d\""));
+        assert!(parse("s").is_err());
+        assert!(parse("1.5s").is_err());
+        assert!(parse("-1s").is_err());
+        assert!(parse("").is_err());
+        assert!(parse("99999999999999999999h").is_err());
+    }
+
+    #[test]
+    fn format_round_trips() {
+        for ms in [0u64, 1, 999, 1000, 1500, 60_000, 90_000, 3_600_000, 3_723_004] {
+            let d = Duration::from_millis(ms);
+            assert_eq!(parse(&format(d)), Ok(d), "{}", format(d));
+        }
+    }
+}

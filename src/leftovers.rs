@@ -1,0 +1,36 @@
+//! The processes warden answers for beyond its own children, and how to signal
+//! them all at shutdown.
+//!
+//! As PID 1 that is the whole PID namespace (`kill(-1)`, which the kernel applies
+//! atomically with respect to fork). As a subreaper it is only warden's own
+//! descendants, found in `/proc`: `kill(-1)` there would hit the host, or the other
+//! containers of a shared PID namespace.
+
+use crate::logger::warning;
+use crate::sys::process;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// warden is PID 1: everything in the namespace is its business.
+    Namespace,
+    /// warden is a subreaper: only its descendants.
+    Descendants,
+}
+
+impl Scope {
+    pub fn of_this_process() -> Scope {
+        if process::pid() == 1 { Scope::Namespace } else { Scope::Descendants }
+    }
+
+    /// Sends `signal` to every process in scope except warden itself.
+    pub fn signal_all(self, signal: i32) {
+        let result = match self {
+            Scope::Namespace => process::send(-1, signal),
+            Scope::Descendants => process::descendants(process::pid())
+                .and_then(|pids| pids.into_iter().try_for_each(|pid| process::send(pid, signal))),
+        };
+        if let Err(e) = result {
+            warning!("unable to signal remaining processes: {e}");
+        }
+    }
+}

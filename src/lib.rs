@@ -1,0 +1,58 @@
+//! warden: a PID 1 for containers.
+//!
+//! Architecture, outside in:
+//! - `main.rs` blocks every signal before anything else can run, then calls [`run`].
+//! - [`cli`] turns argv into a [`cli::Command`]; it touches no process.
+//! - [`single`] is one-program mode (`warden -- CMD`): spawn, forward, reap, grace.
+//! - [`reactor`] is the one event loop (epoll + a timer queue); it knows no policy.
+//! - [`leftovers`] decides which processes warden answers for at shutdown.
+//! - `sys` is the operating-system boundary and the only module with `unsafe`.
+//! - [`logger`] writes warden's own messages, never failing on a closed stderr.
+
+pub mod cli;
+pub mod duration;
+pub mod leftovers;
+pub mod logger;
+pub mod reactor;
+pub mod single;
+pub mod sys;
+
+use std::ffi::OsString;
+
+/// Runs warden with `args` (argv without argv[0]) and returns the exit code.
+pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
+    // First of all: signals become events. No thread may exist before this, or the
+    // kernel could deliver a signal to a thread that does not block it, and a PID 1
+    // with default dispositions would silently drop it.
+    if let Err(e) = sys::signals::block_all() {
+        logger::error!("unable to block signals: {e}");
+        return 1;
+    }
+    sys::signals::reset_ignored_dispositions();
+    if let Err(e) = sys::fds::mark_inherited_cloexec() {
+        logger::warning!("unable to mark inherited file descriptors close-on-exec: {e}");
+    }
+
+    let command = match cli::parse(args, |name| std::env::var(name).ok()) {
+        Ok(command) => command,
+        Err(e) => {
+            logger::error!("{e}\nTry 'warden --help'.");
+            return 2;
+        }
+    };
+    match command {
+        cli::Command::Help => print(cli::HELP),
+        cli::Command::Version => print(&format!("warden {}\n", env!("CARGO_PKG_VERSION"))),
+        cli::Command::Run(options) => {
+            logger::set_level(options.log_level);
+            single::run(options)
+        }
+    }
+}
+
+/// Prints to stdout; a closed stdout is not worth a panic.
+fn print(text: &str) -> i32 {
+    use std::io::Write;
+    let _ = std::io::stdout().write_all(text.as_bytes());
+    0
+}

@@ -1,0 +1,92 @@
+//! warden's own messages: one line each on stderr, written with a single `write(2)`
+//! and errors ignored, so a closed or full stderr can never stop PID 1 (std's
+//! `eprintln!` would panic on EPIPE).
+
+use std::io::Write;
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[repr(u8)]
+pub enum Level {
+    Error = 0,
+    Warn = 1,
+    Info = 2,
+    Debug = 3,
+    Trace = 4,
+}
+
+impl Level {
+    pub fn parse(text: &str) -> Option<Level> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "error" => Some(Level::Error),
+            "warn" | "warning" => Some(Level::Warn),
+            "info" => Some(Level::Info),
+            "debug" => Some(Level::Debug),
+            "trace" => Some(Level::Trace),
+            _ => None,
+        }
+    }
+
+    /// One step more verbose, stopping at the most verbose level.
+    pub fn more(self) -> Level {
+        match self {
+            Level::Error => Level::Warn,
+            Level::Warn => Level::Info,
+            Level::Info => Level::Debug,
+            Level::Debug | Level::Trace => Level::Trace,
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            Level::Error => "error: ",
+            Level::Warn => "warning: ",
+            Level::Info => "",
+            Level::Debug => "debug: ",
+            Level::Trace => "trace: ",
+        }
+    }
+}
+
+static LEVEL: AtomicU8 = AtomicU8::new(Level::Warn as u8);
+
+/// Set once stderr has answered EPIPE: its reader is gone for good, and every
+/// further write would only raise another SIGPIPE.
+static STDERR_GONE: AtomicBool = AtomicBool::new(false);
+
+pub fn set_level(level: Level) {
+    LEVEL.store(level as u8, Ordering::Relaxed);
+}
+
+pub fn enabled(level: Level) -> bool {
+    level as u8 <= LEVEL.load(Ordering::Relaxed)
+}
+
+/// Writes one record; use the `error!`/`warn!`/`info!`/`debug!` macros instead.
+pub fn write(level: Level, message: std::fmt::Arguments<'_>) {
+    if !enabled(level) || STDERR_GONE.load(Ordering::Relaxed) {
+        return;
+    }
+    let mut line = Vec::with_capacity(128);
+    // Writing into a Vec cannot fail.
+    let _ = writeln!(line, "warden: {}{}", level.label(), message);
+    if let Err(e) = std::io::stderr().write_all(&line)
+        && e.kind() == std::io::ErrorKind::BrokenPipe
+    {
+        STDERR_GONE.store(true, Ordering::Relaxed);
+    }
+}
+
+macro_rules! error {
+    ($($arg:tt)*) => { $crate::logger::write($crate::logger::Level::Error, format_args!($($arg)*)) };
+}
+macro_rules! warning {
+    ($($arg:tt)*) => { $crate::logger::write($crate::logger::Level::Warn, format_args!($($arg)*)) };
+}
+macro_rules! info {
+    ($($arg:tt)*) => { $crate::logger::write($crate::logger::Level::Info, format_args!($($arg)*)) };
+}
+macro_rules! debug {
+    ($($arg:tt)*) => { $crate::logger::write($crate::logger::Level::Debug, format_args!($($arg)*)) };
+}
+pub(crate) use {debug, error, info, warning};

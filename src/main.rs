@@ -1,0 +1,3 @@
+fn main() {
+    std::process::exit(warden::run(std::env::args_os().skip(1)));
+}

@@ -1,0 +1,296 @@
+//! One-program mode, `warden [OPTIONS] -- CMD`: the tini / dumb-init replacement.
+//!
+//! Life of a run: spawn CMD in its own process group (the terminal's foreground
+//! group when there is one), then loop on two kinds of events, signals and the
+//! grace timer. Every signal but SIGCHLD is forwarded; SIGCHLD reaps every ended
+//! process, orphans included. The first TERM/INT/QUIT arms the grace timer; when it
+//! fires (or on a second stop signal) everything left is SIGKILLed. When CMD exits,
+//! whatever it left behind gets SIGTERM, then SIGKILL at the end of the same grace,
+//! and warden exits with CMD's code once no process of its own is left.
+
+use std::ffi::OsString;
+use std::time::Duration;
+
+use crate::cli::RunOptions;
+use crate::leftovers::Scope;
+use crate::logger::{debug, error, info, warning};
+use crate::reactor::{Event, Interest, Reactor, TimerId, deadline_after};
+use crate::sys::process;
+use crate::sys::reap::{ExitStatus, Reaped, reap_one};
+use crate::sys::signals::{self, Received, SignalFd};
+use crate::sys::spawn::{Placement, Program, SpawnError, spawn};
+
+const SIGNALS: u64 = 0;
+
+/// After the final SIGKILL, how long to wait for the kernel to finish the kills
+/// (processes in uninterruptible sleep) before exiting anyway.
+const AFTER_KILL: Duration = Duration::from_secs(2);
+
+#[derive(Debug)]
+enum Timer {
+    GraceOver,
+    GiveUp,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum MainProgram {
+    Running { pid: i32 },
+    Exited { code: i32 },
+}
+
+/// Runs CMD to completion and returns warden's exit code.
+pub fn run(options: RunOptions) -> i32 {
+    let mut init = match Init::new(options) {
+        Ok(init) => init,
+        Err(code) => return code,
+    };
+    init.run()
+}
+
+struct Init {
+    options: RunOptions,
+    reactor: Reactor<Timer>,
+    signals: SignalFd,
+    scope: Scope,
+    program: MainProgram,
+    /// The grace deadline, once a stop signal came or CMD exited.
+    grace: Option<TimerId>,
+    stop_requested: bool,
+    killed: bool,
+    no_children: bool,
+}
+
+impl Init {
+    fn new(options: RunOptions) -> Result<Init, i32> {
+        let scope = Scope::of_this_process();
+        if scope == Scope::Descendants
+            && let Err(e) = process::become_subreaper()
+        {
+            warning!("unable to become a subreaper ({e}): orphans will not be reaped by warden");
+        }
+        let fail = |what: &str, e: std::io::Error| {
+            error!("unable to {what}: {e}");
+            1
+        };
+        let signals = SignalFd::new().map_err(|e| fail("create a signalfd", e))?;
+        let reactor = Reactor::new().map_err(|e| fail("create an epoll instance", e))?;
+        reactor
+            .register(std::os::fd::AsRawFd::as_raw_fd(&signals), SIGNALS, Interest::Read)
+            .map_err(|e| fail("watch the signalfd", e))?;
+
+        let mut parent_died = false;
+        if let Some(signal) = options.parent_death_signal {
+            let parent = process::parent_pid();
+            if let Err(e) = process::set_parent_death_signal(signal) {
+                warning!("unable to set the parent-death signal: {e}");
+            }
+            // The parent may have died before the request took effect.
+            parent_died = process::parent_pid() != parent;
+        }
+
+        let env: Vec<(OsString, OsString)> = std::env::vars_os().collect();
+        let program = Program::new(&options.command, &env).map_err(|e| {
+            error!("cannot run {:?}: {e}", options.command.first().unwrap_or(&OsString::new()));
+            2
+        })?;
+        let placement = Placement { own_process_group: true, take_terminal: true };
+        let pid = match spawn(&program, placement) {
+            Ok(pid) => pid,
+            Err(SpawnError::Exec { error, .. }) => {
+                let not_found = matches!(error.raw_os_error(), Some(libc::ENOENT | libc::ENOTDIR));
+                let name =
+                    options.command.first().map(|c| c.to_string_lossy().into_owned()).unwrap_or_default();
+                error!("cannot run \"{name}\": {error}");
+                return Err(if not_found { 127 } else { 126 });
+            }
+            Err(e) => {
+                error!("cannot run \"{}\": {e}", program.display);
+                return Err(126);
+            }
+        };
+        info!("started \"{}\" as pid {pid}", program.display);
+
+        let mut init = Init {
+            options,
+            reactor,
+            signals,
+            scope,
+            program: MainProgram::Running { pid },
+            grace: None,
+            stop_requested: false,
+            killed: false,
+            no_children: false,
+        };
+        if parent_died && let Some(signal) = init.options.parent_death_signal {
+            init.on_signal(Received { signal, sender: 0, code: 0 });
+        }
+        Ok(init)
+    }
+
+    fn run(&mut self) -> i32 {
+        let mut events = Vec::new();
+        loop {
+            if let MainProgram::Exited { code } = self.program
+                && self.no_children
+            {
+                return code;
+            }
+            events.clear();
+            if let Err(e) = self.reactor.turn(&mut events) {
+                // epoll_wait only fails on programming errors (EBADF, EINVAL); carry on
+                // rather than abandon the children, but do not spin.
+                error!("event loop: {e}");
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            for event in events.drain(..) {
+                match event {
+                    Event::Io(ready) if ready.token == SIGNALS => self.drain_signals(),
+                    Event::Io(_) => {}
+                    Event::Timer(Timer::GraceOver) => {
+                        warning!(
+                            "grace period of {} is over: killing what is left",
+                            crate::duration::format(self.options.grace)
+                        );
+                        self.kill_everything();
+                    }
+                    Event::Timer(Timer::GiveUp) => {
+                        warning!("processes survived SIGKILL for {}s; exiting anyway", AFTER_KILL.as_secs());
+                        return self.exit_code_now();
+                    }
+                }
+            }
+        }
+    }
+
+    fn drain_signals(&mut self) {
+        loop {
+            match self.signals.read() {
+                Ok(Some(received)) if received.signal == libc::SIGCHLD => {}
+                Ok(Some(received)) => self.on_signal(received),
+                Ok(None) => break,
+                Err(e) => {
+                    error!("reading signals: {e}");
+                    break;
+                }
+            }
+        }
+        // Reap after every batch: SIGCHLDs coalesce, and a signal forwarded just now
+        // may already have ended someone.
+        self.reap();
+    }
+
+    fn on_signal(&mut self, received: Received) {
+        let name = signals::name(received.signal);
+        // A signal warden caused itself (SIGPIPE from a write to a closed pipe) is
+        // not the user's. Not logged: the log write could raise the next one.
+        if received.sender == process::pid() {
+            return;
+        }
+        let Some(forward) = self.options.rewrite(received.signal) else {
+            debug!("dropping {name} (--rewrite)");
+            return;
+        };
+        let is_stop = matches!(received.signal, libc::SIGTERM | libc::SIGINT | libc::SIGQUIT);
+        if let MainProgram::Running { pid } = self.program {
+            let target = if self.options.group { -pid } else { pid };
+            debug!(
+                "forwarding {} to {}",
+                signals::name(forward),
+                if self.options.group { "process group" } else { "pid" }
+            );
+            if let Err(e) = process::send(target, forward) {
+                warning!("unable to forward {} to {target}: {e}", signals::name(forward));
+            }
+        }
+        if !is_stop {
+            return;
+        }
+        if self.stop_requested || matches!(self.program, MainProgram::Exited { .. }) {
+            info!("second stop signal ({name}): killing everything now");
+            self.kill_everything();
+        } else {
+            self.stop_requested = true;
+            info!("{name}: stopping, grace {}", crate::duration::format(self.options.grace));
+            self.arm_grace();
+        }
+    }
+
+    fn arm_grace(&mut self) {
+        if self.grace.is_none() && !self.killed {
+            self.grace = Some(self.reactor.add_timer(deadline_after(self.options.grace), Timer::GraceOver));
+        }
+    }
+
+    fn reap(&mut self) {
+        loop {
+            match reap_one() {
+                Ok(Reaped::Child { pid, status }) => {
+                    if self.program == (MainProgram::Running { pid }) {
+                        self.on_program_exit(status);
+                    } else {
+                        debug!("reaped pid {pid} ({status:?})");
+                        if self.killed {
+                            // A process forked before the SIGKILL walk may have outlived it.
+                            self.scope.signal_all(libc::SIGKILL);
+                        }
+                    }
+                }
+                Ok(Reaped::NoneReady) => {
+                    self.no_children = false;
+                    return;
+                }
+                Ok(Reaped::NoChildren) => {
+                    self.no_children = true;
+                    return;
+                }
+                Err(e) => {
+                    error!("waitpid: {e}");
+                    return;
+                }
+            }
+        }
+    }
+
+    fn on_program_exit(&mut self, status: ExitStatus) {
+        let code = self.options.map_exit(status.code());
+        match status {
+            ExitStatus::Exited(c) => info!("program exited with code {c}"),
+            ExitStatus::Signaled { signal, core_dumped } => info!(
+                "program was killed by {}{}",
+                signals::name(signal),
+                if core_dumped { " (core dumped)" } else { "" }
+            ),
+        }
+        self.program = MainProgram::Exited { code };
+        if self.killed {
+            return;
+        }
+        // What the program left behind gets the same chance to stop cleanly. SIGCONT
+        // wakes stopped processes so they can act on the SIGTERM.
+        self.scope.signal_all(libc::SIGTERM);
+        self.scope.signal_all(libc::SIGCONT);
+        self.arm_grace();
+    }
+
+    fn kill_everything(&mut self) {
+        if let MainProgram::Running { pid } = self.program {
+            let _ = process::send(-pid, libc::SIGKILL);
+            let _ = process::send(pid, libc::SIGKILL);
+        }
+        self.scope.signal_all(libc::SIGKILL);
+        if let Some(timer) = self.grace.take() {
+            self.reactor.cancel_timer(timer);
+        }
+        if !self.killed {
+            self.killed = true;
+            self.reactor.add_timer(deadline_after(AFTER_KILL), Timer::GiveUp);
+        }
+    }
+
+    fn exit_code_now(&self) -> i32 {
+        match self.program {
+            MainProgram::Exited { code } => code,
+            MainProgram::Running { .. } => self.options.map_exit(128 + libc::SIGKILL),
+        }
+    }
+}

@@ -1,0 +1,40 @@
+//! File-descriptor hygiene.
+
+use std::io;
+use std::os::fd::RawFd;
+
+use super::retry;
+
+/// Marks every fd ≥ 3 that warden inherited close-on-exec, so children get only
+/// 0, 1 and 2 (plus what they are given on purpose). Uses `close_range` (Linux 5.11)
+/// and falls back to walking `/proc/self/fd`.
+pub fn mark_inherited_cloexec() -> io::Result<()> {
+    // SAFETY: close_range with CLOSE_RANGE_CLOEXEC only changes fd flags.
+    let ret = unsafe { libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, libc::CLOSE_RANGE_CLOEXEC) };
+    if ret == 0 {
+        return Ok(());
+    }
+    let mut open = Vec::new();
+    for entry in std::fs::read_dir("/proc/self/fd")? {
+        if let Some(fd) = entry?.file_name().to_str().and_then(|s| s.parse::<RawFd>().ok()) {
+            open.push(fd);
+        }
+    }
+    for fd in open.into_iter().filter(|fd| *fd >= 3) {
+        set_cloexec(fd).ok(); // the read_dir fd itself is gone by now: EBADF is fine
+    }
+    Ok(())
+}
+
+fn set_cloexec(fd: RawFd) -> io::Result<()> {
+    // SAFETY: fcntl on an integer fd has no memory effects.
+    let flags = retry(|| unsafe { libc::fcntl(fd, libc::F_GETFD) })?;
+    // SAFETY: as above.
+    retry(|| unsafe { libc::fcntl(fd, libc::F_SETFD, flags | libc::FD_CLOEXEC) }).map(drop)
+}
+
+/// Whether `fd` is a terminal.
+pub fn is_tty(fd: RawFd) -> bool {
+    // SAFETY: isatty only inspects the fd.
+    unsafe { libc::isatty(fd) == 1 }
+}

@@ -1,0 +1,35 @@
+//! The operating-system boundary: every `unsafe` block of warden lives below this
+//! module, each with a `SAFETY:` note. Everything here is a thin, policy-free wrapper
+//! that turns raw return codes into `io::Result`; deciding what to do is the caller's.
+//! Code that runs in a forked child before `execve` is marked `async-signal-safe:`.
+#![allow(unsafe_code)]
+
+pub mod epoll;
+pub mod fds;
+pub mod process;
+pub mod reap;
+pub mod signals;
+pub mod spawn;
+
+use std::io;
+
+/// Turns a `-1`-on-error return code into an `io::Result`, retrying on `EINTR`.
+///
+/// With every signal blocked EINTR is rare, but a ptrace attach (strace, gdb) can
+/// still interrupt a system call, so every raw call goes through this loop.
+pub(crate) fn retry<T, F>(mut call: F) -> io::Result<T>
+where
+    T: PartialEq + From<i8>,
+    F: FnMut() -> T,
+{
+    loop {
+        let ret = call();
+        if ret != T::from(-1) {
+            return Ok(ret);
+        }
+        let err = io::Error::last_os_error();
+        if err.kind() != io::ErrorKind::Interrupted {
+            return Err(err);
+        }
+    }
+}

@@ -1,0 +1,280 @@
+//! Signals as events: the start-up mask, the signalfd that turns every signal into a
+//! readable fd, signal names, and the reset a child needs before `execve`.
+//!
+//! warden blocks *every* signal as the first thing `main` does and never installs a
+//! handler. Blocked signals are queued rather than dropped, even for a PID 1 whose
+//! dispositions are the default (the kernel treats blocked signals as never ignored),
+//! so the signalfd sees all of them, including SIGSEGV or SIGABRT sent with kill(2).
+//! A real fault in warden is still fatal: the kernel unblocks forced fault signals.
+
+use std::io;
+use std::mem::{MaybeUninit, size_of};
+
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+
+use super::retry;
+
+/// Highest signal number on Linux (SIGRTMAX).
+const MAX_SIGNAL: i32 = 64;
+
+/// One received signal, with who sent it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Received {
+    pub signal: i32,
+    /// Sender's pid (0 when the kernel sent it on no one's behalf).
+    pub sender: i32,
+    /// `si_code` of the signal: `SI_USER`, `SI_KERNEL`, `CLD_EXITED`...
+    pub code: i32,
+}
+
+/// Blocks every signal in the calling thread. Call before any thread exists.
+pub fn block_all() -> io::Result<()> {
+    let set = full_set();
+    // SAFETY: `set` is a valid, initialised sigset; a null old-set pointer is allowed.
+    let ret = unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, &set, std::ptr::null_mut()) };
+    if ret != 0 {
+        return Err(io::Error::from_raw_os_error(ret));
+    }
+    Ok(())
+}
+
+/// Sets every signal that warden inherited as ignored back to the default.
+///
+/// An inherited `SIGCHLD = SIG_IGN` would make the kernel reap children on its own
+/// and hide their exit codes; the others do no harm while blocked, but resetting
+/// them keeps warden's state the same however it was started. Handlers (std's stack
+/// overflow handler for SIGSEGV/SIGBUS) are left alone.
+pub fn reset_ignored_dispositions() {
+    for signal in 1..=MAX_SIGNAL {
+        if signal == libc::SIGKILL || signal == libc::SIGSTOP {
+            continue;
+        }
+        let mut old = KernelSigaction::default();
+        // SAFETY: querying with a null new action only writes `old`, which is large
+        // enough for the kernel's structure on every architecture.
+        let ret = unsafe {
+            libc::syscall(
+                libc::SYS_rt_sigaction,
+                signal,
+                std::ptr::null::<KernelSigaction>(),
+                &mut old,
+                KERNEL_SIGSET_SIZE,
+            )
+        };
+        if ret == 0 && old.handler == libc::SIG_IGN {
+            set_default(signal);
+        }
+    }
+}
+
+/// The kernel's `struct sigaction` (handler first on every architecture; the rest
+/// is only ever written as zeros). Sized generously for all layouts.
+#[repr(C)]
+#[derive(Default)]
+struct KernelSigaction {
+    handler: libc::sighandler_t,
+    rest: [u64; 3],
+}
+
+/// Size of the kernel's signal set, as rt_sigaction wants it.
+const KERNEL_SIGSET_SIZE: usize = 8;
+
+/// async-signal-safe: sets `signal` to SIG_DFL through the raw system call, which
+/// unlike the C library's wrappers also accepts the numbers the library reserves
+/// for itself (32-34), so nothing inherited survives.
+fn set_default(signal: i32) {
+    let default = KernelSigaction::default(); // SIG_DFL is 0
+    // SAFETY: a valid, fully initialised action; a null old-action pointer is allowed.
+    unsafe {
+        libc::syscall(
+            libc::SYS_rt_sigaction,
+            signal,
+            &default,
+            std::ptr::null_mut::<KernelSigaction>(),
+            KERNEL_SIGSET_SIZE,
+        );
+    }
+}
+
+fn full_set() -> libc::sigset_t {
+    let mut set = MaybeUninit::<libc::sigset_t>::zeroed();
+    // SAFETY: sigfillset initialises the set it is given.
+    unsafe {
+        libc::sigfillset(set.as_mut_ptr());
+        set.assume_init()
+    }
+}
+
+/// A non-blocking signalfd reading every signal.
+pub struct SignalFd {
+    fd: OwnedFd,
+}
+
+impl SignalFd {
+    pub fn new() -> io::Result<Self> {
+        let set = full_set();
+        // SAFETY: `set` is initialised; -1 asks for a new fd.
+        let fd = retry(|| unsafe { libc::signalfd(-1, &set, libc::SFD_NONBLOCK | libc::SFD_CLOEXEC) })?;
+        // SAFETY: signalfd returned a fresh descriptor that nothing else owns.
+        Ok(Self { fd: unsafe { OwnedFd::from_raw_fd(fd) } })
+    }
+
+    /// Reads the next pending signal; `None` when none is pending.
+    pub fn read(&self) -> io::Result<Option<Received>> {
+        let mut info = MaybeUninit::<libc::signalfd_siginfo>::zeroed();
+        let size = size_of::<libc::signalfd_siginfo>();
+        // SAFETY: the buffer is exactly one signalfd_siginfo long.
+        let result = retry(|| unsafe { libc::read(self.fd.as_raw_fd(), info.as_mut_ptr().cast(), size) });
+        match result {
+            Ok(n) if n as usize == size => {
+                // SAFETY: the kernel filled the whole structure.
+                let info = unsafe { info.assume_init() };
+                Ok(Some(Received {
+                    signal: info.ssi_signo as i32,
+                    sender: info.ssi_pid as i32,
+                    code: info.ssi_code,
+                }))
+            }
+            Ok(_) => Ok(None),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+impl AsRawFd for SignalFd {
+    fn as_raw_fd(&self) -> RawFd {
+        self.fd.as_raw_fd()
+    }
+}
+
+/// async-signal-safe: gives the calling (forked) process default dispositions for
+/// every signal and an empty mask, whatever warden itself inherited.
+pub fn reset_for_exec() {
+    for signal in 1..=MAX_SIGNAL {
+        if signal != libc::SIGKILL && signal != libc::SIGSTOP {
+            set_default(signal);
+        }
+    }
+    let mut empty = MaybeUninit::<libc::sigset_t>::zeroed();
+    // SAFETY: sigemptyset and sigprocmask are async-signal-safe; the set is initialised first.
+    unsafe {
+        libc::sigemptyset(empty.as_mut_ptr());
+        libc::sigprocmask(libc::SIG_SETMASK, empty.as_ptr(), std::ptr::null_mut());
+    }
+}
+
+const NAMES: [(&str, i32); 31] = [
+    ("HUP", libc::SIGHUP),
+    ("INT", libc::SIGINT),
+    ("QUIT", libc::SIGQUIT),
+    ("ILL", libc::SIGILL),
+    ("TRAP", libc::SIGTRAP),
+    ("ABRT", libc::SIGABRT),
+    ("BUS", libc::SIGBUS),
+    ("FPE", libc::SIGFPE),
+    ("KILL", libc::SIGKILL),
+    ("USR1", libc::SIGUSR1),
+    ("SEGV", libc::SIGSEGV),
+    ("USR2", libc::SIGUSR2),
+    ("PIPE", libc::SIGPIPE),
+    ("ALRM", libc::SIGALRM),
+    ("TERM", libc::SIGTERM),
+    ("STKFLT", libc::SIGSTKFLT),
+    ("CHLD", libc::SIGCHLD),
+    ("CONT", libc::SIGCONT),
+    ("STOP", libc::SIGSTOP),
+    ("TSTP", libc::SIGTSTP),
+    ("TTIN", libc::SIGTTIN),
+    ("TTOU", libc::SIGTTOU),
+    ("URG", libc::SIGURG),
+    ("XCPU", libc::SIGXCPU),
+    ("XFSZ", libc::SIGXFSZ),
+    ("VTALRM", libc::SIGVTALRM),
+    ("PROF", libc::SIGPROF),
+    ("WINCH", libc::SIGWINCH),
+    ("IO", libc::SIGIO),
+    ("PWR", libc::SIGPWR),
+    ("SYS", libc::SIGSYS),
+];
+
+/// The C library's real-time range (it reserves the first few kernel numbers).
+fn realtime_range() -> (i32, i32) {
+    (libc::SIGRTMIN(), libc::SIGRTMAX())
+}
+
+/// Parses `TERM`, `SIGTERM`, `sigterm`, `15`, `RTMIN+3` or `SIGRTMAX-1`.
+pub fn parse(text: &str) -> Option<i32> {
+    let upper = text.trim().to_ascii_uppercase();
+    let name = upper.strip_prefix("SIG").unwrap_or(&upper);
+    if let Ok(number) = name.parse::<i32>() {
+        return (1..=MAX_SIGNAL).contains(&number).then_some(number);
+    }
+    if let Some(&(_, number)) = NAMES.iter().find(|(n, _)| *n == name) {
+        return Some(number);
+    }
+    if name == "IOT" {
+        return Some(libc::SIGABRT);
+    }
+    if name == "POLL" {
+        return Some(libc::SIGIO);
+    }
+    let (min, max) = realtime_range();
+    let offset =
+        |rest: &str| -> Option<i32> { if rest.is_empty() { Some(0) } else { rest.parse::<i32>().ok() } };
+    let number = if let Some(rest) = name.strip_prefix("RTMIN") {
+        min + offset(rest.strip_prefix('+').unwrap_or(rest))?
+    } else if let Some(rest) = name.strip_prefix("RTMAX") {
+        max - offset(rest.strip_prefix('-').unwrap_or(rest))?
+    } else {
+        return None;
+    };
+    (min..=max).contains(&number).then_some(number)
+}
+
+/// `SIGTERM`, `SIGRTMIN+3`, or `SIG42` for a number without a name.
+pub fn name(signal: i32) -> String {
+    if let Some((n, _)) = NAMES.iter().find(|(_, s)| *s == signal) {
+        return format!("SIG{n}");
+    }
+    let (min, max) = realtime_range();
+    if (min..=max).contains(&signal) {
+        return if signal - min <= max - signal {
+            format!("SIGRTMIN+{}", signal - min)
+        } else {
+            format!("SIGRTMAX-{}", max - signal)
+        };
+    }
+    format!("SIG{signal}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip() {
+        for signal in 1..=MAX_SIGNAL {
+            let (min, _) = realtime_range();
+            if signal > 31 && signal < min {
+                continue; // reserved by the C library, no name
+            }
+            assert_eq!(parse(&name(signal)), Some(signal), "{}", name(signal));
+        }
+    }
+
+    #[test]
+    fn accepts_the_usual_spellings() {
+        assert_eq!(parse("TERM"), Some(libc::SIGTERM));
+        assert_eq!(parse("SIGTERM"), Some(libc::SIGTERM));
+        assert_eq!(parse("sigterm"), Some(libc::SIGTERM));
+        assert_eq!(parse("15"), Some(15));
+        assert_eq!(parse("RTMIN+3"), Some(libc::SIGRTMIN() + 3));
+        assert_eq!(parse("SIGRTMAX-1"), Some(libc::SIGRTMAX() - 1));
+        assert_eq!(parse("0"), None);
+        assert_eq!(parse("65"), None);
+        assert_eq!(parse("TERMS"), None);
+        assert_eq!(parse("RTMIN+99"), None);
+        assert_eq!(parse(""), None);
+    }
+}

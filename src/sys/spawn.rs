@@ -1,0 +1,200 @@
+//! fork + execve with nothing but async-signal-safe work in between.
+//!
+//! Everything the child needs (argv, envp, the list of paths to try) is built in
+//! the parent before `fork`; the child only makes system calls. An exec failure is
+//! reported to the parent as an errno over a close-on-exec pipe, so warden can say
+//! "not found" (127) or "cannot execute" (126) with the real reason.
+//!
+//! std's `Command` is not used: it would own the child's exit status (warden's one
+//! reaper must), and its spawn path may panic on unexpected pipe errors.
+
+use std::ffi::{CString, OsStr, OsString};
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+
+use super::{retry, signals};
+
+/// A program ready to be started: every string already converted for `execve`.
+#[derive(Debug, Clone)]
+pub struct Program {
+    /// The command as the user wrote it, for messages.
+    pub display: String,
+    argv: Vec<CString>,
+    envp: Vec<CString>,
+    /// Paths to try in order: the program itself if it has a '/', else each PATH entry.
+    candidates: Vec<CString>,
+}
+
+/// How the child is placed among processes.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Placement {
+    /// Put the child in a process group of its own.
+    pub own_process_group: bool,
+    /// Make that group the terminal's foreground group when stdin is a terminal.
+    pub take_terminal: bool,
+}
+
+#[derive(Debug)]
+pub enum SpawnError {
+    /// The program could not be prepared (a NUL byte in an argument or variable).
+    Invalid(String),
+    /// fork or the status pipe failed: resources (EAGAIN, ENOMEM, EMFILE).
+    Fork(io::Error),
+    /// The child was created but `execve` failed; it exits 127 on its own.
+    Exec { pid: i32, error: io::Error },
+}
+
+impl std::fmt::Display for SpawnError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SpawnError::Invalid(why) => f.write_str(why),
+            SpawnError::Fork(e) => write!(f, "unable to fork: {e}"),
+            SpawnError::Exec { error, .. } => write!(f, "{error}"),
+        }
+    }
+}
+
+impl Program {
+    /// Prepares `argv` to run with environment `env` (which also supplies PATH).
+    pub fn new(argv: &[OsString], env: &[(OsString, OsString)]) -> Result<Self, SpawnError> {
+        let first = argv.first().ok_or_else(|| SpawnError::Invalid("empty command".into()))?;
+        let display = argv.iter().map(|a| a.to_string_lossy()).collect::<Vec<_>>().join(" ");
+        let to_c = |bytes: &[u8]| {
+            CString::new(bytes).map_err(|_| SpawnError::Invalid(format!("{display:?} contains a NUL byte")))
+        };
+        let argv_c = argv.iter().map(|a| to_c(a.as_bytes())).collect::<Result<Vec<_>, _>>()?;
+        let envp = env
+            .iter()
+            .map(|(k, v)| to_c(&[k.as_bytes(), b"=", v.as_bytes()].concat()))
+            .collect::<Result<Vec<_>, _>>()?;
+        let path = env.iter().find(|(k, _)| k == "PATH").map(|(_, v)| v.as_os_str());
+        let candidates = search_path(first, path).iter().map(|c| to_c(c)).collect::<Result<_, _>>()?;
+        Ok(Self { display, argv: argv_c, envp, candidates })
+    }
+}
+
+/// execvp's search: a name with a '/' is used as is, otherwise each PATH entry is
+/// tried (an empty entry means the current directory); musl's default PATH applies
+/// when none is set.
+fn search_path(program: &OsStr, path: Option<&OsStr>) -> Vec<Vec<u8>> {
+    let name = program.as_bytes();
+    if name.contains(&b'/') || name.is_empty() {
+        return vec![name.to_vec()];
+    }
+    let path = path.map(OsStr::as_bytes).unwrap_or(b"/usr/local/bin:/bin:/usr/bin");
+    path.split(|&b| b == b':')
+        .map(|dir| match dir {
+            b"" => name.to_vec(),
+            _ => [dir, b"/", name].concat(),
+        })
+        .collect()
+}
+
+/// Starts `program`; returns its pid once `execve` has succeeded.
+pub fn spawn(program: &Program, placement: Placement) -> Result<i32, SpawnError> {
+    let mut argv: Vec<*const libc::c_char> = program.argv.iter().map(|a| a.as_ptr()).collect();
+    argv.push(std::ptr::null());
+    let mut envp: Vec<*const libc::c_char> = program.envp.iter().map(|e| e.as_ptr()).collect();
+    envp.push(std::ptr::null());
+    let candidates: Vec<*const libc::c_char> = program.candidates.iter().map(|c| c.as_ptr()).collect();
+
+    let mut pipe = [0; 2];
+    // SAFETY: pipe2 writes two fds into the array.
+    retry(|| unsafe { libc::pipe2(pipe.as_mut_ptr(), libc::O_CLOEXEC) }).map_err(SpawnError::Fork)?;
+    // SAFETY: pipe2 succeeded: both fds are fresh and owned by nothing else.
+    let (status_read, status_write) =
+        unsafe { (OwnedFd::from_raw_fd(pipe[0]), OwnedFd::from_raw_fd(pipe[1])) };
+
+    // SAFETY: warden is single-threaded; the child runs only `exec_child`, which is
+    // async-signal-safe and never returns.
+    let pid = unsafe { libc::fork() };
+    if pid < 0 {
+        return Err(SpawnError::Fork(io::Error::last_os_error()));
+    }
+    if pid == 0 {
+        exec_child(&argv, &envp, &candidates, placement, status_write.as_raw_fd());
+    }
+    drop(status_write);
+    if placement.own_process_group {
+        // Also set from the parent, so the group exists before warden signals it.
+        // SAFETY: integer-only call; EACCES (child already exec'd) is harmless.
+        unsafe { libc::setpgid(pid, pid) };
+    }
+    let mut errno = [0u8; 4];
+    let mut filled = 0;
+    while filled < errno.len() {
+        let rest = errno.get_mut(filled..).unwrap_or_default();
+        // SAFETY: reading into the remaining part of a local buffer.
+        let n =
+            retry(|| unsafe { libc::read(status_read.as_raw_fd(), rest.as_mut_ptr().cast(), rest.len()) });
+        match n {
+            Ok(0) => break,
+            Ok(n) => filled += n as usize,
+            Err(e) => return Err(SpawnError::Exec { pid, error: e }),
+        }
+    }
+    match filled {
+        0 => Ok(pid),
+        _ => Err(SpawnError::Exec { pid, error: io::Error::from_raw_os_error(i32::from_ne_bytes(errno)) }),
+    }
+}
+
+/// async-signal-safe: runs in the forked child; only system calls, no allocation.
+fn exec_child(
+    argv: &[*const libc::c_char],
+    envp: &[*const libc::c_char],
+    candidates: &[*const libc::c_char],
+    placement: Placement,
+    status_fd: libc::c_int,
+) -> ! {
+    // SAFETY: every call below is async-signal-safe and takes valid pointers built
+    // before fork; argv and envp are NUL-terminated arrays of C strings.
+    unsafe {
+        if placement.own_process_group {
+            libc::setpgid(0, 0);
+            // Done here rather than in the parent: SIGTTOU is still blocked in this
+            // process, so a background group may take the terminal (tini does the same).
+            if placement.take_terminal && libc::isatty(0) == 1 {
+                libc::tcsetpgrp(0, libc::getpid());
+            }
+        }
+        signals::reset_for_exec();
+        // Belt and braces: whatever fd ≥ 3 is open now must not survive exec.
+        libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, libc::CLOSE_RANGE_CLOEXEC);
+
+        let mut error = libc::ENOENT;
+        let mut denied = false;
+        for &path in candidates {
+            libc::execve(path, argv.as_ptr(), envp.as_ptr());
+            error = *libc::__errno_location();
+            match error {
+                libc::EACCES => denied = true,
+                libc::ENOENT | libc::ENOTDIR => {}
+                _ => break,
+            }
+        }
+        if denied && (error == libc::ENOENT || error == libc::ENOTDIR) {
+            error = libc::EACCES;
+        }
+        let bytes = error.to_ne_bytes();
+        libc::write(status_fd, bytes.as_ptr().cast(), bytes.len());
+        libc::_exit(127);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn path_search_follows_execvp() {
+        let path = OsStr::new("/a::/b");
+        assert_eq!(
+            search_path(OsStr::new("ls"), Some(path)),
+            vec![b"/a/ls".to_vec(), b"ls".to_vec(), b"/b/ls".to_vec()]
+        );
+        assert_eq!(search_path(OsStr::new("./x"), Some(path)), vec![b"./x".to_vec()]);
+        assert_eq!(search_path(OsStr::new("ls"), None).len(), 3);
+    }
+}

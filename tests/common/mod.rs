@@ -1,0 +1,262 @@
+//! Harness for running the real warden binary the way users do: as PID 1 of a
+//! fresh PID namespace (`unshare --pid --fork --mount-proc`) or as a subreaper.
+//! Every wait has a deadline; nothing sleeps a fixed time to "let things settle".
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+#![allow(unsafe_code, clippy::undocumented_unsafe_blocks)]
+
+use std::ffi::OsStr;
+use std::io::{BufRead, BufReader, Read};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::{Receiver, channel};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// PID 1 of a new PID namespace.
+    Pid1,
+    /// An ordinary process: warden makes itself a subreaper.
+    Subreaper,
+}
+
+/// Generates `mod NAME { fn pid1(); fn subreaper(); }` calling `NAME(Mode)`.
+#[macro_export]
+macro_rules! in_both_modes {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[test]
+            fn pid1() { super::$name($crate::common::Mode::Pid1) }
+            #[test]
+            fn subreaper() { super::$name($crate::common::Mode::Subreaper) }
+        }
+    )*};
+}
+
+pub fn warden() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_warden"))
+}
+
+/// The test helper program, built by cargo next to the binary as an example.
+pub fn testkit() -> String {
+    let path = warden().parent().unwrap().join("examples/testkit");
+    assert!(
+        path.exists(),
+        "{} is missing: run the tests with `cargo test` or `cargo nextest`",
+        path.display()
+    );
+    path.to_string_lossy().into_owned()
+}
+
+pub fn wait_until(timeout: Duration, mut condition: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if condition() {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// How to start warden.
+pub struct Launch {
+    pub mode: Mode,
+    pub command: Command,
+}
+
+impl Launch {
+    pub fn new<S: AsRef<OsStr>>(mode: Mode, args: &[S]) -> Launch {
+        let mut command = match mode {
+            Mode::Pid1 => {
+                let mut c = Command::new("unshare");
+                c.args(["--pid", "--fork", "--mount-proc", "--kill-child"]).arg(warden());
+                c
+            }
+            Mode::Subreaper => Command::new(warden()),
+        };
+        command.args(args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        Launch { mode, command }
+    }
+
+    pub fn start(mut self) -> Running {
+        let mut child = self.command.spawn().expect("start warden");
+        let (lines_tx, lines) = channel();
+        if let Some(out) = child.stdout.take() {
+            std::thread::spawn(move || {
+                for line in BufReader::new(out).lines() {
+                    let Ok(line) = line else { break };
+                    if lines_tx.send(line).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        let stderr = Arc::new(Mutex::new(String::new()));
+        if let Some(mut err) = child.stderr.take() {
+            let sink = Arc::clone(&stderr);
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 4096];
+                while let Ok(n) = err.read(&mut buf) {
+                    if n == 0 {
+                        break;
+                    }
+                    sink.lock().unwrap().push_str(&String::from_utf8_lossy(&buf[..n]));
+                }
+            });
+        }
+        let mut running = Running { mode: self.mode, child, lines, seen: Vec::new(), stderr, warden_pid: 0 };
+        running.warden_pid = running.find_warden_pid();
+        running
+    }
+}
+
+pub struct Running {
+    pub mode: Mode,
+    pub child: Child,
+    lines: Receiver<String>,
+    /// Every stdout line received so far.
+    pub seen: Vec<String>,
+    stderr: Arc<Mutex<String>>,
+    /// warden's pid as seen from the test (outside the namespace).
+    pub warden_pid: i32,
+}
+
+pub fn children_of(pid: i32) -> Vec<i32> {
+    std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
+        .unwrap_or_default()
+        .split_whitespace()
+        .filter_map(|p| p.parse().ok())
+        .collect()
+}
+
+/// The one-letter state of a process (R, S, Z...), or None when it is gone.
+pub fn state_of(pid: i32) -> Option<char> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat[stat.rfind(')')? + 1..].trim_start().chars().next()
+}
+
+pub fn send(pid: i32, signal: i32) {
+    assert_eq!(unsafe { libc::kill(pid, signal) }, 0, "kill({pid}, {signal})");
+}
+
+impl Running {
+    /// warden's pid, or 0 if it has already come and gone.
+    fn find_warden_pid(&mut self) -> i32 {
+        let outer = self.child.id() as i32;
+        match self.mode {
+            Mode::Subreaper => outer,
+            Mode::Pid1 => {
+                let mut pid = 0;
+                let found = wait_until(Duration::from_secs(5), || {
+                    pid = children_of(outer).first().copied().unwrap_or(0);
+                    pid != 0 || self.child.try_wait().unwrap().is_some()
+                });
+                assert!(found, "unshare never started warden");
+                pid
+            }
+        }
+    }
+
+    /// Sends `signal` to warden.
+    pub fn signal(&self, signal: i32) {
+        assert!(self.warden_pid > 0, "warden has already exited");
+        send(self.warden_pid, signal);
+    }
+
+    /// Waits for a stdout line satisfying `want`; returns it.
+    pub fn expect_line(&mut self, timeout: Duration, want: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    self.seen.push(line.clone());
+                    if want(&line) {
+                        return line;
+                    }
+                }
+                Err(_) => panic!(
+                    "no matching line within {timeout:?}; stdout so far: {:?}; stderr: {}",
+                    self.seen,
+                    self.stderr()
+                ),
+            }
+        }
+    }
+
+    /// Waits for all of `lines`, in any order (output of concurrent processes).
+    pub fn expect_all(&mut self, timeout: Duration, lines: &[&str]) {
+        let mut missing: Vec<&str> = lines.to_vec();
+        while !missing.is_empty() {
+            let line = self.expect_line(timeout, |l| missing.contains(&l));
+            missing.retain(|m| *m != line);
+        }
+    }
+
+    pub fn expect(&mut self, exact: &str) {
+        self.expect_line(Duration::from_secs(10), |l| l == exact);
+    }
+
+    /// Collects the rest of stdout until EOF (after warden has exited).
+    pub fn rest_of_stdout(&mut self) -> Vec<String> {
+        let mut rest = Vec::new();
+        while let Ok(line) = self.lines.recv_timeout(Duration::from_secs(5)) {
+            self.seen.push(line.clone());
+            rest.push(line);
+        }
+        rest
+    }
+
+    pub fn stderr(&self) -> String {
+        self.stderr.lock().unwrap().clone()
+    }
+
+    pub fn expect_stderr(&self, timeout: Duration, text: &str) {
+        assert!(
+            wait_until(timeout, || self.stderr().contains(text)),
+            "stderr never contained {text:?}: {}",
+            self.stderr()
+        );
+    }
+
+    /// Waits for warden to exit; returns its exit code.
+    pub fn wait(&mut self, timeout: Duration) -> i32 {
+        let mut status = None;
+        let exited = wait_until(timeout, || {
+            status = self.child.try_wait().unwrap();
+            status.is_some()
+        });
+        assert!(exited, "warden did not exit within {timeout:?}; stderr: {}", self.stderr());
+        let status = status.unwrap();
+        status
+            .code()
+            .unwrap_or_else(|| panic!("warden died of a signal: {status:?}; stderr: {}", self.stderr()))
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if self.child.try_wait().ok().flatten().is_none() {
+            if self.warden_pid > 0 {
+                unsafe { libc::kill(self.warden_pid, libc::SIGKILL) };
+            }
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// Runs warden to completion with the given args; returns (code, stdout, stderr).
+pub fn run_to_end<S: AsRef<OsStr>>(mode: Mode, args: &[S]) -> (i32, String, String) {
+    let mut running = Launch::new(mode, args).start();
+    let code = running.wait(Duration::from_secs(20));
+    let out = running.rest_of_stdout().join("\n");
+    (code, out, running.stderr())
+}
+
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

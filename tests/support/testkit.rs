@@ -1,0 +1,337 @@
+//! testkit: the small programs warden's tests and benchmarks run under warden.
+//! Built by `cargo test` as an example (never installed). Each subcommand prints
+//! what it observes on stdout, one line per fact, flushed at once.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+#![allow(unsafe_code, clippy::undocumented_unsafe_blocks)]
+
+use std::ffi::OsString;
+use std::io::{Read, Write};
+use std::os::unix::ffi::OsStrExt;
+use std::time::{Duration, Instant};
+
+fn say(line: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(format!("{line}\n").as_bytes());
+    let _ = out.flush();
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn main() {
+    let args: Vec<OsString> = std::env::args_os().skip(1).collect();
+    let words: Vec<String> = args.iter().map(|a| a.to_string_lossy().into_owned()).collect();
+    let rest = &words[1.min(words.len())..];
+    match words.first().map(String::as_str) {
+        Some("signals") => signals(rest),
+        Some("status") => status(),
+        Some("argv") => args[1..].iter().for_each(|a| say(&hex(a.as_bytes()))),
+        Some("env") => {
+            let mut vars: Vec<String> =
+                std::env::vars_os().map(|(k, v)| hex(&[k.as_bytes(), b"=", v.as_bytes()].concat())).collect();
+            vars.sort();
+            vars.iter().for_each(|v| say(v));
+        }
+        Some("cwd") => say(&std::env::current_dir().unwrap().display().to_string()),
+        Some("orphans") => orphans(rest),
+        Some("term-marker") => term_marker(rest),
+        Some("ignore-term") => ignore_term(rest),
+        Some("signal-echo") => signal_echo(),
+        Some("bench-signal") => bench_signal(rest),
+        _ => {
+            eprintln!(
+                "usage: testkit signals|status|argv|env|cwd|orphans|term-marker|ignore-term|signal-echo|bench-signal"
+            );
+            std::process::exit(2);
+        }
+    }
+}
+
+fn block_all() -> libc::sigset_t {
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigfillset(&mut set);
+        libc::sigprocmask(libc::SIG_SETMASK, &set, std::ptr::null_mut());
+        set
+    }
+}
+
+fn wait_signal(set: &libc::sigset_t) -> i32 {
+    loop {
+        let sig = unsafe { libc::sigwaitinfo(set, std::ptr::null_mut()) };
+        if sig > 0 {
+            return sig;
+        }
+    }
+}
+
+fn signal_name(sig: i32) -> String {
+    let names = [
+        (libc::SIGHUP, "HUP"),
+        (libc::SIGINT, "INT"),
+        (libc::SIGQUIT, "QUIT"),
+        (libc::SIGILL, "ILL"),
+        (libc::SIGTRAP, "TRAP"),
+        (libc::SIGABRT, "ABRT"),
+        (libc::SIGBUS, "BUS"),
+        (libc::SIGFPE, "FPE"),
+        (libc::SIGUSR1, "USR1"),
+        (libc::SIGSEGV, "SEGV"),
+        (libc::SIGUSR2, "USR2"),
+        (libc::SIGPIPE, "PIPE"),
+        (libc::SIGALRM, "ALRM"),
+        (libc::SIGTERM, "TERM"),
+        (libc::SIGSTKFLT, "STKFLT"),
+        (libc::SIGCHLD, "CHLD"),
+        (libc::SIGCONT, "CONT"),
+        (libc::SIGTSTP, "TSTP"),
+        (libc::SIGTTIN, "TTIN"),
+        (libc::SIGTTOU, "TTOU"),
+        (libc::SIGURG, "URG"),
+        (libc::SIGXCPU, "XCPU"),
+        (libc::SIGXFSZ, "XFSZ"),
+        (libc::SIGVTALRM, "VTALRM"),
+        (libc::SIGPROF, "PROF"),
+        (libc::SIGWINCH, "WINCH"),
+        (libc::SIGIO, "IO"),
+        (libc::SIGPWR, "PWR"),
+        (libc::SIGSYS, "SYS"),
+    ];
+    names.iter().find(|(n, _)| *n == sig).map_or(format!("SIG{sig}"), |(_, name)| format!("SIG{name}"))
+}
+
+/// `signals [--tag T] [--exit-on SIG]`: print "T ready", then "T SIGNAME" for every
+/// signal received (all blocked, read with sigwaitinfo) until the exit-on signal.
+fn signals(args: &[String]) {
+    let mut tag = String::new();
+    let mut exit_on = None;
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--tag" => tag = format!("{} ", it.next().unwrap()),
+            "--exit-on" => exit_on = Some(it.next().unwrap().clone()),
+            _ => panic!("signals: unknown {a}"),
+        }
+    }
+    let set = block_all();
+    say(&format!("{tag}ready"));
+    loop {
+        let sig = wait_signal(&set);
+        let name = signal_name(sig);
+        say(&format!("{tag}{name}"));
+        if exit_on.as_deref() == Some(&name[3..]) {
+            std::process::exit(0);
+        }
+    }
+}
+
+/// Signal mask, ignored set and open fds of this very process, as warden left them.
+fn status() {
+    let text = std::fs::read_to_string("/proc/self/status").unwrap();
+    for line in text.lines().filter(|l| l.starts_with("SigBlk") || l.starts_with("SigIgn")) {
+        say(&line.replace('\t', " "));
+    }
+    // Probe with fcntl rather than listing /proc/self/fd, which opens an fd itself.
+    let open: Vec<String> = (0..4096)
+        .filter(|&fd| unsafe { libc::fcntl(fd, libc::F_GETFD) } != -1)
+        .map(|fd| fd.to_string())
+        .collect();
+    say(&format!("fds {}", open.join(" ")));
+}
+
+/// `orphans N [--measure]`: make N orphans that all exit at the same instant, then
+/// wait for SIGTERM. With --measure, print how long it took the init (our parent)
+/// to reap them, measured from the last exit (seen through pidfds).
+fn orphans(args: &[String]) {
+    let count: usize = args[0].parse().unwrap();
+    let measure = args.iter().any(|a| a == "--measure");
+    let set = block_all();
+    let mut release = [0; 2];
+    let mut report = [0; 2];
+    unsafe {
+        libc::pipe(release.as_mut_ptr());
+        libc::pipe(report.as_mut_ptr());
+    }
+    for _ in 0..count {
+        let pid = unsafe { libc::fork() };
+        assert!(pid >= 0, "fork failed: {}", std::io::Error::last_os_error());
+        if pid == 0 {
+            let grandchild = unsafe { libc::fork() };
+            if grandchild == 0 {
+                // Orphan to be: wait for the release (EOF), then exit.
+                unsafe {
+                    libc::close(release[1]);
+                    libc::close(report[1]);
+                    let mut byte = 0u8;
+                    libc::read(release[0], (&mut byte as *mut u8).cast(), 1);
+                    libc::_exit(0);
+                }
+            }
+            let bytes = grandchild.to_ne_bytes();
+            unsafe {
+                libc::write(report[1], bytes.as_ptr().cast(), 4);
+                libc::_exit(0);
+            }
+        }
+        let mut status = 0;
+        unsafe { libc::waitpid(pid, &mut status, 0) };
+    }
+    unsafe {
+        libc::close(report[1]);
+        libc::close(release[0]);
+    }
+    let mut pids = Vec::with_capacity(count);
+    let mut reader = unsafe { <std::fs::File as std::os::fd::FromRawFd>::from_raw_fd(report[0]) };
+    let mut buf = [0u8; 4];
+    while reader.read_exact(&mut buf).is_ok() {
+        pids.push(i32::from_ne_bytes(buf));
+    }
+    assert_eq!(pids.len(), count);
+    let pidfds: Vec<i32> = if measure {
+        raise_nofile(count as u64 + 64);
+        pids.iter().map(|&p| unsafe { libc::syscall(libc::SYS_pidfd_open, p, 0) } as i32).collect()
+    } else {
+        Vec::new()
+    };
+    say(&format!("orphans {count}"));
+    let released = Instant::now();
+    unsafe { libc::close(release[1]) };
+    if measure {
+        let last_exit = wait_all_exited(&pidfds);
+        let init = unsafe { libc::getppid() };
+        let me = std::process::id().to_string();
+        let children = format!("/proc/{init}/task/{init}/children");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let reaped = loop {
+            let list = std::fs::read_to_string(&children).unwrap_or_default();
+            if list.split_whitespace().all(|p| p == me) {
+                break Instant::now();
+            }
+            assert!(Instant::now() < deadline, "orphans not reaped after 30 s");
+        };
+        say(&format!(
+            "release_to_last_exit_us {} last_exit_to_reaped_us {}",
+            last_exit.duration_since(released).as_micros(),
+            reaped.saturating_duration_since(last_exit).as_micros()
+        ));
+    } else {
+        say("released");
+    }
+    loop {
+        if wait_signal(&set) == libc::SIGTERM {
+            std::process::exit(0);
+        }
+    }
+}
+
+fn raise_nofile(want: u64) {
+    let limit = libc::rlimit { rlim_cur: want, rlim_max: want };
+    unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &limit) };
+}
+
+/// Blocks until every pidfd reports its process ended; returns when the last did.
+fn wait_all_exited(pidfds: &[i32]) -> Instant {
+    let epoll = unsafe { libc::epoll_create1(0) };
+    for (i, &fd) in pidfds.iter().enumerate() {
+        let mut ev = libc::epoll_event { events: libc::EPOLLIN as u32, u64: i as u64 };
+        unsafe { libc::epoll_ctl(epoll, libc::EPOLL_CTL_ADD, fd, &mut ev) };
+    }
+    let mut left = pidfds.len();
+    let mut last = Instant::now();
+    let mut events = vec![libc::epoll_event { events: 0, u64: 0 }; 1024];
+    while left > 0 {
+        let n = unsafe { libc::epoll_wait(epoll, events.as_mut_ptr(), 1024, 30_000) };
+        assert!(n > 0, "orphans did not exit within 30 s");
+        last = Instant::now();
+        for ev in &events[..n as usize] {
+            let fd = pidfds[ev.u64 as usize];
+            unsafe {
+                libc::epoll_ctl(epoll, libc::EPOLL_CTL_DEL, fd, std::ptr::null_mut());
+                libc::close(fd);
+            }
+            left -= 1;
+        }
+    }
+    last
+}
+
+/// Creates the file named after `--ready`, if any: tells a shell script that the
+/// signal set-up is done.
+fn mark_ready(args: &[String]) {
+    if let Some(i) = args.iter().position(|a| a == "--ready") {
+        std::fs::write(&args[i + 1], std::process::id().to_string()).unwrap();
+    }
+}
+
+/// `term-marker FILE [--ready R]`: on SIGTERM write FILE and exit 0.
+fn term_marker(args: &[String]) {
+    let set = block_all();
+    mark_ready(args);
+    say(&format!("pid {}", std::process::id()));
+    while wait_signal(&set) != libc::SIGTERM {}
+    std::fs::write(&args[0], "terminated\n").unwrap();
+    std::process::exit(0);
+}
+
+/// `ignore-term [--ready R]`: ignores SIGTERM (and INT, QUIT), lives until killed.
+fn ignore_term(args: &[String]) {
+    unsafe {
+        libc::signal(libc::SIGTERM, libc::SIG_IGN);
+        libc::signal(libc::SIGINT, libc::SIG_IGN);
+        libc::signal(libc::SIGQUIT, libc::SIG_IGN);
+    }
+    mark_ready(args);
+    say(&format!("pid {}", std::process::id()));
+    loop {
+        unsafe { libc::pause() };
+    }
+}
+
+/// Writes one byte to stdout per SIGUSR1; exits on SIGTERM.
+fn signal_echo() {
+    let set = block_all();
+    say("ready");
+    loop {
+        match wait_signal(&set) {
+            libc::SIGUSR1 => {
+                let _ = std::io::stdout().write_all(b"!");
+                let _ = std::io::stdout().flush();
+            }
+            libc::SIGTERM => std::process::exit(0),
+            _ => {}
+        }
+    }
+}
+
+/// `bench-signal ROUNDS INIT [ARGS...]`: runs `INIT ARGS... testkit signal-echo`,
+/// sends SIGUSR1 to INIT ROUNDS times and prints the median and p90 round trip
+/// (kill → the program's byte arriving) in microseconds.
+fn bench_signal(args: &[String]) {
+    let rounds: usize = args[0].parse().unwrap();
+    let me = std::env::current_exe().unwrap();
+    let mut child = std::process::Command::new(&args[1])
+        .args(&args[2..])
+        .arg(&me)
+        .arg("signal-echo")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = child.stdout.take().unwrap();
+    let mut ready = [0u8; 6];
+    out.read_exact(&mut ready).unwrap();
+    let pid = child.id() as i32;
+    let mut samples = Vec::with_capacity(rounds);
+    let mut byte = [0u8; 1];
+    for _ in 0..rounds {
+        let start = Instant::now();
+        unsafe { libc::kill(pid, libc::SIGUSR1) };
+        out.read_exact(&mut byte).unwrap();
+        samples.push(start.elapsed().as_nanos() as u64);
+    }
+    unsafe { libc::kill(pid, libc::SIGTERM) };
+    let _ = child.wait();
+    samples.sort_unstable();
+    let at = |q: f64| samples[((samples.len() - 1) as f64 * q) as usize] as f64 / 1000.0;
+    say(&format!("median_us {:.1} p90_us {:.1}", at(0.5), at(0.9)));
+}
