@@ -22,15 +22,16 @@ impl Scope {
         if process::pid() == 1 { Scope::Namespace } else { Scope::Descendants }
     }
 
-    /// Sends `signal` to every process in scope except warden itself.
-    pub fn signal_all(self, signal: i32) {
+    /// Sends each of `signals`, in order, to every process in scope but warden.
+    pub fn signal_all(self, signals: &[i32]) {
         let result = match self {
-            Scope::Namespace => process::send(-1, signal),
-            Scope::Descendants => process::descendants(process::pid())
-                .and_then(|pids| pids.into_iter().try_for_each(|pid| process::send(pid, signal))),
+            Scope::Namespace => signals.iter().try_for_each(|&signal| process::send(-1, signal)),
+            Scope::Descendants => process::descendants(process::pid()).and_then(|pids| {
+                pids.iter().try_for_each(|&pid| signals.iter().try_for_each(|&signal| process::send(pid, signal)))
+            }),
         };
         if let Err(e) = result {
-            warning!("unable to signal remaining processes: {e}");
+            warning!("unable to signal remaining processes: {}", crate::sys::Reason(&e));
         }
     }
 }

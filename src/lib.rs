@@ -25,12 +25,15 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
     // kernel could deliver a signal to a thread that does not block it, and a PID 1
     // with default dispositions would silently drop it.
     if let Err(e) = sys::signals::block_all() {
-        logger::error!("unable to block signals: {e}");
+        logger::error!("unable to block signals: {}", crate::sys::Reason(&e));
         return 1;
     }
     sys::signals::reset_ignored_dispositions();
     if let Err(e) = sys::fds::mark_inherited_cloexec() {
-        logger::warning!("unable to mark inherited file descriptors close-on-exec: {e}");
+        logger::warning!(
+            "unable to mark inherited file descriptors close-on-exec: {}",
+            crate::sys::Reason(&e)
+        );
     }
 
     let command = match cli::parse(args, |name| std::env::var(name).ok()) {

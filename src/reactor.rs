@@ -62,6 +62,10 @@ impl<T> Reactor<T> {
         id
     }
 
+    pub fn has_timers(&self) -> bool {
+        !self.timers.is_empty()
+    }
+
     pub fn cancel_timer(&mut self, id: TimerId) -> Option<T> {
         self.timers.remove(&id)
     }

@@ -15,10 +15,10 @@ use crate::cli::RunOptions;
 use crate::leftovers::Scope;
 use crate::logger::{debug, error, info, warning};
 use crate::reactor::{Event, Interest, Reactor, TimerId, deadline_after};
-use crate::sys::process;
 use crate::sys::reap::{ExitStatus, Reaped, reap_one};
 use crate::sys::signals::{self, Received, SignalFd};
 use crate::sys::spawn::{Placement, Program, SpawnError, spawn};
+use crate::sys::{Reason, process};
 
 const SIGNALS: u64 = 0;
 
@@ -26,9 +26,13 @@ const SIGNALS: u64 = 0;
 /// (processes in uninterruptible sleep) before exiting anyway.
 const AFTER_KILL: Duration = Duration::from_secs(2);
 
+/// While processes remain after the final SIGKILL, how often to walk them again.
+const KILL_AGAIN: Duration = Duration::from_millis(100);
+
 #[derive(Debug)]
 enum Timer {
     GraceOver,
+    KillAgain,
     GiveUp,
 }
 
@@ -52,12 +56,18 @@ struct Init {
     reactor: Reactor<Timer>,
     signals: SignalFd,
     scope: Scope,
+    /// Cached: compared with every signal's sender.
+    own_pid: i32,
     program: MainProgram,
     /// The grace deadline, once a stop signal came or CMD exited.
     grace: Option<TimerId>,
     stop_requested: bool,
+    /// CMD has exited; its leftovers get SIGTERM once the reap pass is over.
+    sweep_pending: bool,
     killed: bool,
     no_children: bool,
+    /// Reused buffer for signal batches.
+    received: Vec<Received>,
 }
 
 impl Init {
@@ -66,10 +76,10 @@ impl Init {
         if scope == Scope::Descendants
             && let Err(e) = process::become_subreaper()
         {
-            warning!("unable to become a subreaper ({e}): orphans will not be reaped by warden");
+            warning!("unable to become a subreaper ({}): orphans will not be reaped by warden", Reason(&e));
         }
         let fail = |what: &str, e: std::io::Error| {
-            error!("unable to {what}: {e}");
+            error!("unable to {what}: {}", Reason(&e));
             1
         };
         let signals = SignalFd::new().map_err(|e| fail("create a signalfd", e))?;
@@ -82,7 +92,7 @@ impl Init {
         if let Some(signal) = options.parent_death_signal {
             let parent = process::parent_pid();
             if let Err(e) = process::set_parent_death_signal(signal) {
-                warning!("unable to set the parent-death signal: {e}");
+                warning!("unable to set the parent-death signal: {}", Reason(&e));
             }
             // The parent may have died before the request took effect.
             parent_died = process::parent_pid() != parent;
@@ -100,7 +110,7 @@ impl Init {
                 let not_found = matches!(error.raw_os_error(), Some(libc::ENOENT | libc::ENOTDIR));
                 let name =
                     options.command.first().map(|c| c.to_string_lossy().into_owned()).unwrap_or_default();
-                error!("cannot run \"{name}\": {error}");
+                error!("cannot run \"{name}\": {}", Reason(&error));
                 return Err(if not_found { 127 } else { 126 });
             }
             Err(e) => {
@@ -115,11 +125,14 @@ impl Init {
             reactor,
             signals,
             scope,
+            own_pid: process::pid(),
             program: MainProgram::Running { pid },
             grace: None,
             stop_requested: false,
+            sweep_pending: false,
             killed: false,
             no_children: false,
+            received: Vec::with_capacity(16),
         };
         if parent_died && let Some(signal) = init.options.parent_death_signal {
             init.on_signal(Received { signal, sender: 0, code: 0 });
@@ -135,11 +148,17 @@ impl Init {
             {
                 return code;
             }
+            if !self.reactor.has_timers() {
+                // Nothing but a signal can happen: wait in read(2) on the signalfd
+                // itself, one system call per wake-up instead of epoll_wait + read.
+                self.drain_signals();
+                continue;
+            }
             events.clear();
             if let Err(e) = self.reactor.turn(&mut events) {
                 // epoll_wait only fails on programming errors (EBADF, EINVAL); carry on
                 // rather than abandon the children, but do not spin.
-                error!("event loop: {e}");
+                error!("event loop: {}", Reason(&e));
                 std::thread::sleep(Duration::from_millis(100));
             }
             for event in events.drain(..) {
@@ -153,6 +172,13 @@ impl Init {
                         );
                         self.kill_everything();
                     }
+                    Event::Timer(Timer::KillAgain) if !self.no_children => {
+                        // A process forked while the SIGKILL walk ran may have escaped it
+                        // (only possible as a subreaper: kill(-1) is atomic).
+                        self.scope.signal_all(&[libc::SIGKILL]);
+                        self.reactor.add_timer(deadline_after(KILL_AGAIN), Timer::KillAgain);
+                    }
+                    Event::Timer(Timer::KillAgain) => {}
                     Event::Timer(Timer::GiveUp) => {
                         warning!("processes survived SIGKILL for {}s; exiting anyway", AFTER_KILL.as_secs());
                         return self.exit_code_now();
@@ -163,31 +189,36 @@ impl Init {
     }
 
     fn drain_signals(&mut self) {
-        loop {
-            match self.signals.read() {
-                Ok(Some(received)) if received.signal == libc::SIGCHLD => {}
-                Ok(Some(received)) => self.on_signal(received),
-                Ok(None) => break,
-                Err(e) => {
-                    error!("reading signals: {e}");
-                    break;
-                }
+        let mut batch = std::mem::take(&mut self.received);
+        batch.clear();
+        if let Err(e) = self.signals.read(&mut batch) {
+            error!("reading signals: {}", Reason(&e));
+        }
+        // epoll is level-triggered: whatever arrives after this read wakes us again.
+        let mut child_ended = false;
+        for received in batch.drain(..) {
+            if received.signal == libc::SIGCHLD {
+                child_ended = true;
+            } else {
+                self.on_signal(received);
             }
         }
-        // Reap after every batch: SIGCHLDs coalesce, and a signal forwarded just now
-        // may already have ended someone.
-        self.reap();
+        self.received = batch;
+        // Every exit raises SIGCHLD after it happens, so reaping on SIGCHLD alone
+        // misses nothing, however the signals coalesce.
+        if child_ended {
+            self.reap();
+        }
     }
 
     fn on_signal(&mut self, received: Received) {
-        let name = signals::name(received.signal);
         // A signal warden caused itself (SIGPIPE from a write to a closed pipe) is
         // not the user's. Not logged: the log write could raise the next one.
-        if received.sender == process::pid() {
+        if received.sender == self.own_pid {
             return;
         }
         let Some(forward) = self.options.rewrite(received.signal) else {
-            debug!("dropping {name} (--rewrite)");
+            debug!("dropping {} (--rewrite)", signals::name(received.signal));
             return;
         };
         let is_stop = matches!(received.signal, libc::SIGTERM | libc::SIGINT | libc::SIGQUIT);
@@ -199,12 +230,13 @@ impl Init {
                 if self.options.group { "process group" } else { "pid" }
             );
             if let Err(e) = process::send(target, forward) {
-                warning!("unable to forward {} to {target}: {e}", signals::name(forward));
+                warning!("unable to forward {} to {target}: {}", signals::name(forward), Reason(&e));
             }
         }
         if !is_stop {
             return;
         }
+        let name = signals::name(received.signal);
         if self.stop_requested || matches!(self.program, MainProgram::Exited { .. }) {
             info!("second stop signal ({name}): killing everything now");
             self.kill_everything();
@@ -224,30 +256,31 @@ impl Init {
     fn reap(&mut self) {
         loop {
             match reap_one() {
-                Ok(Reaped::Child { pid, status }) => {
-                    if self.program == (MainProgram::Running { pid }) {
-                        self.on_program_exit(status);
-                    } else {
-                        debug!("reaped pid {pid} ({status:?})");
-                        if self.killed {
-                            // A process forked before the SIGKILL walk may have outlived it.
-                            self.scope.signal_all(libc::SIGKILL);
-                        }
-                    }
+                Ok(Reaped::Child { pid, status }) if self.program == (MainProgram::Running { pid }) => {
+                    self.on_program_exit(status);
                 }
+                Ok(Reaped::Child { pid, status }) => debug!("reaped pid {pid} ({status:?})"),
                 Ok(Reaped::NoneReady) => {
                     self.no_children = false;
-                    return;
+                    break;
                 }
                 Ok(Reaped::NoChildren) => {
                     self.no_children = true;
-                    return;
+                    break;
                 }
                 Err(e) => {
-                    error!("waitpid: {e}");
-                    return;
+                    error!("waitpid: {}", Reason(&e));
+                    break;
                 }
             }
+        }
+        // Only now is it known whether the program left anything behind: with no
+        // child left there is nothing to sweep (and, as a subreaper, no /proc walk).
+        if self.sweep_pending && !self.no_children {
+            self.sweep_pending = false;
+            // SIGCONT wakes stopped processes so that they can act on the SIGTERM.
+            self.scope.signal_all(&[libc::SIGTERM, libc::SIGCONT]);
+            self.arm_grace();
         }
     }
 
@@ -262,14 +295,8 @@ impl Init {
             ),
         }
         self.program = MainProgram::Exited { code };
-        if self.killed {
-            return;
-        }
-        // What the program left behind gets the same chance to stop cleanly. SIGCONT
-        // wakes stopped processes so they can act on the SIGTERM.
-        self.scope.signal_all(libc::SIGTERM);
-        self.scope.signal_all(libc::SIGCONT);
-        self.arm_grace();
+        // What the program left behind gets the same chance to stop cleanly.
+        self.sweep_pending = !self.killed;
     }
 
     fn kill_everything(&mut self) {
@@ -277,13 +304,15 @@ impl Init {
             let _ = process::send(-pid, libc::SIGKILL);
             let _ = process::send(pid, libc::SIGKILL);
         }
-        self.scope.signal_all(libc::SIGKILL);
+        self.scope.signal_all(&[libc::SIGKILL]);
         if let Some(timer) = self.grace.take() {
             self.reactor.cancel_timer(timer);
         }
         if !self.killed {
             self.killed = true;
+            self.sweep_pending = false;
             self.reactor.add_timer(deadline_after(AFTER_KILL), Timer::GiveUp);
+            self.reactor.add_timer(deadline_after(KILL_AGAIN), Timer::KillAgain);
         }
     }
 

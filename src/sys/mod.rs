@@ -13,6 +13,17 @@ pub mod spawn;
 
 use std::io;
 
+/// An OS error as people read it: "No such file or directory", without std's
+/// " (os error 2)" suffix.
+pub struct Reason<'a>(pub &'a io::Error);
+
+impl std::fmt::Display for Reason<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let text = self.0.to_string();
+        f.write_str(text.rfind(" (os error ").and_then(|i| text.get(..i)).unwrap_or(&text))
+    }
+}
+
 /// Turns a `-1`-on-error return code into an `io::Result`, retrying on `EINTR`.
 ///
 /// With every signal blocked EINTR is rare, but a ptrace attach (strace, gdb) can

@@ -27,15 +27,24 @@ pub struct Received {
     pub code: i32,
 }
 
+/// Every signal, 1 to 64, as the kernel's 64-bit set. The C library's
+/// `sigfillset` leaves out the numbers it reserves for itself (32-34 in musl), which
+/// would leave those unblocked and unread; the raw system calls take them all.
+const ALL_SIGNALS: u64 = u64::MAX;
+
 /// Blocks every signal in the calling thread. Call before any thread exists.
 pub fn block_all() -> io::Result<()> {
-    let set = full_set();
-    // SAFETY: `set` is a valid, initialised sigset; a null old-set pointer is allowed.
-    let ret = unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, &set, std::ptr::null_mut()) };
-    if ret != 0 {
-        return Err(io::Error::from_raw_os_error(ret));
-    }
-    Ok(())
+    // SAFETY: the new set is a valid 8-byte kernel sigset; a null old set is allowed.
+    retry(|| unsafe {
+        libc::syscall(
+            libc::SYS_rt_sigprocmask,
+            libc::SIG_SETMASK,
+            &ALL_SIGNALS,
+            std::ptr::null_mut::<u64>(),
+            KERNEL_SIGSET_SIZE,
+        )
+    })
+    .map(drop)
 }
 
 /// Sets every signal that warden inherited as ignored back to the default.
@@ -76,7 +85,7 @@ struct KernelSigaction {
     rest: [u64; 3],
 }
 
-/// Size of the kernel's signal set, as rt_sigaction wants it.
+/// Size of the kernel's signal set, as the rt_* system calls want it.
 const KERNEL_SIGSET_SIZE: usize = 8;
 
 /// async-signal-safe: sets `signal` to SIG_DFL through the raw system call, which
@@ -96,49 +105,49 @@ fn set_default(signal: i32) {
     }
 }
 
-fn full_set() -> libc::sigset_t {
-    let mut set = MaybeUninit::<libc::sigset_t>::zeroed();
-    // SAFETY: sigfillset initialises the set it is given.
-    unsafe {
-        libc::sigfillset(set.as_mut_ptr());
-        set.assume_init()
-    }
-}
-
-/// A non-blocking signalfd reading every signal.
+/// A signalfd reading every signal. It is *blocking*: read it either when it is
+/// known to be readable (epoll said so; one read then never blocks, as nothing else
+/// consumes signals) or when waiting for a signal is exactly what is wanted.
 pub struct SignalFd {
     fd: OwnedFd,
 }
 
 impl SignalFd {
     pub fn new() -> io::Result<Self> {
-        let set = full_set();
-        // SAFETY: `set` is initialised; -1 asks for a new fd.
-        let fd = retry(|| unsafe { libc::signalfd(-1, &set, libc::SFD_NONBLOCK | libc::SFD_CLOEXEC) })?;
-        // SAFETY: signalfd returned a fresh descriptor that nothing else owns.
-        Ok(Self { fd: unsafe { OwnedFd::from_raw_fd(fd) } })
+        // SAFETY: the mask is a valid 8-byte kernel sigset; -1 asks for a new fd.
+        let fd = retry(|| unsafe {
+            libc::syscall(
+                libc::SYS_signalfd4,
+                -1,
+                &ALL_SIGNALS,
+                KERNEL_SIGSET_SIZE,
+                libc::SFD_CLOEXEC,
+            )
+        })?;
+        // SAFETY: signalfd4 returned a fresh descriptor that nothing else owns.
+        Ok(Self { fd: unsafe { OwnedFd::from_raw_fd(fd as RawFd) } })
     }
 
-    /// Reads the next pending signal; `None` when none is pending.
-    pub fn read(&self) -> io::Result<Option<Received>> {
-        let mut info = MaybeUninit::<libc::signalfd_siginfo>::zeroed();
+    /// Reads the pending signals, up to a batch, into `out`; returns how many.
+    /// Blocks until at least one is pending.
+    pub fn read(&self, out: &mut Vec<Received>) -> io::Result<usize> {
+        const BATCH: usize = 16;
+        let mut infos = [MaybeUninit::<libc::signalfd_siginfo>::zeroed(); BATCH];
         let size = size_of::<libc::signalfd_siginfo>();
-        // SAFETY: the buffer is exactly one signalfd_siginfo long.
-        let result = retry(|| unsafe { libc::read(self.fd.as_raw_fd(), info.as_mut_ptr().cast(), size) });
-        match result {
-            Ok(n) if n as usize == size => {
-                // SAFETY: the kernel filled the whole structure.
-                let info = unsafe { info.assume_init() };
-                Ok(Some(Received {
-                    signal: info.ssi_signo as i32,
-                    sender: info.ssi_pid as i32,
-                    code: info.ssi_code,
-                }))
-            }
-            Ok(_) => Ok(None),
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(None),
-            Err(e) => Err(e),
+        // SAFETY: the buffer holds BATCH whole signalfd_siginfo structures.
+        let result = retry(|| unsafe { libc::read(self.fd.as_raw_fd(), infos.as_mut_ptr().cast(), size * BATCH) });
+        let bytes = match result {
+            Ok(n) => n as usize,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => 0,
+            Err(e) => return Err(e),
+        };
+        let count = bytes / size;
+        for info in infos.iter().take(count) {
+            // SAFETY: the kernel filled the first `count` structures completely.
+            let info = unsafe { info.assume_init_ref() };
+            out.push(Received { signal: info.ssi_signo as i32, sender: info.ssi_pid as i32, code: info.ssi_code });
         }
+        Ok(count)
     }
 }
 

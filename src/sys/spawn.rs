@@ -49,8 +49,8 @@ impl std::fmt::Display for SpawnError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             SpawnError::Invalid(why) => f.write_str(why),
-            SpawnError::Fork(e) => write!(f, "unable to fork: {e}"),
-            SpawnError::Exec { error, .. } => write!(f, "{error}"),
+            SpawnError::Fork(e) => write!(f, "unable to fork: {}", super::Reason(e)),
+            SpawnError::Exec { error, .. } => write!(f, "{}", super::Reason(error)),
         }
     }
 }

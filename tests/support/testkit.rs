@@ -215,6 +215,7 @@ fn orphans(args: &[String]) {
             last_exit.duration_since(released).as_micros(),
             reaped.saturating_duration_since(last_exit).as_micros()
         ));
+        std::process::exit(0);
     } else {
         say("released");
     }

@@ -1,0 +1,102 @@
+//! The command line as users meet it: help, version, and bad input rejected with
+//! exit 2 before anything is started.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+#![allow(unsafe_code, clippy::undocumented_unsafe_blocks)]
+
+mod common;
+
+use std::process::Command;
+use std::time::Duration;
+
+use common::*;
+
+fn warden_output(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(warden()).args(args).output().unwrap();
+    (
+        out.status.code().unwrap(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn help_names_every_option() {
+    let (code, out, _) = warden_output(&["--help"]);
+    assert_eq!(code, 0);
+    for option in ["--grace", "--group", "--rewrite", "--exit-map", "--pdeathsig", "--verbose", "WARDEN_LOG"] {
+        assert!(out.contains(option), "--help does not mention {option}");
+    }
+}
+
+#[test]
+fn version_is_printed() {
+    let (code, out, _) = warden_output(&["--version"]);
+    assert_eq!(code, 0);
+    assert_eq!(out, format!("warden {}\n", env!("CARGO_PKG_VERSION")));
+}
+
+#[test]
+fn bad_command_lines_exit_2_and_start_nothing() {
+    let dir = std::env::temp_dir().join(format!("warden-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let marker = dir.join("started");
+    let touch = format!("touch {}", marker.display());
+    let cases: &[(&[&str], &str)] = &[
+        (&[], "no command given"),
+        (&["--grace", "9", "sh", "-c", &touch], "--grace: \"9\" has no unit; write \"9s\""),
+        (&["--grace", "soon", "sh", "-c", &touch], "--grace: \"soon\""),
+        (&["--rewrite", "TERM", "sh", "-c", &touch], "--rewrite: \"TERM\" is not SIG:SIG"),
+        (&["--rewrite", "TERM:BOGUS", "sh", "-c", &touch], "unknown signal \"BOGUS\""),
+        (&["--exit-map", "1:256", "sh", "-c", &touch], "--exit-map: \"1:256\""),
+        (&["--pdeathsig", "99", "sh", "-c", &touch], "--pdeathsig: unknown signal \"99\""),
+        (&["--frobnicate", "sh", "-c", &touch], "--frobnicate"),
+    ];
+    for (args, message) in cases {
+        let (code, _, err) = warden_output(args);
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert!(err.contains(message), "{args:?}: expected {message:?} in {err:?}");
+        assert!(err.contains("Try 'warden --help'."), "{err}");
+        assert!(!marker.exists(), "{args:?} started the program");
+    }
+    let mut bad_env = Command::new(warden());
+    bad_env.env("WARDEN_GRACE", "ten").args(["sh", "-c", &touch]);
+    let out = bad_env.output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("WARDEN_GRACE: \"ten\""));
+    assert!(!marker.exists());
+}
+
+#[test]
+fn warden_grace_variable_sets_the_grace() {
+    let mut launch = Launch::new(Mode::Subreaper, &["--", &testkit(), "ignore-term"]);
+    launch.command.env("WARDEN_GRACE", "500ms").env("WARDEN_LOG", "info");
+    let mut warden = launch.start();
+    warden.expect_line(Duration::from_secs(5), |l| l.starts_with("pid "));
+    warden.signal(libc::SIGTERM);
+    assert_eq!(warden.wait(Duration::from_secs(5)), 137);
+    assert!(warden.stderr().contains("grace period of 500ms is over"), "{}", warden.stderr());
+}
+
+/// `--pdeathsig USR1`: when warden's parent dies, warden acts as if it had
+/// received SIGUSR1, i.e. forwards it to the program.
+#[test]
+fn parent_death_signal_is_acted_on() {
+    let script = format!(
+        "{} --pdeathsig USR1 -- {} signals --exit-on USR2 & echo warden $!; wait",
+        warden().display(),
+        testkit()
+    );
+    let mut launch = Launch::new(Mode::Subreaper, &["--", "sh", "-c", &script]);
+    // The outer warden only hosts the shell; talk to the inner one.
+    launch.command.env("WARDEN_LOG", "error");
+    let mut outer = launch.start();
+    let line = outer.expect_line(Duration::from_secs(5), |l| l.starts_with("warden "));
+    let inner: i32 = line[7..].parse().unwrap();
+    outer.expect("ready");
+    let shell = children_of(outer.warden_pid)[0];
+    send(shell, libc::SIGKILL);
+    outer.expect("SIGUSR1");
+    send(inner, libc::SIGUSR2);
+    outer.expect("SIGUSR2");
+    assert!(wait_until(Duration::from_secs(5), || state_of(inner).is_none()), "inner warden still alive");
+}
