@@ -27,7 +27,8 @@ impl Scope {
         let result = match self {
             Scope::Namespace => signals.iter().try_for_each(|&signal| process::send(-1, signal)),
             Scope::Descendants => process::descendants(process::pid()).and_then(|pids| {
-                pids.iter().try_for_each(|&pid| signals.iter().try_for_each(|&signal| process::send(pid, signal)))
+                pids.iter()
+                    .try_for_each(|&pid| signals.iter().try_for_each(|&signal| process::send(pid, signal)))
             }),
         };
         if let Err(e) = result {

@@ -23,7 +23,8 @@ fn warden_output(args: &[&str]) -> (i32, String, String) {
 fn help_names_every_option() {
     let (code, out, _) = warden_output(&["--help"]);
     assert_eq!(code, 0);
-    for option in ["--grace", "--group", "--rewrite", "--exit-map", "--pdeathsig", "--verbose", "WARDEN_LOG"] {
+    for option in ["--grace", "--group", "--rewrite", "--exit-map", "--pdeathsig", "--verbose", "WARDEN_LOG"]
+    {
         assert!(out.contains(option), "--help does not mention {option}");
     }
 }

@@ -116,13 +116,7 @@ impl SignalFd {
     pub fn new() -> io::Result<Self> {
         // SAFETY: the mask is a valid 8-byte kernel sigset; -1 asks for a new fd.
         let fd = retry(|| unsafe {
-            libc::syscall(
-                libc::SYS_signalfd4,
-                -1,
-                &ALL_SIGNALS,
-                KERNEL_SIGSET_SIZE,
-                libc::SFD_CLOEXEC,
-            )
+            libc::syscall(libc::SYS_signalfd4, -1, &ALL_SIGNALS, KERNEL_SIGSET_SIZE, libc::SFD_CLOEXEC)
         })?;
         // SAFETY: signalfd4 returned a fresh descriptor that nothing else owns.
         Ok(Self { fd: unsafe { OwnedFd::from_raw_fd(fd as RawFd) } })
@@ -135,7 +129,8 @@ impl SignalFd {
         let mut infos = [MaybeUninit::<libc::signalfd_siginfo>::zeroed(); BATCH];
         let size = size_of::<libc::signalfd_siginfo>();
         // SAFETY: the buffer holds BATCH whole signalfd_siginfo structures.
-        let result = retry(|| unsafe { libc::read(self.fd.as_raw_fd(), infos.as_mut_ptr().cast(), size * BATCH) });
+        let result =
+            retry(|| unsafe { libc::read(self.fd.as_raw_fd(), infos.as_mut_ptr().cast(), size * BATCH) });
         let bytes = match result {
             Ok(n) => n as usize,
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => 0,
@@ -145,7 +140,11 @@ impl SignalFd {
         for info in infos.iter().take(count) {
             // SAFETY: the kernel filled the first `count` structures completely.
             let info = unsafe { info.assume_init_ref() };
-            out.push(Received { signal: info.ssi_signo as i32, sender: info.ssi_pid as i32, code: info.ssi_code });
+            out.push(Received {
+                signal: info.ssi_signo as i32,
+                sender: info.ssi_pid as i32,
+                code: info.ssi_code,
+            });
         }
         Ok(count)
     }
