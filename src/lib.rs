@@ -10,6 +10,7 @@
 //! - [`logger`] writes warden's own messages, never failing on a closed stderr.
 
 pub mod cli;
+pub mod config;
 pub mod duration;
 pub mod leftovers;
 pub mod logger;

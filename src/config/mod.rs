@@ -1,0 +1,1081 @@
+//! The YAML configuration: its typed form, and `load`, which reads a file, checks
+//! all of it and reports *every* problem at once, each with file, line, column,
+//! key path and, where one is likely, a suggestion. Nothing is started from a
+//! config that has any error.
+//!
+//! Reading is in three steps: `yaml` turns text into positioned nodes; `Reader`
+//! converts nodes into typed values, collecting errors instead of stopping at the
+//! first; `validate` checks what needs the whole picture (dependencies, cycles).
+
+pub mod users;
+mod yaml;
+
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+pub use users::Credentials;
+use yaml::{Node, Position, Value};
+
+use crate::{duration, sys::signals};
+
+/// A config file larger than this is refused before parsing.
+const MAX_FILE_SIZE: u64 = 1024 * 1024;
+
+pub const DEFAULT_GRACE: Duration = Duration::from_secs(9);
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    pub grace: Duration,
+    pub drain: Duration,
+    pub log_format: LogFormat,
+    pub services: Vec<Service>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Service {
+    pub name: String,
+    /// argv; a string command becomes `/bin/sh -c STRING`.
+    pub command: Vec<OsString>,
+    pub kind: Kind,
+    pub credentials: Option<Credentials>,
+    pub workdir: Option<PathBuf>,
+    /// Overrides on top of warden's own environment.
+    pub env: Vec<(String, String)>,
+    pub umask: Option<u32>,
+    /// (resource, soft, hard) for setrlimit.
+    pub limits: Vec<Limit>,
+    pub depends_on: Vec<Dependency>,
+    pub restart: RestartPolicy,
+    pub success_codes: Vec<i32>,
+    /// None: unlimited.
+    pub max_restarts: Option<u32>,
+    pub restart_window: Duration,
+    pub backoff: Backoff,
+    pub min_uptime: Duration,
+    pub cooldown: Option<Duration>,
+    pub stop_signal: i32,
+    pub stop_timeout: Duration,
+    pub critical: bool,
+    pub optional: bool,
+    pub logs: Logs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Kind {
+    /// Runs until stopped; restarted by policy.
+    Longrun,
+    /// Runs to completion; dependents wait for its success.
+    Oneshot,
+    /// Started every interval; a run still going when the next is due is skipped.
+    Periodic { every: Duration },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limit {
+    pub resource: i32,
+    pub name: &'static str,
+    pub soft: u64,
+    pub hard: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dependency {
+    pub name: String,
+    pub condition: Condition,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Condition {
+    /// The dependency has been started (its program is running).
+    Started,
+    /// The dependency is ready (started, and ready by its readiness rule).
+    Ready,
+    /// The dependency ran to completion with a success code.
+    Completed,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RestartPolicy {
+    Always,
+    OnFailure,
+    Never,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Backoff {
+    pub initial: Duration,
+    pub max: Duration,
+    pub multiplier: f64,
+    /// Fraction (0 to 1) by which each delay is randomly shortened or lengthened.
+    pub jitter: f64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Logs {
+    /// The service writes to warden's own stdout and stderr.
+    Inherit,
+    /// Output goes to /dev/null.
+    Null,
+}
+
+/// One problem in a config, with where it is.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Diagnostic {
+    pub at: Option<Position>,
+    /// `services.web.restart`, or an environment variable's name.
+    pub path: String,
+    pub message: String,
+}
+
+/// Every problem found in one config file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConfigError {
+    pub file: String,
+    pub problems: Vec<Diagnostic>,
+}
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, p) in self.problems.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            match p.at {
+                Some(at) => write!(f, "{}:{}:{}: ", self.file, at.line, at.column)?,
+                None => write!(f, "{}: ", self.file)?,
+            }
+            if !p.path.is_empty() {
+                write!(f, "{}: ", p.path)?;
+            }
+            f.write_str(&p.message)?;
+        }
+        Ok(())
+    }
+}
+
+/// Reads and checks the config at `path`. `env` looks up variables for `${VAR}`
+/// and the `WARDEN_*` overrides; `root` is where /etc/passwd and /etc/group live.
+pub fn load(path: &Path, env: &dyn Fn(&str) -> Option<String>, root: &Path) -> Result<Config, ConfigError> {
+    let file = path.display().to_string();
+    let fail = |message: String| ConfigError {
+        file: file.clone(),
+        problems: vec![Diagnostic { at: None, path: String::new(), message }],
+    };
+    let size =
+        std::fs::metadata(path).map_err(|e| fail(format!("cannot read: {}", crate::sys::Reason(&e))))?.len();
+    if size > MAX_FILE_SIZE {
+        return Err(fail(format!("{size} bytes is larger than the {MAX_FILE_SIZE}-byte limit for a config")));
+    }
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| fail(format!("cannot read: {}", crate::sys::Reason(&e))))?;
+    parse(&text, &file, env, root)
+}
+
+/// Checks config `text`, named `file` in messages.
+pub fn parse(
+    text: &str,
+    file: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+    root: &Path,
+) -> Result<Config, ConfigError> {
+    let node = yaml::parse(text).map_err(|e| ConfigError {
+        file: file.to_string(),
+        problems: vec![Diagnostic {
+            at: Some(e.at),
+            path: String::new(),
+            message: format!("invalid YAML: {}", e.message),
+        }],
+    })?;
+    let mut reader = Reader { problems: Vec::new(), env, root };
+    let config = reader.config(&node);
+    let mut problems = reader.problems;
+    if let Some(config) = &config {
+        validate(config, &node, &mut problems);
+    }
+    match config {
+        Some(config) if problems.is_empty() => Ok(config),
+        _ => Err(ConfigError { file: file.to_string(), problems }),
+    }
+}
+
+const GLOBAL_KEYS: &[&str] =
+    &["grace", "drain", "control", "http", "log_format", "crash_reports", "on_crash", "services"];
+
+const SERVICE_KEYS: &[&str] = &[
+    "command",
+    "type",
+    "schedule",
+    "user",
+    "group",
+    "workdir",
+    "env",
+    "umask",
+    "limits",
+    "depends_on",
+    "restart",
+    "success_codes",
+    "max_restarts",
+    "restart_window",
+    "backoff",
+    "min_uptime",
+    "cooldown",
+    "stop_signal",
+    "stop_timeout",
+    "critical",
+    "optional",
+    "logs",
+    "startup",
+    "liveness",
+    "readiness",
+    "notify",
+    "notify_fd",
+    "watchdog",
+];
+
+/// Keys of the contract whose behaviour this version does not have yet: refused
+/// rather than silently ignored (an ignored liveness probe is worse than none).
+const NOT_YET: &[(&str, &str)] = &[
+    ("control", "the control socket"),
+    ("http", "the HTTP endpoints"),
+    ("crash_reports", "crash reports"),
+    ("on_crash", "crash hooks"),
+    ("startup", "probes"),
+    ("liveness", "probes"),
+    ("readiness", "probes"),
+    ("notify", "sd_notify readiness"),
+    ("notify_fd", "notification-fd readiness"),
+    ("watchdog", "the sd_notify watchdog"),
+];
+
+struct Reader<'a> {
+    problems: Vec<Diagnostic>,
+    env: &'a dyn Fn(&str) -> Option<String>,
+    root: &'a Path,
+}
+
+/// The entries of one mapping, checked against its known keys.
+struct Fields<'n> {
+    entries: BTreeMap<&'n str, &'n Node>,
+    path: String,
+}
+
+impl<'n> Fields<'n> {
+    fn get(&self, key: &str) -> Option<(&'n Node, String)> {
+        self.entries.get(key).map(|node| (*node, join(&self.path, key)))
+    }
+}
+
+fn join(path: &str, key: &str) -> String {
+    if path.is_empty() { key.to_string() } else { format!("{path}.{key}") }
+}
+
+impl Reader<'_> {
+    fn problem(&mut self, at: Position, path: &str, message: impl Into<String>) {
+        self.problems.push(Diagnostic { at: Some(at), path: path.to_string(), message: message.into() });
+    }
+
+    /// Checks `node` is a mapping whose keys are all in `known`.
+    fn fields<'n>(&mut self, node: &'n Node, path: &str, known: &[&str]) -> Option<Fields<'n>> {
+        let Value::Map(entries) = &node.value else {
+            if node.value != Value::Null {
+                self.problem(
+                    node.at,
+                    path,
+                    format!("expected a mapping of keys, found {}", node.value.kind()),
+                );
+            }
+            return None;
+        };
+        let mut fields = Fields { entries: BTreeMap::new(), path: path.to_string() };
+        for (key, value) in entries {
+            let Some(name) = key.value.as_text() else {
+                self.problem(key.at, path, "keys must be plain words");
+                continue;
+            };
+            if known.contains(&name) {
+                fields.entries.insert(name, value);
+            } else {
+                let hint = suggest(name, known)
+                    .map(|s| format!("; did you mean \"{s}\"?"))
+                    .unwrap_or_else(|| format!(" (known keys: {})", known.join(", ")));
+                self.problem(key.at, &join(path, name), format!("unknown key{hint}"));
+            }
+        }
+        Some(fields)
+    }
+
+    /// A scalar's text with `${VAR}` and `${VAR:-default}` expanded.
+    fn text(&mut self, node: &Node, path: &str) -> Option<String> {
+        match &node.value {
+            Value::Scalar { text, .. } => match expand(text, self.env) {
+                Ok(expanded) => Some(expanded),
+                Err(message) => {
+                    self.problem(node.at, path, message);
+                    None
+                }
+            },
+            other => {
+                self.problem(node.at, path, format!("expected a single value, found {}", other.kind()));
+                None
+            }
+        }
+    }
+
+    fn parsed<T>(
+        &mut self,
+        node: &Node,
+        path: &str,
+        parse: impl FnOnce(&str) -> Result<T, String>,
+    ) -> Option<T> {
+        let text = self.text(node, path)?;
+        parse(&text).map_err(|message| self.problem(node.at, path, message)).ok()
+    }
+
+    fn duration(&mut self, node: &Node, path: &str) -> Option<Duration> {
+        self.parsed(node, path, duration::parse)
+    }
+
+    fn boolean(&mut self, node: &Node, path: &str) -> Option<bool> {
+        self.parsed(node, path, |t| match t {
+            "true" | "yes" | "on" => Ok(true),
+            "false" | "no" | "off" => Ok(false),
+            _ => Err(format!("\"{t}\" is not true or false")),
+        })
+    }
+
+    fn signal(&mut self, node: &Node, path: &str) -> Option<i32> {
+        self.parsed(node, path, |t| {
+            signals::parse(t)
+                .ok_or_else(|| format!("unknown signal \"{t}\" (write e.g. TERM, SIGINT, 15 or RTMIN+3)"))
+        })
+    }
+
+    fn choice<T: Copy>(&mut self, node: &Node, path: &str, choices: &[(&str, T)]) -> Option<T> {
+        self.parsed(node, path, |t| {
+            choices.iter().find(|(name, _)| *name == t).map(|(_, v)| *v).ok_or_else(|| {
+                let names: Vec<&str> = choices.iter().map(|(n, _)| *n).collect();
+                let hint = suggest(t, &names).map(|s| format!("; did you mean \"{s}\"?")).unwrap_or_default();
+                format!("\"{t}\" is not one of {}{hint}", names.join(", "))
+            })
+        })
+    }
+
+    fn list<'n>(&mut self, node: &'n Node, path: &str) -> Option<&'n [Node]> {
+        match &node.value {
+            Value::List(items) => Some(items),
+            other => {
+                self.problem(node.at, path, format!("expected a list, found {}", other.kind()));
+                None
+            }
+        }
+    }
+
+    fn config(&mut self, node: &Node) -> Option<Config> {
+        if node.value == Value::Null {
+            self.problem(node.at, "", "the file is empty: it needs at least a \"services\" mapping");
+            return None;
+        }
+        let fields = self.fields(node, "", GLOBAL_KEYS)?;
+        for (key, feature) in NOT_YET {
+            if let Some((n, path)) = fields.get(key) {
+                self.problem(
+                    n.at,
+                    &path,
+                    format!("{feature} are not supported by this version of warden yet"),
+                );
+            }
+        }
+        let mut grace = DEFAULT_GRACE;
+        if let Some((n, path)) = fields.get("grace") {
+            grace = self.duration(n, &path).unwrap_or(grace);
+        }
+        let mut drain = Duration::ZERO;
+        if let Some((n, path)) = fields.get("drain") {
+            drain = self.duration(n, &path).unwrap_or(drain);
+        }
+        let formats = [("text", LogFormat::Text), ("json", LogFormat::Json)];
+        let mut log_format = LogFormat::Text;
+        if let Some((n, path)) = fields.get("log_format") {
+            log_format = self.choice(n, &path, &formats).unwrap_or(log_format);
+        }
+        // Environment overrides of the global keys win over the file.
+        let env_at = None;
+        for (variable, key) in
+            [("WARDEN_GRACE", "grace"), ("WARDEN_DRAIN", "drain"), ("WARDEN_LOG_FORMAT", "log_format")]
+        {
+            let Some(value) = (self.env)(variable) else { continue };
+            let result = match key {
+                "grace" => duration::parse(&value).map(|d| grace = d),
+                "drain" => duration::parse(&value).map(|d| drain = d),
+                _ => match value.as_str() {
+                    "text" => Ok(LogFormat::Text),
+                    "json" => Ok(LogFormat::Json),
+                    other => Err(format!("\"{other}\" is not one of text, json")),
+                }
+                .map(|f| log_format = f),
+            };
+            if let Err(message) = result {
+                self.problems.push(Diagnostic { at: env_at, path: variable.to_string(), message });
+            }
+        }
+        let mut services = Vec::new();
+        match fields.get("services") {
+            None => {
+                self.problem(node.at, "services", "missing: list the programs to run under \"services:\"")
+            }
+            Some((n, path)) => {
+                if let Value::Map(entries) = &n.value {
+                    for (key, value) in entries {
+                        let Some(name) = key.value.as_text() else {
+                            self.problem(key.at, &path, "service names must be plain words");
+                            continue;
+                        };
+                        if !valid_name(name) {
+                            self.problem(
+                                key.at,
+                                &join(&path, name),
+                                "a service name may use only letters, digits, '-', '_' and '.'",
+                            );
+                        }
+                        if let Some(service) = self.service(name, value, &join(&path, name)) {
+                            services.push(service);
+                        }
+                    }
+                    if entries.is_empty() {
+                        self.problem(n.at, &path, "no services listed");
+                    }
+                } else {
+                    self.problem(
+                        n.at,
+                        &path,
+                        format!("expected a mapping of service names, found {}", n.value.kind()),
+                    );
+                }
+            }
+        }
+        Some(Config { grace, drain, log_format, services })
+    }
+
+    fn service(&mut self, name: &str, node: &Node, path: &str) -> Option<Service> {
+        let fields = self.fields(node, path, SERVICE_KEYS);
+        let Some(fields) = fields else {
+            if node.value == Value::Null {
+                self.problem(node.at, path, "empty service: it needs at least a \"command\"");
+            }
+            return None;
+        };
+        for (key, feature) in NOT_YET {
+            if let Some((n, p)) = fields.get(key) {
+                self.problem(n.at, &p, format!("{feature} are not supported by this version of warden yet"));
+            }
+        }
+        let command = match fields.get("command") {
+            None => {
+                self.problem(node.at, &join(path, "command"), "missing: what should this service run?");
+                None
+            }
+            Some((n, p)) => self.command(n, &p),
+        };
+
+        let mut kind = Kind::Longrun;
+        if let Some((n, p)) = fields.get("type") {
+            kind =
+                self.choice(n, &p, &[("longrun", Kind::Longrun), ("oneshot", Kind::Oneshot)]).unwrap_or(kind);
+        }
+        if let Some((n, p)) = fields.get("schedule") {
+            if fields.get("type").is_some() {
+                self.problem(n.at, &p, "a periodic job has no \"type\": remove one of the two");
+            }
+            if let Some(every) = self.parsed(n, &p, |t| {
+                if t.split_whitespace().count() == 5 {
+                    Err("cron lines are not supported by this version of warden yet: give an interval like \"10m\"".into())
+                } else {
+                    duration::parse(t).and_then(|d| {
+                        if d.is_zero() { Err("the interval must be longer than 0".into()) } else { Ok(d) }
+                    })
+                }
+            }) {
+                kind = Kind::Periodic { every };
+            }
+        }
+
+        let mut credentials = None;
+        let group = fields.get("group").and_then(|(n, p)| self.text(n, &p).map(|g| (g, n.at, p)));
+        if let Some((n, p)) = fields.get("user") {
+            if let Some(user) = self.text(n, &p) {
+                match users::resolve(&user, group.as_ref().map(|(g, _, _)| g.as_str()), self.root) {
+                    Ok(c) => credentials = Some(c),
+                    Err(message) => self.problem(n.at, &p, message),
+                }
+            }
+        } else if let Some((_, at, p)) = &group {
+            self.problem(*at, p, "\"group\" needs a \"user\"");
+        }
+
+        let workdir = fields.get("workdir").and_then(|(n, p)| self.text(n, &p)).map(PathBuf::from);
+        let env = fields.get("env").map(|(n, p)| self.env_map(n, &p)).unwrap_or_default();
+        let umask = fields.get("umask").and_then(|(n, p)| {
+            self.parsed(n, &p, |t| {
+                u32::from_str_radix(t, 8)
+                    .ok()
+                    .filter(|m| *m <= 0o777)
+                    .ok_or_else(|| format!("\"{t}\" is not an octal umask like \"027\" (quote it in YAML)"))
+            })
+        });
+        let limits = fields.get("limits").map(|(n, p)| self.limits(n, &p)).unwrap_or_default();
+        let depends_on = fields.get("depends_on").map(|(n, p)| self.dependencies(n, &p)).unwrap_or_default();
+
+        let mut restart = RestartPolicy::OnFailure;
+        if let Some((n, p)) = fields.get("restart") {
+            let policies = [
+                ("always", RestartPolicy::Always),
+                ("on-failure", RestartPolicy::OnFailure),
+                ("never", RestartPolicy::Never),
+            ];
+            restart = self.choice(n, &p, &policies).unwrap_or(restart);
+        }
+        let mut success_codes = vec![0];
+        if let Some((n, p)) = fields.get("success_codes")
+            && let Some(items) = self.list(n, &p)
+        {
+            success_codes = items
+                .iter()
+                .filter_map(|item| {
+                    self.parsed(item, &p, |t| {
+                        t.parse::<i32>()
+                            .ok()
+                            .filter(|c| (0..=255).contains(c))
+                            .ok_or_else(|| format!("\"{t}\" is not an exit code from 0 to 255"))
+                    })
+                })
+                .collect();
+        }
+        let mut max_restarts = None;
+        if let Some((n, p)) = fields.get("max_restarts") {
+            max_restarts = self
+                .parsed(n, &p, |t| match t {
+                    "unlimited" => Ok(None),
+                    _ => t
+                        .parse::<u32>()
+                        .map(Some)
+                        .map_err(|_| format!("\"{t}\" is not a count or \"unlimited\"")),
+                })
+                .flatten();
+        }
+        let mut restart_window = Duration::from_secs(600);
+        if let Some((n, p)) = fields.get("restart_window") {
+            restart_window = self.duration(n, &p).unwrap_or(restart_window);
+        }
+        let backoff = fields.get("backoff").map(|(n, p)| self.backoff(n, &p)).unwrap_or(DEFAULT_BACKOFF);
+        let mut min_uptime = Duration::from_secs(10);
+        if let Some((n, p)) = fields.get("min_uptime") {
+            min_uptime = self.duration(n, &p).unwrap_or(min_uptime);
+        }
+        let cooldown = fields.get("cooldown").and_then(|(n, p)| self.duration(n, &p));
+        let mut stop_signal = libc::SIGTERM;
+        if let Some((n, p)) = fields.get("stop_signal") {
+            stop_signal = self.signal(n, &p).unwrap_or(stop_signal);
+        }
+        let mut stop_timeout = Duration::from_secs(5);
+        if let Some((n, p)) = fields.get("stop_timeout") {
+            stop_timeout = self.duration(n, &p).unwrap_or(stop_timeout);
+        }
+        let critical = fields.get("critical").and_then(|(n, p)| self.boolean(n, &p)).unwrap_or(false);
+        let optional = fields.get("optional").and_then(|(n, p)| self.boolean(n, &p)).unwrap_or(false);
+        let mut logs = Logs::Inherit;
+        if let Some((n, p)) = fields.get("logs") {
+            logs = self
+                .parsed(n, &p, |t| match t {
+                    "inherit" => Ok(Logs::Inherit),
+                    "null" => Ok(Logs::Null),
+                    "prefix" => {
+                        Err("\"prefix\" is not supported by this version of warden yet (use inherit or null)"
+                            .into())
+                    }
+                    _ => Err(format!("\"{t}\" is not one of inherit, null")),
+                })
+                .unwrap_or(logs);
+        }
+
+        Some(Service {
+            name: name.to_string(),
+            command: command?,
+            kind,
+            credentials,
+            workdir,
+            env,
+            umask,
+            limits,
+            depends_on,
+            restart,
+            success_codes,
+            max_restarts,
+            restart_window,
+            backoff,
+            min_uptime,
+            cooldown,
+            stop_signal,
+            stop_timeout,
+            critical,
+            optional,
+            logs,
+        })
+    }
+
+    fn command(&mut self, node: &Node, path: &str) -> Option<Vec<OsString>> {
+        match &node.value {
+            Value::Scalar { .. } => {
+                let line = self.text(node, path)?;
+                if line.trim().is_empty() {
+                    self.problem(node.at, path, "empty command");
+                    return None;
+                }
+                Some(vec!["/bin/sh".into(), "-c".into(), line.into()])
+            }
+            Value::List(items) if !items.is_empty() => {
+                let argv: Vec<OsString> = items
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, n)| self.text(n, &format!("{path}[{i}]")))
+                    .map(OsString::from)
+                    .collect();
+                (argv.len() == items.len()).then_some(argv)
+            }
+            _ => {
+                self.problem(
+                    node.at,
+                    path,
+                    "expected a command line (run by /bin/sh -c) or a list of arguments",
+                );
+                None
+            }
+        }
+    }
+
+    fn env_map(&mut self, node: &Node, path: &str) -> Vec<(String, String)> {
+        let Value::Map(entries) = &node.value else {
+            self.problem(
+                node.at,
+                path,
+                format!("expected a mapping of NAME: value, found {}", node.value.kind()),
+            );
+            return Vec::new();
+        };
+        let mut env = Vec::new();
+        for (key, value) in entries {
+            let Some(name) = key.value.as_text() else { continue };
+            let p = join(path, name);
+            if name.is_empty() || name.contains('=') || name.contains('\0') {
+                self.problem(key.at, &p, "not a valid variable name");
+                continue;
+            }
+            if value.value == Value::Null {
+                self.problem(value.at, &p, "no value: write \"\" for an empty one");
+                continue;
+            }
+            if let Some(text) = self.text(value, &p) {
+                env.push((name.to_string(), text));
+            }
+        }
+        env
+    }
+
+    fn limits(&mut self, node: &Node, path: &str) -> Vec<Limit> {
+        const RESOURCES: &[(&str, i32)] = &[
+            ("nofile", libc::RLIMIT_NOFILE as i32),
+            ("nproc", libc::RLIMIT_NPROC as i32),
+            ("core", libc::RLIMIT_CORE as i32),
+            ("stack", libc::RLIMIT_STACK as i32),
+            ("memlock", libc::RLIMIT_MEMLOCK as i32),
+            ("as", libc::RLIMIT_AS as i32),
+        ];
+        let mut known: Vec<&str> = RESOURCES.iter().map(|(n, _)| *n).collect();
+        known.extend(["memory", "cpus", "pids"]);
+        let Some(fields) = self.fields(node, path, &known) else { return Vec::new() };
+        for key in ["memory", "cpus", "pids"] {
+            if let Some((n, p)) = fields.get(key) {
+                self.problem(
+                    n.at,
+                    &p,
+                    "cgroup limits (memory, cpus, pids) are not supported by this version of warden yet",
+                );
+            }
+        }
+        let mut limits = Vec::new();
+        for (name, resource) in RESOURCES {
+            let Some((n, p)) = fields.get(name) else { continue };
+            if let Some(value) = self.parsed(n, &p, |t| match t {
+                "unlimited" | "infinity" => Ok(libc::RLIM_INFINITY),
+                _ => parse_size(t),
+            }) {
+                limits.push(Limit { resource: *resource, name, soft: value, hard: value });
+            }
+        }
+        limits
+    }
+
+    fn dependencies(&mut self, node: &Node, path: &str) -> Vec<Dependency> {
+        let conditions = [
+            ("started", Condition::Started),
+            ("ready", Condition::Ready),
+            ("completed", Condition::Completed),
+        ];
+        match &node.value {
+            Value::List(items) => items
+                .iter()
+                .filter_map(|item| self.text(item, path))
+                .map(|name| Dependency { name, condition: Condition::Started })
+                .collect(),
+            Value::Map(entries) => entries
+                .iter()
+                .filter_map(|(key, value)| {
+                    let name = key.value.as_text()?.to_string();
+                    let condition = self.choice(value, &join(path, &name), &conditions)?;
+                    Some(Dependency { name, condition })
+                })
+                .collect(),
+            other => {
+                self.problem(
+                    node.at,
+                    path,
+                    format!("expected a list of names or a mapping name: condition, found {}", other.kind()),
+                );
+                Vec::new()
+            }
+        }
+    }
+
+    fn backoff(&mut self, node: &Node, path: &str) -> Backoff {
+        let mut backoff = DEFAULT_BACKOFF;
+        let Some(fields) = self.fields(node, path, &["initial", "max", "multiplier", "jitter"]) else {
+            return backoff;
+        };
+        if let Some((n, p)) = fields.get("initial") {
+            backoff.initial = self.duration(n, &p).unwrap_or(backoff.initial);
+        }
+        if let Some((n, p)) = fields.get("max") {
+            backoff.max = self.duration(n, &p).unwrap_or(backoff.max);
+        }
+        if let Some((n, p)) = fields.get("multiplier") {
+            backoff.multiplier = self
+                .parsed(n, &p, |t| {
+                    t.parse::<f64>()
+                        .ok()
+                        .filter(|m| (1.0..=100.0).contains(m))
+                        .ok_or_else(|| format!("\"{t}\" is not a number from 1 to 100"))
+                })
+                .unwrap_or(backoff.multiplier);
+        }
+        if let Some((n, p)) = fields.get("jitter") {
+            backoff.jitter = self
+                .parsed(n, &p, |t| {
+                    t.strip_suffix('%')
+                        .and_then(|n| n.trim().parse::<f64>().ok())
+                        .filter(|j| (0.0..=100.0).contains(j))
+                        .map(|j| j / 100.0)
+                        .ok_or_else(|| format!("\"{t}\" is not a percentage like \"10%\""))
+                })
+                .unwrap_or(backoff.jitter);
+        }
+        if backoff.max < backoff.initial {
+            self.problem(node.at, path, "max is shorter than initial");
+        }
+        backoff
+    }
+}
+
+pub const DEFAULT_BACKOFF: Backoff =
+    Backoff { initial: Duration::from_secs(1), max: Duration::from_secs(60), multiplier: 2.0, jitter: 0.1 };
+
+fn valid_name(name: &str) -> bool {
+    !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+}
+
+/// `512K`, `10M`, `1G` (powers of 1024) or a plain number.
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let (number, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
+        Some(i) => text.split_at(i),
+        None => (text, ""),
+    };
+    let multiplier: u64 = match unit {
+        "" => 1,
+        "K" | "k" => 1 << 10,
+        "M" | "m" => 1 << 20,
+        "G" | "g" => 1 << 30,
+        _ => return Err(format!("\"{text}\" is not a size like 512K, 10M, 1G or a number")),
+    };
+    number
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(multiplier))
+        .ok_or_else(|| format!("\"{text}\" is not a size like 512K, 10M, 1G or a number"))
+}
+
+/// Expands `${VAR}` and `${VAR:-default}`; `$$` is a literal `$`.
+fn expand(text: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<String, String> {
+    if !text.contains('$') {
+        return Ok(text.to_string());
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find('$') {
+        out.push_str(rest.get(..i).unwrap_or_default());
+        let after = rest.get(i + 1..).unwrap_or_default();
+        if let Some(stripped) = after.strip_prefix('$') {
+            out.push('$');
+            rest = stripped;
+        } else if let Some(inner) = after.strip_prefix('{') {
+            let end = inner.find('}').ok_or_else(|| format!("unclosed \"${{\" in \"{text}\""))?;
+            let expression = inner.get(..end).unwrap_or_default();
+            let (name, default) = match expression.split_once(":-") {
+                Some((n, d)) => (n, Some(d)),
+                None => (expression, None),
+            };
+            if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                return Err(format!("\"${{{expression}}}\" is not ${{VAR}} or ${{VAR:-default}}"));
+            }
+            match (env(name).filter(|v| !v.is_empty() || default.is_none()), default) {
+                (Some(value), _) => out.push_str(&value),
+                (None, Some(default)) => out.push_str(default),
+                (None, None) => {
+                    return Err(format!("${{{name}}} is not set; set it, or write ${{{name}:-default}}"));
+                }
+            }
+            rest = inner.get(end + 1..).unwrap_or_default();
+        } else {
+            out.push('$');
+            rest = after;
+        }
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+/// The closest of `known` to `word`, if it is close enough to be a typo.
+fn suggest<'a>(word: &str, known: &[&'a str]) -> Option<&'a str> {
+    known
+        .iter()
+        .map(|k| (edit_distance(word, k), *k))
+        .filter(|(d, k)| *d <= 2.max(k.len() / 3))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, k)| k)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut previous: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut current = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let substitution = previous.get(j).copied().unwrap_or(0) + usize::from(ca != *cb);
+            let deletion = previous.get(j + 1).copied().unwrap_or(0) + 1;
+            let insertion = current.get(j).copied().unwrap_or(0) + 1;
+            current.push(substitution.min(deletion).min(insertion));
+        }
+        previous = current;
+    }
+    previous.last().copied().unwrap_or(0)
+}
+
+/// Checks that need every service: unknown dependencies, cycles, contradictions.
+fn validate(config: &Config, root: &Node, problems: &mut Vec<Diagnostic>) {
+    let position_of = |service: &str, key: Option<&str>| -> Option<Position> {
+        let Value::Map(top) = &root.value else { return None };
+        let (_, services) = top.iter().find(|(k, _)| k.value.as_text() == Some("services"))?;
+        let Value::Map(entries) = &services.value else { return None };
+        let (service_key, service_node) = entries.iter().find(|(k, _)| k.value.as_text() == Some(service))?;
+        let Some(key) = key else { return Some(service_key.at) };
+        let Value::Map(fields) = &service_node.value else { return Some(service_key.at) };
+        fields
+            .iter()
+            .find(|(k, _)| k.value.as_text() == Some(key))
+            .map(|(k, _)| k.at)
+            .or(Some(service_key.at))
+    };
+    let names: Vec<&str> = config.services.iter().map(|s| s.name.as_str()).collect();
+    for service in &config.services {
+        let path = format!("services.{}", service.name);
+        for dependency in &service.depends_on {
+            let at = position_of(&service.name, Some("depends_on"));
+            let dep_path = format!("{path}.depends_on");
+            let Some(target) = config.services.iter().find(|s| s.name == dependency.name) else {
+                let hint = suggest(&dependency.name, &names)
+                    .map(|s| format!("; did you mean \"{s}\"?"))
+                    .unwrap_or_default();
+                problems.push(Diagnostic {
+                    at,
+                    path: dep_path,
+                    message: format!("no service \"{}\"{hint}", dependency.name),
+                });
+                continue;
+            };
+            if dependency.name == service.name {
+                problems.push(Diagnostic {
+                    at,
+                    path: dep_path,
+                    message: "a service cannot depend on itself".into(),
+                });
+            } else if dependency.condition == Condition::Completed && target.kind != Kind::Oneshot {
+                problems.push(Diagnostic {
+                    at,
+                    path: dep_path,
+                    message: format!(
+                        "\"{}\" is not a oneshot, so it never completes: use started or ready",
+                        dependency.name
+                    ),
+                });
+            }
+        }
+        if matches!(service.kind, Kind::Periodic { .. }) && service.critical {
+            problems.push(Diagnostic {
+                at: position_of(&service.name, Some("critical")),
+                path: format!("{path}.critical"),
+                message: "a periodic job cannot be critical".into(),
+            });
+        }
+    }
+    if let Some(cycle) = find_cycle(config) {
+        problems.push(Diagnostic {
+            at: cycle.first().and_then(|first| position_of(first, Some("depends_on"))),
+            path: "services".into(),
+            message: format!("dependency cycle: {}", cycle.join(" -> ")),
+        });
+    }
+}
+
+/// A dependency cycle, as the names along it (first repeated at the end).
+fn find_cycle(config: &Config) -> Option<Vec<String>> {
+    fn visit<'a>(
+        name: &'a str,
+        config: &'a Config,
+        path: &mut Vec<&'a str>,
+        done: &mut Vec<&'a str>,
+    ) -> Option<Vec<String>> {
+        if let Some(start) = path.iter().position(|n| *n == name) {
+            let mut cycle: Vec<String> =
+                path.get(start..).unwrap_or_default().iter().map(|s| s.to_string()).collect();
+            cycle.push(name.to_string());
+            return Some(cycle);
+        }
+        if done.contains(&name) {
+            return None;
+        }
+        path.push(name);
+        let service = config.services.iter().find(|s| s.name == name)?;
+        for dependency in &service.depends_on {
+            if dependency.name != name
+                && let Some(cycle) = visit(&dependency.name, config, path, done)
+            {
+                return Some(cycle);
+            }
+        }
+        path.pop();
+        done.push(name);
+        None
+    }
+    let mut done = Vec::new();
+    config.services.iter().find_map(|s| visit(&s.name, config, &mut Vec::new(), &mut done))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(text: &str) -> Result<Config, String> {
+        let env = |name: &str| match name {
+            "PORT" => Some("8080".to_string()),
+            "EMPTY" => Some(String::new()),
+            _ => None,
+        };
+        parse(text, "w.yaml", &env, Path::new("/nonexistent-root")).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn reads_a_full_service() {
+        let config = check(
+            "grace: 20s\ndrain: 1s\nlog_format: json\nservices:\n  db:\n    command: [\"sleep\", \"1000\"]\n    \
+             user: \"1000:1000\"\n    workdir: /tmp\n    env: { A: \"1\", B: x }\n    umask: \"027\"\n    \
+             limits: { nofile: 4096, core: unlimited, stack: 8M }\n  web:\n    command: exec server --port ${PORT}\n    \
+             depends_on: { db: ready, init: completed }\n    restart: always\n    success_codes: [0, 3]\n    \
+             max_restarts: 5\n    restart_window: 1m\n    backoff: { initial: 100ms, max: 2s, multiplier: 3, jitter: 20% }\n    \
+             min_uptime: 2s\n    cooldown: 5m\n    stop_signal: INT\n    stop_timeout: 3s\n    critical: true\n  \
+             init:\n    command: [\"true\"]\n    type: oneshot\n  tick:\n    command: date\n    schedule: 10m\n",
+        )
+        .unwrap();
+        assert_eq!(
+            (config.grace, config.drain, config.log_format),
+            (Duration::from_secs(20), Duration::from_secs(1), LogFormat::Json)
+        );
+        let db = &config.services[0];
+        assert_eq!(db.credentials.as_ref().map(|c| (c.uid, c.gid)), Some((1000, 1000)));
+        assert_eq!(db.umask, Some(0o027));
+        assert_eq!(db.limits.len(), 3);
+        assert_eq!(db.env, vec![("A".into(), "1".into()), ("B".into(), "x".into())]);
+        let web = &config.services[1];
+        assert_eq!(web.command, ["/bin/sh", "-c", "exec server --port 8080"]);
+        assert_eq!(web.depends_on[0], Dependency { name: "db".into(), condition: Condition::Ready });
+        assert_eq!(
+            web.backoff,
+            Backoff {
+                initial: Duration::from_millis(100),
+                max: Duration::from_secs(2),
+                multiplier: 3.0,
+                jitter: 0.2
+            }
+        );
+        assert_eq!((web.max_restarts, web.stop_signal, web.critical), (Some(5), libc::SIGINT, true));
+        assert_eq!(config.services[2].kind, Kind::Oneshot);
+        assert_eq!(config.services[3].kind, Kind::Periodic { every: Duration::from_secs(600) });
+    }
+
+    #[test]
+    fn reports_every_error_with_place_and_hint() {
+        let err = check(
+            "grace: 9\nservices:\n  web:\n    command: x\n    restrat: always\n    restart: sometimes\n    depends_on: [dbb]\n  db:\n    command: y\n",
+        )
+        .unwrap_err();
+        let lines: Vec<&str> = err.lines().collect();
+        assert_eq!(
+            lines,
+            [
+                "w.yaml:1:8: grace: \"9\" has no unit; write \"9s\" (units: ms, s, m, h)",
+                "w.yaml:5:5: services.web.restrat: unknown key; did you mean \"restart\"?",
+                "w.yaml:6:14: services.web.restart: \"sometimes\" is not one of always, on-failure, never",
+                "w.yaml:7:5: services.web.depends_on: no service \"dbb\"; did you mean \"db\"?",
+            ]
+        );
+    }
+
+    #[test]
+    fn finds_cycles() {
+        let err = check("services:\n  a: { command: x, depends_on: [b] }\n  b: { command: x, depends_on: [c] }\n  c: { command: x, depends_on: [a] }\n")
+            .unwrap_err();
+        assert!(err.contains("dependency cycle: a -> b -> c -> a"), "{err}");
+    }
+
+    #[test]
+    fn expands_variables() {
+        let env = |n: &str| (n == "X").then(|| "1".to_string());
+        assert_eq!(expand("a${X}b", &env).unwrap(), "a1b");
+        assert_eq!(expand("${Y:-d}", &env).unwrap(), "d");
+        assert_eq!(expand("$$X $5", &env).unwrap(), "$X $5");
+        assert!(expand("${Y}", &env).unwrap_err().contains("${Y} is not set"));
+        assert!(expand("${X", &env).is_err());
+    }
+
+    #[test]
+    fn suggests_close_words_only() {
+        assert_eq!(suggest("restrat", SERVICE_KEYS), Some("restart"));
+        assert_eq!(suggest("comand", SERVICE_KEYS), Some("command"));
+        assert_eq!(suggest("zzzzzz", SERVICE_KEYS), None);
+    }
+}

@@ -1,0 +1,253 @@
+//! The only module that knows the YAML crate: it turns text into a small tree of
+//! [`Node`]s, each with its line and column, so that every later error can point
+//! at the place it comes from. Budgets stop hostile input early: nesting depth,
+//! node count (aliases count for what they expand to) and, upstream, file size.
+
+use std::collections::HashMap;
+
+use saphyr_parser::{Event, Parser, ScalarStyle, Span};
+
+/// Deepest nesting accepted; warden's schema needs 4.
+const MAX_DEPTH: usize = 32;
+/// Most nodes accepted, aliases expanded: a YAML bomb stops here.
+const MAX_NODES: usize = 100_000;
+
+/// Where a node starts: 1-based line and column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Position {
+    pub line: usize,
+    pub column: usize,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    /// `~`, `null` or nothing.
+    Null,
+    /// Any other scalar, as written; `quoted` tells `"1"` from `1`.
+    Scalar {
+        text: String,
+        quoted: bool,
+    },
+    List(Vec<Node>),
+    /// Keys in file order; duplicates are rejected while loading.
+    Map(Vec<(Node, Node)>),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Node {
+    pub at: Position,
+    pub value: Value,
+}
+
+/// A syntax error or a budget exceeded, with where it happened.
+#[derive(Debug, Clone, PartialEq)]
+pub struct YamlError {
+    pub at: Position,
+    pub message: String,
+}
+
+fn position(span: Span) -> Position {
+    Position { line: span.start.line(), column: span.start.col() + 1 }
+}
+
+/// Parses one YAML document. An empty document is `Null`.
+pub fn parse(text: &str) -> Result<Node, YamlError> {
+    let mut builder = Builder { anchors: HashMap::new(), nodes: 0, stack: Vec::new(), root: None };
+    for result in Parser::new_from_str(text) {
+        let (event, span) = result.map_err(|e| YamlError {
+            at: Position { line: e.marker().line(), column: e.marker().col() + 1 },
+            message: e.info().to_string(),
+        })?;
+        builder.event(event, span)?;
+        if builder.root.is_some() && builder.stack.is_empty() {
+            // One document is all a config has; ignore what may follow.
+            break;
+        }
+    }
+    Ok(builder.root.unwrap_or(Node { at: Position { line: 1, column: 1 }, value: Value::Null }))
+}
+
+enum Open {
+    List { at: Position, anchor: usize, items: Vec<Node> },
+    Map { at: Position, anchor: usize, entries: Vec<(Node, Node)>, key: Option<Node> },
+}
+
+struct Builder {
+    anchors: HashMap<usize, Node>,
+    nodes: usize,
+    stack: Vec<Open>,
+    root: Option<Node>,
+}
+
+impl Builder {
+    fn event(&mut self, event: Event<'_>, span: Span) -> Result<(), YamlError> {
+        let at = position(span);
+        let too_much = |what: &str| YamlError { at, message: format!("too {what}") };
+        match event {
+            Event::Scalar(text, style, anchor, _tag) => {
+                let quoted = !matches!(style, ScalarStyle::Plain);
+                let value = if !quoted && matches!(text.as_ref(), "~" | "null" | "Null" | "NULL" | "") {
+                    Value::Null
+                } else {
+                    Value::Scalar { text: text.into_owned(), quoted }
+                };
+                self.count(1, at)?;
+                self.finish(Node { at, value }, anchor)
+            }
+            Event::Alias(id) => {
+                let node = self
+                    .anchors
+                    .get(&id)
+                    .cloned()
+                    .ok_or_else(|| YamlError { at, message: "alias to an unknown anchor".into() })?;
+                self.count(size(&node), at)?;
+                self.finish(node, 0)
+            }
+            Event::SequenceStart(anchor, _) => {
+                if self.stack.len() >= MAX_DEPTH {
+                    return Err(too_much("deeply nested"));
+                }
+                self.stack.push(Open::List { at, anchor, items: Vec::new() });
+                Ok(())
+            }
+            Event::MappingStart(anchor, _) => {
+                if self.stack.len() >= MAX_DEPTH {
+                    return Err(too_much("deeply nested"));
+                }
+                self.stack.push(Open::Map { at, anchor, entries: Vec::new(), key: None });
+                Ok(())
+            }
+            Event::SequenceEnd | Event::MappingEnd => {
+                self.count(1, at)?;
+                match self.stack.pop() {
+                    Some(Open::List { at, anchor, items }) => {
+                        self.finish(Node { at, value: Value::List(items) }, anchor)
+                    }
+                    Some(Open::Map { at, anchor, entries, .. }) => {
+                        self.finish(Node { at, value: Value::Map(entries) }, anchor)
+                    }
+                    None => Err(YamlError { at, message: "unbalanced end of collection".into() }),
+                }
+            }
+            Event::StreamStart
+            | Event::StreamEnd
+            | Event::DocumentStart(_)
+            | Event::DocumentEnd
+            | Event::Nothing => Ok(()),
+        }
+    }
+
+    fn count(&mut self, nodes: usize, at: Position) -> Result<(), YamlError> {
+        self.nodes = self.nodes.saturating_add(nodes);
+        if self.nodes > MAX_NODES {
+            return Err(YamlError {
+                at,
+                message: format!("too many nodes (more than {MAX_NODES}, aliases expanded)"),
+            });
+        }
+        Ok(())
+    }
+
+    /// Places a completed node into its parent (or as the root).
+    fn finish(&mut self, node: Node, anchor: usize) -> Result<(), YamlError> {
+        if anchor != 0 {
+            self.anchors.insert(anchor, node.clone());
+        }
+        match self.stack.last_mut() {
+            None => {
+                self.root = Some(node);
+                Ok(())
+            }
+            Some(Open::List { items, .. }) => {
+                items.push(node);
+                Ok(())
+            }
+            Some(Open::Map { entries, key, .. }) => match key.take() {
+                None => {
+                    if let Value::Scalar { text, .. } = &node.value
+                        && let Some((first, _)) =
+                            entries.iter().find(|(k, _)| k.value.as_text() == Some(text))
+                    {
+                        return Err(YamlError {
+                            at: node.at,
+                            message: format!("duplicate key \"{text}\" (first at line {})", first.at.line),
+                        });
+                    }
+                    *key = Some(node);
+                    Ok(())
+                }
+                Some(k) => {
+                    entries.push((k, node));
+                    Ok(())
+                }
+            },
+        }
+    }
+}
+
+fn size(node: &Node) -> usize {
+    match &node.value {
+        Value::Null | Value::Scalar { .. } => 1,
+        Value::List(items) => 1 + items.iter().map(size).sum::<usize>(),
+        Value::Map(entries) => 1 + entries.iter().map(|(k, v)| size(k) + size(v)).sum::<usize>(),
+    }
+}
+
+impl Value {
+    pub fn as_text(&self) -> Option<&str> {
+        match self {
+            Value::Scalar { text, .. } => Some(text),
+            _ => None,
+        }
+    }
+
+    /// What a user would call this kind of value, for error messages.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Value::Null => "nothing",
+            Value::Scalar { .. } => "a single value",
+            Value::List(_) => "a list",
+            Value::Map(_) => "a mapping",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builds_a_positioned_tree() {
+        let node = parse("a: 1\nb:\n  - x\n  - \"y\"\nc: ~\n").unwrap();
+        let Value::Map(entries) = node.value else { panic!() };
+        assert_eq!(entries.len(), 3);
+        assert_eq!(entries[1].0.at, Position { line: 2, column: 1 });
+        let Value::List(items) = &entries[1].1.value else { panic!() };
+        assert_eq!(items[1].value, Value::Scalar { text: "y".into(), quoted: true });
+        assert_eq!(items[1].at, Position { line: 4, column: 5 });
+        assert_eq!(entries[2].1.value, Value::Null);
+    }
+
+    #[test]
+    fn rejects_duplicates_and_bombs() {
+        let e = parse("a: 1\nb: 2\na: 3\n").unwrap_err();
+        assert_eq!(e.message, "duplicate key \"a\" (first at line 1)");
+        assert_eq!(e.at.line, 3);
+        let mut bomb = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..8 {
+            let prev = format!("*a{}", i - 1);
+            bomb.push_str(&format!("a{i}: &a{i} [{}]\n", vec![prev; 10].join(", ")));
+        }
+        assert!(parse(&bomb).unwrap_err().message.starts_with("too many nodes"));
+        let deep = format!("{}{}", "[".repeat(100), "]".repeat(100));
+        assert_eq!(parse(&deep).unwrap_err().message, "too deeply nested");
+        assert!(parse("a: [1, 2").is_err());
+    }
+
+    #[test]
+    fn aliases_expand() {
+        let node = parse("x: &v hello\ny: *v\n").unwrap();
+        let Value::Map(entries) = node.value else { panic!() };
+        assert_eq!(entries[1].1.value.as_text(), Some("hello"));
+    }
+}
