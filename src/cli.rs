@@ -2,8 +2,10 @@
 //! to a `Command`. Reads no file and touches no process.
 
 use std::ffi::OsString;
+use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::config::{Backoff, DEFAULT_BACKOFF, RestartPolicy};
 use crate::logger::Level;
 use crate::{duration, sys::signals};
 
@@ -14,8 +16,17 @@ warden: a PID 1 for containers
 
 Usage:
   warden [OPTIONS] [--] CMD [ARG...]    run one program as its init (like tini)
+  warden [OPTIONS] -c FILE [-- CMD...]  run the services of FILE; CMD, if given,
+                                        is the main program, started once the
+                                        services are ready
+  warden validate [-c FILE]             check a config, print every error
 
 Options:
+  -c, --config FILE      services to run (env WARDEN_CONFIG)
+      --restart POLICY   restart CMD: always, on-failure or never (default)
+      --max-restarts N   give up after N restarts within 10m (or unlimited)
+      --backoff INIT[:MAX]  delay before a restart, doubling up to MAX
+                         (default 1s:60s)
       --grace DUR        shutdown budget: after a stop signal (TERM, INT, QUIT)
                          or after CMD exits, SIGKILL what is left once DUR has
                          passed (default 9s; env WARDEN_GRACE)
@@ -35,21 +46,37 @@ Option parsing stops at the first word that is not an option, so
 Signals: TERM, SIGTERM, 15, RTMIN+3.
 
 Exit status: CMD's, or 128+N when it died of signal N (after --exit-map);
-2 for a bad command line; 127 when CMD is not found; 126 when it cannot be run.
+with services only, 0 after a clean shutdown or the code of the critical
+service whose failure stopped everything; 2 for a bad command line or an
+invalid config (nothing is started); 127 when CMD is not found; 126 when it
+cannot be run.
 ";
 
 /// What warden was asked to do.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug, PartialEq)]
 pub enum Command {
+    /// One program (`options.command`), or services from `options.config`.
     Run(RunOptions),
+    Validate {
+        config: PathBuf,
+    },
     Help,
     Version,
 }
 
-/// Options of one-program mode.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Where `validate` looks when no `-c` is given.
+pub const DEFAULT_CONFIG: &str = "/etc/warden.yaml";
+
+/// Options of a run.
+#[derive(Debug, Clone, PartialEq)]
 pub struct RunOptions {
-    pub grace: Duration,
+    /// From --grace or WARDEN_GRACE; the default (or the config's) otherwise.
+    pub grace: Option<Duration>,
+    pub config: Option<PathBuf>,
+    pub restart: Option<RestartPolicy>,
+    /// Some(None): unlimited.
+    pub max_restarts: Option<Option<u32>>,
+    pub backoff: Option<Backoff>,
     pub group: bool,
     /// (received, forwarded); forwarded 0 means drop.
     pub rewrites: Vec<(i32, i32)>,
@@ -61,6 +88,16 @@ pub struct RunOptions {
 }
 
 impl RunOptions {
+    pub fn grace(&self) -> Duration {
+        self.grace.unwrap_or(DEFAULT_GRACE)
+    }
+
+    /// Whether the one program is to be supervised (restarted) rather than
+    /// simply run.
+    pub fn supervises_program(&self) -> bool {
+        self.restart.is_some() || self.max_restarts.is_some() || self.backoff.is_some()
+    }
+
     /// The signal to forward for `received`, or `None` to drop it.
     pub fn rewrite(&self, received: i32) -> Option<i32> {
         match self.rewrites.iter().rev().find(|(from, _)| *from == received) {
@@ -99,12 +136,21 @@ where
             UsageError(format!("WARDEN_LOG: unknown level \"{text}\" (error, warn, info, debug, trace)"))
         })?;
     }
-    let mut grace = DEFAULT_GRACE;
+    let mut grace = None;
     if let Some(text) = env("WARDEN_GRACE") {
-        grace = duration::parse(&text).map_err(|e| UsageError(format!("WARDEN_GRACE: {e}")))?;
+        grace = Some(duration::parse(&text).map_err(|e| UsageError(format!("WARDEN_GRACE: {e}")))?);
+    }
+    let mut args: Vec<OsString> = args.into_iter().collect();
+    let validate = args.first().is_some_and(|a| a == "validate");
+    if validate {
+        args.remove(0);
     }
     let mut options = RunOptions {
         grace,
+        config: env("WARDEN_CONFIG").filter(|c| !c.is_empty()).map(PathBuf::from),
+        restart: None,
+        max_restarts: None,
+        backoff: None,
         group: false,
         rewrites: Vec::new(),
         exit_map: Vec::new(),
@@ -119,7 +165,37 @@ where
         match arg {
             Long("grace") => {
                 let text = string_value(&mut parser, "--grace")?;
-                options.grace = duration::parse(&text).map_err(|e| UsageError(format!("--grace: {e}")))?;
+                options.grace =
+                    Some(duration::parse(&text).map_err(|e| UsageError(format!("--grace: {e}")))?);
+            }
+            Short('c') | Long("config") => {
+                options.config = Some(PathBuf::from(parser.value().map_err(bad)?));
+            }
+            Long("restart") => {
+                let text = string_value(&mut parser, "--restart")?;
+                options.restart = Some(match text.as_str() {
+                    "always" => RestartPolicy::Always,
+                    "on-failure" => RestartPolicy::OnFailure,
+                    "never" => RestartPolicy::Never,
+                    _ => {
+                        return Err(UsageError(format!(
+                            "--restart: \"{text}\" is not always, on-failure or never"
+                        )));
+                    }
+                });
+            }
+            Long("max-restarts") => {
+                let text = string_value(&mut parser, "--max-restarts")?;
+                options.max_restarts = Some(match text.as_str() {
+                    "unlimited" => None,
+                    _ => Some(text.parse().map_err(|_| {
+                        UsageError(format!("--max-restarts: \"{text}\" is not a count or \"unlimited\""))
+                    })?),
+                });
+            }
+            Long("backoff") => {
+                let text = string_value(&mut parser, "--backoff")?;
+                options.backoff = Some(parse_backoff(&text)?);
             }
             Short('g') | Long("group") => options.group = true,
             Long("rewrite") => {
@@ -144,8 +220,16 @@ where
             other => return Err(bad(other.unexpected())),
         }
     }
-    if options.command.is_empty() {
-        return Err(UsageError("no command given: warden [OPTIONS] -- CMD [ARG...]".into()));
+    if validate {
+        if !options.command.is_empty() {
+            return Err(UsageError("validate takes no command: warden validate -c FILE".into()));
+        }
+        return Ok(Command::Validate {
+            config: options.config.unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG)),
+        });
+    }
+    if options.command.is_empty() && options.config.is_none() {
+        return Err(UsageError("no command given: warden [OPTIONS] -- CMD [ARG...], or -c FILE".into()));
     }
     Ok(Command::Run(options))
 }
@@ -171,6 +255,25 @@ fn parse_rewrite(text: &str) -> Result<(i32, i32), UsageError> {
         return Err(UsageError("--rewrite: SIGCHLD is never forwarded, so it cannot be rewritten".into()));
     }
     Ok((from, to))
+}
+
+fn parse_backoff(text: &str) -> Result<Backoff, UsageError> {
+    let (initial, max) = match text.split_once(':') {
+        Some((i, m)) => (i, Some(m)),
+        None => (text, None),
+    };
+    let initial = duration::parse(initial).map_err(|e| UsageError(format!("--backoff: {e}")))?;
+    let max = match max {
+        Some(m) => duration::parse(m).map_err(|e| UsageError(format!("--backoff: {e}")))?,
+        None => DEFAULT_BACKOFF.max.max(initial),
+    };
+    if max < initial {
+        return Err(UsageError(format!(
+            "--backoff: the maximum {} is shorter than the initial delay",
+            duration::format(max)
+        )));
+    }
+    Ok(Backoff { initial, max, ..DEFAULT_BACKOFF })
 }
 
 fn parse_exit_map(text: &str) -> Result<(i32, i32), UsageError> {
@@ -218,7 +321,7 @@ mod tests {
             "x",
         ])
         .unwrap();
-        assert_eq!(o.grace, Duration::from_secs(2));
+        assert_eq!(o.grace, Some(Duration::from_secs(2)));
         assert_eq!(o.rewrite(libc::SIGTERM), Some(libc::SIGQUIT));
         assert_eq!(o.rewrite(libc::SIGUSR1), None);
         assert_eq!(o.rewrite(libc::SIGUSR2), Some(libc::SIGUSR2));
@@ -236,9 +339,46 @@ mod tests {
             _ => None,
         };
         let Ok(Command::Run(o)) = parse(["x"].map(OsString::from), env) else { panic!() };
-        assert_eq!((o.grace, o.log_level), (Duration::from_secs(25), Level::Info));
+        assert_eq!((o.grace, o.log_level), (Some(Duration::from_secs(25)), Level::Info));
         let Ok(Command::Run(o)) = parse(["--grace", "1s", "x"].map(OsString::from), env) else { panic!() };
-        assert_eq!(o.grace, Duration::from_secs(1));
+        assert_eq!(o.grace, Some(Duration::from_secs(1)));
+    }
+
+    #[test]
+    fn services_and_validate() {
+        let Ok(Command::Run(o)) = parse(["-c", "w.yaml"].map(OsString::from), |_| None) else { panic!() };
+        assert_eq!((o.config, o.command.len()), (Some(PathBuf::from("w.yaml")), 0));
+        let Ok(Command::Run(o)) = parse(["-c", "w.yaml", "--", "app", "-x"].map(OsString::from), |_| None)
+        else {
+            panic!()
+        };
+        assert_eq!(o.command, ["app", "-x"]);
+        let env = |k: &str| (k == "WARDEN_CONFIG").then(|| "/e.yaml".to_string());
+        assert_eq!(
+            parse(["validate"].map(OsString::from), env),
+            Ok(Command::Validate { config: "/e.yaml".into() })
+        );
+        assert_eq!(
+            parse(["validate"].map(OsString::from), |_| None),
+            Ok(Command::Validate { config: DEFAULT_CONFIG.into() })
+        );
+        let Ok(Command::Run(o)) = parse(
+            ["--restart", "on-failure", "--max-restarts", "3", "--backoff", "100ms:2s", "x"]
+                .map(OsString::from),
+            |_| None,
+        ) else {
+            panic!()
+        };
+        assert!(o.supervises_program());
+        assert_eq!((o.restart, o.max_restarts), (Some(RestartPolicy::OnFailure), Some(Some(3))));
+        assert_eq!(
+            o.backoff.map(|b| (b.initial, b.max)),
+            Some((Duration::from_millis(100), Duration::from_secs(2)))
+        );
+        assert!(run(&["--backoff", "5s:1s", "x"]).unwrap_err().0.contains("shorter"));
+        assert!(
+            run(&["--restart", "sometimes", "x"]).unwrap_err().0.contains("not always, on-failure or never")
+        );
     }
 
     #[test]

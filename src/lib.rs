@@ -4,6 +4,8 @@
 //! - `main.rs` blocks every signal before anything else can run, then calls [`run`].
 //! - [`cli`] turns argv into a [`cli::Command`]; it touches no process.
 //! - [`single`] is one-program mode (`warden -- CMD`): spawn, forward, reap, grace.
+//! - [`config`] reads and checks the YAML file; [`supervisor`] runs its services,
+//!   one pure state machine each (`supervisor::machine`) inside one loop.
 //! - [`reactor`] is the one event loop (epoll + a timer queue); it knows no policy.
 //! - [`leftovers`] decides which processes warden answers for at shutdown.
 //! - `sys` is the operating-system boundary and the only module with `unsafe`.
@@ -16,6 +18,7 @@ pub mod leftovers;
 pub mod logger;
 pub mod reactor;
 pub mod single;
+pub mod supervisor;
 pub mod sys;
 
 use std::ffi::OsString;
@@ -47,11 +50,63 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
     match command {
         cli::Command::Help => print(cli::HELP),
         cli::Command::Version => print(&format!("warden {}\n", env!("CARGO_PKG_VERSION"))),
+        cli::Command::Validate { config } => validate(&config),
         cli::Command::Run(options) => {
             logger::set_level(options.log_level);
-            single::run(options)
+            if options.config.is_some() || options.supervises_program() {
+                supervise(options)
+            } else {
+                single::run(options)
+            }
         }
     }
+}
+
+fn environment(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}
+
+fn validate(path: &std::path::Path) -> i32 {
+    match config::load(path, &environment, std::path::Path::new("/")) {
+        Ok(config) => print(&format!("{}: valid, {} services\n", path.display(), config.services.len())),
+        Err(e) => {
+            logger::write_line(&e.to_string());
+            2
+        }
+    }
+}
+
+/// Services from a config (and a main program), or one supervised program.
+fn supervise(options: cli::RunOptions) -> i32 {
+    let mut config = match &options.config {
+        Some(path) => match config::load(path, &environment, std::path::Path::new("/")) {
+            Ok(config) => config,
+            Err(e) => {
+                logger::write_line(&e.to_string());
+                logger::error!("nothing was started: the config has errors");
+                return 2;
+            }
+        },
+        None => config::Config {
+            grace: config::DEFAULT_GRACE,
+            drain: std::time::Duration::ZERO,
+            log_format: config::LogFormat::Text,
+            services: Vec::new(),
+        },
+    };
+    if let Some(grace) = options.grace {
+        config.grace = grace;
+    }
+    let main = (!options.command.is_empty()).then(|| supervisor::MainProgram {
+        command: options.command.clone(),
+        restart: options.restart.unwrap_or(config::RestartPolicy::Never),
+        max_restarts: options.max_restarts.unwrap_or(None),
+        backoff: options.backoff,
+        exit_map: options.exit_map.clone(),
+        rewrites: options.rewrites.clone(),
+        group: options.group,
+    });
+    supervisor::run(config, main)
 }
 
 /// Prints to stdout; a closed stdout is not worth a panic.

@@ -77,6 +77,22 @@ pub fn write(level: Level, message: std::fmt::Arguments<'_>) {
     }
 }
 
+/// Writes one complete line (an event) regardless of the level: event lines are
+/// the supervisor's output, not diagnostics.
+pub fn write_line(line: &str) {
+    if STDERR_GONE.load(Ordering::Relaxed) {
+        return;
+    }
+    let mut bytes = Vec::with_capacity(line.len() + 1);
+    bytes.extend_from_slice(line.as_bytes());
+    bytes.push(b'\n');
+    if let Err(e) = std::io::stderr().write_all(&bytes)
+        && e.kind() == std::io::ErrorKind::BrokenPipe
+    {
+        STDERR_GONE.store(true, Ordering::Relaxed);
+    }
+}
+
 macro_rules! error {
     ($($arg:tt)*) => { $crate::logger::write($crate::logger::Level::Error, format_args!($($arg)*)) };
 }

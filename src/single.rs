@@ -103,15 +103,19 @@ impl Init {
             error!("cannot run {:?}: {e}", options.command.first().unwrap_or(&OsString::new()));
             2
         })?;
-        let placement = Placement { own_process_group: true, take_terminal: true };
+        let placement = Placement { own_process_group: true, take_terminal: true, new_session: false };
         let pid = match spawn(&program, placement) {
             Ok(pid) => pid,
-            Err(SpawnError::Exec { error, .. }) => {
-                let not_found = matches!(error.raw_os_error(), Some(libc::ENOENT | libc::ENOTDIR));
+            Err(e @ SpawnError::Exec { .. }) => {
+                let not_found = e.exit_code() == 127;
                 let name =
                     options.command.first().map(|c| c.to_string_lossy().into_owned()).unwrap_or_default();
-                error!("cannot run \"{name}\": {}", Reason(&error));
-                return Err(if not_found { 127 } else { 126 });
+                if not_found && !name.contains('/') {
+                    error!("cannot run \"{name}\": not found in PATH");
+                } else {
+                    error!("cannot run \"{name}\": {e}");
+                }
+                return Err(e.exit_code());
             }
             Err(e) => {
                 error!("cannot run \"{}\": {e}", program.display);
@@ -168,7 +172,7 @@ impl Init {
                     Event::Timer(Timer::GraceOver) => {
                         warning!(
                             "grace period of {} is over: killing what is left",
-                            crate::duration::format(self.options.grace)
+                            crate::duration::format(self.options.grace())
                         );
                         self.kill_everything();
                     }
@@ -242,14 +246,14 @@ impl Init {
             self.kill_everything();
         } else {
             self.stop_requested = true;
-            info!("{name}: stopping, grace {}", crate::duration::format(self.options.grace));
+            info!("{name}: stopping, grace {}", crate::duration::format(self.options.grace()));
             self.arm_grace();
         }
     }
 
     fn arm_grace(&mut self) {
         if self.grace.is_none() && !self.killed {
-            self.grace = Some(self.reactor.add_timer(deadline_after(self.options.grace), Timer::GraceOver));
+            self.grace = Some(self.reactor.add_timer(deadline_after(self.options.grace()), Timer::GraceOver));
         }
     }
 

@@ -33,6 +33,49 @@ pub struct Placement {
     pub own_process_group: bool,
     /// Make that group the terminal's foreground group when stdin is a terminal.
     pub take_terminal: bool,
+    /// Start a new session instead (own group, no controlling terminal): a
+    /// service can then never be stopped by SIGTTIN/SIGTTOU.
+    pub new_session: bool,
+}
+
+/// Everything else about the child's starting state; all of it applied between
+/// fork and exec with plain system calls.
+#[derive(Debug, Clone, Default)]
+pub struct Setup {
+    /// stdin from /dev/null instead of warden's.
+    pub null_stdin: bool,
+    /// stdout and stderr to /dev/null instead of warden's.
+    pub null_output: bool,
+    pub workdir: Option<CString>,
+    pub umask: Option<u32>,
+    /// (resource, soft, hard)
+    pub limits: Vec<(i32, u64, u64)>,
+    /// (uid, gid, supplementary groups)
+    pub credentials: Option<(u32, u32, Vec<u32>)>,
+}
+
+/// The step of the child's set-up that failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    Exec,
+    Session,
+    Stdio,
+    Workdir,
+    Limits,
+    Credentials,
+}
+
+impl Stage {
+    fn code(self) -> u32 {
+        self as u32
+    }
+
+    fn from_code(code: u32) -> Stage {
+        [Stage::Exec, Stage::Session, Stage::Stdio, Stage::Workdir, Stage::Limits, Stage::Credentials]
+            .into_iter()
+            .find(|s| s.code() == code)
+            .unwrap_or(Stage::Exec)
+    }
 }
 
 #[derive(Debug)]
@@ -41,8 +84,24 @@ pub enum SpawnError {
     Invalid(String),
     /// fork or the status pipe failed: resources (EAGAIN, ENOMEM, EMFILE).
     Fork(io::Error),
-    /// The child was created but `execve` failed; it exits 127 on its own.
-    Exec { pid: i32, error: io::Error },
+    /// The child was created but its set-up or `execve` failed; it exits 127
+    /// on its own and must still be reaped.
+    Exec { pid: i32, stage: Stage, error: io::Error },
+}
+
+impl SpawnError {
+    /// The shell's convention for a program that could not be run: 127 when it
+    /// was not found, 126 otherwise.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            SpawnError::Exec { stage: Stage::Exec, error, .. }
+                if matches!(error.raw_os_error(), Some(libc::ENOENT | libc::ENOTDIR)) =>
+            {
+                127
+            }
+            _ => 126,
+        }
+    }
 }
 
 impl std::fmt::Display for SpawnError {
@@ -50,7 +109,17 @@ impl std::fmt::Display for SpawnError {
         match self {
             SpawnError::Invalid(why) => f.write_str(why),
             SpawnError::Fork(e) => write!(f, "unable to fork: {}", super::Reason(e)),
-            SpawnError::Exec { error, .. } => write!(f, "{}", super::Reason(error)),
+            SpawnError::Exec { stage, error, .. } => {
+                let step = match stage {
+                    Stage::Exec => "",
+                    Stage::Session => "unable to set the process group: ",
+                    Stage::Stdio => "unable to open /dev/null: ",
+                    Stage::Workdir => "unable to enter the working directory: ",
+                    Stage::Limits => "unable to set resource limits: ",
+                    Stage::Credentials => "unable to switch user: ",
+                };
+                write!(f, "{step}{}", super::Reason(error))
+            }
         }
     }
 }
@@ -93,6 +162,11 @@ fn search_path(program: &OsStr, path: Option<&OsStr>) -> Vec<Vec<u8>> {
 
 /// Starts `program`; returns its pid once `execve` has succeeded.
 pub fn spawn(program: &Program, placement: Placement) -> Result<i32, SpawnError> {
+    spawn_with(program, placement, &Setup::default())
+}
+
+/// Starts `program` with `setup` applied in the child.
+pub fn spawn_with(program: &Program, placement: Placement, setup: &Setup) -> Result<i32, SpawnError> {
     let mut argv: Vec<*const libc::c_char> = program.argv.iter().map(|a| a.as_ptr()).collect();
     argv.push(std::ptr::null());
     let mut envp: Vec<*const libc::c_char> = program.envp.iter().map(|e| e.as_ptr()).collect();
@@ -113,31 +187,37 @@ pub fn spawn(program: &Program, placement: Placement) -> Result<i32, SpawnError>
         return Err(SpawnError::Fork(io::Error::last_os_error()));
     }
     if pid == 0 {
-        exec_child(&argv, &envp, &candidates, placement, status_write.as_raw_fd());
+        exec_child(&argv, &envp, &candidates, placement, setup, status_write.as_raw_fd());
     }
     drop(status_write);
-    if placement.own_process_group {
+    if placement.own_process_group && !placement.new_session {
         // Also set from the parent, so the group exists before warden signals it.
         // SAFETY: integer-only call; EACCES (child already exec'd) is harmless.
         unsafe { libc::setpgid(pid, pid) };
     }
-    let mut errno = [0u8; 4];
+    // The child writes (stage, errno) if anything fails; EOF means exec worked.
+    let mut report = [0u8; 8];
     let mut filled = 0;
-    while filled < errno.len() {
-        let rest = errno.get_mut(filled..).unwrap_or_default();
+    while filled < report.len() {
+        let rest = report.get_mut(filled..).unwrap_or_default();
         // SAFETY: reading into the remaining part of a local buffer.
         let n =
             retry(|| unsafe { libc::read(status_read.as_raw_fd(), rest.as_mut_ptr().cast(), rest.len()) });
         match n {
             Ok(0) => break,
             Ok(n) => filled += n as usize,
-            Err(e) => return Err(SpawnError::Exec { pid, error: e }),
+            Err(e) => return Err(SpawnError::Exec { pid, stage: Stage::Exec, error: e }),
         }
     }
-    match filled {
-        0 => Ok(pid),
-        _ => Err(SpawnError::Exec { pid, error: io::Error::from_raw_os_error(i32::from_ne_bytes(errno)) }),
+    if filled == 0 {
+        return Ok(pid);
     }
+    let [s0, s1, s2, s3, e0, e1, e2, e3] = report;
+    Err(SpawnError::Exec {
+        pid,
+        stage: Stage::from_code(u32::from_ne_bytes([s0, s1, s2, s3])),
+        error: io::Error::from_raw_os_error(i32::from_ne_bytes([e0, e1, e2, e3])),
+    })
 }
 
 /// async-signal-safe: runs in the forked child; only system calls, no allocation.
@@ -146,18 +226,74 @@ fn exec_child(
     envp: &[*const libc::c_char],
     candidates: &[*const libc::c_char],
     placement: Placement,
+    setup: &Setup,
     status_fd: libc::c_int,
 ) -> ! {
+    // Reports the failed stage and errno to the parent, then exits 127.
+    let fail = |stage: Stage| -> ! {
+        // SAFETY: reading errno, write(2) and _exit(2) are async-signal-safe.
+        unsafe {
+            let errno = *libc::__errno_location();
+            let mut report = [0u8; 8];
+            let (stage_bytes, errno_bytes) = report.split_at_mut(4);
+            stage_bytes.copy_from_slice(&stage.code().to_ne_bytes());
+            errno_bytes.copy_from_slice(&errno.to_ne_bytes());
+            libc::write(status_fd, report.as_ptr().cast(), report.len());
+            libc::_exit(127);
+        }
+    };
     // SAFETY: every call below is async-signal-safe and takes valid pointers built
     // before fork; argv and envp are NUL-terminated arrays of C strings.
     unsafe {
-        if placement.own_process_group {
+        if placement.new_session {
+            if libc::setsid() < 0 {
+                fail(Stage::Session);
+            }
+        } else if placement.own_process_group {
             libc::setpgid(0, 0);
             // Done here rather than in the parent: SIGTTOU is still blocked in this
             // process, so a background group may take the terminal (tini does the same).
             if placement.take_terminal && libc::isatty(0) == 1 {
                 libc::tcsetpgrp(0, libc::getpid());
             }
+        }
+        if setup.null_stdin || setup.null_output {
+            let null = libc::open(c"/dev/null".as_ptr(), libc::O_RDWR);
+            if null < 0 {
+                fail(Stage::Stdio);
+            }
+            if setup.null_stdin {
+                libc::dup2(null, 0);
+            }
+            if setup.null_output {
+                libc::dup2(null, 1);
+                libc::dup2(null, 2);
+            }
+            if null > 2 {
+                libc::close(null);
+            }
+        }
+        if let Some(dir) = &setup.workdir
+            && libc::chdir(dir.as_ptr()) < 0
+        {
+            fail(Stage::Workdir);
+        }
+        for &(resource, soft, hard) in &setup.limits {
+            let limit = libc::rlimit { rlim_cur: soft, rlim_max: hard };
+            if libc::setrlimit(resource as _, &limit) < 0 {
+                fail(Stage::Limits);
+            }
+        }
+        if let Some(mask) = setup.umask {
+            libc::umask(mask as libc::mode_t);
+        }
+        // Groups first, then the gid, then the uid: after setuid nothing else may change.
+        if let Some((uid, gid, groups)) = &setup.credentials
+            && (libc::setgroups(groups.len(), groups.as_ptr()) < 0
+                || libc::setgid(*gid) < 0
+                || libc::setuid(*uid) < 0)
+        {
+            fail(Stage::Credentials);
         }
         signals::reset_for_exec();
         // Belt and braces: whatever fd ≥ 3 is open now must not survive exec.
@@ -177,9 +313,8 @@ fn exec_child(
         if denied && (error == libc::ENOENT || error == libc::ENOTDIR) {
             error = libc::EACCES;
         }
-        let bytes = error.to_ne_bytes();
-        libc::write(status_fd, bytes.as_ptr().cast(), bytes.len());
-        libc::_exit(127);
+        *libc::__errno_location() = error;
+        fail(Stage::Exec);
     }
 }
 

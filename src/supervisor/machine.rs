@@ -1,0 +1,672 @@
+//! The life of one service, as a pure state machine: inputs in, outputs out.
+//! No system call, no clock (`now` is an argument), no randomness (`random` is).
+//! The runtime performs the outputs and feeds their results back as inputs.
+//!
+//! | state \ input | Start | Spawned | SpawnFailed | Exited | Timer: backoff | Timer: stop | Timer: cooldown | Stop | Kill |
+//! |---|---|---|---|---|---|---|---|---|---|
+//! | waiting   | → starting, Spawn | – | – | – | – | – | – | → stopped | – |
+//! | scheduled | → starting, Spawn | – | – | – | – | – | – | → stopped | – |
+//! | starting  | – | → running (+ready) | → decide | – | – | – | – | remembered | – |
+//! | running   | periodic: skip, counted | – | – | → decide | – | – | – | → stopping, Signal, Timer | KillGroup |
+//! | stopping  | – | – | – | → by `then` | – | KillGroup | – | `then` updated | KillGroup |
+//! | backoff   | – | – | – | – | → starting, Spawn | – | – | → stopped | – |
+//! | exited    | – | – | – | – | – | – | – | → stopped | – |
+//! | failed    | – | – | – | – | – | – | → starting, Spawn | → stopped | – |
+//! | stopped   | → starting, Spawn | – | – | – | – | – | – | – | – |
+//!
+//! "decide" applies the restart policy: a periodic job goes back to `scheduled`;
+//! otherwise success without restart → `exited`; a restart within the budget →
+//! `backoff` (a run shorter than `min_uptime` counts as a failed start and grows
+//! the delay; a longer one resets it); no restart, or the budget spent →
+//! `failed` (with a cooldown timer when one is set). Timers carry the
+//! generation in which they were set, and a timer from an older generation is
+//! ignored, so a state never reacts to a timer that belonged to another.
+
+use std::time::{Duration, Instant};
+
+use super::policy::{self, RestartWindow};
+use crate::config::{Kind, Service};
+use crate::sys::reap::ExitStatus;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum State {
+    /// Not started yet: waiting for its dependencies (or for warden to start it).
+    Waiting,
+    /// A periodic job between two runs.
+    Scheduled,
+    /// The program is being spawned.
+    Starting,
+    Running {
+        pid: i32,
+        since: Instant,
+    },
+    Stopping {
+        pid: i32,
+        then: AfterStop,
+    },
+    Backoff,
+    /// Ended for good by policy (success, or `restart: never`).
+    Exited,
+    /// Ended for good by failure: restart budget spent or no restart wanted.
+    Failed,
+    /// Stopped by warden (shutdown) or by hand; stays so until started.
+    Stopped,
+}
+
+/// What follows once a stopping service has exited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AfterStop {
+    /// Stay stopped (shutdown, or stopped by hand).
+    Stay,
+    /// Start again at once (restart by hand, changed config on reload).
+    Restart,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimerKind {
+    Backoff,
+    StopTimeout,
+    Cooldown,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Input {
+    /// Dependencies met, a schedule tick, or a start by hand.
+    Start,
+    Spawned {
+        pid: i32,
+    },
+    /// The program could not be started; `code` is 126 or 127, `why` says why.
+    SpawnFailed {
+        code: i32,
+        why: String,
+    },
+    Exited {
+        status: ExitStatus,
+    },
+    Timer {
+        kind: TimerKind,
+        generation: u64,
+    },
+    /// Stop, then do `then`; `timeout` is the time left for it before SIGKILL.
+    Stop {
+        then: AfterStop,
+        timeout: Duration,
+    },
+    /// The grace period is over: SIGKILL the process group now.
+    Kill,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Output {
+    Spawn,
+    /// Send a signal to the service's process group.
+    Signal(i32),
+    KillGroup,
+    SetTimer {
+        kind: TimerKind,
+        after: Duration,
+        generation: u64,
+    },
+    /// One state change, for the event line.
+    Transition(Transition),
+    /// Failed for good (for `critical`, and for a main program that never started).
+    FailedForGood {
+        code: i32,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Transition {
+    pub from: &'static str,
+    pub to: &'static str,
+    pub pid: Option<i32>,
+    pub reason: String,
+    /// The exit that caused it, if any.
+    pub status: Option<ExitStatus>,
+    pub uptime: Option<Duration>,
+    pub restarts: u32,
+    pub next_delay: Option<Duration>,
+}
+
+/// One service's state and counters.
+#[derive(Debug, Clone)]
+pub struct Machine {
+    pub state: State,
+    /// Restarts made so far (not counting the first start).
+    pub restarts: u32,
+    /// Consecutive runs shorter than min_uptime: the backoff exponent.
+    attempt: u32,
+    window: RestartWindow,
+    pub last_exit: Option<ExitStatus>,
+    /// Gates for dependents: has it ever started, been ready, completed?
+    pub started_once: bool,
+    pub ready_once: bool,
+    pub completed: bool,
+    /// Periodic runs skipped because the previous one was still going.
+    pub skipped_runs: u64,
+    pub starts: u64,
+    generation: u64,
+    /// A stop asked for while the program was being spawned.
+    pending_stop: Option<(AfterStop, Duration)>,
+}
+
+impl State {
+    pub fn name(self) -> &'static str {
+        match self {
+            State::Waiting => "waiting",
+            State::Scheduled => "scheduled",
+            State::Starting => "starting",
+            State::Running { .. } => "running",
+            State::Stopping { .. } => "stopping",
+            State::Backoff => "backoff",
+            State::Exited => "exited",
+            State::Failed => "failed",
+            State::Stopped => "stopped",
+        }
+    }
+
+    pub fn pid(self) -> Option<i32> {
+        match self {
+            State::Running { pid, .. } | State::Stopping { pid, .. } => Some(pid),
+            _ => None,
+        }
+    }
+}
+
+impl Default for Machine {
+    fn default() -> Self {
+        Machine {
+            state: State::Waiting,
+            restarts: 0,
+            attempt: 0,
+            window: RestartWindow::default(),
+            last_exit: None,
+            started_once: false,
+            ready_once: false,
+            completed: false,
+            skipped_runs: 0,
+            starts: 0,
+            generation: 0,
+            pending_stop: None,
+        }
+    }
+}
+
+impl Machine {
+    /// Whether a process of this service may be alive.
+    pub fn is_live(&self) -> bool {
+        matches!(self.state, State::Starting | State::Running { .. } | State::Stopping { .. })
+    }
+
+    pub fn handle(&mut self, service: &Service, input: Input, now: Instant, random: f64) -> Vec<Output> {
+        let mut out = Vec::new();
+        match (self.state, input) {
+            (State::Waiting | State::Scheduled | State::Stopped, Input::Start) => {
+                self.start(&mut out, "start")
+            }
+            (State::Running { .. }, Input::Start) if matches!(service.kind, Kind::Periodic { .. }) => {
+                self.skipped_runs += 1;
+            }
+            (State::Starting, Input::Spawned { pid }) => {
+                self.started_once = true;
+                self.enter(&mut out, State::Running { pid, since: now }, "started".into());
+                if service.kind == Kind::Longrun {
+                    // Without a readiness check a running service is ready.
+                    self.ready_once = true;
+                }
+                if let Some((then, timeout)) = self.pending_stop.take() {
+                    self.stop(&mut out, service, then, timeout);
+                }
+            }
+            (State::Starting, Input::SpawnFailed { code, why }) => {
+                self.pending_stop = None;
+                self.decide(
+                    &mut out,
+                    service,
+                    ExitStatus::Exited(code),
+                    Duration::ZERO,
+                    now,
+                    random,
+                    Some(why),
+                );
+            }
+            (State::Running { since, .. }, Input::Exited { status }) => {
+                let uptime = now.saturating_duration_since(since);
+                self.decide(&mut out, service, status, uptime, now, random, None);
+            }
+            (State::Stopping { then, .. }, Input::Exited { status }) => {
+                self.last_exit = Some(status);
+                self.generation += 1;
+                match then {
+                    AfterStop::Stay => {
+                        self.enter_with(&mut out, State::Stopped, "stopped".into(), Some(status), None)
+                    }
+                    AfterStop::Restart => {
+                        self.restarts += 1;
+                        self.start(&mut out, "restart");
+                    }
+                }
+            }
+            (State::Backoff, Input::Timer { kind: TimerKind::Backoff, generation })
+            | (State::Failed, Input::Timer { kind: TimerKind::Cooldown, generation })
+                if generation == self.generation =>
+            {
+                if self.state == State::Failed {
+                    self.window.clear();
+                    self.attempt = 0;
+                }
+                self.restarts += 1;
+                self.start(
+                    &mut out,
+                    if self.state == State::Failed { "cooldown over" } else { "backoff over" },
+                );
+            }
+            (State::Stopping { .. }, Input::Timer { kind: TimerKind::StopTimeout, generation })
+                if generation == self.generation =>
+            {
+                out.push(Output::KillGroup);
+            }
+            (State::Running { .. } | State::Stopping { .. }, Input::Kill) => out.push(Output::KillGroup),
+            (State::Running { .. }, Input::Stop { then, timeout }) => {
+                self.stop(&mut out, service, then, timeout)
+            }
+            (State::Stopping { pid, .. }, Input::Stop { then, .. }) => {
+                self.state = State::Stopping { pid, then }
+            }
+            (State::Starting, Input::Stop { then, timeout }) => self.pending_stop = Some((then, timeout)),
+            (
+                State::Waiting | State::Scheduled | State::Backoff | State::Exited | State::Failed,
+                Input::Stop { then, .. },
+            ) => {
+                self.generation += 1;
+                match then {
+                    AfterStop::Stay => self.enter(&mut out, State::Stopped, "stopped".into()),
+                    AfterStop::Restart => self.start(&mut out, "restart"),
+                }
+            }
+            // Everything else cannot happen or needs nothing: a stale timer, a
+            // start while running, an exit of a process that is not ours.
+            _ => {}
+        }
+        out
+    }
+
+    fn start(&mut self, out: &mut Vec<Output>, reason: &str) {
+        self.generation += 1;
+        self.starts += 1;
+        self.enter(out, State::Starting, reason.to_string());
+        out.push(Output::Spawn);
+    }
+
+    fn stop(&mut self, out: &mut Vec<Output>, service: &Service, then: AfterStop, timeout: Duration) {
+        let State::Running { pid, .. } = self.state else { return };
+        self.generation += 1;
+        self.enter(
+            out,
+            State::Stopping { pid, then },
+            format!("sending {}", crate::sys::signals::name(service.stop_signal)),
+        );
+        out.push(Output::Signal(service.stop_signal));
+        out.push(Output::SetTimer {
+            kind: TimerKind::StopTimeout,
+            after: timeout,
+            generation: self.generation,
+        });
+    }
+
+    /// Applies the restart policy to a run that ended with `status` after `uptime`.
+    #[allow(clippy::too_many_arguments)]
+    fn decide(
+        &mut self,
+        out: &mut Vec<Output>,
+        service: &Service,
+        status: ExitStatus,
+        uptime: Duration,
+        now: Instant,
+        random: f64,
+        spawn_error: Option<String>,
+    ) {
+        self.last_exit = Some(status);
+        self.generation += 1;
+        let success = spawn_error.is_none() && policy::succeeded(service, status);
+        let what = spawn_error.unwrap_or_else(|| describe(status));
+        if let Kind::Periodic { .. } = service.kind {
+            self.enter_with(out, State::Scheduled, what, Some(status), Some(uptime));
+            return;
+        }
+        if service.kind == Kind::Oneshot && success {
+            self.completed = true;
+            self.ready_once = true;
+            self.enter_with(out, State::Exited, format!("{what}: completed"), Some(status), Some(uptime));
+            return;
+        }
+        if !policy::wants_restart(service, success) {
+            if success {
+                self.enter_with(out, State::Exited, what, Some(status), Some(uptime));
+            } else {
+                self.fail(out, service, format!("{what}; restart: never"), status, uptime);
+            }
+            return;
+        }
+        if !self.window.allows(service.max_restarts, service.restart_window, now) {
+            let limit = service.max_restarts.unwrap_or(0);
+            let window = crate::duration::format(service.restart_window);
+            self.fail(
+                out,
+                service,
+                format!("{what}; {limit} restarts within {window} used up"),
+                status,
+                uptime,
+            );
+            return;
+        }
+        // A short run is a failed start: back off further. A long one resets.
+        if uptime < service.min_uptime {
+            self.attempt = self.attempt.saturating_add(1);
+        } else {
+            self.attempt = 0;
+        }
+        let delay = policy::delay(&service.backoff, self.attempt.saturating_sub(1), random);
+        self.window.record(now, service.max_restarts);
+        let from = self.state.name();
+        self.state = State::Backoff;
+        out.push(Output::Transition(Transition {
+            from,
+            to: "backoff",
+            pid: None,
+            reason: what,
+            status: Some(status),
+            uptime: Some(uptime),
+            restarts: self.restarts,
+            next_delay: Some(delay),
+        }));
+        out.push(Output::SetTimer { kind: TimerKind::Backoff, after: delay, generation: self.generation });
+    }
+
+    fn fail(
+        &mut self,
+        out: &mut Vec<Output>,
+        service: &Service,
+        reason: String,
+        status: ExitStatus,
+        uptime: Duration,
+    ) {
+        let cooldown = service.cooldown.filter(|_| !service.critical);
+        self.enter_with(out, State::Failed, reason, Some(status), Some(uptime));
+        if let Some(Output::Transition(t)) = out.last_mut() {
+            t.next_delay = cooldown;
+        }
+        out.push(Output::FailedForGood { code: status.code() });
+        if let Some(after) = cooldown {
+            out.push(Output::SetTimer { kind: TimerKind::Cooldown, after, generation: self.generation });
+        }
+    }
+
+    fn enter(&mut self, out: &mut Vec<Output>, to: State, reason: String) {
+        self.enter_with(out, to, reason, None, None);
+    }
+
+    fn enter_with(
+        &mut self,
+        out: &mut Vec<Output>,
+        to: State,
+        reason: String,
+        status: Option<ExitStatus>,
+        uptime: Option<Duration>,
+    ) {
+        let from = self.state;
+        self.state = to;
+        out.push(Output::Transition(Transition {
+            from: from.name(),
+            to: to.name(),
+            pid: to.pid().or(from.pid()),
+            reason,
+            status,
+            uptime,
+            restarts: self.restarts,
+            next_delay: None,
+        }));
+    }
+}
+
+/// "exited with code 3", "killed by SIGKILL (core dumped)".
+pub fn describe(status: ExitStatus) -> String {
+    match status {
+        ExitStatus::Exited(code) => format!("exited with code {code}"),
+        ExitStatus::Signaled { signal, core_dumped } => format!(
+            "killed by {}{}",
+            crate::sys::signals::name(signal),
+            if core_dumped { " (core dumped)" } else { "" }
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Backoff, Logs, RestartPolicy};
+
+    fn service(kind: Kind, restart: RestartPolicy, max_restarts: Option<u32>) -> Service {
+        Service {
+            name: "s".into(),
+            command: vec!["x".into()],
+            kind,
+            credentials: None,
+            workdir: None,
+            env: Vec::new(),
+            umask: None,
+            limits: Vec::new(),
+            depends_on: Vec::new(),
+            restart,
+            success_codes: vec![0],
+            max_restarts,
+            restart_window: Duration::from_secs(600),
+            backoff: Backoff {
+                initial: Duration::from_secs(1),
+                max: Duration::from_secs(8),
+                multiplier: 2.0,
+                jitter: 0.0,
+            },
+            min_uptime: Duration::from_secs(10),
+            cooldown: None,
+            stop_signal: libc::SIGTERM,
+            stop_timeout: Duration::from_secs(5),
+            critical: false,
+            optional: false,
+            logs: Logs::Inherit,
+        }
+    }
+
+    fn run(m: &mut Machine, s: &Service, t: Instant, pid: i32) {
+        assert!(m.handle(s, Input::Start, t, 0.5).contains(&Output::Spawn) || m.state == State::Starting);
+        m.handle(s, Input::Spawned { pid }, t, 0.5);
+    }
+
+    fn delay_of(out: &[Output]) -> Option<Duration> {
+        out.iter().find_map(|o| match o {
+            Output::SetTimer { kind: TimerKind::Backoff, after, .. } => Some(*after),
+            _ => None,
+        })
+    }
+
+    #[test]
+    fn crash_loop_backs_off_then_fails() {
+        let s = service(Kind::Longrun, RestartPolicy::OnFailure, Some(3));
+        let mut m = Machine::default();
+        let t = Instant::now();
+        run(&mut m, &s, t, 10);
+        let mut delays = Vec::new();
+        for i in 0..3 {
+            let out = m.handle(&s, Input::Exited { status: ExitStatus::Exited(1) }, t, 0.5);
+            assert_eq!(m.state, State::Backoff);
+            delays.push(delay_of(&out).unwrap());
+            let generation = m.generation;
+            let out = m.handle(&s, Input::Timer { kind: TimerKind::Backoff, generation }, t, 0.5);
+            assert!(out.contains(&Output::Spawn));
+            m.handle(&s, Input::Spawned { pid: 11 + i }, t, 0.5);
+        }
+        assert_eq!(delays, [1, 2, 4].map(Duration::from_secs));
+        let out = m.handle(&s, Input::Exited { status: ExitStatus::Exited(3) }, t, 0.5);
+        assert_eq!(m.state, State::Failed);
+        assert!(out.contains(&Output::FailedForGood { code: 3 }));
+        assert_eq!((m.restarts, m.starts), (3, 4));
+    }
+
+    #[test]
+    fn long_run_resets_backoff() {
+        let s = service(Kind::Longrun, RestartPolicy::Always, None);
+        let mut m = Machine::default();
+        let t = Instant::now();
+        run(&mut m, &s, t, 10);
+        m.handle(&s, Input::Exited { status: ExitStatus::Exited(1) }, t, 0.5);
+        m.handle(&s, Input::Timer { kind: TimerKind::Backoff, generation: m.generation }, t, 0.5);
+        m.handle(&s, Input::Spawned { pid: 11 }, t, 0.5);
+        let out = m.handle(&s, Input::Exited { status: ExitStatus::Exited(1) }, t, 0.5);
+        assert_eq!(delay_of(&out), Some(Duration::from_secs(2)));
+        m.handle(&s, Input::Timer { kind: TimerKind::Backoff, generation: m.generation }, t, 0.5);
+        m.handle(&s, Input::Spawned { pid: 12 }, t, 0.5);
+        let later = t + Duration::from_secs(60);
+        let out = m.handle(&s, Input::Exited { status: ExitStatus::Exited(0) }, later, 0.5);
+        assert_eq!(
+            delay_of(&out),
+            Some(Duration::from_secs(1)),
+            "a run longer than min_uptime resets the delay"
+        );
+    }
+
+    #[test]
+    fn policies_decide_what_follows_an_exit() {
+        let t = Instant::now();
+        let cases = [
+            (RestartPolicy::Never, 0, State::Exited),
+            (RestartPolicy::Never, 1, State::Failed),
+            (RestartPolicy::OnFailure, 0, State::Exited),
+            (RestartPolicy::OnFailure, 1, State::Backoff),
+            (RestartPolicy::Always, 0, State::Backoff),
+        ];
+        for (policy, code, expected) in cases {
+            let s = service(Kind::Longrun, policy, None);
+            let mut m = Machine::default();
+            run(&mut m, &s, t, 10);
+            m.handle(&s, Input::Exited { status: ExitStatus::Exited(code) }, t, 0.5);
+            assert_eq!(m.state, expected, "{policy:?} exit {code}");
+        }
+    }
+
+    #[test]
+    fn oneshot_completes_and_periodic_goes_back_to_schedule() {
+        let t = Instant::now();
+        let s = service(Kind::Oneshot, RestartPolicy::Always, None);
+        let mut m = Machine::default();
+        run(&mut m, &s, t, 10);
+        assert!(!m.ready_once, "a oneshot is ready when it has completed");
+        m.handle(&s, Input::Exited { status: ExitStatus::Exited(0) }, t, 0.5);
+        assert_eq!((m.state, m.completed, m.ready_once), (State::Exited, true, true));
+
+        let s = service(Kind::Periodic { every: Duration::from_secs(1) }, RestartPolicy::OnFailure, None);
+        let mut m = Machine::default();
+        run(&mut m, &s, t, 10);
+        m.handle(&s, Input::Start, t, 0.5);
+        assert_eq!(m.skipped_runs, 1);
+        m.handle(&s, Input::Exited { status: ExitStatus::Exited(1) }, t, 0.5);
+        assert_eq!(m.state, State::Scheduled);
+    }
+
+    #[test]
+    fn stop_signals_then_kills_and_stale_timers_are_ignored() {
+        let t = Instant::now();
+        let s = service(Kind::Longrun, RestartPolicy::Always, None);
+        let mut m = Machine::default();
+        run(&mut m, &s, t, 10);
+        let out =
+            m.handle(&s, Input::Stop { then: AfterStop::Stay, timeout: Duration::from_secs(2) }, t, 0.5);
+        assert!(out.contains(&Output::Signal(libc::SIGTERM)));
+        let generation = m.generation;
+        assert_eq!(
+            m.handle(&s, Input::Timer { kind: TimerKind::StopTimeout, generation }, t, 0.5),
+            [Output::KillGroup]
+        );
+        assert!(m.handle(&s, Input::Timer { kind: TimerKind::Backoff, generation: 0 }, t, 0.5).is_empty());
+        m.handle(
+            &s,
+            Input::Exited { status: ExitStatus::Signaled { signal: 9, core_dumped: false } },
+            t,
+            0.5,
+        );
+        assert_eq!(m.state, State::Stopped);
+        assert!(m.handle(&s, Input::Timer { kind: TimerKind::StopTimeout, generation }, t, 0.5).is_empty());
+    }
+
+    #[test]
+    fn spawn_failure_is_a_failed_start() {
+        let t = Instant::now();
+        let s = service(Kind::Longrun, RestartPolicy::OnFailure, Some(1));
+        let mut m = Machine::default();
+        m.handle(&s, Input::Start, t, 0.5);
+        let out = m.handle(&s, Input::SpawnFailed { code: 127, why: "not found".into() }, t, 0.5);
+        assert_eq!(m.state, State::Backoff);
+        assert_eq!(delay_of(&out), Some(Duration::from_secs(1)));
+        m.handle(&s, Input::Timer { kind: TimerKind::Backoff, generation: m.generation }, t, 0.5);
+        let out = m.handle(&s, Input::SpawnFailed { code: 127, why: "not found".into() }, t, 0.5);
+        assert_eq!(m.state, State::Failed);
+        assert!(out.contains(&Output::FailedForGood { code: 127 }));
+    }
+
+    #[test]
+    fn cooldown_retries_a_failed_service() {
+        let t = Instant::now();
+        let mut s = service(Kind::Longrun, RestartPolicy::Never, None);
+        s.cooldown = Some(Duration::from_secs(300));
+        let mut m = Machine::default();
+        run(&mut m, &s, t, 10);
+        let out = m.handle(&s, Input::Exited { status: ExitStatus::Exited(2) }, t, 0.5);
+        assert!(out.iter().any(|o| matches!(o, Output::SetTimer { kind: TimerKind::Cooldown, .. })));
+        let out = m.handle(&s, Input::Timer { kind: TimerKind::Cooldown, generation: m.generation }, t, 0.5);
+        assert!(out.contains(&Output::Spawn));
+    }
+
+    /// Every state × every input: nothing panics, and a live process is never
+    /// forgotten (a state with a pid only leaves for a pid-less state on Exited).
+    #[test]
+    fn every_state_and_input() {
+        let t = Instant::now();
+        let s = service(Kind::Longrun, RestartPolicy::Always, Some(2));
+        let states = [
+            State::Waiting,
+            State::Scheduled,
+            State::Starting,
+            State::Running { pid: 7, since: t },
+            State::Stopping { pid: 7, then: AfterStop::Stay },
+            State::Backoff,
+            State::Exited,
+            State::Failed,
+            State::Stopped,
+        ];
+        let inputs = [
+            Input::Start,
+            Input::Spawned { pid: 8 },
+            Input::SpawnFailed { code: 127, why: "x".into() },
+            Input::Exited { status: ExitStatus::Exited(1) },
+            Input::Timer { kind: TimerKind::Backoff, generation: 0 },
+            Input::Timer { kind: TimerKind::StopTimeout, generation: 0 },
+            Input::Timer { kind: TimerKind::Cooldown, generation: 0 },
+            Input::Stop { then: AfterStop::Stay, timeout: Duration::from_secs(1) },
+            Input::Stop { then: AfterStop::Restart, timeout: Duration::from_secs(1) },
+            Input::Kill,
+        ];
+        for state in states {
+            for input in inputs.clone() {
+                let mut m = Machine { state, ..Machine::default() };
+                let out = m.handle(&s, input.clone(), t, 0.5);
+                if state.pid().is_some() && m.state.pid().is_none() {
+                    assert!(matches!(input, Input::Exited { .. }), "{state:?} + {input:?} lost its process");
+                }
+                if out.contains(&Output::Spawn) {
+                    assert_eq!(m.state, State::Starting, "{state:?} + {input:?}");
+                    assert!(state.pid().is_none(), "{state:?} + {input:?} spawned a second process");
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,814 @@
+//! Services mode, `warden -c FILE [-- CMD]`: the imperative shell around one
+//! pure [`machine::Machine`] per service.
+//!
+//! The loop reads signals and timers, reaps, feeds each event to the machine it
+//! concerns and performs what the machine asks for (spawn, signal, arm a timer,
+//! print an event). After every batch, `progress` starts the services whose
+//! dependencies are met, and during shutdown stops the services that nothing
+//! running depends on any more. The supervisor owns every pid: a pid is in the
+//! table from spawn until it is reaped, never longer, so no signal can reach a
+//! reused pid.
+//!
+//! Shutdown (stop signal, critical failure, main program exit, nothing left to
+//! run): readiness goes false, `drain` elapses, services stop in reverse
+//! dependency order (independent ones in parallel, each with its stop signal
+//! and, after `stop_timeout`, SIGKILL to its process group), then every other
+//! process gets SIGTERM; when `grace` runs out, SIGKILL for all. A second stop
+//! signal skips the waiting.
+
+pub mod events;
+pub mod machine;
+pub mod policy;
+
+use std::collections::HashMap;
+use std::ffi::{CString, OsString};
+use std::os::fd::AsRawFd;
+use std::os::unix::ffi::OsStrExt;
+use std::time::{Duration, Instant};
+
+use machine::{AfterStop, Input, Machine, Output, State, TimerKind};
+
+use crate::config::{Condition, Config, Kind, LogFormat, Logs, RestartPolicy, Service};
+use crate::leftovers::Scope;
+use crate::logger::{debug, error, warning};
+use crate::reactor::{Event, Interest, Reactor, TimerId, deadline_after};
+use crate::sys::reap::{ExitStatus, Reaped, reap_one};
+use crate::sys::signals::{self, Received, SignalFd};
+use crate::sys::spawn::{Placement, Program, Setup, SpawnError, spawn_with};
+use crate::sys::{Reason, process};
+
+const SIGNALS: u64 = 0;
+const KILL_AGAIN: Duration = Duration::from_millis(100);
+const AFTER_KILL: Duration = Duration::from_secs(2);
+/// Name of the main program in events; not a valid service name, so no clash.
+const MAIN: &str = "(main)";
+
+/// How the main program (`-- CMD` after `-c FILE`) is run.
+#[derive(Debug, Clone)]
+pub struct MainProgram {
+    pub command: Vec<OsString>,
+    pub restart: RestartPolicy,
+    pub max_restarts: Option<u32>,
+    pub backoff: Option<crate::config::Backoff>,
+    pub exit_map: Vec<(i32, i32)>,
+    pub rewrites: Vec<(i32, i32)>,
+    pub group: bool,
+}
+
+#[derive(Debug)]
+enum Timer {
+    Service { index: usize, kind: TimerKind, generation: u64 },
+    Schedule { index: usize },
+    DrainOver,
+    GraceOver,
+    KillAgain,
+    GiveUp,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Running,
+    /// Readiness is false; waiting out `drain` before stopping anything.
+    Draining,
+    /// Stopping services in reverse dependency order.
+    Stopping,
+    /// Services are down; remaining processes got SIGTERM.
+    Sweeping,
+    /// Everything got SIGKILL; waiting for the kernel.
+    Killed,
+}
+
+/// One supervised program: its config, its machine, and what spawning needs.
+struct Unit {
+    service: Service,
+    machine: Machine,
+    program: Program,
+    setup: Setup,
+    placement: Placement,
+    is_main: bool,
+    /// Told to stop during shutdown.
+    stop_sent: bool,
+    /// Reported once that its dependencies can never be met.
+    stuck_reported: bool,
+}
+
+pub struct Supervisor {
+    config: Config,
+    format: LogFormat,
+    reactor: Reactor<Timer>,
+    signals: SignalFd,
+    scope: Scope,
+    own_pid: i32,
+    units: Vec<Unit>,
+    pids: HashMap<i32, usize>,
+    main: Option<usize>,
+    main_group: bool,
+    exit_map: Vec<(i32, i32)>,
+    rewrites: Vec<(i32, i32)>,
+    phase: Phase,
+    exit_code: Option<i32>,
+    grace_deadline: Option<Instant>,
+    grace_timer: Option<TimerId>,
+    no_children: bool,
+    random_state: u64,
+    received: Vec<Received>,
+    /// (unit, input) still to be fed to machines.
+    pending: Vec<(usize, Input)>,
+}
+
+/// Runs the services of `config` (and `main`, if given) until shutdown; returns
+/// warden's exit code.
+pub fn run(config: Config, main: Option<MainProgram>) -> i32 {
+    match Supervisor::new(config, main) {
+        Ok(mut supervisor) => supervisor.run(),
+        Err(code) => code,
+    }
+}
+
+/// The environment every service starts from: warden's own, without the
+/// variables addressed to warden itself.
+fn base_environment() -> Vec<(OsString, OsString)> {
+    const WARDENS_OWN: &[&str] =
+        &["NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID", "LISTEN_FDS", "LISTEN_PID"];
+    std::env::vars_os().filter(|(k, _)| !WARDENS_OWN.iter().any(|own| k == own)).collect()
+}
+
+fn prepare(service: &Service, base: &[(OsString, OsString)]) -> Result<(Program, Setup), String> {
+    let mut env: Vec<(OsString, OsString)> = base.to_vec();
+    let mut set = |key: &str, value: OsString, overwrite: bool| match env.iter_mut().find(|(k, _)| k == key) {
+        Some(entry) if overwrite => entry.1 = value,
+        Some(_) => {}
+        None => env.push((key.into(), value)),
+    };
+    if let Some(c) = &service.credentials {
+        if let Some(name) = &c.name {
+            set("USER", name.into(), true);
+            set("LOGNAME", name.into(), true);
+        }
+        set("HOME", c.home.clone().unwrap_or_else(|| "/".into()).into(), true);
+    }
+    for (key, value) in &service.env {
+        set(key, value.into(), true);
+    }
+    let program = Program::new(&service.command, &env).map_err(|e| e.to_string())?;
+    let workdir = match &service.workdir {
+        Some(dir) => {
+            Some(CString::new(dir.as_os_str().as_bytes()).map_err(|_| "workdir contains a NUL byte")?)
+        }
+        None => None,
+    };
+    let setup = Setup {
+        null_stdin: true,
+        null_output: service.logs == Logs::Null,
+        workdir,
+        umask: service.umask,
+        limits: service.limits.iter().map(|l| (l.resource, l.soft, l.hard)).collect(),
+        credentials: service.credentials.as_ref().map(|c| (c.uid, c.gid, c.groups.clone())),
+    };
+    Ok((program, setup))
+}
+
+impl Supervisor {
+    fn new(config: Config, main: Option<MainProgram>) -> Result<Supervisor, i32> {
+        let scope = Scope::of_this_process();
+        if scope == Scope::Descendants
+            && let Err(e) = process::become_subreaper()
+        {
+            warning!("unable to become a subreaper ({}): orphans will not be reaped by warden", Reason(&e));
+        }
+        let fail = |what: &str, e: std::io::Error| {
+            error!("unable to {what}: {}", Reason(&e));
+            1
+        };
+        let signals = SignalFd::new().map_err(|e| fail("create a signalfd", e))?;
+        let reactor = Reactor::new().map_err(|e| fail("create an epoll instance", e))?;
+        reactor
+            .register(signals.as_raw_fd(), SIGNALS, Interest::Read)
+            .map_err(|e| fail("watch the signalfd", e))?;
+
+        let base = base_environment();
+        let mut units = Vec::new();
+        for service in &config.services {
+            let (program, setup) = prepare(service, &base).map_err(|why| {
+                error!("service {}: {why}", service.name);
+                2
+            })?;
+            let placement = Placement { own_process_group: true, take_terminal: false, new_session: true };
+            units.push(Unit {
+                service: service.clone(),
+                machine: Machine::default(),
+                program,
+                setup,
+                placement,
+                is_main: false,
+                stop_sent: false,
+                stuck_reported: false,
+            });
+        }
+        let mut main_index = None;
+        let (mut exit_map, mut rewrites, mut main_group) = (Vec::new(), Vec::new(), false);
+        if let Some(main) = main {
+            // The main program waits for every service that is not optional.
+            let depends_on = config
+                .services
+                .iter()
+                .filter(|s| !s.optional && !matches!(s.kind, Kind::Periodic { .. }))
+                .map(|s| crate::config::Dependency {
+                    name: s.name.clone(),
+                    condition: if s.kind == Kind::Oneshot { Condition::Completed } else { Condition::Ready },
+                })
+                .collect();
+            let service = Service {
+                name: MAIN.into(),
+                command: main.command.clone(),
+                kind: Kind::Longrun,
+                credentials: None,
+                workdir: None,
+                env: Vec::new(),
+                umask: None,
+                limits: Vec::new(),
+                depends_on,
+                restart: main.restart,
+                success_codes: vec![0],
+                max_restarts: main.max_restarts,
+                restart_window: Duration::from_secs(600),
+                backoff: main.backoff.unwrap_or(crate::config::DEFAULT_BACKOFF),
+                min_uptime: Duration::from_secs(10),
+                cooldown: None,
+                stop_signal: libc::SIGTERM,
+                stop_timeout: config.grace,
+                critical: true,
+                optional: false,
+                logs: Logs::Inherit,
+            };
+            // The main program keeps warden's stdin and, with a terminal, owns it.
+            let env: Vec<(OsString, OsString)> = std::env::vars_os().collect();
+            let program = Program::new(&main.command, &env).map_err(|e| {
+                error!("cannot run the main program: {e}");
+                2
+            })?;
+            main_index = Some(units.len());
+            units.push(Unit {
+                service,
+                machine: Machine::default(),
+                program,
+                setup: Setup::default(),
+                placement: Placement { own_process_group: true, take_terminal: true, new_session: false },
+                is_main: true,
+                stop_sent: false,
+                stuck_reported: false,
+            });
+            exit_map = main.exit_map;
+            rewrites = main.rewrites;
+            main_group = main.group;
+        }
+        let seed = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0x9e37_79b9, |d| d.as_nanos() as u64)
+            ^ (u64::from(process::pid().unsigned_abs()) << 32);
+        Ok(Supervisor {
+            format: config.log_format,
+            config,
+            reactor,
+            signals,
+            scope,
+            own_pid: process::pid(),
+            units,
+            pids: HashMap::new(),
+            main: main_index,
+            main_group,
+            exit_map,
+            rewrites,
+            phase: Phase::Running,
+            exit_code: None,
+            grace_deadline: None,
+            grace_timer: None,
+            no_children: false,
+            random_state: seed | 1,
+            received: Vec::with_capacity(16),
+            pending: Vec::new(),
+        })
+    }
+
+    /// xorshift64*: uniform in [0, 1), for backoff jitter. Not for secrets.
+    fn random(&mut self) -> f64 {
+        let mut x = self.random_state;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.random_state = x;
+        (x.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    fn run(&mut self) -> i32 {
+        for index in 0..self.units.len() {
+            if let Kind::Periodic { every } = self.units.get(index).map_or(Kind::Longrun, |u| u.service.kind)
+            {
+                self.reactor.add_timer(deadline_after(every), Timer::Schedule { index });
+                if let Some(unit) = self.units.get_mut(index) {
+                    unit.machine.state = State::Scheduled;
+                }
+            }
+        }
+        self.progress();
+        let mut events = Vec::new();
+        loop {
+            if matches!(self.phase, Phase::Sweeping | Phase::Killed) && self.no_children {
+                return self.final_code();
+            }
+            events.clear();
+            if let Err(e) = self.reactor.turn(&mut events) {
+                // epoll_wait fails only on programming errors; do not spin on one.
+                error!("event loop: {}", Reason(&e));
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            for event in events.drain(..) {
+                match event {
+                    Event::Io(ready) if ready.token == SIGNALS => self.drain_signals(),
+                    Event::Io(_) => {}
+                    Event::Timer(timer) => {
+                        if let Some(code) = self.on_timer(timer) {
+                            return code;
+                        }
+                    }
+                }
+                self.feed_pending();
+            }
+            self.progress();
+        }
+    }
+
+    fn drain_signals(&mut self) {
+        let mut batch = std::mem::take(&mut self.received);
+        batch.clear();
+        if let Err(e) = self.signals.read(&mut batch) {
+            error!("reading signals: {}", Reason(&e));
+        }
+        let mut child_ended = false;
+        for received in batch.drain(..) {
+            if received.signal == libc::SIGCHLD {
+                child_ended = true;
+            } else if received.sender != self.own_pid {
+                self.on_signal(received.signal);
+            }
+        }
+        self.received = batch;
+        if child_ended {
+            self.reap();
+        }
+    }
+
+    fn on_signal(&mut self, signal: i32) {
+        match signal {
+            libc::SIGTERM | libc::SIGINT | libc::SIGQUIT => {
+                // The main program is stopped with the signal that was received.
+                let forwarded = self.rewrite(signal);
+                if let (Some(main), Some(forwarded)) = (self.main, forwarded)
+                    && let Some(unit) = self.units.get_mut(main)
+                {
+                    unit.service.stop_signal = forwarded;
+                }
+                if forwarded.is_none() {
+                    debug!("dropping {} (--rewrite)", signals::name(signal));
+                } else if self.phase == Phase::Running {
+                    self.shutdown(None, &format!("{} received", signals::name(signal)));
+                } else {
+                    self.note(&format!(
+                        "second stop signal ({}): killing everything now",
+                        signals::name(signal)
+                    ));
+                    self.kill_everything();
+                }
+            }
+            libc::SIGHUP => self.note("SIGHUP: reloading is not supported by this version of warden yet"),
+            _ => {
+                let Some(signal) = self.rewrite(signal) else { return };
+                // Other signals go to the main program, or else to every service.
+                let targets: Vec<(i32, bool)> = match self.main {
+                    Some(main) => self
+                        .units
+                        .get(main)
+                        .and_then(|u| u.machine.state.pid())
+                        .map(|pid| vec![(pid, self.main_group)])
+                        .unwrap_or_default(),
+                    None => self
+                        .units
+                        .iter()
+                        .filter_map(|u| u.machine.state.pid())
+                        .map(|pid| (pid, true))
+                        .collect(),
+                };
+                for (pid, group) in targets {
+                    debug!("forwarding {} to {pid}", signals::name(signal));
+                    let _ = process::send(if group { -pid } else { pid }, signal);
+                }
+            }
+        }
+    }
+
+    /// The signal to forward for `received`; None drops it (`--rewrite SIG:0`).
+    fn rewrite(&self, received: i32) -> Option<i32> {
+        match self.rewrites.iter().rev().find(|(from, _)| *from == received) {
+            Some(&(_, 0)) => None,
+            Some(&(_, to)) => Some(to),
+            None => Some(received),
+        }
+    }
+
+    fn reap(&mut self) {
+        loop {
+            match reap_one() {
+                Ok(Reaped::Child { pid, status }) => match self.pids.remove(&pid) {
+                    Some(index) => self.pending.push((index, Input::Exited { status })),
+                    None => debug!("reaped pid {pid} ({status:?})"),
+                },
+                Ok(Reaped::NoneReady) => {
+                    self.no_children = false;
+                    break;
+                }
+                Ok(Reaped::NoChildren) => {
+                    self.no_children = true;
+                    break;
+                }
+                Err(e) => {
+                    error!("waitpid: {}", Reason(&e));
+                    break;
+                }
+            }
+        }
+        self.feed_pending();
+    }
+
+    fn on_timer(&mut self, timer: Timer) -> Option<i32> {
+        match timer {
+            Timer::Service { index, kind, generation } => {
+                self.pending.push((index, Input::Timer { kind, generation }))
+            }
+            Timer::Schedule { index } => {
+                if let Some(Kind::Periodic { every }) = self.units.get(index).map(|u| u.service.kind)
+                    && self.phase == Phase::Running
+                {
+                    self.reactor.add_timer(deadline_after(every), Timer::Schedule { index });
+                    if self.units.get(index).is_some_and(|u| u.machine.is_live()) {
+                        self.note(&format!(
+                            "{}: run skipped: the previous one is still going",
+                            self.units.get(index).map_or("", |u| u.service.name.as_str())
+                        ));
+                    }
+                    self.pending.push((index, Input::Start));
+                }
+            }
+            Timer::DrainOver => {
+                if self.phase == Phase::Draining {
+                    self.phase = Phase::Stopping;
+                }
+            }
+            Timer::GraceOver => {
+                self.grace_timer = None;
+                self.note(&format!(
+                    "grace period of {} is over: killing what is left",
+                    crate::duration::format(self.config.grace)
+                ));
+                self.kill_everything();
+            }
+            Timer::KillAgain => {
+                if !self.no_children {
+                    self.scope.signal_all(&[libc::SIGKILL]);
+                    self.reactor.add_timer(deadline_after(KILL_AGAIN), Timer::KillAgain);
+                }
+            }
+            Timer::GiveUp => {
+                self.note(&format!(
+                    "processes survived SIGKILL for {}s; exiting anyway",
+                    AFTER_KILL.as_secs()
+                ));
+                return Some(self.final_code());
+            }
+        }
+        None
+    }
+
+    /// Feeds queued inputs to their machines and performs what they ask for.
+    fn feed_pending(&mut self) {
+        // Bounded: each input produces at most one spawn, which feeds at most one input.
+        let mut budget = 10_000;
+        while let Some((index, input)) = self.pending.pop() {
+            budget -= 1;
+            if budget == 0 {
+                error!("internal: runaway event chain; dropping the rest");
+                self.pending.clear();
+                return;
+            }
+            self.feed(index, input);
+        }
+    }
+
+    fn feed(&mut self, index: usize, input: Input) {
+        let now = Instant::now();
+        let random = self.random();
+        let Some(unit) = self.units.get_mut(index) else { return };
+        let outputs = unit.machine.handle(&unit.service, input, now, random);
+        for output in outputs {
+            self.perform(index, output);
+        }
+        self.after_change(index);
+    }
+
+    fn perform(&mut self, index: usize, output: Output) {
+        let Some(unit) = self.units.get(index) else { return };
+        let name = unit.service.name.clone();
+        match output {
+            Output::Spawn => {
+                let input = match spawn_with(&unit.program, unit.placement, &unit.setup) {
+                    Ok(pid) => {
+                        self.pids.insert(pid, index);
+                        Input::Spawned { pid }
+                    }
+                    // A child whose exec failed exits 127 by itself and is reaped as
+                    // an orphan; a failed fork (EAGAIN) is retried with backoff.
+                    Err(e) => {
+                        if let SpawnError::Fork(err) = &e {
+                            warning!("{name}: unable to fork: {}", Reason(err));
+                        }
+                        Input::SpawnFailed { code: e.exit_code(), why: format!("cannot run: {e}") }
+                    }
+                };
+                self.pending.push((index, input));
+            }
+            Output::Signal(signal) => {
+                if let Some(pid) = unit.machine.state.pid() {
+                    // The main program gets it like a forwarded signal (its group only
+                    // with -g); a service's whole process group gets it.
+                    let group = !unit.is_main || self.main_group;
+                    let _ = process::send(if group { -pid } else { pid }, signal);
+                    // A stopped process cannot act on the signal until continued.
+                    let _ = process::send(if group { -pid } else { pid }, libc::SIGCONT);
+                }
+            }
+            Output::KillGroup => {
+                if let Some(pid) = unit.machine.state.pid() {
+                    let _ = process::send(-pid, libc::SIGKILL);
+                    let _ = process::send(pid, libc::SIGKILL);
+                }
+            }
+            Output::SetTimer { kind, after, generation } => {
+                self.reactor.add_timer(deadline_after(after), Timer::Service { index, kind, generation });
+            }
+            Output::Transition(t) => events::emit(self.format, &name, &t),
+            Output::FailedForGood { code } => {
+                if unit.is_main {
+                    // Handled in after_change: the main program's end is the container's.
+                } else if unit.service.critical && self.phase == Phase::Running {
+                    self.shutdown(Some(code), &format!("critical service {name} failed"));
+                }
+            }
+        }
+    }
+
+    /// Consequences of a machine's new state that concern more than the machine.
+    fn after_change(&mut self, index: usize) {
+        let Some(unit) = self.units.get(index) else { return };
+        if unit.is_main
+            && matches!(unit.machine.state, State::Exited | State::Failed)
+            && self.phase == Phase::Running
+        {
+            let code = unit.machine.last_exit.map_or(0, ExitStatus::code);
+            let mapped =
+                self.exit_map.iter().rev().find(|(from, _)| *from == code).map_or(code, |&(_, to)| to);
+            self.shutdown(Some(mapped), "the main program ended");
+        }
+    }
+
+    /// Starts what can start; during shutdown, stops what may stop.
+    fn progress(&mut self) {
+        match self.phase {
+            Phase::Running => {
+                // Starting one service may open the gate of the next: repeat until
+                // nothing more starts (at most once per service).
+                for _ in 0..=self.units.len() {
+                    let mut started = false;
+                    for index in 0..self.units.len() {
+                        if self.units.get(index).is_some_and(|u| u.machine.state == State::Waiting) {
+                            match self.dependencies(index) {
+                                Gate::Open => {
+                                    self.pending.push((index, Input::Start));
+                                    self.feed_pending();
+                                    started = true;
+                                }
+                                Gate::Closed => {}
+                                Gate::Never(why) => self.report_stuck(index, &why),
+                            }
+                        }
+                    }
+                    if !started || self.phase != Phase::Running {
+                        break;
+                    }
+                }
+                if self.phase == Phase::Running && self.nothing_left() {
+                    let failed = self.units.iter().any(|u| u.machine.state == State::Failed);
+                    self.shutdown(Some(i32::from(failed)), "no service is left to run");
+                }
+                if self.phase != Phase::Running {
+                    self.progress();
+                }
+            }
+            Phase::Draining => {}
+            Phase::Stopping => {
+                let grace_left = self
+                    .grace_deadline
+                    .map_or(Duration::ZERO, |d| d.saturating_duration_since(Instant::now()));
+                for index in 0..self.units.len() {
+                    let Some(unit) = self.units.get(index) else { continue };
+                    if unit.stop_sent || self.has_live_dependents(index) {
+                        continue;
+                    }
+                    if matches!(unit.machine.state, State::Stopped | State::Exited | State::Failed) {
+                        // Already ended: it keeps the state that says how.
+                        if let Some(u) = self.units.get_mut(index) {
+                            u.stop_sent = true;
+                        }
+                        continue;
+                    }
+                    let timeout = unit.service.stop_timeout.min(grace_left);
+                    if let Some(u) = self.units.get_mut(index) {
+                        u.stop_sent = true;
+                    }
+                    self.pending.push((index, Input::Stop { then: AfterStop::Stay, timeout }));
+                    self.feed_pending();
+                }
+                if self.units.iter().all(|u| !u.machine.is_live()) {
+                    self.phase = Phase::Sweeping;
+                    // The services are down: now whatever they left behind.
+                    self.reap();
+                    if !self.no_children {
+                        self.note("stopping remaining processes");
+                        self.scope.signal_all(&[libc::SIGTERM, libc::SIGCONT]);
+                    }
+                }
+            }
+            Phase::Sweeping | Phase::Killed => {}
+        }
+    }
+
+    /// Whether a unit still running depends on `index` (so it must wait to stop).
+    fn has_live_dependents(&self, index: usize) -> bool {
+        let Some(name) = self.units.get(index).map(|u| &u.service.name) else { return false };
+        self.units.iter().any(|u| u.machine.is_live() && u.service.depends_on.iter().any(|d| &d.name == name))
+    }
+
+    fn dependencies(&self, index: usize) -> Gate {
+        let Some(unit) = self.units.get(index) else { return Gate::Closed };
+        let mut gate = Gate::Open;
+        for dependency in &unit.service.depends_on {
+            let Some(target) = self.units.iter().find(|u| u.service.name == dependency.name) else {
+                continue;
+            };
+            let m = &target.machine;
+            let met = match dependency.condition {
+                Condition::Started => m.started_once,
+                Condition::Ready => m.ready_once,
+                Condition::Completed => m.completed,
+            };
+            if met {
+                continue;
+            }
+            let hopeless = match m.state {
+                State::Exited | State::Stopped => true,
+                State::Failed => target.service.cooldown.is_none() || target.service.critical,
+                _ => false,
+            };
+            if hopeless {
+                return Gate::Never(format!(
+                    "{} is {} and never became {}",
+                    dependency.name,
+                    m.state.name(),
+                    condition_name(dependency.condition)
+                ));
+            }
+            gate = Gate::Closed;
+        }
+        gate
+    }
+
+    fn report_stuck(&mut self, index: usize, why: &str) {
+        let Some(unit) = self.units.get_mut(index) else { return };
+        if unit.stuck_reported {
+            return;
+        }
+        unit.stuck_reported = true;
+        let name = unit.service.name.clone();
+        let is_main = unit.is_main;
+        self.note(&format!("{name}: cannot start: {why}"));
+        if is_main && self.phase == Phase::Running {
+            // The main program will never run: the container has nothing to do.
+            let code = self
+                .units
+                .iter()
+                .filter(|u| u.machine.state == State::Failed)
+                .find_map(|u| u.machine.last_exit.map(ExitStatus::code))
+                .unwrap_or(1);
+            self.shutdown(Some(code), "the main program cannot start");
+        }
+    }
+
+    /// No service runs or can run again: everything ended, and whatever still
+    /// waits waits for something that will never happen.
+    fn nothing_left(&self) -> bool {
+        self.units.iter().enumerate().all(|(index, u)| match u.machine.state {
+            State::Exited | State::Stopped => true,
+            State::Failed => u.service.cooldown.is_none() || u.service.critical,
+            State::Waiting => matches!(self.dependencies(index), Gate::Never(_)),
+            _ => false,
+        })
+    }
+
+    /// Begins the shutdown sequence; `code` is warden's exit code if it is the
+    /// first to be decided.
+    fn shutdown(&mut self, code: Option<i32>, reason: &str) {
+        if self.phase != Phase::Running {
+            return;
+        }
+        if self.exit_code.is_none() {
+            self.exit_code = code;
+        }
+        self.note(&format!(
+            "shutting down: {reason} (grace {}, drain {})",
+            crate::duration::format(self.config.grace),
+            crate::duration::format(self.config.drain)
+        ));
+        let deadline = deadline_after(self.config.grace);
+        self.grace_deadline = Some(deadline);
+        self.grace_timer = Some(self.reactor.add_timer(deadline, Timer::GraceOver));
+        // Nothing starts any more: what is not running now is stopped at once.
+        for index in 0..self.units.len() {
+            if self.units.get(index).is_some_and(|u| {
+                !u.machine.is_live()
+                    && !matches!(u.machine.state, State::Stopped | State::Exited | State::Failed)
+            }) {
+                self.pending.push((index, Input::Stop { then: AfterStop::Stay, timeout: Duration::ZERO }));
+            }
+        }
+        if self.config.drain.is_zero() {
+            self.phase = Phase::Stopping;
+        } else {
+            self.phase = Phase::Draining;
+            self.reactor.add_timer(deadline_after(self.config.drain), Timer::DrainOver);
+        }
+    }
+
+    /// warden's exit code: the first one decided (critical failure, main
+    /// program's end); else the main program's last exit; else 0.
+    fn final_code(&self) -> i32 {
+        if let Some(code) = self.exit_code {
+            return code;
+        }
+        let main = self.main.and_then(|m| self.units.get(m)).and_then(|u| u.machine.last_exit);
+        match main {
+            Some(status) => {
+                let code = status.code();
+                self.exit_map.iter().rev().find(|(from, _)| *from == code).map_or(code, |&(_, to)| to)
+            }
+            // The main program was killed at the end of the grace and not yet reaped.
+            None if self.main.is_some_and(|m| self.units.get(m).is_some_and(|u| u.machine.is_live())) => {
+                128 + libc::SIGKILL
+            }
+            None => 0,
+        }
+    }
+
+    fn kill_everything(&mut self) {
+        if self.phase == Phase::Killed {
+            return;
+        }
+        for index in 0..self.units.len() {
+            self.pending.push((index, Input::Kill));
+        }
+        self.feed_pending();
+        self.scope.signal_all(&[libc::SIGKILL]);
+        if let Some(timer) = self.grace_timer.take() {
+            self.reactor.cancel_timer(timer);
+        }
+        self.phase = Phase::Killed;
+        self.reactor.add_timer(deadline_after(KILL_AGAIN), Timer::KillAgain);
+        self.reactor.add_timer(deadline_after(AFTER_KILL), Timer::GiveUp);
+        self.reap();
+    }
+
+    fn note(&self, message: &str) {
+        events::emit_warden(self.format, message);
+    }
+}
+
+enum Gate {
+    Open,
+    Closed,
+    Never(String),
+}
+
+fn condition_name(condition: Condition) -> &'static str {
+    match condition {
+        Condition::Started => "started",
+        Condition::Ready => "ready",
+        Condition::Completed => "completed",
+    }
+}
