@@ -908,7 +908,8 @@ fn validate(config: &Config, root: &Node, problems: &mut Vec<Diagnostic>) {
             let at = position_of(&service.name, Some("depends_on"));
             let dep_path = format!("{path}.depends_on");
             let Some(target) = config.services.iter().find(|s| s.name == dependency.name) else {
-                let hint = suggest(&dependency.name, &names)
+                let others: Vec<&str> = names.iter().copied().filter(|n| *n != service.name).collect();
+                let hint = suggest(&dependency.name, &others)
                     .map(|s| format!("; did you mean \"{s}\"?"))
                     .unwrap_or_default();
                 problems.push(Diagnostic {

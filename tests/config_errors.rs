@@ -1,0 +1,274 @@
+//! `warden validate` and `warden -c` against invalid configs: every problem is
+//! reported at once, each with file, line, column, key path and a suggestion
+//! where one is likely; exit 2; nothing is started.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+
+mod common;
+
+use std::process::Command;
+
+use common::warden;
+
+/// (config, exact `warden validate` output with the file name as FILE)
+const CASES: &[(&str, &str)] = &[
+    (
+        "services:\n  web:\n    comand: [x]\n",
+        "FILE:3:5: services.web.comand: unknown key; did you mean \"command\"?\nFILE:3:5: services.web.command: missing: what should this service run?\n",
+    ),
+    (
+        "services:\n  web:\n    command: [x]\n    restart: sometimes\n",
+        "FILE:4:14: services.web.restart: \"sometimes\" is not one of always, on-failure, never\n",
+    ),
+    (
+        "services:\n  web:\n    command: [x]\n    restrat: always\n",
+        "FILE:4:5: services.web.restrat: unknown key; did you mean \"restart\"?\n",
+    ),
+    (
+        "grace: 9\nservices:\n  web:\n    command: [x]\n",
+        "FILE:1:8: grace: \"9\" has no unit; write \"9s\" (units: ms, s, m, h)\n",
+    ),
+    (
+        "grace: 10d\nservices:\n  web:\n    command: [x]\n",
+        "FILE:1:8: grace: \"10d\": unknown unit \"d\" (units: ms, s, m, h)\n",
+    ),
+    (
+        "drain: soon\nservices:\n  web:\n    command: [x]\n",
+        "FILE:1:8: drain: \"soon\" is not a duration; write e.g. \"500ms\", \"10s\", \"2m\" or \"1h\"\n",
+    ),
+    (
+        "log_format: xml\nservices:\n  web:\n    command: [x]\n",
+        "FILE:1:13: log_format: \"xml\" is not one of text, json\n",
+    ),
+    (
+        "services:\n  web:\n    command: [x]\n    depends_on: [db]\n",
+        "FILE:4:5: services.web.depends_on: no service \"db\"\n",
+    ),
+    (
+        "services:\n  web:\n    command: [x]\n    depends_on: { db: started }\n  db:\n    command: [y]\n    depends_on: [web]\n",
+        "FILE:4:5: services: dependency cycle: web -> db -> web\n",
+    ),
+    (
+        "services:\n  a:\n    command: [x]\n    depends_on: [a]\n",
+        "FILE:4:5: services.a.depends_on: a service cannot depend on itself\n",
+    ),
+    (
+        "services:\n  web:\n    command: [x]\n    depends_on: { db: completed }\n  db:\n    command: [y]\n",
+        "FILE:4:5: services.web.depends_on: \"db\" is not a oneshot, so it never completes: use started or ready\n",
+    ),
+    (
+        "services:\n  web:\n    command: [x]\n    depends_on: { db: healthy }\n  db:\n    command: [y]\n",
+        "FILE:4:23: services.web.depends_on.db: \"healthy\" is not one of started, ready, completed\n",
+    ),
+    (
+        "services:\n  web:\n    command: []\n",
+        "FILE:3:14: services.web.command: expected a command line (run by /bin/sh -c) or a list of arguments\n",
+    ),
+    ("services:\n  web:\n    command: \"\"\n", "FILE:3:14: services.web.command: empty command\n"),
+    (
+        "services:\n  web:\n    restart: always\n",
+        "FILE:3:5: services.web.command: missing: what should this service run?\n",
+    ),
+    ("services:\n  web:\n", "FILE:2:6: services.web: empty service: it needs at least a \"command\"\n"),
+    ("services: {}\n", "FILE:1:11: services: no services listed\n"),
+    (
+        "services:\n  web:\n    command: [x]\n    stop_signal: TERMINATE\n",
+        "FILE:4:18: services.web.stop_signal: unknown signal \"TERMINATE\" (write e.g. TERM, SIGINT, 15 or RTMIN+3)\n",
+    ),
+    (
+        "services:\n  web:\n    command: [x]\n    max_restarts: many\n",
+        "FILE:4:19: services.web.max_restarts: \"many\" is not a count or \"unlimited\"\n",
+    ),
+    (
+        "services:\n  web:\n    command: [x]\n    success_codes: [0, 300]\n",
+        "FILE:4:24: services.web.success_codes: \"300\" is not an exit code from 0 to 255\n",
+    ),
+    (
+        "services:\n  web:\n    command: [x]\n    backoff: { initial: 10s, max: 1s }\n",
+        "FILE:4:14: services.web.backoff: max is shorter than initial\n",
+    ),
+    (
+        "services:\n  web:\n    command: [x]\n    backoff: { initial: 1s, multiplier: 0.5 }\n",
+        "FILE:4:41: services.web.backoff.multiplier: \"0.5\" is not a number from 1 to 100\n",
+    ),
+    (
+        "services:\n  web:\n    command: [x]\n    backoff: { jitter: 10 }\n",
+        "FILE:4:24: services.web.backoff.jitter: \"10\" is not a percentage like \"10%\"\n",
+    ),
+    (
+        "services:\n  web:\n    command: [x]\n    umask: \"999\"\n",
+        "FILE:4:12: services.web.umask: \"999\" is not an octal umask like \"027\" (quote it in YAML)\n",
+    ),
+    (
+        "services:\n  web:\n    command: [x]\n    limits: { nofile: lots }\n",
+        "FILE:4:23: services.web.limits.nofile: \"lots\" is not a size like 512K, 10M, 1G or a number\n",
+    ),
+    (
+        "services:\n  web:\n    command: [x]\n    limits: { memory: 512M }\n",
+        "FILE:4:23: services.web.limits.memory: cgroup limits (memory, cpus, pids) are not supported by this version of warden yet\n",
+    ),
+    (
+        "services:\n  web:\n    command: [x]\n    user: nosuchuser\n",
+        "FILE:4:11: services.web.user: no user \"nosuchuser\" in /etc/passwd (give a numeric uid to run without one)\n",
+    ),
+    (
+        "services:\n  web:\n    command: [x]\n    group: staff\n",
+        "FILE:4:12: services.web.group: \"group\" needs a \"user\"\n",
+    ),
+    (
+        "services:\n  web:\n    command: [x]\n    env: { A: }\n",
+        "FILE:4:13: services.web.env.A: no value: write \"\" for an empty one\n",
+    ),
+    (
+        "services:\n  web:\n    command: [x]\n    env: [A=1]\n",
+        "FILE:4:10: services.web.env: expected a mapping of NAME: value, found a list\n",
+    ),
+    (
+        "services:\n  web:\n    command: \"run ${UNSET_VARIABLE_X}\"\n",
+        "FILE:3:14: services.web.command: ${UNSET_VARIABLE_X} is not set; set it, or write ${UNSET_VARIABLE_X:-default}\n",
+    ),
+    (
+        "services:\n  web:\n    command: [x]\n    critical: maybe\n",
+        "FILE:4:15: services.web.critical: \"maybe\" is not true or false\n",
+    ),
+    (
+        "services:\n  web:\n    command: [x]\n    schedule: \"*/5 * * * *\"\n",
+        "FILE:4:15: services.web.schedule: cron lines are not supported by this version of warden yet: give an interval like \"10m\"\n",
+    ),
+    (
+        "services:\n  web:\n    command: [x]\n    schedule: 0s\n",
+        "FILE:4:15: services.web.schedule: the interval must be longer than 0\n",
+    ),
+    (
+        "services:\n  web:\n    command: [x]\n    type: daemon\n",
+        "FILE:4:11: services.web.type: \"daemon\" is not one of longrun, oneshot\n",
+    ),
+    (
+        "services:\n  web:\n    command: [x]\n    liveness: { http: \"http://127.0.0.1/\" }\n",
+        "FILE:4:15: services.web.liveness: probes are not supported by this version of warden yet\n",
+    ),
+    (
+        "services:\n  web:\n    command: [x]\n  web:\n    command: [y]\n",
+        "FILE:4:3: invalid YAML: duplicate key \"web\" (first at line 2)\n",
+    ),
+    (
+        "services:\n  web:\n    command: [x\n",
+        "FILE:4:1: invalid YAML: while parsing a flow sequence, expected ',' or ']'\n",
+    ),
+    (
+        "services:\n  \"bad name\":\n    command: [x]\n",
+        "FILE:2:3: services.bad name: a service name may use only letters, digits, '-', '_' and '.'\n",
+    ),
+    (
+        "services:\n  web:\n    command: [x]\n    logs: prefix\n",
+        "FILE:4:11: services.web.logs: \"prefix\" is not supported by this version of warden yet (use inherit or null)\n",
+    ),
+    ("---\n", "FILE:2:1: the file is empty: it needs at least a \"services\" mapping\n"),
+    ("services: [web]\n", "FILE:1:11: services: expected a mapping of service names, found a list\n"),
+    (
+        "services:\n  web:\n    command: [x]\n    depends_on: db\n",
+        "FILE:4:17: services.web.depends_on: expected a list of names or a mapping name: condition, found a single value\n",
+    ),
+];
+
+fn dir() -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("warden-config-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn every_invalid_config_is_explained_exactly() {
+    let dir = dir();
+    let mut mismatches = Vec::new();
+    for (i, (yaml, expected)) in CASES.iter().enumerate() {
+        let path = dir.join(format!("case{i:02}.yaml"));
+        std::fs::write(&path, yaml).unwrap();
+        let out = Command::new(warden()).arg("validate").arg("-c").arg(&path).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr).replace(&path.display().to_string(), "FILE");
+        if out.status.code() != Some(2) || stderr != *expected {
+            mismatches.push(format!(
+                "case {i}: {yaml:?}\n  exit {:?}\n  got      {stderr:?}\n  expected {expected:?}",
+                out.status.code()
+            ));
+        }
+    }
+    assert!(CASES.len() >= 30);
+    assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
+}
+
+#[test]
+fn nothing_starts_from_an_invalid_config() {
+    let dir = dir();
+    let marker = dir.join("started");
+    let path = dir.join("half-good.yaml");
+    std::fs::write(
+        &path,
+        format!(
+            "services:\n  good:\n    command: touch {}\n  bad:\n    command: [x]\n    restart: sometimes\n",
+            marker.display()
+        ),
+    )
+    .unwrap();
+    let out = Command::new(warden()).arg("-c").arg(&path).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("services.bad.restart: \"sometimes\" is not one of always, on-failure, never"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("nothing was started"), "{stderr}");
+    assert!(!marker.exists(), "a service was started from an invalid config");
+}
+
+#[test]
+fn a_valid_config_validates() {
+    let dir = dir();
+    let path = dir.join("good.yaml");
+    std::fs::write(
+        &path,
+        "services:\n  a:\n    command: [sleep, \"1\"]\n  b:\n    command: echo hi\n    depends_on: [a]\n",
+    )
+    .unwrap();
+    let out = Command::new(warden()).arg("validate").arg("-c").arg(&path).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), format!("{}: valid, 2 services\n", path.display()));
+    let out = Command::new(warden()).arg("validate").env("WARDEN_CONFIG", &path).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "WARDEN_CONFIG is not used");
+}
+
+#[test]
+fn environment_overrides_are_checked_too() {
+    let dir = dir();
+    let path = dir.join("env.yaml");
+    std::fs::write(&path, "services:\n  a:\n    command: [x]\n").unwrap();
+    let out = Command::new(warden())
+        .arg("validate")
+        .arg("-c")
+        .arg(&path)
+        .env("WARDEN_DRAIN", "9")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr).replace(&path.display().to_string(), "FILE");
+    assert_eq!(stderr, "FILE: WARDEN_DRAIN: \"9\" has no unit; write \"9s\" (units: ms, s, m, h)\n");
+}
+
+#[test]
+fn hostile_yaml_is_refused_quickly() {
+    let dir = dir();
+    let path = dir.join("bomb.yaml");
+    let mut bomb = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+    for i in 1..9 {
+        bomb.push_str(&format!("a{i}: &a{i} [{}]\n", vec![format!("*a{}", i - 1); 10].join(", ")));
+    }
+    std::fs::write(&path, bomb).unwrap();
+    let start = std::time::Instant::now();
+    let out = Command::new(warden()).arg("validate").arg("-c").arg(&path).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("too many nodes"));
+    assert!(start.elapsed() < std::time::Duration::from_secs(2));
+    let big = dir.join("big.yaml");
+    std::fs::write(&big, "#".repeat(2 * 1024 * 1024)).unwrap();
+    let out = Command::new(warden()).arg("validate").arg("-c").arg(&big).output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("larger than the 1048576-byte limit"));
+}

@@ -1,0 +1,330 @@
+//! Services mode (`warden -c FILE [-- CMD]`), run as real PID 1 of a fresh PID
+//! namespace and as a subreaper: restart policies and backoff, dependencies,
+//! oneshots, periodic jobs, the main program, ordered shutdown within the grace,
+//! privileges and the process environment.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+#![allow(unsafe_code, clippy::undocumented_unsafe_blocks)]
+
+mod common;
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use common::*;
+
+const SECOND: Duration = Duration::from_secs(1);
+
+in_both_modes!(
+    bounded_restarts_end_in_failed,
+    backoff_grows_then_caps,
+    long_runs_reset_the_backoff,
+    critical_failure_is_the_exit_code,
+    start_in_dependency_order_stop_in_reverse,
+    oneshot_gates_its_dependents,
+    periodic_jobs_run_and_skip_overlaps,
+    shutdown_kills_a_service_ignoring_term_at_grace,
+    second_stop_signal_skips_the_waiting,
+    leftovers_of_services_are_swept,
+    main_program_waits_for_services_and_gives_the_exit_code,
+    services_get_their_environment_and_limits,
+    services_drop_privileges,
+    exec_failure_backs_off_then_fails,
+    json_events,
+    all_done_means_exit,
+);
+
+struct Dir(PathBuf);
+
+impl Dir {
+    fn new() -> Dir {
+        static COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("warden-services-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        Dir(dir)
+    }
+
+    fn config(&self, yaml: &str) -> String {
+        let path = self.0.join("warden.yaml");
+        std::fs::write(
+            &path,
+            yaml.replace("$DIR", &self.0.display().to_string()).replace("$KIT", &testkit()),
+        )
+        .unwrap();
+        path.display().to_string()
+    }
+
+    fn read(&self, name: &str) -> String {
+        std::fs::read_to_string(self.0.join(name)).unwrap_or_default()
+    }
+}
+
+impl Drop for Dir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn start(mode: Mode, args: &[&str]) -> Running {
+    Launch::new(mode, args).start()
+}
+
+fn count(text: &str, needle: &str) -> usize {
+    text.matches(needle).count()
+}
+
+fn bounded_restarts_end_in_failed(mode: Mode) {
+    let dir = Dir::new();
+    let config = dir.config(
+        "services:\n  crash:\n    command: exit 3\n    max_restarts: 3\n    backoff: { initial: 10ms, max: 50ms }\n  \
+         other:\n    command: [sleep, \"100\"]\n",
+    );
+    let mut warden = start(mode, &["-c", &config]);
+    warden.expect_stderr(
+        10 * SECOND,
+        "crash: running -> failed: exited with code 3; 3 restarts within 10m used up",
+    );
+    let err = warden.stderr();
+    assert_eq!(count(&err, "crash: running -> backoff"), 3, "{err}");
+    assert_eq!(count(&err, "crash: backoff -> starting"), 3, "{err}");
+    // Not critical: the other service keeps running.
+    assert!(!err.contains("shutting down"), "{err}");
+    warden.signal(libc::SIGTERM);
+    assert_eq!(warden.wait(10 * SECOND), 0);
+}
+
+/// The `next in` delays of consecutive quick crashes, from JSON events.
+fn delays_of(stderr: &str, service: &str) -> Vec<f64> {
+    stderr
+        .lines()
+        .filter(|l| l.contains(&format!("\"service\":\"{service}\"")) && l.contains("\"to\":\"backoff\""))
+        .filter_map(|l| {
+            l.split("\"next_delay_s\":").nth(1).and_then(|v| v.trim_end_matches('}').parse().ok())
+        })
+        .collect()
+}
+
+fn backoff_grows_then_caps(mode: Mode) {
+    let dir = Dir::new();
+    let config = dir.config(
+        "log_format: json\nservices:\n  crash:\n    command: exit 1\n    max_restarts: 6\n    min_uptime: 10s\n    \
+         backoff: { initial: 50ms, max: 400ms, multiplier: 2, jitter: 0% }\n",
+    );
+    let mut warden = start(mode, &["-c", &config]);
+    // Nothing else runs: once the service has failed for good, warden ends (1).
+    assert_eq!(warden.wait(20 * SECOND), 1, "{}", warden.stderr());
+    let delays = delays_of(&warden.stderr(), "crash");
+    assert_eq!(delays, [0.05, 0.1, 0.2, 0.4, 0.4, 0.4], "{}", warden.stderr());
+    assert_eq!(count(&warden.stderr(), "\"to\":\"running\""), 7);
+}
+
+fn long_runs_reset_the_backoff(mode: Mode) {
+    let dir = Dir::new();
+    let config = dir.config(
+        "log_format: json\nservices:\n  slow:\n    command: sleep 0.3; exit 1\n    max_restarts: 3\n    \
+         min_uptime: 200ms\n    backoff: { initial: 50ms, max: 1s, jitter: 0% }\n",
+    );
+    let mut warden = start(mode, &["-c", &config]);
+    assert_eq!(warden.wait(20 * SECOND), 1);
+    assert_eq!(delays_of(&warden.stderr(), "slow"), [0.05, 0.05, 0.05], "{}", warden.stderr());
+}
+
+fn critical_failure_is_the_exit_code(mode: Mode) {
+    let dir = Dir::new();
+    let config = dir.config(
+        "services:\n  core:\n    command: sleep 0.2; exit 7\n    restart: never\n    critical: true\n  \
+         side:\n    command: [sleep, \"100\"]\n",
+    );
+    let start_time = Instant::now();
+    let mut warden = start(mode, &["-c", &config]);
+    assert_eq!(warden.wait(10 * SECOND), 7, "{}", warden.stderr());
+    assert!(start_time.elapsed() < 5 * SECOND);
+    let err = warden.stderr();
+    assert!(err.contains("shutting down: critical service core failed"), "{err}");
+    assert!(err.contains("side: running -> stopping: sending SIGTERM"), "{err}");
+}
+
+fn start_in_dependency_order_stop_in_reverse(mode: Mode) {
+    let dir = Dir::new();
+    let unit = |name: &str, deps: &str| {
+        format!(
+            "  {name}:\n    command: echo start {name} >> $DIR/log; trap 'echo stop {name} >> $DIR/log; exit 0' TERM; \
+             while :; do sleep 0.05; done\n    depends_on: [{deps}]\n"
+        )
+    };
+    let yaml = format!("services:\n{}{}{}", unit("c", "b"), unit("b", "a"), unit("a", ""));
+    let config = dir.config(&yaml);
+    let mut warden = start(mode, &["-c", &config]);
+    assert!(wait_until(10 * SECOND, || dir.read("log").lines().count() == 3), "{}", warden.stderr());
+    warden.signal(libc::SIGTERM);
+    assert_eq!(warden.wait(10 * SECOND), 0, "{}", warden.stderr());
+    // Starts: "started" only waits for the dependency's spawn, so the services'
+    // own first lines may race; warden's events give the order it started them.
+    let err = warden.stderr();
+    let started: Vec<&str> =
+        err.lines().filter(|l| l.contains(": waiting -> starting")).map(|l| &l[8..9]).collect();
+    assert_eq!(started, ["a", "b", "c"], "{err}");
+    // Stops: each waits until what depends on it has exited.
+    let log = dir.read("log");
+    let stops: Vec<&str> = log.lines().filter(|l| l.starts_with("stop")).collect();
+    assert_eq!(stops, ["stop c", "stop b", "stop a"]);
+}
+
+fn oneshot_gates_its_dependents(mode: Mode) {
+    let dir = Dir::new();
+    let config = dir.config(
+        "services:\n  migrate:\n    command: sleep 0.3; echo done > $DIR/migrated\n    type: oneshot\n  \
+         web:\n    command: cat $DIR/migrated > $DIR/web-saw; exec sleep 100\n    depends_on: { migrate: completed }\n",
+    );
+    let mut warden = start(mode, &["-c", &config]);
+    assert!(wait_until(10 * SECOND, || dir.read("web-saw") == "done\n"), "{}", warden.stderr());
+    warden.signal(libc::SIGTERM);
+    assert_eq!(warden.wait(10 * SECOND), 0);
+    assert!(warden.stderr().contains("migrate: running -> exited: exited with code 0: completed"));
+}
+
+fn periodic_jobs_run_and_skip_overlaps(mode: Mode) {
+    let dir = Dir::new();
+    let config = dir.config(
+        "services:\n  tick:\n    command: echo tick >> $DIR/ticks\n    schedule: 200ms\n  \
+         slow:\n    command: sleep 0.5\n    schedule: 200ms\n",
+    );
+    let mut warden = start(mode, &["-c", &config]);
+    assert!(wait_until(10 * SECOND, || dir.read("ticks").lines().count() >= 4), "{}", warden.stderr());
+    warden.expect_stderr(5 * SECOND, "slow: run skipped: the previous one is still going");
+    warden.signal(libc::SIGTERM);
+    assert_eq!(warden.wait(10 * SECOND), 0);
+}
+
+fn shutdown_kills_a_service_ignoring_term_at_grace(mode: Mode) {
+    let dir = Dir::new();
+    let config = dir.config(&format!(
+        "grace: 1s\nservices:\n  stubborn:\n    command: [\"{}\", ignore-term]\n    stop_timeout: 30s\n",
+        testkit()
+    ));
+    let mut warden = start(mode, &["-c", &config]);
+    warden.expect_line(5 * SECOND, |l| l.starts_with("pid "));
+    let begin = Instant::now();
+    warden.signal(libc::SIGTERM);
+    assert_eq!(warden.wait(10 * SECOND), 0, "{}", warden.stderr());
+    let took = begin.elapsed();
+    assert!(took >= Duration::from_millis(950) && took < 3 * SECOND, "took {took:?}");
+    assert!(warden.stderr().contains("grace period of 1s is over"));
+}
+
+fn second_stop_signal_skips_the_waiting(mode: Mode) {
+    let dir = Dir::new();
+    let config = dir.config(&format!(
+        "grace: 60s\nservices:\n  stubborn:\n    command: [\"{}\", ignore-term]\n",
+        testkit()
+    ));
+    let mut warden = start(mode, &["-c", &config]);
+    warden.expect_line(5 * SECOND, |l| l.starts_with("pid "));
+    warden.signal(libc::SIGTERM);
+    warden.expect_stderr(5 * SECOND, "stubborn: running -> stopping");
+    let begin = Instant::now();
+    warden.signal(libc::SIGTERM);
+    assert_eq!(warden.wait(10 * SECOND), 0);
+    assert!(begin.elapsed() < 3 * SECOND, "took {:?}", begin.elapsed());
+}
+
+fn leftovers_of_services_are_swept(mode: Mode) {
+    let dir = Dir::new();
+    // The service leaves a process in a session of its own, out of its group.
+    let config = dir.config(&format!(
+        "grace: 2s\nservices:\n  leaky:\n    command: setsid {kit} term-marker $DIR/marker --ready $DIR/ready & exec sleep 100\n",
+        kit = testkit()
+    ));
+    let mut warden = start(mode, &["-c", &config]);
+    assert!(wait_until(5 * SECOND, || !dir.read("ready").is_empty()), "{}", warden.stderr());
+    warden.signal(libc::SIGTERM);
+    assert_eq!(warden.wait(10 * SECOND), 0, "{}", warden.stderr());
+    assert_eq!(dir.read("marker"), "terminated\n", "{}", warden.stderr());
+    assert!(warden.stderr().contains("stopping remaining processes"));
+}
+
+fn main_program_waits_for_services_and_gives_the_exit_code(mode: Mode) {
+    let dir = Dir::new();
+    let config = dir.config(
+        "services:\n  prepare:\n    command: sleep 0.3; touch $DIR/prepared\n    type: oneshot\n  \
+         db:\n    command: [sleep, \"100\"]\n",
+    );
+    let check = format!("test -e {}/prepared && exit 5; exit 9", dir.0.display());
+    let mut warden = start(mode, &["-c", &config, "--", "sh", "-c", &check]);
+    assert_eq!(warden.wait(10 * SECOND), 5, "{}", warden.stderr());
+    assert!(warden.stderr().contains("shutting down: the main program ended"));
+    assert!(warden.stderr().contains("db: running -> stopping"));
+}
+
+fn services_get_their_environment_and_limits(mode: Mode) {
+    let dir = Dir::new();
+    let config = dir.config(
+        "services:\n  env:\n    command: \"echo A=$A B=$B; pwd; umask; ulimit -n; echo NOTIFY=$${NOTIFY_SOCKET:-unset}\"\n    \
+         env: { A: \"1\", B: \"${HOSTNAME_FOR_TEST:-fallback}\" }\n    workdir: $DIR\n    umask: \"027\"\n    \
+         limits: { nofile: 123 }\n    restart: never\n",
+    );
+    let mut launch = Launch::new(mode, &["-c", &config]);
+    launch.command.env("NOTIFY_SOCKET", "/run/outer.sock");
+    let mut warden = launch.start();
+    assert_eq!(warden.wait(10 * SECOND), 0, "{}", warden.stderr());
+    let out = warden.rest_of_stdout();
+    assert_eq!(out, ["A=1 B=fallback", &dir.0.display().to_string(), "0027", "123", "NOTIFY=unset"]);
+}
+
+fn services_drop_privileges(mode: Mode) {
+    let dir = Dir::new();
+    let config = dir.config(
+        "services:\n  low:\n    command: [grep, \"-E\", \"^(Uid|Gid|Groups)\", /proc/self/status]\n    \
+         user: \"65534:65533\"\n    restart: never\n",
+    );
+    let mut warden = start(mode, &["-c", &config]);
+    assert_eq!(warden.wait(10 * SECOND), 0, "{}", warden.stderr());
+    let out = warden.rest_of_stdout().join("\n");
+    assert!(out.contains("Uid:\t65534\t65534\t65534\t65534"), "{out}");
+    assert!(out.contains("Gid:\t65533\t65533\t65533\t65533"), "{out}");
+    assert!(out.contains("Groups:\t65533"), "supplementary groups not replaced: {out}");
+}
+
+fn exec_failure_backs_off_then_fails(mode: Mode) {
+    let dir = Dir::new();
+    let config = dir.config(
+        "services:\n  ghost:\n    command: [/no/such/binary]\n    max_restarts: 2\n    backoff: { initial: 10ms }\n",
+    );
+    let mut warden = start(mode, &["-c", &config]);
+    assert_eq!(warden.wait(10 * SECOND), 1, "{}", warden.stderr());
+    let err = warden.stderr();
+    assert!(err.contains("ghost: starting -> backoff: cannot run: No such file or directory"), "{err}");
+    assert!(err.contains("ghost: starting -> failed"), "{err}");
+}
+
+fn json_events(mode: Mode) {
+    let dir = Dir::new();
+    let config =
+        dir.config("log_format: json\nservices:\n  once:\n    command: exit 0\n    restart: never\n");
+    let mut warden = start(mode, &["-c", &config]);
+    assert_eq!(warden.wait(10 * SECOND), 0);
+    let err = warden.stderr();
+    let exited = err.lines().find(|l| l.contains("\"to\":\"exited\"")).unwrap_or_else(|| panic!("{err}"));
+    assert!(exited.starts_with("{\"time\":\"20"), "{exited}");
+    for field in [
+        "\"service\":\"once\"",
+        "\"from\":\"running\"",
+        "\"exit_code\":0",
+        "\"signal\":null",
+        "\"restarts\":0",
+    ] {
+        assert!(exited.contains(field), "{field} missing from {exited}");
+    }
+    assert!(err.lines().all(|l| l.starts_with('{') && l.ends_with('}')), "not all JSON: {err}");
+}
+
+fn all_done_means_exit(mode: Mode) {
+    let dir = Dir::new();
+    let config = dir.config(
+        "services:\n  a:\n    command: exit 0\n    type: oneshot\n  b:\n    command: exit 0\n    depends_on: { a: completed }\n",
+    );
+    let mut warden = start(mode, &["-c", &config]);
+    assert_eq!(warden.wait(10 * SECOND), 0, "{}", warden.stderr());
+    assert!(warden.stderr().contains("no service is left to run"));
+}
