@@ -106,7 +106,7 @@ fn supervise(options: cli::RunOptions) -> i32 {
         rewrites: options.rewrites.clone(),
         group: options.group,
     });
-    supervisor::run(config, main)
+    supervisor::run(config, options.config.clone(), main)
 }
 
 /// Prints to stdout; a closed stdout is not worth a panic.

@@ -31,6 +31,10 @@ in_both_modes!(
     exec_failure_backs_off_then_fails,
     json_events,
     all_done_means_exit,
+    reload_applies_the_difference,
+    reload_of_an_invalid_config_changes_nothing,
+    one_program_with_restart_policy,
+    idle_services_make_no_system_calls,
 );
 
 struct Dir(PathBuf);
@@ -327,4 +331,106 @@ fn all_done_means_exit(mode: Mode) {
     let mut warden = start(mode, &["-c", &config]);
     assert_eq!(warden.wait(10 * SECOND), 0, "{}", warden.stderr());
     assert!(warden.stderr().contains("no service is left to run"));
+}
+
+/// The pids warden reported for `service` becoming running, in order.
+fn pids_of(stderr: &str, service: &str) -> Vec<i32> {
+    let prefix = format!("warden: {service}: starting -> running: started (pid ");
+    stderr
+        .lines()
+        .filter_map(|l| l.strip_prefix(&prefix))
+        .filter_map(|rest| rest.split(|c: char| !c.is_ascii_digit()).next()?.parse().ok())
+        .collect()
+}
+
+fn reload_applies_the_difference(mode: Mode) {
+    let dir = Dir::new();
+    let config = dir.config(
+        "services:\n  keep:\n    command: [sleep, \"100\"]\n  change:\n    command: [sleep, \"101\"]\n  \
+         drop:\n    command: [sleep, \"102\"]\n",
+    );
+    let mut warden = start(mode, &["-c", &config]);
+    warden.expect_stderr(5 * SECOND, "drop: starting -> running");
+    let before = warden.stderr();
+    dir.config(
+        "services:\n  keep:\n    command: [sleep, \"100\"]\n  change:\n    command: [sleep, \"201\"]\n  \
+         add:\n    command: [sleep, \"103\"]\n",
+    );
+    warden.signal(libc::SIGHUP);
+    warden.expect_stderr(5 * SECOND, "added add; removed drop; changed change; 1 unchanged");
+    warden.expect_stderr(5 * SECOND, "add: starting -> running");
+    warden.expect_stderr(5 * SECOND, "drop: stopping -> stopped");
+    assert!(wait_until(5 * SECOND, || pids_of(&warden.stderr(), "change").len() == 2), "{}", warden.stderr());
+    let after = warden.stderr();
+    assert_eq!(pids_of(&after, "keep"), pids_of(&before, "keep"), "an unchanged service was restarted");
+    assert_eq!(pids_of(&after, "keep").len(), 1);
+    assert!(after.contains("change: running -> stopping: sending SIGTERM"), "{after}");
+    warden.signal(libc::SIGTERM);
+    assert_eq!(warden.wait(10 * SECOND), 0);
+}
+
+fn reload_of_an_invalid_config_changes_nothing(mode: Mode) {
+    let dir = Dir::new();
+    let config = dir.config("services:\n  a:\n    command: [sleep, \"100\"]\n");
+    let mut warden = start(mode, &["-c", &config]);
+    warden.expect_stderr(5 * SECOND, "a: starting -> running");
+    dir.config(
+        "services:\n  a:\n    command: [sleep, \"100\"]\n    restart: sometimes\n  b:\n    command: [x]\n",
+    );
+    warden.signal(libc::SIGHUP);
+    warden.expect_stderr(5 * SECOND, "reload failed, nothing was changed");
+    warden.expect_stderr(
+        5 * SECOND,
+        "services.a.restart: \"sometimes\" is not one of always, on-failure, never",
+    );
+    std::fs::remove_file(dir.0.join("warden.yaml")).unwrap();
+    warden.signal(libc::SIGHUP);
+    warden.expect_stderr(5 * SECOND, "cannot read: No such file or directory");
+    let err = warden.stderr();
+    assert_eq!(pids_of(&err, "a").len(), 1, "{err}");
+    assert!(!err.contains("b: "), "{err}");
+    assert!(!err.contains("a: running -> stopping"), "{err}");
+    warden.signal(libc::SIGTERM);
+    assert_eq!(warden.wait(10 * SECOND), 0);
+}
+
+/// `warden --restart on-failure -- CMD`: the one program under the same restart
+/// machinery as services, and warden exits with its code when it gives up.
+fn one_program_with_restart_policy(mode: Mode) {
+    let dir = Dir::new();
+    let counter = dir.0.join("runs");
+    let script = format!("echo run >> {}; exit 4", counter.display());
+    let mut warden = start(
+        mode,
+        &["--restart", "on-failure", "--max-restarts", "2", "--backoff", "10ms", "--", "sh", "-c", &script],
+    );
+    assert_eq!(warden.wait(10 * SECOND), 4, "{}", warden.stderr());
+    assert_eq!(dir.read("runs").lines().count(), 3, "{}", warden.stderr());
+    let ok = "exit 0";
+    let mut warden = start(mode, &["--restart", "on-failure", "--", "sh", "-c", ok]);
+    assert_eq!(warden.wait(10 * SECOND), 0, "{}", warden.stderr());
+}
+
+fn idle_services_make_no_system_calls(mode: Mode) {
+    let dir = Dir::new();
+    let mut yaml = String::from("services:\n");
+    for i in 0..10 {
+        yaml.push_str(&format!("  s{i}:\n    command: [sleep, \"100\"]\n"));
+    }
+    let config = dir.config(&yaml);
+    let mut warden = start(mode, &["-c", &config]);
+    warden.expect_stderr(5 * SECOND, "s9: starting -> running");
+    let output = std::process::Command::new("timeout")
+        .args(["-s", "INT", "2", "strace", "-c", "-p", &warden.warden_pid.to_string()])
+        .output()
+        .expect("strace is installed");
+    let report = String::from_utf8_lossy(&output.stderr).into_owned();
+    let calls: u64 = report
+        .lines()
+        .find(|l| l.trim_end().ends_with("total"))
+        .and_then(|l| l.split_whitespace().nth(2).and_then(|n| n.parse().ok()))
+        .unwrap_or(0);
+    assert!(calls <= 1, "idle warden with 10 services made {calls} system calls:\n{report}");
+    warden.signal(libc::SIGTERM);
+    assert_eq!(warden.wait(10 * SECOND), 0);
 }

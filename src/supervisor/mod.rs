@@ -42,6 +42,9 @@ const KILL_AGAIN: Duration = Duration::from_millis(100);
 const AFTER_KILL: Duration = Duration::from_secs(2);
 /// Name of the main program in events; not a valid service name, so no clash.
 const MAIN: &str = "(main)";
+/// Services run in a session of their own: own process group, no terminal.
+const SERVICE_PLACEMENT: Placement =
+    Placement { own_process_group: true, take_terminal: false, new_session: true };
 
 /// How the main program (`-- CMD` after `-c FILE`) is run.
 #[derive(Debug, Clone)]
@@ -57,8 +60,8 @@ pub struct MainProgram {
 
 #[derive(Debug)]
 enum Timer {
-    Service { index: usize, kind: TimerKind, generation: u64 },
-    Schedule { index: usize },
+    Service { index: usize, id: u64, kind: TimerKind, generation: u64 },
+    Schedule { index: usize, id: u64 },
     DrainOver,
     GraceOver,
     KillAgain,
@@ -80,6 +83,12 @@ enum Phase {
 
 /// One supervised program: its config, its machine, and what spawning needs.
 struct Unit {
+    /// Unique for the life of warden: timers name it, so a timer set for a unit
+    /// that was since removed or replaced (on reload) acts on nothing.
+    id: u64,
+    /// Removed by a reload: stopping or stopped, never started again; its slot is
+    /// reused by the next added service.
+    retired: bool,
     service: Service,
     machine: Machine,
     program: Program,
@@ -100,6 +109,9 @@ pub struct Supervisor {
     scope: Scope,
     own_pid: i32,
     units: Vec<Unit>,
+    next_unit_id: u64,
+    /// Where the config came from, for reload; None for a lone supervised program.
+    config_path: Option<std::path::PathBuf>,
     pids: HashMap<i32, usize>,
     main: Option<usize>,
     main_group: bool,
@@ -118,8 +130,8 @@ pub struct Supervisor {
 
 /// Runs the services of `config` (and `main`, if given) until shutdown; returns
 /// warden's exit code.
-pub fn run(config: Config, main: Option<MainProgram>) -> i32 {
-    match Supervisor::new(config, main) {
+pub fn run(config: Config, config_path: Option<std::path::PathBuf>, main: Option<MainProgram>) -> i32 {
+    match Supervisor::new(config, config_path, main) {
         Ok(mut supervisor) => supervisor.run(),
         Err(code) => code,
     }
@@ -169,7 +181,11 @@ fn prepare(service: &Service, base: &[(OsString, OsString)]) -> Result<(Program,
 }
 
 impl Supervisor {
-    fn new(config: Config, main: Option<MainProgram>) -> Result<Supervisor, i32> {
+    fn new(
+        config: Config,
+        config_path: Option<std::path::PathBuf>,
+        main: Option<MainProgram>,
+    ) -> Result<Supervisor, i32> {
         let scope = Scope::of_this_process();
         if scope == Scope::Descendants
             && let Err(e) = process::become_subreaper()
@@ -193,13 +209,14 @@ impl Supervisor {
                 error!("service {}: {why}", service.name);
                 2
             })?;
-            let placement = Placement { own_process_group: true, take_terminal: false, new_session: true };
             units.push(Unit {
+                id: units.len() as u64,
+                retired: false,
                 service: service.clone(),
                 machine: Machine::default(),
                 program,
                 setup,
-                placement,
+                placement: SERVICE_PLACEMENT,
                 is_main: false,
                 stop_sent: false,
                 stuck_reported: false,
@@ -249,6 +266,8 @@ impl Supervisor {
             })?;
             main_index = Some(units.len());
             units.push(Unit {
+                id: units.len() as u64,
+                retired: false,
                 service,
                 machine: Machine::default(),
                 program,
@@ -273,7 +292,9 @@ impl Supervisor {
             signals,
             scope,
             own_pid: process::pid(),
+            next_unit_id: units.len() as u64,
             units,
+            config_path,
             pids: HashMap::new(),
             main: main_index,
             main_group,
@@ -302,13 +323,7 @@ impl Supervisor {
 
     fn run(&mut self) -> i32 {
         for index in 0..self.units.len() {
-            if let Kind::Periodic { every } = self.units.get(index).map_or(Kind::Longrun, |u| u.service.kind)
-            {
-                self.reactor.add_timer(deadline_after(every), Timer::Schedule { index });
-                if let Some(unit) = self.units.get_mut(index) {
-                    unit.machine.state = State::Scheduled;
-                }
-            }
+            self.schedule(index);
         }
         self.progress();
         let mut events = Vec::new();
@@ -335,6 +350,16 @@ impl Supervisor {
                 self.feed_pending();
             }
             self.progress();
+        }
+    }
+
+    /// Puts a periodic job on its schedule (no-op for other kinds).
+    fn schedule(&mut self, index: usize) {
+        let Some(unit) = self.units.get_mut(index) else { return };
+        if let Kind::Periodic { every } = unit.service.kind {
+            unit.machine.state = State::Scheduled;
+            let id = unit.id;
+            self.reactor.add_timer(deadline_after(every), Timer::Schedule { index, id });
         }
     }
 
@@ -380,7 +405,7 @@ impl Supervisor {
                     self.kill_everything();
                 }
             }
-            libc::SIGHUP => self.note("SIGHUP: reloading is not supported by this version of warden yet"),
+            libc::SIGHUP if self.config_path.is_some() => self.reload(),
             _ => {
                 let Some(signal) = self.rewrite(signal) else { return };
                 // Other signals go to the main program, or else to every service.
@@ -441,14 +466,17 @@ impl Supervisor {
 
     fn on_timer(&mut self, timer: Timer) -> Option<i32> {
         match timer {
-            Timer::Service { index, kind, generation } => {
-                self.pending.push((index, Input::Timer { kind, generation }))
+            Timer::Service { index, id, kind, generation } => {
+                if self.units.get(index).is_some_and(|u| u.id == id) {
+                    self.pending.push((index, Input::Timer { kind, generation }));
+                }
             }
-            Timer::Schedule { index } => {
-                if let Some(Kind::Periodic { every }) = self.units.get(index).map(|u| u.service.kind)
+            Timer::Schedule { index, id } => {
+                if let Some(Kind::Periodic { every }) =
+                    self.units.get(index).filter(|u| u.id == id && !u.retired).map(|u| u.service.kind)
                     && self.phase == Phase::Running
                 {
-                    self.reactor.add_timer(deadline_after(every), Timer::Schedule { index });
+                    self.reactor.add_timer(deadline_after(every), Timer::Schedule { index, id });
                     if self.units.get(index).is_some_and(|u| u.machine.is_live()) {
                         self.note(&format!(
                             "{}: run skipped: the previous one is still going",
@@ -552,7 +580,8 @@ impl Supervisor {
                 }
             }
             Output::SetTimer { kind, after, generation } => {
-                self.reactor.add_timer(deadline_after(after), Timer::Service { index, kind, generation });
+                let id = unit.id;
+                self.reactor.add_timer(deadline_after(after), Timer::Service { index, id, kind, generation });
             }
             Output::Transition(t) => events::emit(self.format, &name, &t),
             Output::FailedForGood { code } => {
@@ -588,7 +617,11 @@ impl Supervisor {
                 for _ in 0..=self.units.len() {
                     let mut started = false;
                     for index in 0..self.units.len() {
-                        if self.units.get(index).is_some_and(|u| u.machine.state == State::Waiting) {
+                        if self
+                            .units
+                            .get(index)
+                            .is_some_and(|u| !u.retired && u.machine.state == State::Waiting)
+                        {
                             match self.dependencies(index) {
                                 Gate::Open => {
                                     self.pending.push((index, Input::Start));
@@ -653,14 +686,17 @@ impl Supervisor {
     /// Whether a unit still running depends on `index` (so it must wait to stop).
     fn has_live_dependents(&self, index: usize) -> bool {
         let Some(name) = self.units.get(index).map(|u| &u.service.name) else { return false };
-        self.units.iter().any(|u| u.machine.is_live() && u.service.depends_on.iter().any(|d| &d.name == name))
+        self.units.iter().any(|u| {
+            !u.retired && u.machine.is_live() && u.service.depends_on.iter().any(|d| &d.name == name)
+        })
     }
 
     fn dependencies(&self, index: usize) -> Gate {
         let Some(unit) = self.units.get(index) else { return Gate::Closed };
         let mut gate = Gate::Open;
         for dependency in &unit.service.depends_on {
-            let Some(target) = self.units.iter().find(|u| u.service.name == dependency.name) else {
+            let Some(target) = self.units.iter().find(|u| !u.retired && u.service.name == dependency.name)
+            else {
                 continue;
             };
             let m = &target.machine;
@@ -792,6 +828,123 @@ impl Supervisor {
         self.reactor.add_timer(deadline_after(KILL_AGAIN), Timer::KillAgain);
         self.reactor.add_timer(deadline_after(AFTER_KILL), Timer::GiveUp);
         self.reap();
+    }
+
+    /// SIGHUP: re-reads the config and applies the difference: added services
+    /// start, removed ones stop, changed ones restart with their new settings,
+    /// unchanged ones keep running untouched (same pid). An invalid file, or one
+    /// whose programs cannot be prepared, changes nothing.
+    fn reload(&mut self) {
+        if self.phase != Phase::Running {
+            self.note("SIGHUP: not reloading, warden is shutting down");
+            return;
+        }
+        let Some(path) = self.config_path.clone() else { return };
+        let environment = |name: &str| std::env::var(name).ok();
+        let config = match crate::config::load(&path, &environment, std::path::Path::new("/")) {
+            Ok(config) => config,
+            Err(e) => {
+                self.note(&format!("reload failed, nothing was changed:\n{e}"));
+                return;
+            }
+        };
+        let base = base_environment();
+        let mut prepared = Vec::new();
+        for service in &config.services {
+            match prepare(service, &base) {
+                Ok(ready) => prepared.push((service.clone(), ready)),
+                Err(why) => {
+                    self.note(&format!(
+                        "reload failed, nothing was changed: service {}: {why}",
+                        service.name
+                    ));
+                    return;
+                }
+            }
+        }
+        let (mut added, mut removed, mut changed, mut unchanged) = (Vec::new(), Vec::new(), Vec::new(), 0);
+        for index in 0..self.units.len() {
+            let Some(unit) = self.units.get_mut(index) else { continue };
+            if unit.retired || unit.is_main || config.services.iter().any(|s| s.name == unit.service.name) {
+                continue;
+            }
+            unit.retired = true;
+            removed.push(unit.service.name.clone());
+            let timeout = unit.service.stop_timeout;
+            // Fed at once, so that no pending input outlives the slot's reuse.
+            self.feed(index, Input::Stop { then: AfterStop::Stay, timeout });
+        }
+        for (service, (program, setup)) in prepared {
+            let existing =
+                self.units.iter().position(|u| !u.retired && !u.is_main && u.service.name == service.name);
+            match existing {
+                Some(index) => {
+                    let Some(unit) = self.units.get_mut(index) else { continue };
+                    if unit.service == service {
+                        unchanged += 1;
+                        continue;
+                    }
+                    changed.push(service.name.clone());
+                    let timeout = unit.service.stop_timeout;
+                    let live = unit.machine.is_live();
+                    unit.service = service;
+                    unit.program = program;
+                    unit.setup = setup;
+                    unit.stop_sent = false;
+                    unit.stuck_reported = false;
+                    if live {
+                        self.feed(index, Input::Stop { then: AfterStop::Restart, timeout });
+                    } else {
+                        // Not running: start over from the new settings.
+                        unit.machine = Machine::default();
+                        unit.id = self.next_unit_id;
+                        self.next_unit_id += 1;
+                        self.schedule(index);
+                    }
+                }
+                None => {
+                    added.push(service.name.clone());
+                    let unit = Unit {
+                        id: self.next_unit_id,
+                        retired: false,
+                        service,
+                        machine: Machine::default(),
+                        program,
+                        setup,
+                        placement: SERVICE_PLACEMENT,
+                        is_main: false,
+                        stop_sent: false,
+                        stuck_reported: false,
+                    };
+                    self.next_unit_id += 1;
+                    let free = self.units.iter().position(|u| u.retired && !u.machine.is_live());
+                    let index = match free.and_then(|slot| self.units.get_mut(slot).map(|u| (slot, u))) {
+                        Some((slot, old)) => {
+                            *old = unit;
+                            slot
+                        }
+                        None => {
+                            self.units.push(unit);
+                            self.units.len() - 1
+                        }
+                    };
+                    self.schedule(index);
+                }
+            }
+        }
+        self.config.grace = config.grace;
+        self.config.drain = config.drain;
+        self.config.log_format = config.log_format;
+        self.format = config.log_format;
+        let list = |names: &[String]| if names.is_empty() { "none".to_string() } else { names.join(", ") };
+        self.note(&format!(
+            "reloaded {}: added {}; removed {}; changed {}; {unchanged} unchanged",
+            path.display(),
+            list(&added),
+            list(&removed),
+            list(&changed)
+        ));
+        self.feed_pending();
     }
 
     fn note(&self, message: &str) {
