@@ -13,6 +13,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod cron;
 pub mod duration;
 pub mod leftovers;
 pub mod logger;

@@ -131,8 +131,8 @@ const CASES: &[(&str, &str)] = &[
         "FILE:4:15: services.web.critical: \"maybe\" is not true or false\n",
     ),
     (
-        "services:\n  web:\n    command: [x]\n    schedule: \"*/5 * * * *\"\n",
-        "FILE:4:15: services.web.schedule: cron lines are not supported by this version of warden yet: give an interval like \"10m\"\n",
+        "services:\n  web:\n    command: [x]\n    schedule: \"61 * * * *\"\n",
+        "FILE:4:15: services.web.schedule: minute: \"61\" is not from 0 to 59\n",
     ),
     (
         "services:\n  web:\n    command: [x]\n    schedule: 0s\n",

@@ -22,6 +22,7 @@ in_both_modes!(
     start_in_dependency_order_stop_in_reverse,
     oneshot_gates_its_dependents,
     periodic_jobs_run_and_skip_overlaps,
+    cron_jobs_are_scheduled,
     shutdown_kills_a_service_ignoring_term_at_grace,
     second_stop_signal_skips_the_waiting,
     leftovers_of_services_are_swept,
@@ -431,6 +432,22 @@ fn idle_services_make_no_system_calls(mode: Mode) {
         .and_then(|l| l.split_whitespace().nth(2).and_then(|n| n.parse().ok()))
         .unwrap_or(0);
     assert!(calls <= 1, "idle warden with 10 services made {calls} system calls:\n{report}");
+    warden.signal(libc::SIGTERM);
+    assert_eq!(warden.wait(10 * SECOND), 0);
+}
+
+/// A cron line's job waits for the next whole minute: check that it is
+/// scheduled (not run at once) and that its config is accepted as PID 1.
+fn cron_jobs_are_scheduled(mode: Mode) {
+    let dir = Dir::new();
+    let config = dir.config(
+        "services:\n  nightly:\n    command: echo ran >> $DIR/ran\n    schedule: \"0 3 * * *\"\n  \
+         web:\n    command: [sleep, \"100\"]\n",
+    );
+    let mut warden = start(mode, &["-c", &config]);
+    warden.expect_stderr(5 * SECOND, "web: starting -> running");
+    assert_eq!(dir.read("ran"), "", "a cron job ran before its time");
+    assert!(!warden.stderr().contains("nightly: "), "{}", warden.stderr());
     warden.signal(libc::SIGTERM);
     assert_eq!(warden.wait(10 * SECOND), 0);
 }

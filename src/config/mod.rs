@@ -75,8 +75,27 @@ pub enum Kind {
     Longrun,
     /// Runs to completion; dependents wait for its success.
     Oneshot,
-    /// Started every interval; a run still going when the next is due is skipped.
-    Periodic { every: Duration },
+    /// Started on a schedule; a run still going when the next is due is skipped.
+    Periodic(Schedule),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Schedule {
+    Every(Duration),
+    Cron(crate::cron::Cron),
+}
+
+impl Schedule {
+    /// Time from now until the next run; None when a cron line never fires again.
+    pub fn next_delay(&self) -> Option<Duration> {
+        match self {
+            Schedule::Every(every) => Some(*every),
+            Schedule::Cron(cron) => {
+                let now = std::time::SystemTime::now();
+                cron.next_after(now).map(|at| at.duration_since(now).unwrap_or_default())
+            }
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -495,16 +514,20 @@ impl Reader<'_> {
             if fields.get("type").is_some() {
                 self.problem(n.at, &p, "a periodic job has no \"type\": remove one of the two");
             }
-            if let Some(every) = self.parsed(n, &p, |t| {
-                if t.split_whitespace().count() == 5 {
-                    Err("cron lines are not supported by this version of warden yet: give an interval like \"10m\"".into())
+            if let Some(schedule) = self.parsed(n, &p, |t| {
+                if t.split_whitespace().count() > 1 {
+                    crate::cron::Cron::parse(t).map(Schedule::Cron)
                 } else {
                     duration::parse(t).and_then(|d| {
-                        if d.is_zero() { Err("the interval must be longer than 0".into()) } else { Ok(d) }
+                        if d.is_zero() {
+                            Err("the interval must be longer than 0".into())
+                        } else {
+                            Ok(Schedule::Every(d))
+                        }
                     })
                 }
             }) {
-                kind = Kind::Periodic { every };
+                kind = Kind::Periodic(schedule);
             }
         }
 
@@ -936,7 +959,7 @@ fn validate(config: &Config, root: &Node, problems: &mut Vec<Diagnostic>) {
                 });
             }
         }
-        if matches!(service.kind, Kind::Periodic { .. }) && service.critical {
+        if matches!(service.kind, Kind::Periodic(_)) && service.critical {
             problems.push(Diagnostic {
                 at: position_of(&service.name, Some("critical")),
                 path: format!("{path}.critical"),
@@ -1035,7 +1058,7 @@ mod tests {
         );
         assert_eq!((web.max_restarts, web.stop_signal, web.critical), (Some(5), libc::SIGINT, true));
         assert_eq!(config.services[2].kind, Kind::Oneshot);
-        assert_eq!(config.services[3].kind, Kind::Periodic { every: Duration::from_secs(600) });
+        assert_eq!(config.services[3].kind, Kind::Periodic(Schedule::Every(Duration::from_secs(600))));
     }
 
     #[test]

@@ -205,7 +205,7 @@ impl Machine {
             (State::Waiting | State::Scheduled | State::Stopped, Input::Start) => {
                 self.start(&mut out, "start")
             }
-            (State::Running { .. }, Input::Start) if matches!(service.kind, Kind::Periodic { .. }) => {
+            (State::Running { .. }, Input::Start) if matches!(service.kind, Kind::Periodic(_)) => {
                 self.skipped_runs += 1;
             }
             (State::Starting, Input::Spawned { pid }) => {
@@ -331,7 +331,7 @@ impl Machine {
         self.generation += 1;
         let success = spawn_error.is_none() && policy::succeeded(service, status);
         let what = spawn_error.unwrap_or_else(|| describe(status));
-        if let Kind::Periodic { .. } = service.kind {
+        if let Kind::Periodic(_) = service.kind {
             self.enter_with(out, State::Scheduled, what, Some(status), Some(uptime));
             return;
         }
@@ -564,7 +564,11 @@ mod tests {
         m.handle(&s, Input::Exited { status: ExitStatus::Exited(0) }, t, 0.5);
         assert_eq!((m.state, m.completed, m.ready_once), (State::Exited, true, true));
 
-        let s = service(Kind::Periodic { every: Duration::from_secs(1) }, RestartPolicy::OnFailure, None);
+        let s = service(
+            Kind::Periodic(crate::config::Schedule::Every(Duration::from_secs(1))),
+            RestartPolicy::OnFailure,
+            None,
+        );
         let mut m = Machine::default();
         run(&mut m, &s, t, 10);
         m.handle(&s, Input::Start, t, 0.5);

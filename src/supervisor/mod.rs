@@ -229,7 +229,7 @@ impl Supervisor {
             let depends_on = config
                 .services
                 .iter()
-                .filter(|s| !s.optional && !matches!(s.kind, Kind::Periodic { .. }))
+                .filter(|s| !s.optional && !matches!(s.kind, Kind::Periodic(_)))
                 .map(|s| crate::config::Dependency {
                     name: s.name.clone(),
                     condition: if s.kind == Kind::Oneshot { Condition::Completed } else { Condition::Ready },
@@ -356,10 +356,19 @@ impl Supervisor {
     /// Puts a periodic job on its schedule (no-op for other kinds).
     fn schedule(&mut self, index: usize) {
         let Some(unit) = self.units.get_mut(index) else { return };
-        if let Kind::Periodic { every } = unit.service.kind {
+        if let Kind::Periodic(schedule) = unit.service.kind {
             unit.machine.state = State::Scheduled;
-            let id = unit.id;
-            self.reactor.add_timer(deadline_after(every), Timer::Schedule { index, id });
+            let (id, name) = (unit.id, unit.service.name.clone());
+            self.arm_schedule(index, id, &name, schedule);
+        }
+    }
+
+    fn arm_schedule(&mut self, index: usize, id: u64, name: &str, schedule: crate::config::Schedule) {
+        match schedule.next_delay() {
+            Some(delay) => {
+                self.reactor.add_timer(deadline_after(delay), Timer::Schedule { index, id });
+            }
+            None => self.note(&format!("{name}: its cron line never fires again")),
         }
     }
 
@@ -472,11 +481,14 @@ impl Supervisor {
                 }
             }
             Timer::Schedule { index, id } => {
-                if let Some(Kind::Periodic { every }) =
-                    self.units.get(index).filter(|u| u.id == id && !u.retired).map(|u| u.service.kind)
+                if let Some((Kind::Periodic(schedule), name)) = self
+                    .units
+                    .get(index)
+                    .filter(|u| u.id == id && !u.retired)
+                    .map(|u| (u.service.kind, u.service.name.clone()))
                     && self.phase == Phase::Running
                 {
-                    self.reactor.add_timer(deadline_after(every), Timer::Schedule { index, id });
+                    self.arm_schedule(index, id, &name, schedule);
                     if self.units.get(index).is_some_and(|u| u.machine.is_live()) {
                         self.note(&format!(
                             "{}: run skipped: the previous one is still going",
