@@ -133,7 +133,7 @@ pub struct Transition {
 #[derive(Debug, Clone)]
 pub struct Machine {
     pub state: State,
-    /// Restarts made so far (not counting the first start).
+    /// Starts after the first one, whatever caused them.
     pub restarts: u32,
     /// Consecutive runs shorter than min_uptime: the backoff exponent.
     attempt: u32,
@@ -242,10 +242,7 @@ impl Machine {
                     AfterStop::Stay => {
                         self.enter_with(&mut out, State::Stopped, "stopped".into(), Some(status), None)
                     }
-                    AfterStop::Restart => {
-                        self.restarts += 1;
-                        self.start(&mut out, "restart");
-                    }
+                    AfterStop::Restart => self.start(&mut out, "restart"),
                 }
             }
             (State::Backoff, Input::Timer { kind: TimerKind::Backoff, generation })
@@ -256,7 +253,6 @@ impl Machine {
                     self.window.clear();
                     self.attempt = 0;
                 }
-                self.restarts += 1;
                 self.start(
                     &mut out,
                     if self.state == State::Failed { "cooldown over" } else { "backoff over" },
@@ -294,6 +290,9 @@ impl Machine {
 
     fn start(&mut self, out: &mut Vec<Output>, reason: &str) {
         self.generation += 1;
+        if self.starts > 0 {
+            self.restarts = self.restarts.saturating_add(1);
+        }
         self.starts += 1;
         self.enter(out, State::Starting, reason.to_string());
         out.push(Output::Spawn);
@@ -670,6 +669,139 @@ mod tests {
                     assert_eq!(m.state, State::Starting, "{state:?} + {input:?}");
                     assert!(state.pid().is_none(), "{state:?} + {input:?} spawned a second process");
                 }
+            }
+        }
+    }
+
+    mod properties {
+        use proptest::prelude::*;
+
+        use super::*;
+
+        /// What the world does next, chosen at random.
+        #[derive(Debug, Clone)]
+        enum Step {
+            Start,
+            SpawnFails,
+            ExitWith(i32),
+            Killed,
+            FireLatestTimer(usize),
+            FireStaleTimer,
+            Stop(bool),
+            Kill,
+            Wait(u64),
+        }
+
+        fn step() -> impl Strategy<Value = Step> {
+            prop_oneof![
+                Just(Step::Start),
+                Just(Step::SpawnFails),
+                (0..3i32).prop_map(Step::ExitWith),
+                Just(Step::Killed),
+                (0..3usize).prop_map(Step::FireLatestTimer),
+                Just(Step::FireStaleTimer),
+                any::<bool>().prop_map(Step::Stop),
+                Just(Step::Kill),
+                (0..20_000u64).prop_map(Step::Wait),
+            ]
+        }
+
+        fn policy() -> impl Strategy<Value = (RestartPolicy, Option<u32>, Kind)> {
+            (
+                prop_oneof![
+                    Just(RestartPolicy::Always),
+                    Just(RestartPolicy::OnFailure),
+                    Just(RestartPolicy::Never)
+                ],
+                prop_oneof![Just(None), (0..4u32).prop_map(Some)],
+                prop_oneof![Just(Kind::Longrun), Just(Kind::Oneshot)],
+            )
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 2000, .. ProptestConfig::default() })]
+
+            /// Never two live processes; a stop always ends in a reap; delays never
+            /// exceed the maximum; the counters match the spawns.
+            #[test]
+            fn invariants_hold(steps in prop::collection::vec(step(), 1..60), (restart, max, kind) in policy(),
+                               random in 0.0..1.0f64) {
+                let mut s = service(kind, restart, max);
+                s.cooldown = Some(Duration::from_secs(30));
+                let mut m = Machine::default();
+                let mut now = Instant::now();
+                let mut live: Option<i32> = None; // the process the world knows to be alive
+                let mut next_pid = 100;
+                let mut timers: Vec<(TimerKind, u64)> = Vec::new();
+                let mut spawns = 0u64;
+                for step in steps {
+                    let input = match step {
+                        Step::Start => Input::Start,
+                        Step::SpawnFails => continue, // used below, when a spawn happens
+                        Step::ExitWith(code) => match live {
+                            Some(_) => Input::Exited { status: ExitStatus::Exited(code) },
+                            None => continue,
+                        },
+                        Step::Killed => match live {
+                            Some(_) => Input::Exited { status: ExitStatus::Signaled { signal: 9, core_dumped: false } },
+                            None => continue,
+                        },
+                        Step::FireLatestTimer(back) => match timers.iter().rev().nth(back) {
+                            Some(&(kind, generation)) => Input::Timer { kind, generation },
+                            None => continue,
+                        },
+                        Step::FireStaleTimer => Input::Timer { kind: TimerKind::Backoff, generation: u64::MAX },
+                        Step::Stop(restart) => Input::Stop {
+                            then: if restart { AfterStop::Restart } else { AfterStop::Stay },
+                            timeout: Duration::from_secs(1),
+                        },
+                        Step::Kill => Input::Kill,
+                        Step::Wait(ms) => {
+                            now += Duration::from_millis(ms);
+                            continue;
+                        }
+                    };
+                    let was_stopping = matches!(m.state, State::Stopping { .. });
+                    let is_exit = matches!(input, Input::Exited { .. });
+                    if is_exit {
+                        live = None;
+                    }
+                    let mut queue = vec![input];
+                    while let Some(input) = queue.pop() {
+                        let out = m.handle(&s, input, now, random);
+                        for o in &out {
+                            match o {
+                                Output::Spawn => {
+                                    prop_assert!(live.is_none(), "a second process was spawned");
+                                    spawns += 1;
+                                    if next_pid % 5 == 0 {
+                                        queue.push(Input::SpawnFailed { code: 127, why: "x".into() });
+                                    } else {
+                                        live = Some(next_pid);
+                                        queue.push(Input::Spawned { pid: next_pid });
+                                    }
+                                    next_pid += 1;
+                                }
+                                Output::SetTimer { kind, after, generation } => {
+                                    if *kind == TimerKind::Backoff {
+                                        prop_assert!(*after <= s.backoff.max, "delay {after:?} above max");
+                                    }
+                                    timers.push((*kind, *generation));
+                                }
+                                _ => {}
+                            }
+                        }
+                    }
+                    if was_stopping && !is_exit {
+                        prop_assert!(m.state.pid().is_some(), "left stopping without a reap: {:?}", m.state);
+                    }
+                    prop_assert_eq!(m.state.pid(), live.filter(|_| m.state.pid().is_some()));
+                    if live.is_some() {
+                        prop_assert!(m.is_live(), "the machine forgot a live process");
+                    }
+                }
+                prop_assert_eq!(m.starts, spawns);
+                prop_assert_eq!(u64::from(m.restarts), spawns.saturating_sub(1));
             }
         }
     }
