@@ -202,9 +202,8 @@ impl Machine {
     pub fn handle(&mut self, service: &Service, input: Input, now: Instant, random: f64) -> Vec<Output> {
         let mut out = Vec::new();
         match (self.state, input) {
-            (State::Waiting | State::Scheduled | State::Stopped, Input::Start) => {
-                self.start(&mut out, "start")
-            }
+            (State::Scheduled, Input::Start) => self.start_counted(&mut out, "scheduled run", false),
+            (State::Waiting | State::Stopped, Input::Start) => self.start(&mut out, "start"),
             (State::Running { .. }, Input::Start) if matches!(service.kind, Kind::Periodic(_)) => {
                 self.skipped_runs += 1;
             }
@@ -289,8 +288,13 @@ impl Machine {
     }
 
     fn start(&mut self, out: &mut Vec<Output>, reason: &str) {
+        self.start_counted(out, reason, true);
+    }
+
+    /// A periodic job's scheduled runs are runs, not restarts.
+    fn start_counted(&mut self, out: &mut Vec<Output>, reason: &str, restart: bool) {
         self.generation += 1;
-        if self.starts > 0 {
+        if restart && self.starts > 0 {
             self.restarts = self.restarts.saturating_add(1);
         }
         self.starts += 1;
