@@ -17,7 +17,7 @@ use crate::logger::{debug, error, info, warning};
 use crate::reactor::{Event, Interest, Reactor, TimerId, deadline_after};
 use crate::sys::reap::{ExitStatus, Reaped, reap_one};
 use crate::sys::signals::{self, Received, SignalFd};
-use crate::sys::spawn::{Placement, Program, SpawnError, spawn};
+use crate::sys::spawn::{Environment, Placement, Program, SpawnError, spawn};
 use crate::sys::{Reason, process};
 
 const SIGNALS: u64 = 0;
@@ -99,10 +99,12 @@ impl Init {
         }
 
         let env: Vec<(OsString, OsString)> = std::env::vars_os().collect();
-        let program = Program::new(&options.command, &env).map_err(|e| {
-            error!("cannot run {:?}: {e}", options.command.first().unwrap_or(&OsString::new()));
-            2
-        })?;
+        let program = Environment::new(&env)
+            .and_then(|base| Program::new(&options.command, &base, &[]))
+            .map_err(|e| {
+                error!("cannot run {:?}: {e}", options.command.first().unwrap_or(&OsString::new()));
+                2
+            })?;
         let placement = Placement { own_process_group: true, take_terminal: true, new_session: false };
         let pid = match spawn(&program, placement) {
             Ok(pid) => pid,

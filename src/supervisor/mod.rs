@@ -20,7 +20,7 @@ pub mod events;
 pub mod machine;
 pub mod policy;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::ffi::{CString, OsString};
 use std::os::fd::AsRawFd;
 use std::os::unix::ffi::OsStrExt;
@@ -34,10 +34,14 @@ use crate::logger::{debug, error, warning};
 use crate::reactor::{Event, Interest, Reactor, TimerId, deadline_after};
 use crate::sys::reap::{ExitStatus, Reaped, reap_one};
 use crate::sys::signals::{self, Received, SignalFd};
-use crate::sys::spawn::{Placement, Program, Setup, SpawnError, spawn_with};
+use crate::sys::spawn::{Environment, Pending, Placement, Program, Setup, SpawnError, start};
 use crate::sys::{Reason, process};
 
 const SIGNALS: u64 = 0;
+/// Tokens from here on are exec-status pipes of spawns in flight.
+const SPAWNS: u64 = 1 << 32;
+/// Spawns waiting for their exec at once: each holds a pipe.
+const MAX_IN_FLIGHT: usize = 128;
 const KILL_AGAIN: Duration = Duration::from_millis(100);
 const AFTER_KILL: Duration = Duration::from_secs(2);
 /// Name of the main program in events; not a valid service name, so no clash.
@@ -124,8 +128,13 @@ pub struct Supervisor {
     no_children: bool,
     random_state: u64,
     received: Vec<Received>,
-    /// (unit, input) still to be fed to machines.
-    pending: Vec<(usize, Input)>,
+    /// (unit, input) still to be fed to machines, in order.
+    pending: VecDeque<(usize, Input)>,
+    /// Units whose program is to be forked, in order.
+    spawn_queue: VecDeque<usize>,
+    /// Forked, exec not yet confirmed: token → (unit, child).
+    in_flight: HashMap<u64, (usize, Pending)>,
+    next_token: u64,
 }
 
 /// Runs the services of `config` (and `main`, if given) until shutdown; returns
@@ -139,30 +148,29 @@ pub fn run(config: Config, config_path: Option<std::path::PathBuf>, main: Option
 
 /// The environment every service starts from: warden's own, without the
 /// variables addressed to warden itself.
-fn base_environment() -> Vec<(OsString, OsString)> {
+fn base_environment() -> Result<Environment, String> {
     const WARDENS_OWN: &[&str] =
         &["NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID", "LISTEN_FDS", "LISTEN_PID"];
-    std::env::vars_os().filter(|(k, _)| !WARDENS_OWN.iter().any(|own| k == own)).collect()
+    let vars: Vec<(OsString, OsString)> =
+        std::env::vars_os().filter(|(k, _)| !WARDENS_OWN.iter().any(|own| k == own)).collect();
+    Environment::new(&vars).map_err(|e| e.to_string())
 }
 
-fn prepare(service: &Service, base: &[(OsString, OsString)]) -> Result<(Program, Setup), String> {
-    let mut env: Vec<(OsString, OsString)> = base.to_vec();
-    let mut set = |key: &str, value: OsString, overwrite: bool| match env.iter_mut().find(|(k, _)| k == key) {
-        Some(entry) if overwrite => entry.1 = value,
-        Some(_) => {}
-        None => env.push((key.into(), value)),
-    };
+fn prepare(service: &Service, base: &Environment) -> Result<(Program, Setup), String> {
+    // What this service changes on top of the shared environment; later wins.
+    let mut overrides: Vec<(OsString, OsString)> = Vec::new();
     if let Some(c) = &service.credentials {
         if let Some(name) = &c.name {
-            set("USER", name.into(), true);
-            set("LOGNAME", name.into(), true);
+            overrides.push(("USER".into(), name.into()));
+            overrides.push(("LOGNAME".into(), name.into()));
         }
-        set("HOME", c.home.clone().unwrap_or_else(|| "/".into()).into(), true);
+        overrides.push(("HOME".into(), c.home.clone().unwrap_or_else(|| "/".into()).into()));
     }
     for (key, value) in &service.env {
-        set(key, value.into(), true);
+        overrides.retain(|(k, _)| k != key.as_str());
+        overrides.push((key.into(), value.into()));
     }
-    let program = Program::new(&service.command, &env).map_err(|e| e.to_string())?;
+    let program = Program::new(&service.command, base, &overrides).map_err(|e| e.to_string())?;
     let workdir = match &service.workdir {
         Some(dir) => {
             Some(CString::new(dir.as_os_str().as_bytes()).map_err(|_| "workdir contains a NUL byte")?)
@@ -202,7 +210,10 @@ impl Supervisor {
             .register(signals.as_raw_fd(), SIGNALS, Interest::Read)
             .map_err(|e| fail("watch the signalfd", e))?;
 
-        let base = base_environment();
+        let base = base_environment().map_err(|why| {
+            error!("{why}");
+            2
+        })?;
         let mut units = Vec::new();
         for service in &config.services {
             let (program, setup) = prepare(service, &base).map_err(|why| {
@@ -259,8 +270,7 @@ impl Supervisor {
                 logs: Logs::Inherit,
             };
             // The main program keeps warden's stdin and, with a terminal, owns it.
-            let env: Vec<(OsString, OsString)> = std::env::vars_os().collect();
-            let program = Program::new(&main.command, &env).map_err(|e| {
+            let program = Program::new(&main.command, &base, &[]).map_err(|e| {
                 error!("cannot run the main program: {e}");
                 2
             })?;
@@ -285,6 +295,8 @@ impl Supervisor {
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0x9e37_79b9, |d| d.as_nanos() as u64)
             ^ (u64::from(process::pid().unsigned_abs()) << 32);
+        // The units hold the services from here on; keep one copy only.
+        let config = Config { services: Vec::new(), ..config };
         Ok(Supervisor {
             format: config.log_format,
             config,
@@ -307,7 +319,10 @@ impl Supervisor {
             no_children: false,
             random_state: seed | 1,
             received: Vec::with_capacity(16),
-            pending: Vec::new(),
+            pending: VecDeque::new(),
+            spawn_queue: VecDeque::new(),
+            in_flight: HashMap::new(),
+            next_token: SPAWNS,
         })
     }
 
@@ -340,7 +355,7 @@ impl Supervisor {
             for event in events.drain(..) {
                 match event {
                     Event::Io(ready) if ready.token == SIGNALS => self.drain_signals(),
-                    Event::Io(_) => {}
+                    Event::Io(ready) => self.on_spawn_status(ready.token),
                     Event::Timer(timer) => {
                         if let Some(code) = self.on_timer(timer) {
                             return code;
@@ -452,10 +467,18 @@ impl Supervisor {
     fn reap(&mut self) {
         loop {
             match reap_one() {
-                Ok(Reaped::Child { pid, status }) => match self.pids.remove(&pid) {
-                    Some(index) => self.pending.push((index, Input::Exited { status })),
-                    None => debug!("reaped pid {pid} ({status:?})"),
-                },
+                Ok(Reaped::Child { pid, status }) => {
+                    // A child can end before its exec was confirmed: settle that first,
+                    // so that its machine hears "spawned" before "exited".
+                    let token = self.in_flight.iter().find(|(_, (_, p))| p.pid == pid).map(|(t, _)| *t);
+                    if let Some(token) = token {
+                        self.on_spawn_status(token);
+                    }
+                    match self.pids.remove(&pid) {
+                        Some(index) => self.pending.push_back((index, Input::Exited { status })),
+                        None => debug!("reaped pid {pid} ({status:?})"),
+                    }
+                }
                 Ok(Reaped::NoneReady) => {
                     self.no_children = false;
                     break;
@@ -477,7 +500,7 @@ impl Supervisor {
         match timer {
             Timer::Service { index, id, kind, generation } => {
                 if self.units.get(index).is_some_and(|u| u.id == id) {
-                    self.pending.push((index, Input::Timer { kind, generation }));
+                    self.pending.push_back((index, Input::Timer { kind, generation }));
                 }
             }
             Timer::Schedule { index, id } => {
@@ -495,7 +518,7 @@ impl Supervisor {
                             self.units.get(index).map_or("", |u| u.service.name.as_str())
                         ));
                     }
-                    self.pending.push((index, Input::Start));
+                    self.pending.push_back((index, Input::Start));
                 }
             }
             Timer::DrainOver => {
@@ -528,11 +551,64 @@ impl Supervisor {
         None
     }
 
+    /// Forks queued programs while fewer than MAX_IN_FLIGHT await their exec.
+    /// warden does not wait for each exec: the status pipe tells the loop later,
+    /// so a hundred services start as fast as a plain fork loop.
+    fn launch_queued(&mut self) {
+        while self.in_flight.len() < MAX_IN_FLIGHT {
+            let Some(index) = self.spawn_queue.pop_front() else { return };
+            let Some(unit) = self.units.get(index) else { continue };
+            if unit.machine.state != State::Starting {
+                continue;
+            }
+            let name = unit.service.name.clone();
+            match start(&unit.program, unit.placement, &unit.setup, true) {
+                Ok(pending) => {
+                    let token = self.next_token;
+                    self.next_token += 1;
+                    self.pids.insert(pending.pid, index);
+                    if let Err(e) = self.reactor.register(pending.fd(), token, Interest::Read) {
+                        // Cannot watch it: learn the outcome when the child is reaped.
+                        warning!("{name}: unable to watch the start: {}", Reason(&e));
+                    }
+                    self.in_flight.insert(token, (index, pending));
+                }
+                // A failed fork (EAGAIN, EMFILE for the pipe) is retried with backoff.
+                Err(e) => {
+                    if let SpawnError::Fork(err) = &e {
+                        warning!("{name}: unable to fork: {}", Reason(err));
+                    }
+                    let why = format!("cannot run: {e}");
+                    self.pending.push_back((index, Input::SpawnFailed { code: e.exit_code(), why }));
+                }
+            }
+        }
+    }
+
+    /// The exec-status pipe of a spawn in flight has news.
+    fn on_spawn_status(&mut self, token: u64) {
+        let Some((_, pending)) = self.in_flight.get(&token) else { return };
+        let Some(outcome) = pending.outcome() else { return };
+        // Dropping `pending` closes the pipe, which also takes it out of epoll.
+        let Some((index, pending)) = self.in_flight.remove(&token) else { return };
+        match outcome {
+            Ok(pid) => self.pending.push_back((index, Input::Spawned { pid })),
+            Err(e) => {
+                // The child exits 127 by itself; its reap is no concern of the machine.
+                self.pids.remove(&pending.pid);
+                let why = format!("cannot run: {e}");
+                self.pending.push_back((index, Input::SpawnFailed { code: e.exit_code(), why }));
+            }
+        }
+        self.feed_pending();
+        self.launch_queued();
+    }
+
     /// Feeds queued inputs to their machines and performs what they ask for.
     fn feed_pending(&mut self) {
         // Bounded: each input produces at most one spawn, which feeds at most one input.
         let mut budget = 10_000;
-        while let Some((index, input)) = self.pending.pop() {
+        while let Some((index, input)) = self.pending.pop_front() {
             budget -= 1;
             if budget == 0 {
                 error!("internal: runaway event chain; dropping the rest");
@@ -559,21 +635,8 @@ impl Supervisor {
         let name = unit.service.name.clone();
         match output {
             Output::Spawn => {
-                let input = match spawn_with(&unit.program, unit.placement, &unit.setup) {
-                    Ok(pid) => {
-                        self.pids.insert(pid, index);
-                        Input::Spawned { pid }
-                    }
-                    // A child whose exec failed exits 127 by itself and is reaped as
-                    // an orphan; a failed fork (EAGAIN) is retried with backoff.
-                    Err(e) => {
-                        if let SpawnError::Fork(err) = &e {
-                            warning!("{name}: unable to fork: {}", Reason(err));
-                        }
-                        Input::SpawnFailed { code: e.exit_code(), why: format!("cannot run: {e}") }
-                    }
-                };
-                self.pending.push((index, input));
+                self.spawn_queue.push_back(index);
+                self.launch_queued();
             }
             Output::Signal(signal) => {
                 if let Some(pid) = unit.machine.state.pid() {
@@ -636,7 +699,7 @@ impl Supervisor {
                         {
                             match self.dependencies(index) {
                                 Gate::Open => {
-                                    self.pending.push((index, Input::Start));
+                                    self.pending.push_back((index, Input::Start));
                                     self.feed_pending();
                                     started = true;
                                 }
@@ -678,7 +741,7 @@ impl Supervisor {
                     if let Some(u) = self.units.get_mut(index) {
                         u.stop_sent = true;
                     }
-                    self.pending.push((index, Input::Stop { then: AfterStop::Stay, timeout }));
+                    self.pending.push_back((index, Input::Stop { then: AfterStop::Stay, timeout }));
                     self.feed_pending();
                 }
                 if self.units.iter().all(|u| !u.machine.is_live()) {
@@ -793,7 +856,8 @@ impl Supervisor {
                 !u.machine.is_live()
                     && !matches!(u.machine.state, State::Stopped | State::Exited | State::Failed)
             }) {
-                self.pending.push((index, Input::Stop { then: AfterStop::Stay, timeout: Duration::ZERO }));
+                self.pending
+                    .push_back((index, Input::Stop { then: AfterStop::Stay, timeout: Duration::ZERO }));
             }
         }
         if self.config.drain.is_zero() {
@@ -829,7 +893,7 @@ impl Supervisor {
             return;
         }
         for index in 0..self.units.len() {
-            self.pending.push((index, Input::Kill));
+            self.pending.push_back((index, Input::Kill));
         }
         self.feed_pending();
         self.scope.signal_all(&[libc::SIGKILL]);
@@ -860,7 +924,13 @@ impl Supervisor {
                 return;
             }
         };
-        let base = base_environment();
+        let base = match base_environment() {
+            Ok(base) => base,
+            Err(why) => {
+                self.note(&format!("reload failed, nothing was changed: {why}"));
+                return;
+            }
+        };
         let mut prepared = Vec::new();
         for service in &config.services {
             match prepare(service, &base) {

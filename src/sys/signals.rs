@@ -156,14 +156,13 @@ impl AsRawFd for SignalFd {
     }
 }
 
-/// async-signal-safe: gives the calling (forked) process default dispositions for
-/// every signal and an empty mask, whatever warden itself inherited.
+/// async-signal-safe: gives the calling (forked) process an empty signal mask.
+///
+/// Dispositions need no work here: `execve` resets every caught signal to its
+/// default, and only *ignored* signals survive it; warden has none, because
+/// `reset_ignored_dispositions` cleared every inherited one at start-up and
+/// warden ignores nothing itself. That saves 64 system calls per spawn.
 pub fn reset_for_exec() {
-    for signal in 1..=MAX_SIGNAL {
-        if signal != libc::SIGKILL && signal != libc::SIGSTOP {
-            set_default(signal);
-        }
-    }
     let mut empty = MaybeUninit::<libc::sigset_t>::zeroed();
     // SAFETY: sigemptyset and sigprocmask are async-signal-safe; the set is initialised first.
     unsafe {

@@ -10,8 +10,9 @@
 
 use std::ffi::{CString, OsStr, OsString};
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
+use std::rc::Rc;
 
 use super::{retry, signals};
 
@@ -21,9 +22,40 @@ pub struct Program {
     /// The command as the user wrote it, for messages.
     pub display: String,
     argv: Vec<CString>,
-    envp: Vec<CString>,
+    /// Shared by every program started from the same environment.
+    base: Environment,
+    /// `KEY=VALUE` entries that replace or extend the base.
+    overrides: Vec<CString>,
     /// Paths to try in order: the program itself if it has a '/', else each PATH entry.
     candidates: Vec<CString>,
+}
+
+/// An environment ready for `execve`, shared (not copied) by the programs that
+/// start from it: a hundred services cost one copy of warden's environment.
+#[derive(Debug, Clone)]
+pub struct Environment(Rc<Vec<CString>>);
+
+impl Environment {
+    pub fn new(vars: &[(OsString, OsString)]) -> Result<Environment, SpawnError> {
+        let entries =
+            vars.iter().map(|(k, v)| entry(k.as_bytes(), v.as_bytes())).collect::<Result<_, _>>()?;
+        Ok(Environment(Rc::new(entries)))
+    }
+
+    fn value(&self, key: &[u8]) -> Option<&[u8]> {
+        self.0.iter().find_map(|e| e.as_bytes().strip_prefix(key)?.strip_prefix(b"="))
+    }
+}
+
+fn entry(key: &[u8], value: &[u8]) -> Result<CString, SpawnError> {
+    CString::new([key, b"=", value].concat()).map_err(|_| {
+        SpawnError::Invalid(format!("the variable {} contains a NUL byte", String::from_utf8_lossy(key)))
+    })
+}
+
+fn key_of(entry: &CString) -> &[u8] {
+    let bytes = entry.as_bytes();
+    bytes.iter().position(|&b| b == b'=').and_then(|i| bytes.get(..i)).unwrap_or(bytes)
 }
 
 /// How the child is placed among processes.
@@ -125,21 +157,32 @@ impl std::fmt::Display for SpawnError {
 }
 
 impl Program {
-    /// Prepares `argv` to run with environment `env` (which also supplies PATH).
-    pub fn new(argv: &[OsString], env: &[(OsString, OsString)]) -> Result<Self, SpawnError> {
+    /// Prepares `argv` to run with `base` plus `overrides` (which also give PATH).
+    pub fn new(
+        argv: &[OsString],
+        base: &Environment,
+        overrides: &[(OsString, OsString)],
+    ) -> Result<Self, SpawnError> {
         let first = argv.first().ok_or_else(|| SpawnError::Invalid("empty command".into()))?;
         let display = argv.iter().map(|a| a.to_string_lossy()).collect::<Vec<_>>().join(" ");
         let to_c = |bytes: &[u8]| {
             CString::new(bytes).map_err(|_| SpawnError::Invalid(format!("{display:?} contains a NUL byte")))
         };
         let argv_c = argv.iter().map(|a| to_c(a.as_bytes())).collect::<Result<Vec<_>, _>>()?;
-        let envp = env
+        let overrides = overrides
             .iter()
-            .map(|(k, v)| to_c(&[k.as_bytes(), b"=", v.as_bytes()].concat()))
+            .map(|(k, v)| entry(k.as_bytes(), v.as_bytes()))
             .collect::<Result<Vec<_>, _>>()?;
-        let path = env.iter().find(|(k, _)| k == "PATH").map(|(_, v)| v.as_os_str());
-        let candidates = search_path(first, path).iter().map(|c| to_c(c)).collect::<Result<_, _>>()?;
-        Ok(Self { display, argv: argv_c, envp, candidates })
+        let path = overrides
+            .iter()
+            .find(|e| key_of(e) == b"PATH")
+            .and_then(|e| e.as_bytes().get(5..))
+            .or_else(|| base.value(b"PATH"));
+        let candidates = search_path(first, path.map(OsStr::from_bytes))
+            .iter()
+            .map(|c| to_c(c))
+            .collect::<Result<_, _>>()?;
+        Ok(Self { display, argv: argv_c, base: base.clone(), overrides, candidates })
     }
 }
 
@@ -165,17 +208,93 @@ pub fn spawn(program: &Program, placement: Placement) -> Result<i32, SpawnError>
     spawn_with(program, placement, &Setup::default())
 }
 
-/// Starts `program` with `setup` applied in the child.
+/// Starts `program` with `setup` applied in the child, and waits until `execve`
+/// has succeeded or failed.
 pub fn spawn_with(program: &Program, placement: Placement, setup: &Setup) -> Result<i32, SpawnError> {
+    let pending = start(program, placement, setup, false)?;
+    match pending.outcome() {
+        Some(result) => result,
+        None => Err(SpawnError::Exec {
+            pid: pending.pid,
+            stage: Stage::Exec,
+            error: io::ErrorKind::WouldBlock.into(),
+        }),
+    }
+}
+
+/// A child forked but not yet known to have exec'd: its status pipe reports
+/// the outcome (readable in the event loop).
+#[derive(Debug)]
+pub struct Pending {
+    pub pid: i32,
+    status: OwnedFd,
+}
+
+impl Pending {
+    pub fn fd(&self) -> RawFd {
+        self.status.as_raw_fd()
+    }
+
+    /// The outcome once known: the pid after a successful `execve`, or why it
+    /// failed. None while the child is still on its way (non-blocking pipes).
+    pub fn outcome(&self) -> Option<Result<i32, SpawnError>> {
+        let pid = self.pid;
+        // The child writes (stage, errno) in one 8-byte write if anything fails;
+        // EOF without data means exec worked (the pipe closed on exec).
+        let mut report = [0u8; 8];
+        let mut filled = 0;
+        while filled < report.len() {
+            let rest = report.get_mut(filled..).unwrap_or_default();
+            // SAFETY: reading into the remaining part of a local buffer.
+            let n = retry(|| unsafe {
+                libc::read(self.status.as_raw_fd(), rest.as_mut_ptr().cast(), rest.len())
+            });
+            match n {
+                Ok(0) => break,
+                Ok(n) => filled += n as usize,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return None,
+                Err(e) => return Some(Err(SpawnError::Exec { pid, stage: Stage::Exec, error: e })),
+            }
+        }
+        if filled == 0 {
+            return Some(Ok(pid));
+        }
+        let [s0, s1, s2, s3, e0, e1, e2, e3] = report;
+        Some(Err(SpawnError::Exec {
+            pid,
+            stage: Stage::from_code(u32::from_ne_bytes([s0, s1, s2, s3])),
+            error: io::Error::from_raw_os_error(i32::from_ne_bytes([e0, e1, e2, e3])),
+        }))
+    }
+}
+
+/// Forks the child for `program`; with `nonblocking`, returns at once and the
+/// outcome is read from `Pending::outcome` when its fd is readable.
+pub fn start(
+    program: &Program,
+    placement: Placement,
+    setup: &Setup,
+    nonblocking: bool,
+) -> Result<Pending, SpawnError> {
+    // Everything the child touches is allocated here, before fork.
     let mut argv: Vec<*const libc::c_char> = program.argv.iter().map(|a| a.as_ptr()).collect();
     argv.push(std::ptr::null());
-    let mut envp: Vec<*const libc::c_char> = program.envp.iter().map(|e| e.as_ptr()).collect();
+    let overridden = |e: &CString| program.overrides.iter().any(|o| key_of(o) == key_of(e));
+    let mut envp: Vec<*const libc::c_char> = program
+        .base
+        .0
+        .iter()
+        .filter(|e| !overridden(e))
+        .chain(&program.overrides)
+        .map(|e| e.as_ptr())
+        .collect();
     envp.push(std::ptr::null());
     let candidates: Vec<*const libc::c_char> = program.candidates.iter().map(|c| c.as_ptr()).collect();
 
     let mut pipe = [0; 2];
+    let flags = libc::O_CLOEXEC | if nonblocking { libc::O_NONBLOCK } else { 0 };
     // SAFETY: pipe2 writes two fds into the array.
-    retry(|| unsafe { libc::pipe2(pipe.as_mut_ptr(), libc::O_CLOEXEC) }).map_err(SpawnError::Fork)?;
+    retry(|| unsafe { libc::pipe2(pipe.as_mut_ptr(), flags) }).map_err(SpawnError::Fork)?;
     // SAFETY: pipe2 succeeded: both fds are fresh and owned by nothing else.
     let (status_read, status_write) =
         unsafe { (OwnedFd::from_raw_fd(pipe[0]), OwnedFd::from_raw_fd(pipe[1])) };
@@ -195,29 +314,7 @@ pub fn spawn_with(program: &Program, placement: Placement, setup: &Setup) -> Res
         // SAFETY: integer-only call; EACCES (child already exec'd) is harmless.
         unsafe { libc::setpgid(pid, pid) };
     }
-    // The child writes (stage, errno) if anything fails; EOF means exec worked.
-    let mut report = [0u8; 8];
-    let mut filled = 0;
-    while filled < report.len() {
-        let rest = report.get_mut(filled..).unwrap_or_default();
-        // SAFETY: reading into the remaining part of a local buffer.
-        let n =
-            retry(|| unsafe { libc::read(status_read.as_raw_fd(), rest.as_mut_ptr().cast(), rest.len()) });
-        match n {
-            Ok(0) => break,
-            Ok(n) => filled += n as usize,
-            Err(e) => return Err(SpawnError::Exec { pid, stage: Stage::Exec, error: e }),
-        }
-    }
-    if filled == 0 {
-        return Ok(pid);
-    }
-    let [s0, s1, s2, s3, e0, e1, e2, e3] = report;
-    Err(SpawnError::Exec {
-        pid,
-        stage: Stage::from_code(u32::from_ne_bytes([s0, s1, s2, s3])),
-        error: io::Error::from_raw_os_error(i32::from_ne_bytes([e0, e1, e2, e3])),
-    })
+    Ok(Pending { pid, status: status_read })
 }
 
 /// async-signal-safe: runs in the forked child; only system calls, no allocation.

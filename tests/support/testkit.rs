@@ -39,6 +39,8 @@ fn main() {
         Some("ignore-term") => ignore_term(rest),
         Some("signal-echo") => signal_echo(),
         Some("bench-signal") => bench_signal(rest),
+        Some("stamp") => stamp(rest),
+        Some("fork-loop") => fork_loop(&args[1..]),
         _ => {
             eprintln!(
                 "usage: testkit signals|status|argv|env|cwd|orphans|term-marker|ignore-term|signal-echo|bench-signal"
@@ -337,4 +339,54 @@ fn bench_signal(args: &[String]) {
     samples.sort_unstable();
     let at = |q: f64| samples[((samples.len() - 1) as f64 * q) as usize] as f64 / 1000.0;
     say(&format!("median_us {:.1} p90_us {:.1}", at(0.5), at(0.9)));
+}
+
+/// Nanoseconds of CLOCK_MONOTONIC (the clock of Python's time.monotonic()).
+fn monotonic_ns() -> u128 {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    ts.tv_sec as u128 * 1_000_000_000 + ts.tv_nsec as u128
+}
+
+/// `stamp FILE [--hold]`: appends the monotonic time in ns as one line (one
+/// O_APPEND write, so concurrent stampers never interleave), then exits 0, or
+/// with --hold waits for SIGTERM.
+fn stamp(args: &[String]) {
+    use std::os::unix::fs::OpenOptionsExt;
+    let line = format!("{}\n", monotonic_ns());
+    let mut file = std::fs::OpenOptions::new().append(true).create(true).mode(0o644).open(&args[0]).unwrap();
+    file.write_all(line.as_bytes()).unwrap();
+    if args.iter().any(|a| a == "--hold") {
+        let set = block_all();
+        while wait_signal(&set) != libc::SIGTERM {}
+    }
+}
+
+/// `fork-loop N PROG [ARGS...]`: the minimal supervisor, as a baseline: fork and
+/// exec PROG N times as fast as possible, then wait for SIGTERM and kill them.
+fn fork_loop(args: &[OsString]) {
+    use std::ffi::CString;
+    let count: usize = args[0].to_string_lossy().parse().unwrap();
+    let argv: Vec<CString> = args[1..].iter().map(|a| CString::new(a.as_bytes()).unwrap()).collect();
+    let mut ptrs: Vec<*const libc::c_char> = argv.iter().map(|a| a.as_ptr()).collect();
+    ptrs.push(std::ptr::null());
+    let set = block_all();
+    let mut children = Vec::with_capacity(count);
+    for _ in 0..count {
+        let pid = unsafe { libc::fork() };
+        if pid == 0 {
+            unsafe {
+                let mut empty: libc::sigset_t = std::mem::zeroed();
+                libc::sigemptyset(&mut empty);
+                libc::sigprocmask(libc::SIG_SETMASK, &empty, std::ptr::null_mut());
+                libc::execv(ptrs[0], ptrs.as_ptr());
+                libc::_exit(127);
+            }
+        }
+        children.push(pid);
+    }
+    while wait_signal(&set) != libc::SIGTERM {}
+    for pid in children {
+        unsafe { libc::kill(pid, libc::SIGKILL) };
+    }
 }
