@@ -15,6 +15,7 @@ pub mod cli;
 pub mod config;
 pub mod cron;
 pub mod duration;
+pub mod init;
 pub mod leftovers;
 pub mod logger;
 pub mod reactor;

@@ -12,22 +12,13 @@ use std::ffi::OsString;
 use std::time::Duration;
 
 use crate::cli::RunOptions;
-use crate::leftovers::Scope;
+use crate::init::{AFTER_KILL, Base, KILL_AGAIN, SIGNALS};
 use crate::logger::{debug, error, info, warning};
-use crate::reactor::{Event, Interest, Reactor, TimerId, deadline_after};
+use crate::reactor::{Event, TimerId, deadline_after};
 use crate::sys::reap::{ExitStatus, Reaped, reap_one};
-use crate::sys::signals::{self, Received, SignalFd};
+use crate::sys::signals::{self, Received};
 use crate::sys::spawn::{Environment, Placement, Program, SpawnError, spawn};
 use crate::sys::{Reason, process};
-
-const SIGNALS: u64 = 0;
-
-/// After the final SIGKILL, how long to wait for the kernel to finish the kills
-/// (processes in uninterruptible sleep) before exiting anyway.
-const AFTER_KILL: Duration = Duration::from_secs(2);
-
-/// While processes remain after the final SIGKILL, how often to walk them again.
-const KILL_AGAIN: Duration = Duration::from_millis(100);
 
 #[derive(Debug)]
 enum Timer {
@@ -53,11 +44,7 @@ pub fn run(options: RunOptions) -> i32 {
 
 struct Init {
     options: RunOptions,
-    reactor: Reactor<Timer>,
-    signals: SignalFd,
-    scope: Scope,
-    /// Cached: compared with every signal's sender.
-    own_pid: i32,
+    base: Base<Timer>,
     program: MainProgram,
     /// The grace deadline, once a stop signal came or CMD exited.
     grace: Option<TimerId>,
@@ -72,22 +59,7 @@ struct Init {
 
 impl Init {
     fn new(options: RunOptions) -> Result<Init, i32> {
-        let scope = Scope::of_this_process();
-        if scope == Scope::Descendants
-            && let Err(e) = process::become_subreaper()
-        {
-            warning!("unable to become a subreaper ({}): orphans will not be reaped by warden", Reason(&e));
-        }
-        let fail = |what: &str, e: std::io::Error| {
-            error!("unable to {what}: {}", Reason(&e));
-            1
-        };
-        let signals = SignalFd::new().map_err(|e| fail("create a signalfd", e))?;
-        let reactor = Reactor::new().map_err(|e| fail("create an epoll instance", e))?;
-        reactor
-            .register(std::os::fd::AsRawFd::as_raw_fd(&signals), SIGNALS, Interest::Read)
-            .map_err(|e| fail("watch the signalfd", e))?;
-
+        let base = Base::new()?;
         let mut parent_died = false;
         if let Some(signal) = options.parent_death_signal {
             let parent = process::parent_pid();
@@ -128,10 +100,7 @@ impl Init {
 
         let mut init = Init {
             options,
-            reactor,
-            signals,
-            scope,
-            own_pid: process::pid(),
+            base,
             program: MainProgram::Running { pid },
             grace: None,
             stop_requested: false,
@@ -154,14 +123,14 @@ impl Init {
             {
                 return code;
             }
-            if !self.reactor.has_timers() {
+            if !self.base.reactor.has_timers() {
                 // Nothing but a signal can happen: wait in read(2) on the signalfd
                 // itself, one system call per wake-up instead of epoll_wait + read.
                 self.drain_signals();
                 continue;
             }
             events.clear();
-            if let Err(e) = self.reactor.turn(&mut events) {
+            if let Err(e) = self.base.reactor.turn(&mut events) {
                 // epoll_wait only fails on programming errors (EBADF, EINVAL); carry on
                 // rather than abandon the children, but do not spin.
                 error!("event loop: {}", Reason(&e));
@@ -181,8 +150,8 @@ impl Init {
                     Event::Timer(Timer::KillAgain) if !self.no_children => {
                         // A process forked while the SIGKILL walk ran may have escaped it
                         // (only possible as a subreaper: kill(-1) is atomic).
-                        self.scope.signal_all(&[libc::SIGKILL]);
-                        self.reactor.add_timer(deadline_after(KILL_AGAIN), Timer::KillAgain);
+                        self.base.scope.signal_all(&[libc::SIGKILL]);
+                        self.base.reactor.add_timer(deadline_after(KILL_AGAIN), Timer::KillAgain);
                     }
                     Event::Timer(Timer::KillAgain) => {}
                     Event::Timer(Timer::GiveUp) => {
@@ -196,18 +165,9 @@ impl Init {
 
     fn drain_signals(&mut self) {
         let mut batch = std::mem::take(&mut self.received);
-        batch.clear();
-        if let Err(e) = self.signals.read(&mut batch) {
-            error!("reading signals: {}", Reason(&e));
-        }
-        // epoll is level-triggered: whatever arrives after this read wakes us again.
-        let mut child_ended = false;
+        let child_ended = self.base.read_signals(&mut batch);
         for received in batch.drain(..) {
-            if received.signal == libc::SIGCHLD {
-                child_ended = true;
-            } else {
-                self.on_signal(received);
-            }
+            self.on_signal(received);
         }
         self.received = batch;
         // Every exit raises SIGCHLD after it happens, so reaping on SIGCHLD alone
@@ -218,11 +178,6 @@ impl Init {
     }
 
     fn on_signal(&mut self, received: Received) {
-        // A signal warden caused itself (SIGPIPE from a write to a closed pipe) is
-        // not the user's. Not logged: the log write could raise the next one.
-        if received.sender == self.own_pid {
-            return;
-        }
         let Some(forward) = self.options.rewrite(received.signal) else {
             debug!("dropping {} (--rewrite)", signals::name(received.signal));
             return;
@@ -255,7 +210,8 @@ impl Init {
 
     fn arm_grace(&mut self) {
         if self.grace.is_none() && !self.killed {
-            self.grace = Some(self.reactor.add_timer(deadline_after(self.options.grace()), Timer::GraceOver));
+            self.grace =
+                Some(self.base.reactor.add_timer(deadline_after(self.options.grace()), Timer::GraceOver));
         }
     }
 
@@ -285,7 +241,7 @@ impl Init {
         if self.sweep_pending && !self.no_children {
             self.sweep_pending = false;
             // SIGCONT wakes stopped processes so that they can act on the SIGTERM.
-            self.scope.signal_all(&[libc::SIGTERM, libc::SIGCONT]);
+            self.base.scope.signal_all(&[libc::SIGTERM, libc::SIGCONT]);
             self.arm_grace();
         }
     }
@@ -310,15 +266,15 @@ impl Init {
             let _ = process::send(-pid, libc::SIGKILL);
             let _ = process::send(pid, libc::SIGKILL);
         }
-        self.scope.signal_all(&[libc::SIGKILL]);
+        self.base.scope.signal_all(&[libc::SIGKILL]);
         if let Some(timer) = self.grace.take() {
-            self.reactor.cancel_timer(timer);
+            self.base.reactor.cancel_timer(timer);
         }
         if !self.killed {
             self.killed = true;
             self.sweep_pending = false;
-            self.reactor.add_timer(deadline_after(AFTER_KILL), Timer::GiveUp);
-            self.reactor.add_timer(deadline_after(KILL_AGAIN), Timer::KillAgain);
+            self.base.reactor.add_timer(deadline_after(AFTER_KILL), Timer::GiveUp);
+            self.base.reactor.add_timer(deadline_after(KILL_AGAIN), Timer::KillAgain);
         }
     }
 

@@ -18,6 +18,7 @@ in_both_modes!(
     bounded_restarts_end_in_failed,
     backoff_grows_then_caps,
     long_runs_reset_the_backoff,
+    restart_window_forgets_old_restarts,
     critical_failure_is_the_exit_code,
     start_in_dependency_order_stop_in_reverse,
     oneshot_gates_its_dependents,
@@ -351,7 +352,10 @@ fn reload_applies_the_difference(mode: Mode) {
          drop:\n    command: [sleep, \"102\"]\n",
     );
     let mut warden = start(mode, &["-c", &config]);
-    warden.expect_stderr(5 * SECOND, "drop: starting -> running");
+    // Starts complete in any order: wait for all three.
+    for name in ["keep", "change", "drop"] {
+        warden.expect_stderr(5 * SECOND, &format!("{name}: starting -> running"));
+    }
     let before = warden.stderr();
     dir.config(
         "services:\n  keep:\n    command: [sleep, \"100\"]\n  change:\n    command: [sleep, \"201\"]\n  \
@@ -420,7 +424,9 @@ fn idle_services_make_no_system_calls(mode: Mode) {
     }
     let config = dir.config(&yaml);
     let mut warden = start(mode, &["-c", &config]);
-    warden.expect_stderr(5 * SECOND, "s9: starting -> running");
+    for i in 0..10 {
+        warden.expect_stderr(5 * SECOND, &format!("s{i}: starting -> running"));
+    }
     let output = std::process::Command::new("timeout")
         .args(["-s", "INT", "2", "strace", "-c", "-p", &warden.warden_pid.to_string()])
         .output()
@@ -448,6 +454,30 @@ fn cron_jobs_are_scheduled(mode: Mode) {
     warden.expect_stderr(5 * SECOND, "web: starting -> running");
     assert_eq!(dir.read("ran"), "", "a cron job ran before its time");
     assert!(!warden.stderr().contains("nightly: "), "{}", warden.stderr());
+    warden.signal(libc::SIGTERM);
+    assert_eq!(warden.wait(10 * SECOND), 0);
+}
+
+/// max_restarts counts within restart_window only: a service crashing more
+/// slowly than 2 per 600 ms is restarted for ever, one crashing faster fails.
+fn restart_window_forgets_old_restarts(mode: Mode) {
+    let dir = Dir::new();
+    let config = dir.config(
+        "services:\n  slow:\n    command: sleep 0.4; exit 1\n    max_restarts: 2\n    restart_window: 600ms\n    \
+         backoff: { initial: 10ms, max: 10ms }\n  fast:\n    command: exit 1\n    max_restarts: 2\n    \
+         restart_window: 600ms\n    backoff: { initial: 10ms, max: 10ms }\n",
+    );
+    let mut warden = start(mode, &["-c", &config]);
+    warden.expect_stderr(
+        5 * SECOND,
+        "fast: running -> failed: exited with code 1; 2 restarts within 600ms used up",
+    );
+    assert!(
+        wait_until(10 * SECOND, || count(&warden.stderr(), "slow: running -> backoff") >= 5),
+        "{}",
+        warden.stderr()
+    );
+    assert!(!warden.stderr().contains("slow: running -> failed"), "{}", warden.stderr());
     warden.signal(libc::SIGTERM);
     assert_eq!(warden.wait(10 * SECOND), 0);
 }

@@ -22,28 +22,24 @@ pub mod policy;
 
 use std::collections::{HashMap, VecDeque};
 use std::ffi::{CString, OsString};
-use std::os::fd::AsRawFd;
 use std::os::unix::ffi::OsStrExt;
 use std::time::{Duration, Instant};
 
 use machine::{AfterStop, Input, Machine, Output, State, TimerKind};
 
 use crate::config::{Condition, Config, Kind, LogFormat, Logs, RestartPolicy, Service};
-use crate::leftovers::Scope;
+use crate::init::{AFTER_KILL, Base, KILL_AGAIN, SIGNALS};
 use crate::logger::{debug, error, warning};
-use crate::reactor::{Event, Interest, Reactor, TimerId, deadline_after};
+use crate::reactor::{Event, Interest, TimerId, deadline_after};
 use crate::sys::reap::{ExitStatus, Reaped, reap_one};
-use crate::sys::signals::{self, Received, SignalFd};
+use crate::sys::signals::{self, Received};
 use crate::sys::spawn::{Environment, Pending, Placement, Program, Setup, SpawnError, start};
 use crate::sys::{Reason, process};
 
-const SIGNALS: u64 = 0;
 /// Tokens from here on are exec-status pipes of spawns in flight.
 const SPAWNS: u64 = 1 << 32;
 /// Spawns waiting for their exec at once: each holds a pipe.
 const MAX_IN_FLIGHT: usize = 128;
-const KILL_AGAIN: Duration = Duration::from_millis(100);
-const AFTER_KILL: Duration = Duration::from_secs(2);
 /// Name of the main program in events; not a valid service name, so no clash.
 const MAIN: &str = "(main)";
 /// Services run in a session of their own: own process group, no terminal.
@@ -108,10 +104,7 @@ struct Unit {
 pub struct Supervisor {
     config: Config,
     format: LogFormat,
-    reactor: Reactor<Timer>,
-    signals: SignalFd,
-    scope: Scope,
-    own_pid: i32,
+    init: Base<Timer>,
     units: Vec<Unit>,
     next_unit_id: u64,
     /// Where the config came from, for reload; None for a lone supervised program.
@@ -188,27 +181,37 @@ fn prepare(service: &Service, base: &Environment) -> Result<(Program, Setup), St
     Ok((program, setup))
 }
 
+impl Unit {
+    fn new(
+        id: u64,
+        service: Service,
+        program: Program,
+        setup: Setup,
+        placement: Placement,
+        is_main: bool,
+    ) -> Unit {
+        Unit {
+            id,
+            retired: false,
+            service,
+            machine: Machine::default(),
+            program,
+            setup,
+            placement,
+            is_main,
+            stop_sent: false,
+            stuck_reported: false,
+        }
+    }
+}
+
 impl Supervisor {
     fn new(
         config: Config,
         config_path: Option<std::path::PathBuf>,
         main: Option<MainProgram>,
     ) -> Result<Supervisor, i32> {
-        let scope = Scope::of_this_process();
-        if scope == Scope::Descendants
-            && let Err(e) = process::become_subreaper()
-        {
-            warning!("unable to become a subreaper ({}): orphans will not be reaped by warden", Reason(&e));
-        }
-        let fail = |what: &str, e: std::io::Error| {
-            error!("unable to {what}: {}", Reason(&e));
-            1
-        };
-        let signals = SignalFd::new().map_err(|e| fail("create a signalfd", e))?;
-        let reactor = Reactor::new().map_err(|e| fail("create an epoll instance", e))?;
-        reactor
-            .register(signals.as_raw_fd(), SIGNALS, Interest::Read)
-            .map_err(|e| fail("watch the signalfd", e))?;
+        let init = Base::new()?;
 
         let base = base_environment().map_err(|why| {
             error!("{why}");
@@ -220,18 +223,14 @@ impl Supervisor {
                 error!("service {}: {why}", service.name);
                 2
             })?;
-            units.push(Unit {
-                id: units.len() as u64,
-                retired: false,
-                service: service.clone(),
-                machine: Machine::default(),
+            units.push(Unit::new(
+                units.len() as u64,
+                service.clone(),
                 program,
                 setup,
-                placement: SERVICE_PLACEMENT,
-                is_main: false,
-                stop_sent: false,
-                stuck_reported: false,
-            });
+                SERVICE_PLACEMENT,
+                false,
+            ));
         }
         let mut main_index = None;
         let (mut exit_map, mut rewrites, mut main_group) = (Vec::new(), Vec::new(), false);
@@ -275,18 +274,8 @@ impl Supervisor {
                 2
             })?;
             main_index = Some(units.len());
-            units.push(Unit {
-                id: units.len() as u64,
-                retired: false,
-                service,
-                machine: Machine::default(),
-                program,
-                setup: Setup::default(),
-                placement: Placement { own_process_group: true, take_terminal: true, new_session: false },
-                is_main: true,
-                stop_sent: false,
-                stuck_reported: false,
-            });
+            let placement = Placement { own_process_group: true, take_terminal: true, new_session: false };
+            units.push(Unit::new(units.len() as u64, service, program, Setup::default(), placement, true));
             exit_map = main.exit_map;
             rewrites = main.rewrites;
             main_group = main.group;
@@ -300,10 +289,7 @@ impl Supervisor {
         Ok(Supervisor {
             format: config.log_format,
             config,
-            reactor,
-            signals,
-            scope,
-            own_pid: process::pid(),
+            init,
             next_unit_id: units.len() as u64,
             units,
             config_path,
@@ -347,7 +333,7 @@ impl Supervisor {
                 return self.final_code();
             }
             events.clear();
-            if let Err(e) = self.reactor.turn(&mut events) {
+            if let Err(e) = self.init.reactor.turn(&mut events) {
                 // epoll_wait fails only on programming errors; do not spin on one.
                 error!("event loop: {}", Reason(&e));
                 std::thread::sleep(Duration::from_millis(100));
@@ -381,7 +367,7 @@ impl Supervisor {
     fn arm_schedule(&mut self, index: usize, id: u64, name: &str, schedule: crate::config::Schedule) {
         match schedule.next_delay() {
             Some(delay) => {
-                self.reactor.add_timer(deadline_after(delay), Timer::Schedule { index, id });
+                self.init.reactor.add_timer(deadline_after(delay), Timer::Schedule { index, id });
             }
             None => self.note(&format!("{name}: its cron line never fires again")),
         }
@@ -389,17 +375,9 @@ impl Supervisor {
 
     fn drain_signals(&mut self) {
         let mut batch = std::mem::take(&mut self.received);
-        batch.clear();
-        if let Err(e) = self.signals.read(&mut batch) {
-            error!("reading signals: {}", Reason(&e));
-        }
-        let mut child_ended = false;
+        let child_ended = self.init.read_signals(&mut batch);
         for received in batch.drain(..) {
-            if received.signal == libc::SIGCHLD {
-                child_ended = true;
-            } else if received.sender != self.own_pid {
-                self.on_signal(received.signal);
-            }
+            self.on_signal(received.signal);
         }
         self.received = batch;
         if child_ended {
@@ -536,8 +514,8 @@ impl Supervisor {
             }
             Timer::KillAgain => {
                 if !self.no_children {
-                    self.scope.signal_all(&[libc::SIGKILL]);
-                    self.reactor.add_timer(deadline_after(KILL_AGAIN), Timer::KillAgain);
+                    self.init.scope.signal_all(&[libc::SIGKILL]);
+                    self.init.reactor.add_timer(deadline_after(KILL_AGAIN), Timer::KillAgain);
                 }
             }
             Timer::GiveUp => {
@@ -567,7 +545,7 @@ impl Supervisor {
                     let token = self.next_token;
                     self.next_token += 1;
                     self.pids.insert(pending.pid, index);
-                    if let Err(e) = self.reactor.register(pending.fd(), token, Interest::Read) {
+                    if let Err(e) = self.init.reactor.register(pending.fd(), token, Interest::Read) {
                         // Cannot watch it: learn the outcome when the child is reaped.
                         warning!("{name}: unable to watch the start: {}", Reason(&e));
                     }
@@ -656,7 +634,9 @@ impl Supervisor {
             }
             Output::SetTimer { kind, after, generation } => {
                 let id = unit.id;
-                self.reactor.add_timer(deadline_after(after), Timer::Service { index, id, kind, generation });
+                self.init
+                    .reactor
+                    .add_timer(deadline_after(after), Timer::Service { index, id, kind, generation });
             }
             Output::Transition(t) => events::emit(self.format, &name, &t),
             Output::FailedForGood { code } => {
@@ -750,7 +730,7 @@ impl Supervisor {
                     self.reap();
                     if !self.no_children {
                         self.note("stopping remaining processes");
-                        self.scope.signal_all(&[libc::SIGTERM, libc::SIGCONT]);
+                        self.init.scope.signal_all(&[libc::SIGTERM, libc::SIGCONT]);
                     }
                 }
             }
@@ -849,7 +829,7 @@ impl Supervisor {
         ));
         let deadline = deadline_after(self.config.grace);
         self.grace_deadline = Some(deadline);
-        self.grace_timer = Some(self.reactor.add_timer(deadline, Timer::GraceOver));
+        self.grace_timer = Some(self.init.reactor.add_timer(deadline, Timer::GraceOver));
         // Nothing starts any more: what is not running now is stopped at once.
         for index in 0..self.units.len() {
             if self.units.get(index).is_some_and(|u| {
@@ -864,7 +844,7 @@ impl Supervisor {
             self.phase = Phase::Stopping;
         } else {
             self.phase = Phase::Draining;
-            self.reactor.add_timer(deadline_after(self.config.drain), Timer::DrainOver);
+            self.init.reactor.add_timer(deadline_after(self.config.drain), Timer::DrainOver);
         }
     }
 
@@ -896,13 +876,13 @@ impl Supervisor {
             self.pending.push_back((index, Input::Kill));
         }
         self.feed_pending();
-        self.scope.signal_all(&[libc::SIGKILL]);
+        self.init.scope.signal_all(&[libc::SIGKILL]);
         if let Some(timer) = self.grace_timer.take() {
-            self.reactor.cancel_timer(timer);
+            self.init.reactor.cancel_timer(timer);
         }
         self.phase = Phase::Killed;
-        self.reactor.add_timer(deadline_after(KILL_AGAIN), Timer::KillAgain);
-        self.reactor.add_timer(deadline_after(AFTER_KILL), Timer::GiveUp);
+        self.init.reactor.add_timer(deadline_after(KILL_AGAIN), Timer::KillAgain);
+        self.init.reactor.add_timer(deadline_after(AFTER_KILL), Timer::GiveUp);
         self.reap();
     }
 
@@ -986,18 +966,8 @@ impl Supervisor {
                 }
                 None => {
                     added.push(service.name.clone());
-                    let unit = Unit {
-                        id: self.next_unit_id,
-                        retired: false,
-                        service,
-                        machine: Machine::default(),
-                        program,
-                        setup,
-                        placement: SERVICE_PLACEMENT,
-                        is_main: false,
-                        stop_sent: false,
-                        stuck_reported: false,
-                    };
+                    let unit =
+                        Unit::new(self.next_unit_id, service, program, setup, SERVICE_PLACEMENT, false);
                     self.next_unit_id += 1;
                     let free = self.units.iter().position(|u| u.retired && !u.machine.is_live());
                     let index = match free.and_then(|slot| self.units.get_mut(slot).map(|u| (slot, u))) {
