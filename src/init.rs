@@ -8,6 +8,7 @@ use std::time::Duration;
 use crate::leftovers::Scope;
 use crate::logger::{error, warning};
 use crate::reactor::{Interest, Reactor};
+use crate::sys::reap::{ExitStatus, Reaped, reap_one};
 use crate::sys::signals::{Received, SignalFd};
 use crate::sys::{Reason, process};
 
@@ -68,5 +69,22 @@ impl<T> Base<T> {
         let own = self.own_pid;
         sent.retain(|r| r.signal != libc::SIGCHLD && r.sender != own);
         child_ended
+    }
+
+    /// Reaps every child that has ended, appending (pid, status) to `ended`,
+    /// and returns whether warden has no child left at all. The only place
+    /// warden waits for children: orphans and its own alike.
+    pub fn reap_all(&self, ended: &mut Vec<(i32, ExitStatus)>) -> bool {
+        loop {
+            match reap_one() {
+                Ok(Reaped::Child { pid, status }) => ended.push((pid, status)),
+                Ok(Reaped::NoneReady) => return false,
+                Ok(Reaped::NoChildren) => return true,
+                Err(e) => {
+                    error!("waitpid: {}", Reason(&e));
+                    return false;
+                }
+            }
+        }
     }
 }

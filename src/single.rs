@@ -15,7 +15,7 @@ use crate::cli::RunOptions;
 use crate::init::{AFTER_KILL, Base, KILL_AGAIN, SIGNALS};
 use crate::logger::{debug, error, info, warning};
 use crate::reactor::{Event, TimerId, deadline_after};
-use crate::sys::reap::{ExitStatus, Reaped, reap_one};
+use crate::sys::reap::ExitStatus;
 use crate::sys::signals::{self, Received};
 use crate::sys::spawn::{Environment, Placement, Program, SpawnError, spawn};
 use crate::sys::{Reason, process};
@@ -53,8 +53,9 @@ struct Init {
     sweep_pending: bool,
     killed: bool,
     no_children: bool,
-    /// Reused buffer for signal batches.
+    /// Reused buffers for signal batches and reaped children.
     received: Vec<Received>,
+    ended: Vec<(i32, ExitStatus)>,
 }
 
 impl Init {
@@ -108,6 +109,7 @@ impl Init {
             killed: false,
             no_children: false,
             received: Vec::with_capacity(16),
+            ended: Vec::new(),
         };
         if parent_died && let Some(signal) = init.options.parent_death_signal {
             init.on_signal(Received { signal, sender: 0, code: 0 });
@@ -216,26 +218,16 @@ impl Init {
     }
 
     fn reap(&mut self) {
-        loop {
-            match reap_one() {
-                Ok(Reaped::Child { pid, status }) if self.program == (MainProgram::Running { pid }) => {
-                    self.on_program_exit(status);
-                }
-                Ok(Reaped::Child { pid, status }) => debug!("reaped pid {pid} ({status:?})"),
-                Ok(Reaped::NoneReady) => {
-                    self.no_children = false;
-                    break;
-                }
-                Ok(Reaped::NoChildren) => {
-                    self.no_children = true;
-                    break;
-                }
-                Err(e) => {
-                    error!("waitpid: {}", Reason(&e));
-                    break;
-                }
+        let mut ended = std::mem::take(&mut self.ended);
+        self.no_children = self.base.reap_all(&mut ended);
+        for (pid, status) in ended.drain(..) {
+            if self.program == (MainProgram::Running { pid }) {
+                self.on_program_exit(status);
+            } else {
+                debug!("reaped pid {pid} ({status:?})");
             }
         }
+        self.ended = ended;
         // Only now is it known whether the program left anything behind: with no
         // child left there is nothing to sweep (and, as a subreaper, no /proc walk).
         if self.sweep_pending && !self.no_children {

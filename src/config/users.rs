@@ -108,7 +108,7 @@ mod tests {
 
     fn root() -> std::path::PathBuf {
         let dir = std::env::temp_dir().join(format!("warden-users-{}", std::process::id()));
-        std::fs::create_dir_all(dir.join("etc")).unwrap();
+        assert!(std::fs::create_dir_all(dir.join("etc")).is_ok());
         std::fs::write(
             dir.join("etc/passwd"),
             "root:x:0:0::/root:/bin/sh\napp:x:1000:1000::/home/app:/bin/sh\n",

@@ -503,7 +503,7 @@ mod tests {
         for i in 0..3 {
             let out = m.handle(&s, Input::Exited { status: ExitStatus::Exited(1) }, t, 0.5);
             assert_eq!(m.state, State::Backoff);
-            delays.push(delay_of(&out).unwrap());
+            delays.extend(delay_of(&out));
             let generation = m.generation;
             let out = m.handle(&s, Input::Timer { kind: TimerKind::Backoff, generation }, t, 0.5);
             assert!(out.contains(&Output::Spawn));

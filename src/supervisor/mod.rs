@@ -31,7 +31,7 @@ use crate::config::{Condition, Config, Kind, LogFormat, Logs, RestartPolicy, Ser
 use crate::init::{AFTER_KILL, Base, KILL_AGAIN, SIGNALS};
 use crate::logger::{debug, error, warning};
 use crate::reactor::{Event, Interest, TimerId, deadline_after};
-use crate::sys::reap::{ExitStatus, Reaped, reap_one};
+use crate::sys::reap::ExitStatus;
 use crate::sys::signals::{self, Received};
 use crate::sys::spawn::{Environment, Pending, Placement, Program, Setup, SpawnError, start};
 use crate::sys::{Reason, process};
@@ -121,6 +121,7 @@ pub struct Supervisor {
     no_children: bool,
     random_state: u64,
     received: Vec<Received>,
+    ended: Vec<(i32, ExitStatus)>,
     /// (unit, input) still to be fed to machines, in order.
     pending: VecDeque<(usize, Input)>,
     /// Units whose program is to be forked, in order.
@@ -305,6 +306,7 @@ impl Supervisor {
             no_children: false,
             random_state: seed | 1,
             received: Vec::with_capacity(16),
+            ended: Vec::new(),
             pending: VecDeque::new(),
             spawn_queue: VecDeque::new(),
             in_flight: HashMap::new(),
@@ -443,34 +445,21 @@ impl Supervisor {
     }
 
     fn reap(&mut self) {
-        loop {
-            match reap_one() {
-                Ok(Reaped::Child { pid, status }) => {
-                    // A child can end before its exec was confirmed: settle that first,
-                    // so that its machine hears "spawned" before "exited".
-                    let token = self.in_flight.iter().find(|(_, (_, p))| p.pid == pid).map(|(t, _)| *t);
-                    if let Some(token) = token {
-                        self.on_spawn_status(token);
-                    }
-                    match self.pids.remove(&pid) {
-                        Some(index) => self.pending.push_back((index, Input::Exited { status })),
-                        None => debug!("reaped pid {pid} ({status:?})"),
-                    }
-                }
-                Ok(Reaped::NoneReady) => {
-                    self.no_children = false;
-                    break;
-                }
-                Ok(Reaped::NoChildren) => {
-                    self.no_children = true;
-                    break;
-                }
-                Err(e) => {
-                    error!("waitpid: {}", Reason(&e));
-                    break;
-                }
+        let mut ended = std::mem::take(&mut self.ended);
+        self.no_children = self.init.reap_all(&mut ended);
+        for (pid, status) in ended.drain(..) {
+            // A child can end before its exec was confirmed: settle that first,
+            // so that its machine hears "spawned" before "exited".
+            let token = self.in_flight.iter().find(|(_, (_, p))| p.pid == pid).map(|(t, _)| *t);
+            if let Some(token) = token {
+                self.on_spawn_status(token);
+            }
+            match self.pids.remove(&pid) {
+                Some(index) => self.pending.push_back((index, Input::Exited { status })),
+                None => debug!("reaped pid {pid} ({status:?})"),
             }
         }
+        self.ended = ended;
         self.feed_pending();
     }
 
