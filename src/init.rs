@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use crate::leftovers::Scope;
 use crate::logger::{error, warning};
-use crate::reactor::{Interest, Reactor};
+use crate::reactor::{Event, Interest, Reactor};
 use crate::sys::reap::{ExitStatus, Reaped, reap_one};
 use crate::sys::signals::{Received, SignalFd};
 use crate::sys::{Reason, process};
@@ -52,6 +52,17 @@ impl<T> Base<T> {
             .register(signals.as_raw_fd(), SIGNALS, Interest::Read)
             .map_err(|e| fail("watch the signalfd", e))?;
         Ok(Base { reactor, signals, scope, own_pid: process::pid() })
+    }
+
+    /// Waits for the next events of the loop (replacing what `events` held).
+    pub fn wait(&mut self, events: &mut Vec<Event<T>>) {
+        events.clear();
+        if let Err(e) = self.reactor.turn(events) {
+            // epoll_wait fails only on programming errors (EBADF, EINVAL): carry on
+            // rather than abandon the children, but do not spin on the error.
+            error!("event loop: {}", Reason(&e));
+            std::thread::sleep(Duration::from_millis(100));
+        }
     }
 
     /// Reads one batch of signals (blocking until one is pending: call it when

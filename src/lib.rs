@@ -6,6 +6,8 @@
 //! - [`single`] is one-program mode (`warden -- CMD`): spawn, forward, reap, grace.
 //! - [`config`] reads and checks the YAML file; [`supervisor`] runs its services,
 //!   one pure state machine each (`supervisor::machine`) inside one loop.
+//! - [`init`] is what both modes share as an init: subreaper, signalfd, the
+//!   loop's wait, and the one place children are reaped.
 //! - [`reactor`] is the one event loop (epoll + a timer queue); it knows no policy.
 //! - [`leftovers`] decides which processes warden answers for at shutdown.
 //! - `sys` is the operating-system boundary and the only module with `unsafe`.

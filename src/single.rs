@@ -9,7 +9,6 @@
 //! and warden exits with CMD's code once no process of its own is left.
 
 use std::ffi::OsString;
-use std::time::Duration;
 
 use crate::cli::RunOptions;
 use crate::init::{AFTER_KILL, Base, KILL_AGAIN, SIGNALS};
@@ -131,13 +130,7 @@ impl Init {
                 self.drain_signals();
                 continue;
             }
-            events.clear();
-            if let Err(e) = self.base.reactor.turn(&mut events) {
-                // epoll_wait only fails on programming errors (EBADF, EINVAL); carry on
-                // rather than abandon the children, but do not spin.
-                error!("event loop: {}", Reason(&e));
-                std::thread::sleep(Duration::from_millis(100));
-            }
+            self.base.wait(&mut events);
             for event in events.drain(..) {
                 match event {
                     Event::Io(ready) if ready.token == SIGNALS => self.drain_signals(),

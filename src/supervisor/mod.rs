@@ -334,12 +334,7 @@ impl Supervisor {
             if matches!(self.phase, Phase::Sweeping | Phase::Killed) && self.no_children {
                 return self.final_code();
             }
-            events.clear();
-            if let Err(e) = self.init.reactor.turn(&mut events) {
-                // epoll_wait fails only on programming errors; do not spin on one.
-                error!("event loop: {}", Reason(&e));
-                std::thread::sleep(Duration::from_millis(100));
-            }
+            self.init.wait(&mut events);
             for event in events.drain(..) {
                 match event {
                     Event::Io(ready) if ready.token == SIGNALS => self.drain_signals(),

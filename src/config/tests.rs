@@ -1,0 +1,90 @@
+use super::*;
+
+fn check(text: &str) -> Result<Config, String> {
+    let env = |name: &str| match name {
+        "PORT" => Some("8080".to_string()),
+        "EMPTY" => Some(String::new()),
+        _ => None,
+    };
+    parse(text, "w.yaml", &env, Path::new("/nonexistent-root")).map_err(|e| e.to_string())
+}
+
+#[test]
+fn reads_a_full_service() {
+    let config = check(
+        "grace: 20s\ndrain: 1s\nlog_format: json\nservices:\n  db:\n    command: [\"sleep\", \"1000\"]\n    \
+         user: \"1000:1000\"\n    workdir: /tmp\n    env: { A: \"1\", B: x }\n    umask: \"027\"\n    \
+         limits: { nofile: 4096, core: unlimited, stack: 8M }\n  web:\n    command: exec server --port ${PORT}\n    \
+         depends_on: { db: ready, init: completed }\n    restart: always\n    success_codes: [0, 3]\n    \
+         max_restarts: 5\n    restart_window: 1m\n    backoff: { initial: 100ms, max: 2s, multiplier: 3, jitter: 20% }\n    \
+         min_uptime: 2s\n    cooldown: 5m\n    stop_signal: INT\n    stop_timeout: 3s\n    critical: true\n  \
+         init:\n    command: [\"true\"]\n    type: oneshot\n  tick:\n    command: date\n    schedule: 10m\n",
+    )
+    .unwrap();
+    assert_eq!(
+        (config.grace, config.drain, config.log_format),
+        (Duration::from_secs(20), Duration::from_secs(1), LogFormat::Json)
+    );
+    let db = &config.services[0];
+    assert_eq!(db.credentials.as_ref().map(|c| (c.uid, c.gid)), Some((1000, 1000)));
+    assert_eq!(db.umask, Some(0o027));
+    assert_eq!(db.limits.len(), 3);
+    assert_eq!(db.env, vec![("A".into(), "1".into()), ("B".into(), "x".into())]);
+    let web = &config.services[1];
+    assert_eq!(web.command, ["/bin/sh", "-c", "exec server --port 8080"]);
+    assert_eq!(web.depends_on[0], Dependency { name: "db".into(), condition: Condition::Ready });
+    assert_eq!(
+        web.backoff,
+        Backoff {
+            initial: Duration::from_millis(100),
+            max: Duration::from_secs(2),
+            multiplier: 3.0,
+            jitter: 0.2
+        }
+    );
+    assert_eq!((web.max_restarts, web.stop_signal, web.critical), (Some(5), libc::SIGINT, true));
+    assert_eq!(config.services[2].kind, Kind::Oneshot);
+    assert_eq!(config.services[3].kind, Kind::Periodic(Schedule::Every(Duration::from_secs(600))));
+}
+
+#[test]
+fn reports_every_error_with_place_and_hint() {
+    let err = check(
+        "grace: 9\nservices:\n  web:\n    command: x\n    restrat: always\n    restart: sometimes\n    depends_on: [dbb]\n  db:\n    command: y\n",
+    )
+    .unwrap_err();
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(
+        lines,
+        [
+            "w.yaml:1:8: grace: \"9\" has no unit; write \"9s\" (units: ms, s, m, h)",
+            "w.yaml:5:5: services.web.restrat: unknown key; did you mean \"restart\"?",
+            "w.yaml:6:14: services.web.restart: \"sometimes\" is not one of always, on-failure, never",
+            "w.yaml:7:5: services.web.depends_on: no service \"dbb\"; did you mean \"db\"?",
+        ]
+    );
+}
+
+#[test]
+fn finds_cycles() {
+    let err = check("services:\n  a: { command: x, depends_on: [b] }\n  b: { command: x, depends_on: [c] }\n  c: { command: x, depends_on: [a] }\n")
+        .unwrap_err();
+    assert!(err.contains("dependency cycle: a -> b -> c -> a"), "{err}");
+}
+
+#[test]
+fn expands_variables() {
+    let env = |n: &str| (n == "X").then(|| "1".to_string());
+    assert_eq!(expand("a${X}b", &env).unwrap(), "a1b");
+    assert_eq!(expand("${Y:-d}", &env).unwrap(), "d");
+    assert_eq!(expand("$$X $5", &env).unwrap(), "$X $5");
+    assert!(expand("${Y}", &env).unwrap_err().contains("${Y} is not set"));
+    assert!(expand("${X", &env).is_err());
+}
+
+#[test]
+fn suggests_close_words_only() {
+    assert_eq!(suggest("restrat", SERVICE_KEYS), Some("restart"));
+    assert_eq!(suggest("comand", SERVICE_KEYS), Some("command"));
+    assert_eq!(suggest("zzzzzz", SERVICE_KEYS), None);
+}
