@@ -123,7 +123,7 @@ impl std::fmt::Display for UsageError {
     }
 }
 
-/// Parses `args` (without argv[0]); `env` looks up `WARDEN_*` variables.
+/// Parses `args` (without `argv[0]`); `env` looks up `WARDEN_*` variables.
 pub fn parse<I>(args: I, env: impl Fn(&str) -> Option<String>) -> Result<Command, UsageError>
 where
     I: IntoIterator<Item = OsString>,
