@@ -27,7 +27,7 @@ pub mod sys;
 
 use std::ffi::OsString;
 
-/// Runs warden with `args` (argv without argv[0]) and returns the exit code.
+/// Runs warden with `args` (argv without `argv[0]`) and returns the exit code.
 pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
     // First of all: signals become events. No thread may exist before this, or the
     // kernel could deliver a signal to a thread that does not block it, and a PID 1
