@@ -143,8 +143,52 @@ const CASES: &[(&str, &str)] = &[
         "FILE:4:11: services.web.type: \"daemon\" is not one of longrun, oneshot\n",
     ),
     (
-        "services:\n  web:\n    command: [x]\n    liveness: { http: \"http://127.0.0.1/\" }\n",
-        "FILE:4:15: services.web.liveness: probes are not supported by this version of warden yet\n",
+        "services:\n  web:\n    command: [x]\n    liveness: { http: \"https://127.0.0.1/\" }\n",
+        "FILE:4:23: services.web.liveness.http: \"https://127.0.0.1/\": https is not supported (probe the plain-HTTP port, or use exec)\n",
+    ),
+    (
+        "services:\n  web:\n    command: [x]\n    liveness: { http: \"http://db.local:8000/health\" }\n",
+        "FILE:4:23: services.web.liveness.http: \"http://db.local:8000/health\": the host must be an IP address or localhost (host names are not resolved)\n",
+    ),
+    (
+        "services:\n  web:\n    command: [x]\n    readiness: { tcp: 5432, exec: [check] }\n",
+        "FILE:4:16: services.web.readiness: one check per probe, found exec and tcp\n",
+    ),
+    (
+        "services:\n  web:\n    command: [x]\n    readiness: { period: 1s }\n",
+        "FILE:4:16: services.web.readiness: which check? give one of exec, http, tcp or file\n",
+    ),
+    (
+        "services:\n  web:\n    command: [x]\n    liveness: { tcp: 80, success_threshold: 2 }\n",
+        "FILE:4:45: services.web.liveness.success_threshold: must be 1 for a liveness probe (as in Kubernetes): one success is enough\n",
+    ),
+    (
+        "services:\n  web:\n    command: [x]\n    liveness: { tcp: 80, perod: 1s }\n",
+        "FILE:4:26: services.web.liveness.perod: unknown key; did you mean \"period\"?\n",
+    ),
+    (
+        "services:\n  web:\n    command: [x]\n    liveness: { tcp: 80, timeout: 1ms }\n",
+        "FILE:4:35: services.web.liveness.timeout: must be at least 10ms\n",
+    ),
+    (
+        "services:\n  web:\n    command: [x]\n    watchdog: 10s\n",
+        "FILE:4:15: services.web.watchdog: the watchdog needs \"notify: true\": WATCHDOG=1 pings come over sd_notify\n",
+    ),
+    (
+        "services:\n  web:\n    command: [x]\n    notify_fd: 1\n",
+        "FILE:4:16: services.web.notify_fd: \"1\" is not a descriptor number from 3 to 1023 (0, 1 and 2 are stdio)\n",
+    ),
+    (
+        "services:\n  job:\n    command: [x]\n    type: oneshot\n    readiness: { file: /tmp/x }\n",
+        "FILE:5:16: services.job.readiness: only a longrun service becomes ready (dependents of a oneshot wait for its completion)\n",
+    ),
+    (
+        "services:\n  web:\n    command: [x]\n    readiness: { tcp: \"localhost:http\" }\n",
+        "FILE:4:23: services.web.readiness.tcp: \"localhost:http\" is not a port or an IP:port like 127.0.0.1:5432 (host names are not resolved)\n",
+    ),
+    (
+        "services:\n  web:\n    command: [x]\n    liveness: tcp\n",
+        "FILE:4:15: services.web.liveness: a probe is a mapping like { tcp: 8080, period: 5s }\n",
     ),
     (
         "services:\n  web:\n    command: [x]\n  web:\n    command: [y]\n",

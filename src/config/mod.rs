@@ -67,6 +67,83 @@ pub struct Service {
     pub critical: bool,
     pub optional: bool,
     pub logs: Logs,
+    /// Gates liveness and readiness until it first succeeds; failing, restarts.
+    pub startup: Option<Probe>,
+    /// Failing `failure_threshold` times in a row, restarts the service.
+    pub liveness: Option<Probe>,
+    /// Decides whether the service is ready; never restarts it.
+    pub readiness: Option<Probe>,
+    /// sd_notify: the service gets its own NOTIFY_SOCKET; READY=1 marks it ready.
+    pub notify: bool,
+    /// s6 style: the service writes a newline on this fd when it is ready.
+    pub notify_fd: Option<i32>,
+    /// With `notify`: no WATCHDOG=1 for this long means the service hangs.
+    pub watchdog: Option<Duration>,
+}
+
+impl Service {
+    /// Whether becoming ready takes more than having started.
+    pub fn has_readiness_check(&self) -> bool {
+        self.readiness.is_some() || self.startup.is_some() || self.notify || self.notify_fd.is_some()
+    }
+}
+
+/// One health check and its schedule; fields and defaults are Kubernetes' own.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Probe {
+    pub check: Check,
+    pub initial_delay: Duration,
+    pub period: Duration,
+    pub timeout: Duration,
+    pub success_threshold: u32,
+    pub failure_threshold: u32,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Check {
+    /// Runs a program; exit code 0 is success.
+    Exec(Vec<OsString>),
+    /// GET `path` from `address`; a 2xx or 3xx status is success.
+    Http { address: std::net::SocketAddr, host: String, path: String },
+    /// A TCP connection to `address` is accepted.
+    Tcp(std::net::SocketAddr),
+    /// The file exists.
+    File(PathBuf),
+}
+
+/// Which of a service's probes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProbeKind {
+    Startup,
+    Liveness,
+    Readiness,
+}
+
+impl ProbeKind {
+    pub const ALL: [ProbeKind; 3] = [ProbeKind::Startup, ProbeKind::Liveness, ProbeKind::Readiness];
+
+    /// Position in per-probe arrays.
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            ProbeKind::Startup => "startup",
+            ProbeKind::Liveness => "liveness",
+            ProbeKind::Readiness => "readiness",
+        }
+    }
+}
+
+impl Service {
+    pub fn probe(&self, kind: ProbeKind) -> Option<&Probe> {
+        match kind {
+            ProbeKind::Startup => self.startup.as_ref(),
+            ProbeKind::Liveness => self.liveness.as_ref(),
+            ProbeKind::Readiness => self.readiness.as_ref(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -267,12 +344,6 @@ const NOT_YET: &[(&str, &str)] = &[
     ("http", "the HTTP endpoints"),
     ("crash_reports", "crash reports"),
     ("on_crash", "crash hooks"),
-    ("startup", "probes"),
-    ("liveness", "probes"),
-    ("readiness", "probes"),
-    ("notify", "sd_notify readiness"),
-    ("notify_fd", "notification-fd readiness"),
-    ("watchdog", "the sd_notify watchdog"),
 ];
 
 struct Reader<'a> {
@@ -492,11 +563,6 @@ impl Reader<'_> {
             }
             return None;
         };
-        for (key, feature) in NOT_YET {
-            if let Some((n, p)) = fields.get(key) {
-                self.problem(n.at, &p, format!("{feature} are not supported by this version of warden yet"));
-            }
-        }
         let command = match fields.get("command") {
             None => {
                 self.problem(node.at, &join(path, "command"), "missing: what should this service run?");
@@ -629,6 +695,42 @@ impl Reader<'_> {
                 .unwrap_or(logs);
         }
 
+        let [startup, liveness, readiness] =
+            ProbeKind::ALL.map(|kind| fields.get(kind.name()).and_then(|(n, p)| self.probe(n, &p, kind)));
+        let notify = fields.get("notify").and_then(|(n, p)| self.boolean(n, &p)).unwrap_or(false);
+        let notify_fd = fields.get("notify_fd").and_then(|(n, p)| {
+            self.parsed(n, &p, |t| {
+                t.parse::<i32>().ok().filter(|fd| (3..=1023).contains(fd)).ok_or_else(|| {
+                    format!("\"{t}\" is not a descriptor number from 3 to 1023 (0, 1 and 2 are stdio)")
+                })
+            })
+        });
+        let watchdog = fields.get("watchdog").and_then(|(n, p)| {
+            let limit = self.duration(n, &p)?;
+            if !notify {
+                self.problem(
+                    n.at,
+                    &p,
+                    "the watchdog needs \"notify: true\": WATCHDOG=1 pings come over sd_notify",
+                );
+            }
+            if limit < Duration::from_millis(10) {
+                self.problem(n.at, &p, "a watchdog shorter than 10ms cannot be kept");
+            }
+            Some(limit)
+        });
+        if kind != Kind::Longrun {
+            for key in ["readiness", "notify", "notify_fd"] {
+                if let Some((n, p)) = fields.get(key) {
+                    self.problem(
+                        n.at,
+                        &p,
+                        "only a longrun service becomes ready (dependents of a oneshot wait for its completion)",
+                    );
+                }
+            }
+        }
+
         Some(Service {
             name: name.to_string(),
             command: command?,
@@ -651,7 +753,101 @@ impl Reader<'_> {
             critical,
             optional,
             logs,
+            startup,
+            liveness,
+            readiness,
+            notify,
+            notify_fd,
+            watchdog,
         })
+    }
+
+    /// `{ tcp: 5432, period: 1s, ... }`: exactly one check plus Kubernetes' fields.
+    fn probe(&mut self, node: &Node, path: &str, kind: ProbeKind) -> Option<Probe> {
+        const CHECKS: [&str; 4] = ["exec", "http", "tcp", "file"];
+        const KEYS: &[&str] = &[
+            "exec",
+            "http",
+            "tcp",
+            "file",
+            "initial_delay",
+            "period",
+            "timeout",
+            "success_threshold",
+            "failure_threshold",
+        ];
+        if let Value::Scalar { .. } = node.value {
+            self.problem(node.at, path, "a probe is a mapping like { tcp: 8080, period: 5s }");
+            return None;
+        }
+        let fields = self.fields(node, path, KEYS)?;
+        let given: Vec<&str> = CHECKS.into_iter().filter(|c| fields.get(c).is_some()).collect();
+        let check = match given.as_slice() {
+            [one] => {
+                let (n, p) = fields.get(one)?;
+                match *one {
+                    "exec" => self.command(n, &p).map(Check::Exec),
+                    "http" => self.parsed(n, &p, parse_http),
+                    "tcp" => self.parsed(n, &p, |t| parse_address(t).map(Check::Tcp)),
+                    _ => self.text(n, &p).map(|f| Check::File(PathBuf::from(f))),
+                }
+            }
+            [] => {
+                self.problem(node.at, path, "which check? give one of exec, http, tcp or file");
+                None
+            }
+            _ => {
+                self.problem(node.at, path, format!("one check per probe, found {}", given.join(" and ")));
+                None
+            }
+        };
+        let mut probe = Probe {
+            check: Check::Tcp(std::net::SocketAddr::from(([127, 0, 0, 1], 0))),
+            initial_delay: Duration::ZERO,
+            period: Duration::from_secs(10),
+            timeout: Duration::from_secs(1),
+            success_threshold: 1,
+            failure_threshold: 3,
+        };
+        if let Some((n, p)) = fields.get("initial_delay") {
+            probe.initial_delay = self.duration(n, &p).unwrap_or(probe.initial_delay);
+        }
+        for (key, slot) in [("period", &mut probe.period), ("timeout", &mut probe.timeout)] {
+            let Some((n, p)) = fields.get(key) else { continue };
+            match self.duration(n, &p) {
+                Some(d) if d < Duration::from_millis(10) => {
+                    self.problem(n.at, &p, "must be at least 10ms");
+                }
+                Some(d) => *slot = d,
+                None => {}
+            }
+        }
+        for (key, slot) in [
+            ("success_threshold", &mut probe.success_threshold),
+            ("failure_threshold", &mut probe.failure_threshold),
+        ] {
+            let Some((n, p)) = fields.get(key) else { continue };
+            *slot = self
+                .parsed(n, &p, |t| {
+                    t.parse::<u32>()
+                        .ok()
+                        .filter(|c| (1..=10_000).contains(c))
+                        .ok_or_else(|| format!("\"{t}\" is not a count from 1 to 10000"))
+                })
+                .unwrap_or(*slot);
+        }
+        if kind != ProbeKind::Readiness
+            && probe.success_threshold != 1
+            && let Some((n, p)) = fields.get("success_threshold")
+        {
+            self.problem(
+                n.at,
+                &p,
+                format!("must be 1 for a {} probe (as in Kubernetes): one success is enough", kind.name()),
+            );
+        }
+        probe.check = check?;
+        Some(probe)
     }
 
     fn command(&mut self, node: &Node, path: &str) -> Option<Vec<OsString>> {
@@ -814,6 +1010,54 @@ impl Reader<'_> {
         }
         backoff
     }
+}
+
+/// `5432`, `127.0.0.1:5432`, `[::1]:5432` or `localhost:5432`. Names are not
+/// resolved: a DNS lookup would block PID 1's loop.
+fn parse_address(text: &str) -> Result<std::net::SocketAddr, String> {
+    use std::net::{Ipv4Addr, SocketAddr};
+    if let Ok(port) = text.parse::<u16>() {
+        return Ok(SocketAddr::from((Ipv4Addr::LOCALHOST, port)));
+    }
+    if let Ok(address) = text.parse::<SocketAddr>() {
+        return Ok(address);
+    }
+    if let Some(port) = text.strip_prefix("localhost:").and_then(|p| p.parse::<u16>().ok()) {
+        return Ok(SocketAddr::from((Ipv4Addr::LOCALHOST, port)));
+    }
+    Err(format!("\"{text}\" is not a port or an IP:port like 127.0.0.1:5432 (host names are not resolved)"))
+}
+
+/// `8000` (meaning http://127.0.0.1:8000/) or `http://HOST[:PORT][/PATH]` with
+/// HOST an IP address or localhost.
+fn parse_http(text: &str) -> Result<Check, String> {
+    if let Ok(port) = text.parse::<u16>() {
+        let address = std::net::SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, port));
+        return Ok(Check::Http { address, host: format!("127.0.0.1:{port}"), path: "/".into() });
+    }
+    let Some(rest) = text.strip_prefix("http://") else {
+        return Err(if text.starts_with("https://") {
+            format!("\"{text}\": https is not supported (probe the plain-HTTP port, or use exec)")
+        } else {
+            format!("\"{text}\" is not a port or a URL like http://127.0.0.1:8000/health")
+        });
+    };
+    let (authority, path) = match rest.find('/') {
+        Some(i) => rest.split_at(i),
+        None => (rest, "/"),
+    };
+    let with_port = if authority.ends_with(']') || !authority.contains(':') {
+        format!("{authority}:80")
+    } else {
+        authority.to_string()
+    };
+    let address = parse_address(&with_port).map_err(|_| {
+        format!("\"{text}\": the host must be an IP address or localhost (host names are not resolved)")
+    })?;
+    if path.bytes().any(|b| b.is_ascii_control() || b == b' ') {
+        return Err(format!("\"{text}\": the path may not contain spaces or control characters"));
+    }
+    Ok(Check::Http { address, host: authority.to_string(), path: path.to_string() })
 }
 
 pub const DEFAULT_BACKOFF: Backoff =

@@ -88,3 +88,41 @@ fn suggests_close_words_only() {
     assert_eq!(suggest("comand", SERVICE_KEYS), Some("command"));
     assert_eq!(suggest("zzzzzz", SERVICE_KEYS), None);
 }
+
+#[test]
+fn reads_probes_with_kubernetes_defaults() {
+    let config = check(
+        "services:\n  web:\n    command: [x]\n    notify: true\n    watchdog: 5s\n    \
+         startup: { file: /tmp/started }\n    liveness: { exec: \"test -e /tmp/ok\", timeout: 2s }\n    \
+         readiness: { http: \"http://localhost:${PORT}/ready?x=1\", period: 2s, success_threshold: 2 }\n  \
+         db:\n    command: [x]\n    notify_fd: 3\n    readiness: { tcp: \"[::1]:5432\", initial_delay: 1s }\n",
+    )
+    .unwrap();
+    let web = &config.services[0];
+    let startup = web.startup.as_ref().unwrap();
+    assert_eq!(startup.check, Check::File("/tmp/started".into()));
+    assert_eq!(
+        (startup.initial_delay, startup.period, startup.timeout, startup.success_threshold, startup.failure_threshold),
+        (Duration::ZERO, Duration::from_secs(10), Duration::from_secs(1), 1, 3)
+    );
+    let liveness = web.liveness.as_ref().unwrap();
+    assert_eq!(liveness.check, Check::Exec(vec!["/bin/sh".into(), "-c".into(), "test -e /tmp/ok".into()]));
+    assert_eq!(liveness.timeout, Duration::from_secs(2));
+    let readiness = web.readiness.as_ref().unwrap();
+    assert_eq!(
+        readiness.check,
+        Check::Http {
+            address: "127.0.0.1:8080".parse().unwrap(),
+            host: "localhost:8080".into(),
+            path: "/ready?x=1".into()
+        }
+    );
+    assert_eq!((readiness.period, readiness.success_threshold), (Duration::from_secs(2), 2));
+    assert_eq!((web.notify, web.watchdog), (true, Some(Duration::from_secs(5))));
+    let db = &config.services[1];
+    assert_eq!(db.notify_fd, Some(3));
+    let readiness = db.readiness.as_ref().unwrap();
+    assert_eq!(readiness.check, Check::Tcp("[::1]:5432".parse().unwrap()));
+    assert_eq!(readiness.initial_delay, Duration::from_secs(1));
+    assert!(db.has_readiness_check() && !config.services.is_empty());
+}

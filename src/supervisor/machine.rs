@@ -2,17 +2,26 @@
 //! No system call, no clock (`now` is an argument), no randomness (`random` is).
 //! The runtime performs the outputs and feeds their results back as inputs.
 //!
-//! | state \ input | Start | Spawned | SpawnFailed | Exited | Timer: backoff | Timer: stop | Timer: cooldown | Stop | Kill |
-//! |---|---|---|---|---|---|---|---|---|---|
-//! | waiting   | → starting, Spawn | – | – | – | – | – | – | → stopped | – |
-//! | scheduled | → starting, Spawn | – | – | – | – | – | – | → stopped | – |
-//! | starting  | – | → running (+ready) | → decide | – | – | – | – | remembered | – |
-//! | running   | periodic: skip, counted | – | – | → decide | – | – | – | → stopping, Signal, Timer | KillGroup |
-//! | stopping  | – | – | – | → by `then` | – | KillGroup | – | `then` updated | KillGroup |
-//! | backoff   | – | – | – | – | → starting, Spawn | – | – | → stopped | – |
-//! | exited    | – | – | – | – | – | – | – | → stopped | – |
-//! | failed    | – | – | – | – | – | – | → starting, Spawn | → stopped | – |
-//! | stopped   | → starting, Spawn | – | – | – | – | – | – | – | – |
+//! | state \ input | Start | Spawned | SpawnFailed | Exited | Readiness | Unhealthy | Timer: backoff | Timer: stop | Timer: cooldown | Stop | Kill |
+//! |---|---|---|---|---|---|---|---|---|---|---|---|
+//! | waiting   | → starting, Spawn | – | – | – | – | – | – | – | – | → stopped | – |
+//! | scheduled | → starting, Spawn | – | – | – | – | – | – | – | – | → stopped | – |
+//! | starting  | – | → running | → decide | – | – | – | – | – | – | remembered | – |
+//! | running   | periodic: skip, counted | – | – | → decide | true: → ready | → unhealthy, Signal, Timer | – | – | – | → stopping, Signal, Timer | KillGroup |
+//! | ready     | – | – | – | → decide | false: → running | → unhealthy, Signal, Timer | – | – | – | → stopping, Signal, Timer | KillGroup |
+//! | unhealthy | – | – | – | → decide (a failure) | – | – | – | KillGroup | – | → stopping, `then` | KillGroup |
+//! | stopping  | – | – | – | → by `then` | – | – | – | KillGroup | – | `then` updated | KillGroup |
+//! | backoff   | – | – | – | – | – | – | → starting, Spawn | – | – | → stopped | – |
+//! | exited    | – | – | – | – | – | – | – | – | – | → stopped | – |
+//! | failed    | – | – | – | – | – | – | – | – | → starting, Spawn | → stopped | – |
+//! | stopped   | → starting, Spawn | – | – | – | – | – | – | – | – | – | – |
+//!
+//! A service with no readiness check (probe, sd_notify, notification fd) is
+//! ready as soon as it runs and never enters `ready`; one with a check enters
+//! `ready` when the runtime says so, and leaves it when readiness is lost.
+//! `unhealthy` is a stop the service did not ask for (liveness, startup or
+//! watchdog failure): its exit then goes through the restart policy as a
+//! failure, counted and backed off like a crash.
 //!
 //! "decide" applies the restart policy: a periodic job goes back to `scheduled`;
 //! otherwise success without restart → `exited`; a restart within the budget →
@@ -39,6 +48,17 @@ pub enum State {
     Running {
         pid: i32,
         since: Instant,
+    },
+    /// Running, and its readiness check passes.
+    Ready {
+        pid: i32,
+        since: Instant,
+    },
+    /// Being stopped because a check failed (`cause`: liveness, startup, watchdog).
+    Unhealthy {
+        pid: i32,
+        since: Instant,
+        cause: &'static str,
     },
     Stopping {
         pid: i32,
@@ -95,6 +115,16 @@ pub enum Input {
     },
     /// The grace period is over: SIGKILL the process group now.
     Kill,
+    /// The service's readiness changed (probe, READY=1, notification fd).
+    Readiness {
+        ready: bool,
+        reason: String,
+    },
+    /// A check says the service hangs: stop it, then restart by policy.
+    Unhealthy {
+        cause: &'static str,
+        reason: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -142,6 +172,10 @@ pub struct Machine {
     /// Gates for dependents: has it ever started, been ready, completed?
     pub started_once: bool,
     pub ready_once: bool,
+    /// Ready now: running and, if it has a readiness check, passing it.
+    pub ready: bool,
+    /// This run has a readiness check (it is not ready merely by running).
+    gated: bool,
     pub completed: bool,
     /// Periodic runs skipped because the previous one was still going.
     pub skipped_runs: u64,
@@ -158,6 +192,8 @@ impl State {
             State::Scheduled => "scheduled",
             State::Starting => "starting",
             State::Running { .. } => "running",
+            State::Ready { .. } => "ready",
+            State::Unhealthy { .. } => "unhealthy",
             State::Stopping { .. } => "stopping",
             State::Backoff => "backoff",
             State::Exited => "exited",
@@ -166,9 +202,22 @@ impl State {
         }
     }
 
+    /// When the program now running started.
+    pub fn since(self) -> Option<Instant> {
+        match self {
+            State::Running { since, .. } | State::Ready { since, .. } | State::Unhealthy { since, .. } => {
+                Some(since)
+            }
+            _ => None,
+        }
+    }
+
     pub fn pid(self) -> Option<i32> {
         match self {
-            State::Running { pid, .. } | State::Stopping { pid, .. } => Some(pid),
+            State::Running { pid, .. }
+            | State::Ready { pid, .. }
+            | State::Unhealthy { pid, .. }
+            | State::Stopping { pid, .. } => Some(pid),
             _ => None,
         }
     }
@@ -184,6 +233,8 @@ impl Default for Machine {
             last_exit: None,
             started_once: false,
             ready_once: false,
+            ready: false,
+            gated: false,
             completed: false,
             skipped_runs: 0,
             starts: 0,
@@ -196,7 +247,12 @@ impl Default for Machine {
 impl Machine {
     /// Whether a process of this service may be alive.
     pub fn is_live(&self) -> bool {
-        matches!(self.state, State::Starting | State::Running { .. } | State::Stopping { .. })
+        self.state == State::Starting || self.state.pid().is_some()
+    }
+
+    /// Running or ready: its program runs and nobody is stopping it.
+    pub fn is_up(&self) -> bool {
+        matches!(self.state, State::Running { .. } | State::Ready { .. })
     }
 
     pub fn handle(&mut self, service: &Service, input: Input, now: Instant, random: f64) -> Vec<Output> {
@@ -204,16 +260,16 @@ impl Machine {
         match (self.state, input) {
             (State::Scheduled, Input::Start) => self.start_counted(&mut out, "scheduled run", false),
             (State::Waiting | State::Stopped, Input::Start) => self.start(&mut out, "start"),
-            (State::Running { .. }, Input::Start) if matches!(service.kind, Kind::Periodic(_)) => {
+            (State::Running { .. } | State::Ready { .. } | State::Unhealthy { .. }, Input::Start)
+                if matches!(service.kind, Kind::Periodic(_)) =>
+            {
                 self.skipped_runs += 1;
             }
             (State::Starting, Input::Spawned { pid }) => {
                 self.started_once = true;
+                // Without a readiness check a running service is ready.
+                self.gated = service.kind != Kind::Longrun || service.has_readiness_check();
                 self.enter(&mut out, State::Running { pid, since: now }, "started".into());
-                if service.kind == Kind::Longrun {
-                    // Without a readiness check a running service is ready.
-                    self.ready_once = true;
-                }
                 if let Some((then, timeout)) = self.pending_stop.take() {
                     self.stop(&mut out, service, then, timeout);
                 }
@@ -230,9 +286,38 @@ impl Machine {
                     Some(why),
                 );
             }
-            (State::Running { since, .. }, Input::Exited { status }) => {
+            (State::Running { since, .. } | State::Ready { since, .. }, Input::Exited { status }) => {
                 let uptime = now.saturating_duration_since(since);
                 self.decide(&mut out, service, status, uptime, now, random, None);
+            }
+            (State::Unhealthy { since, cause, .. }, Input::Exited { status }) => {
+                let uptime = now.saturating_duration_since(since);
+                let why = format!("{cause}: {}", describe(status));
+                self.decide(&mut out, service, status, uptime, now, random, Some(why));
+            }
+            (State::Running { pid, since }, Input::Readiness { ready: true, reason }) => {
+                self.enter(&mut out, State::Ready { pid, since }, reason);
+            }
+            (State::Ready { pid, since }, Input::Readiness { ready: false, reason }) => {
+                self.enter(&mut out, State::Running { pid, since }, reason);
+            }
+            (
+                State::Running { pid, since } | State::Ready { pid, since },
+                Input::Unhealthy { cause, reason },
+            ) => {
+                self.generation += 1;
+                self.enter(&mut out, State::Unhealthy { pid, since, cause }, reason);
+                out.push(Output::Signal(service.stop_signal));
+                out.push(Output::SetTimer {
+                    kind: TimerKind::StopTimeout,
+                    after: service.stop_timeout,
+                    generation: self.generation,
+                });
+            }
+            (State::Unhealthy { pid, .. }, Input::Stop { then, .. }) => {
+                // Already signalled, its stop timer running: only what follows changes.
+                self.state = State::Stopping { pid, then };
+                self.ready = false;
             }
             (State::Stopping { then, .. }, Input::Exited { status }) => {
                 self.last_exit = Some(status);
@@ -257,13 +342,20 @@ impl Machine {
                     if self.state == State::Failed { "cooldown over" } else { "backoff over" },
                 );
             }
-            (State::Stopping { .. }, Input::Timer { kind: TimerKind::StopTimeout, generation })
-                if generation == self.generation =>
-            {
+            (
+                State::Stopping { .. } | State::Unhealthy { .. },
+                Input::Timer { kind: TimerKind::StopTimeout, generation },
+            ) if generation == self.generation => {
                 out.push(Output::KillGroup);
             }
-            (State::Running { .. } | State::Stopping { .. }, Input::Kill) => out.push(Output::KillGroup),
-            (State::Running { .. }, Input::Stop { then, timeout }) => {
+            (
+                State::Running { .. }
+                | State::Ready { .. }
+                | State::Unhealthy { .. }
+                | State::Stopping { .. },
+                Input::Kill,
+            ) => out.push(Output::KillGroup),
+            (State::Running { .. } | State::Ready { .. }, Input::Stop { then, timeout }) => {
                 self.stop(&mut out, service, then, timeout)
             }
             (State::Stopping { pid, .. }, Input::Stop { then, .. }) => {
@@ -303,7 +395,7 @@ impl Machine {
     }
 
     fn stop(&mut self, out: &mut Vec<Output>, service: &Service, then: AfterStop, timeout: Duration) {
-        let State::Running { pid, .. } = self.state else { return };
+        let (State::Running { pid, .. } | State::Ready { pid, .. }) = self.state else { return };
         self.generation += 1;
         self.enter(
             out,
@@ -332,6 +424,7 @@ impl Machine {
     ) {
         self.last_exit = Some(status);
         self.generation += 1;
+        self.ready = false;
         let success = spawn_error.is_none() && policy::succeeded(service, status);
         let what = spawn_error.unwrap_or_else(|| describe(status));
         if let Kind::Periodic(_) = service.kind {
@@ -420,6 +513,12 @@ impl Machine {
     ) {
         let from = self.state;
         self.state = to;
+        self.ready = match to {
+            State::Ready { .. } => true,
+            State::Running { .. } => !self.gated,
+            _ => false,
+        };
+        self.ready_once |= self.ready;
         out.push(Output::Transition(Transition {
             from: from.name(),
             to: to.name(),
@@ -478,6 +577,12 @@ mod tests {
             critical: false,
             optional: false,
             logs: Logs::Inherit,
+            startup: None,
+            liveness: None,
+            readiness: None,
+            notify: false,
+            notify_fd: None,
+            watchdog: None,
         }
     }
 
@@ -633,6 +738,48 @@ mod tests {
         assert!(out.contains(&Output::Spawn));
     }
 
+    #[test]
+    fn readiness_comes_and_goes_and_unhealthy_restarts_by_policy() {
+        let t = Instant::now();
+        let mut s = service(Kind::Longrun, RestartPolicy::OnFailure, Some(5));
+        s.readiness = Some(crate::config::Probe {
+            check: crate::config::Check::File("/x".into()),
+            initial_delay: Duration::ZERO,
+            period: Duration::from_secs(1),
+            timeout: Duration::from_secs(1),
+            success_threshold: 1,
+            failure_threshold: 3,
+        });
+        let mut m = Machine::default();
+        run(&mut m, &s, t, 10);
+        assert!(!m.ready && !m.ready_once, "a checked service is not ready by running");
+        m.handle(&s, Input::Readiness { ready: true, reason: "readiness probe passed".into() }, t, 0.5);
+        assert_eq!((m.state.name(), m.ready, m.ready_once), ("ready", true, true));
+        m.handle(&s, Input::Readiness { ready: false, reason: "failed".into() }, t, 0.5);
+        assert_eq!((m.state.name(), m.ready, m.ready_once), ("running", false, true));
+        let out = m.handle(&s, Input::Unhealthy { cause: "liveness", reason: "liveness failed".into() }, t, 0.5);
+        assert_eq!(m.state.name(), "unhealthy");
+        assert!(out.contains(&Output::Signal(libc::SIGTERM)));
+        // It exits 0 on SIGTERM, yet the run failed: on-failure restarts it.
+        let later = t + Duration::from_secs(30);
+        let out = m.handle(&s, Input::Exited { status: ExitStatus::Exited(0) }, later, 0.5);
+        assert_eq!(m.state, State::Backoff);
+        let Some(Output::Transition(transition)) = out.first() else { panic!("{out:?}") };
+        assert_eq!(transition.reason, "liveness: exited with code 0");
+        assert_eq!(transition.from, "unhealthy");
+        // A service that ignores its stop signal is killed at stop_timeout.
+        m.handle(&s, Input::Timer { kind: TimerKind::Backoff, generation: m.generation }, later, 0.5);
+        m.handle(&s, Input::Spawned { pid: 11 }, later, 0.5);
+        m.handle(&s, Input::Unhealthy { cause: "watchdog", reason: "no ping".into() }, later, 0.5);
+        let generation = m.generation;
+        let out = m.handle(&s, Input::Timer { kind: TimerKind::StopTimeout, generation }, later, 0.5);
+        assert_eq!(out, [Output::KillGroup]);
+        // Shutdown during unhealthy: it stays stopped after the exit.
+        m.handle(&s, Input::Stop { then: AfterStop::Stay, timeout: Duration::ZERO }, later, 0.5);
+        m.handle(&s, Input::Exited { status: ExitStatus::Exited(0) }, later, 0.5);
+        assert_eq!(m.state, State::Stopped);
+    }
+
     /// Every state × every input: nothing panics, and a live process is never
     /// forgotten (a state with a pid only leaves for a pid-less state on Exited).
     #[test]
@@ -644,6 +791,8 @@ mod tests {
             State::Scheduled,
             State::Starting,
             State::Running { pid: 7, since: t },
+            State::Ready { pid: 7, since: t },
+            State::Unhealthy { pid: 7, since: t, cause: "liveness" },
             State::Stopping { pid: 7, then: AfterStop::Stay },
             State::Backoff,
             State::Exited,
@@ -661,6 +810,9 @@ mod tests {
             Input::Stop { then: AfterStop::Stay, timeout: Duration::from_secs(1) },
             Input::Stop { then: AfterStop::Restart, timeout: Duration::from_secs(1) },
             Input::Kill,
+            Input::Readiness { ready: true, reason: "x".into() },
+            Input::Readiness { ready: false, reason: "x".into() },
+            Input::Unhealthy { cause: "liveness", reason: "x".into() },
         ];
         for state in states {
             for input in inputs.clone() {
@@ -694,6 +846,8 @@ mod tests {
             Stop(bool),
             Kill,
             Wait(u64),
+            Readiness(bool),
+            Unhealthy,
         }
 
         fn step() -> impl Strategy<Value = Step> {
@@ -707,6 +861,8 @@ mod tests {
                 any::<bool>().prop_map(Step::Stop),
                 Just(Step::Kill),
                 (0..20_000u64).prop_map(Step::Wait),
+                any::<bool>().prop_map(Step::Readiness),
+                Just(Step::Unhealthy),
             ]
         }
 
@@ -760,12 +916,14 @@ mod tests {
                             timeout: Duration::from_secs(1),
                         },
                         Step::Kill => Input::Kill,
+                        Step::Readiness(ready) => Input::Readiness { ready, reason: "probe".into() },
+                        Step::Unhealthy => Input::Unhealthy { cause: "liveness", reason: "probe".into() },
                         Step::Wait(ms) => {
                             now += Duration::from_millis(ms);
                             continue;
                         }
                     };
-                    let was_stopping = matches!(m.state, State::Stopping { .. });
+                    let was_stopping = matches!(m.state, State::Stopping { .. } | State::Unhealthy { .. });
                     let is_exit = matches!(input, Input::Exited { .. });
                     if is_exit {
                         live = None;
@@ -803,6 +961,8 @@ mod tests {
                     if live.is_some() {
                         prop_assert!(m.is_live(), "the machine forgot a live process");
                     }
+                    prop_assert_eq!(m.ready, matches!(m.state, State::Ready { .. })
+                        || (matches!(m.state, State::Running { .. }) && kind == Kind::Longrun));
                 }
                 prop_assert_eq!(m.starts, spawns);
                 prop_assert_eq!(u64::from(m.restarts), spawns.saturating_sub(1));

@@ -19,6 +19,7 @@
 pub mod events;
 pub mod machine;
 pub mod policy;
+mod watch;
 
 use std::collections::{HashMap, VecDeque};
 use std::ffi::{CString, OsString};
@@ -27,14 +28,16 @@ use std::time::{Duration, Instant};
 
 use machine::{AfterStop, Input, Machine, Output, State, TimerKind};
 
-use crate::config::{Condition, Config, Kind, LogFormat, Logs, RestartPolicy, Service};
+use crate::config::{Condition, Config, Kind, LogFormat, Logs, ProbeKind, RestartPolicy, Service};
 use crate::init::{AFTER_KILL, Base, KILL_AGAIN, SIGNALS};
 use crate::logger::{debug, error, warning};
+use crate::notify::{NotifySocket, Outer};
 use crate::reactor::{Event, Interest, TimerId, deadline_after};
 use crate::sys::reap::ExitStatus;
 use crate::sys::signals::{self, Received};
 use crate::sys::spawn::{Environment, Pending, Placement, Program, Setup, SpawnError, start};
 use crate::sys::{Reason, process};
+use watch::{Watch, Watched};
 
 /// Tokens from here on are exec-status pipes of spawns in flight.
 const SPAWNS: u64 = 1 << 32;
@@ -60,8 +63,36 @@ pub struct MainProgram {
 
 #[derive(Debug)]
 enum Timer {
-    Service { index: usize, id: u64, kind: TimerKind, generation: u64 },
-    Schedule { index: usize, id: u64 },
+    Service {
+        index: usize,
+        id: u64,
+        kind: TimerKind,
+        generation: u64,
+    },
+    Schedule {
+        index: usize,
+        id: u64,
+    },
+    /// A probe is due (`round`: the probing round it was set in).
+    Probe {
+        index: usize,
+        id: u64,
+        kind: ProbeKind,
+        round: u64,
+    },
+    ProbeTimeout {
+        index: usize,
+        id: u64,
+        kind: ProbeKind,
+        round: u64,
+    },
+    Watchdog {
+        index: usize,
+        id: u64,
+        round: u64,
+    },
+    /// Time for warden's own WATCHDOG=1 to the service manager.
+    OuterWatchdog,
     DrainOver,
     GraceOver,
     KillAgain,
@@ -99,6 +130,8 @@ struct Unit {
     stop_sent: bool,
     /// Reported once that its dependencies can never be met.
     stuck_reported: bool,
+    /// Probes, notifications and watchdog.
+    watch: Watch,
 }
 
 pub struct Supervisor {
@@ -129,6 +162,12 @@ pub struct Supervisor {
     /// Forked, exec not yet confirmed: token → (unit, child).
     in_flight: HashMap<u64, (usize, Pending)>,
     next_token: u64,
+    /// Probe sockets and notification fds in epoll: token → what it is.
+    watched: HashMap<u64, Watched>,
+    /// Exec probes running: pid → (unit, unit id, probe).
+    probe_pids: HashMap<i32, (usize, u64, ProbeKind)>,
+    /// The service manager warden reports to (its own NOTIFY_SOCKET).
+    outer: Option<Outer>,
 }
 
 /// Runs the services of `config` (and `main`, if given) until shutdown; returns
@@ -150,7 +189,15 @@ fn base_environment() -> Result<Environment, String> {
     Environment::new(&vars).map_err(|e| e.to_string())
 }
 
-fn prepare(service: &Service, base: &Environment) -> Result<(Program, Setup), String> {
+/// A service's programs, ready to spawn.
+struct Prepared {
+    program: Program,
+    setup: Setup,
+    probes: [Option<Program>; 3],
+}
+
+/// Builds what spawning `service` needs; `notify` is its NOTIFY_SOCKET value.
+fn prepare(service: &Service, base: &Environment, notify: Option<&str>) -> Result<Prepared, String> {
     // What this service changes on top of the shared environment; later wins.
     let mut overrides: Vec<(OsString, OsString)> = Vec::new();
     if let Some(c) = &service.credentials {
@@ -160,11 +207,18 @@ fn prepare(service: &Service, base: &Environment) -> Result<(Program, Setup), St
         }
         overrides.push(("HOME".into(), c.home.clone().unwrap_or_else(|| "/".into()).into()));
     }
+    if let Some(address) = notify {
+        overrides.push(("NOTIFY_SOCKET".into(), address.into()));
+        if let Some(limit) = service.watchdog {
+            overrides.push(("WATCHDOG_USEC".into(), limit.as_micros().to_string().into()));
+        }
+    }
     for (key, value) in &service.env {
         overrides.retain(|(k, _)| k != key.as_str());
         overrides.push((key.into(), value.into()));
     }
     let program = Program::new(&service.command, base, &overrides).map_err(|e| e.to_string())?;
+    let probes = watch::prepare_probes(service, base, &overrides)?;
     let workdir = match &service.workdir {
         Some(dir) => {
             Some(CString::new(dir.as_os_str().as_bytes()).map_err(|_| "workdir contains a NUL byte")?)
@@ -178,8 +232,27 @@ fn prepare(service: &Service, base: &Environment) -> Result<(Program, Setup), St
         umask: service.umask,
         limits: service.limits.iter().map(|l| (l.resource, l.soft, l.hard)).collect(),
         credentials: service.credentials.as_ref().map(|c| (c.uid, c.gid, c.groups.clone())),
+        pass_fd: None,
     };
-    Ok((program, setup))
+    Ok(Prepared { program, setup, probes })
+}
+
+/// A unit for `service`, with its notification socket if it has `notify`
+/// (`nonce` keeps the socket's name unique).
+fn new_unit(id: u64, service: &Service, base: &Environment, nonce: u64) -> Result<Unit, String> {
+    let notify = notify_socket(service, nonce ^ id.wrapping_mul(0x2545_f491_4f6c_dd1d))?;
+    let prepared = prepare(service, base, notify.as_ref().map(|s| s.address.as_str()))?;
+    let mut unit = Unit::new(id, service.clone(), prepared.program, prepared.setup, SERVICE_PLACEMENT, false);
+    unit.watch.exec = prepared.probes;
+    unit.watch.notify = notify.map(|socket| (socket, 0));
+    Ok(unit)
+}
+
+fn notify_socket(service: &Service, nonce: u64) -> Result<Option<NotifySocket>, String> {
+    if !service.notify {
+        return Ok(None);
+    }
+    NotifySocket::bind(nonce).map(Some).map_err(|e| format!("cannot make its NOTIFY_SOCKET: {}", Reason(&e)))
 }
 
 impl Unit {
@@ -202,6 +275,7 @@ impl Unit {
             is_main,
             stop_sent: false,
             stuck_reported: false,
+            watch: Watch::default(),
         }
     }
 }
@@ -218,20 +292,17 @@ impl Supervisor {
             error!("{why}");
             2
         })?;
+        let seed = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0x9e37_79b9, |d| d.as_nanos() as u64)
+            ^ (u64::from(process::pid().unsigned_abs()) << 32);
         let mut units = Vec::new();
         for service in &config.services {
-            let (program, setup) = prepare(service, &base).map_err(|why| {
+            let unit = new_unit(units.len() as u64, service, &base, seed).map_err(|why| {
                 error!("service {}: {why}", service.name);
                 2
             })?;
-            units.push(Unit::new(
-                units.len() as u64,
-                service.clone(),
-                program,
-                setup,
-                SERVICE_PLACEMENT,
-                false,
-            ));
+            units.push(unit);
         }
         let mut main_index = None;
         let (mut exit_map, mut rewrites, mut main_group) = (Vec::new(), Vec::new(), false);
@@ -268,6 +339,12 @@ impl Supervisor {
                 critical: true,
                 optional: false,
                 logs: Logs::Inherit,
+                startup: None,
+                liveness: None,
+                readiness: None,
+                notify: false,
+                notify_fd: None,
+                watchdog: None,
             };
             // The main program keeps warden's stdin and, with a terminal, owns it.
             let program = Program::new(&main.command, &base, &[]).map_err(|e| {
@@ -281,10 +358,6 @@ impl Supervisor {
             rewrites = main.rewrites;
             main_group = main.group;
         }
-        let seed = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0x9e37_79b9, |d| d.as_nanos() as u64)
-            ^ (u64::from(process::pid().unsigned_abs()) << 32);
         // The units hold the services from here on; keep one copy only.
         let config = Config { services: Vec::new(), ..config };
         Ok(Supervisor {
@@ -311,7 +384,23 @@ impl Supervisor {
             spawn_queue: VecDeque::new(),
             in_flight: HashMap::new(),
             next_token: SPAWNS,
+            watched: HashMap::new(),
+            probe_pids: HashMap::new(),
+            outer: Outer::from_environment(),
         })
+    }
+
+    /// Puts a unit's notification socket into the loop.
+    fn watch_notify_socket(&mut self, index: usize) {
+        let token = self.take_token();
+        let Some(unit) = self.units.get_mut(index) else { return };
+        let Some((socket, slot)) = &mut unit.watch.notify else { return };
+        *slot = token;
+        if let Err(e) = self.init.reactor.register(socket.fd(), token, Interest::Read) {
+            warning!("{}: cannot watch its NOTIFY_SOCKET: {}", unit.service.name, Reason(&e));
+            return;
+        }
+        self.watched.insert(token, Watched::Notify { index, id: unit.id });
     }
 
     /// xorshift64*: uniform in [0, 1), for backoff jitter. Not for secrets.
@@ -326,9 +415,14 @@ impl Supervisor {
 
     fn run(&mut self) -> i32 {
         for index in 0..self.units.len() {
+            self.watch_notify_socket(index);
             self.schedule(index);
         }
+        if let Some(every) = self.outer.as_ref().and_then(|o| o.watchdog) {
+            self.init.reactor.add_timer(deadline_after(every / 2), Timer::OuterWatchdog);
+        }
         self.progress();
+        self.notify_outer_ready();
         let mut events = Vec::new();
         loop {
             if matches!(self.phase, Phase::Sweeping | Phase::Killed) && self.no_children {
@@ -338,7 +432,17 @@ impl Supervisor {
             for event in events.drain(..) {
                 match event {
                     Event::Io(ready) if ready.token == SIGNALS => self.drain_signals(),
-                    Event::Io(ready) => self.on_spawn_status(ready.token),
+                    Event::Io(ready) if self.in_flight.contains_key(&ready.token) => {
+                        self.on_spawn_status(ready.token)
+                    }
+                    Event::Io(ready) => match self.watched.get(&ready.token).copied() {
+                        Some(Watched::Probe { index, id, kind }) => {
+                            self.on_probe_io(index, id, kind, ready.token, ready)
+                        }
+                        Some(Watched::Notify { index, id }) => self.on_notify(index, id),
+                        Some(Watched::Pipe { index, id }) => self.on_pipe(index, id, ready.token),
+                        None => {}
+                    },
                     Event::Timer(timer) => {
                         if let Some(code) = self.on_timer(timer) {
                             return code;
@@ -348,6 +452,7 @@ impl Supervisor {
                 self.feed_pending();
             }
             self.progress();
+            self.notify_outer_ready();
         }
     }
 
@@ -443,6 +548,9 @@ impl Supervisor {
         let mut ended = std::mem::take(&mut self.ended);
         self.no_children = self.init.reap_all(&mut ended);
         for (pid, status) in ended.drain(..) {
+            if self.on_probe_exit(pid, status) {
+                continue;
+            }
             // A child can end before its exec was confirmed: settle that first,
             // so that its machine hears "spawned" before "exited".
             let token = self.in_flight.iter().find(|(_, (_, p))| p.pid == pid).map(|(t, _)| *t);
@@ -481,6 +589,29 @@ impl Supervisor {
                         ));
                     }
                     self.pending.push_back((index, Input::Start));
+                }
+            }
+            Timer::Probe { index, id, kind, round } => {
+                if self.current_round(index, id, round) {
+                    self.run_probe(index, kind);
+                }
+            }
+            Timer::ProbeTimeout { index, id, kind, round } => {
+                if self.current_round(index, id, round) {
+                    self.on_probe_timeout(index, kind);
+                }
+            }
+            Timer::Watchdog { index, id, round } => {
+                if self.current_round(index, id, round) {
+                    self.on_watchdog(index);
+                }
+            }
+            Timer::OuterWatchdog => {
+                if let Some(outer) = &self.outer
+                    && let Some(every) = outer.watchdog
+                {
+                    outer.send("WATCHDOG=1");
+                    self.init.reactor.add_timer(deadline_after(every / 2), Timer::OuterWatchdog);
                 }
             }
             Timer::DrainOver => {
@@ -524,7 +655,12 @@ impl Supervisor {
                 continue;
             }
             let name = unit.service.name.clone();
-            match start(&unit.program, unit.placement, &unit.setup, true) {
+            // Held open until the child has its copy of the notification pipe.
+            let notify_pipe = self.before_spawn(index);
+            let Some(unit) = self.units.get(index) else { continue };
+            let started = start(&unit.program, unit.placement, &unit.setup, true);
+            drop(notify_pipe);
+            match started {
                 Ok(pending) => {
                     let token = self.next_token;
                     self.next_token += 1;
@@ -635,6 +771,7 @@ impl Supervisor {
 
     /// Consequences of a machine's new state that concern more than the machine.
     fn after_change(&mut self, index: usize) {
+        self.watch_follow(index);
         let Some(unit) = self.units.get(index) else { return };
         if unit.is_main
             && matches!(unit.machine.state, State::Exited | State::Failed)
@@ -811,6 +948,15 @@ impl Supervisor {
             crate::duration::format(self.config.grace),
             crate::duration::format(self.config.drain)
         ));
+        if let Some(outer) = &self.outer {
+            outer.send(&format!("STOPPING=1\nSTATUS=shutting down: {reason}"));
+        }
+        // Nothing is probed any more: no restart can race the shutdown.
+        for index in 0..self.units.len() {
+            if self.units.get(index).is_some_and(|u| u.machine.is_up()) {
+                self.watch_end(index);
+            }
+        }
         let deadline = deadline_after(self.config.grace);
         self.grace_deadline = Some(deadline);
         self.grace_timer = Some(self.init.reactor.add_timer(deadline, Timer::GraceOver));
@@ -895,10 +1041,19 @@ impl Supervisor {
                 return;
             }
         };
+        // New units for what is added or changed, all built before anything
+        // changes: one that cannot be built leaves everything as it was.
         let mut prepared = Vec::new();
         for service in &config.services {
-            match prepare(service, &base) {
-                Ok(ready) => prepared.push((service.clone(), ready)),
+            let current =
+                self.units.iter().find(|u| !u.retired && !u.is_main && u.service.name == service.name);
+            if current.is_some_and(|u| &u.service == service) {
+                continue;
+            }
+            let id = self.next_unit_id + prepared.len() as u64;
+            let nonce = self.random_state;
+            match new_unit(id, service, &base, nonce) {
+                Ok(unit) => prepared.push(unit),
                 Err(why) => {
                     self.note(&format!(
                         "reload failed, nothing was changed: service {}: {why}",
@@ -908,7 +1063,9 @@ impl Supervisor {
                 }
             }
         }
-        let (mut added, mut removed, mut changed, mut unchanged) = (Vec::new(), Vec::new(), Vec::new(), 0);
+        self.next_unit_id += prepared.len() as u64;
+        let (mut added, mut removed, mut changed) = (Vec::new(), Vec::new(), Vec::new());
+        let unchanged = config.services.len() - prepared.len();
         for index in 0..self.units.len() {
             let Some(unit) = self.units.get_mut(index) else { continue };
             if unit.retired || unit.is_main || config.services.iter().any(|s| s.name == unit.service.name) {
@@ -920,53 +1077,56 @@ impl Supervisor {
             // Fed at once, so that no pending input outlives the slot's reuse.
             self.feed(index, Input::Stop { then: AfterStop::Stay, timeout });
         }
-        for (service, (program, setup)) in prepared {
-            let existing =
-                self.units.iter().position(|u| !u.retired && !u.is_main && u.service.name == service.name);
-            match existing {
+        for new in prepared {
+            let existing = self
+                .units
+                .iter()
+                .position(|u| !u.retired && !u.is_main && u.service.name == new.service.name);
+            let index = match existing {
                 Some(index) => {
+                    changed.push(new.service.name.clone());
                     let Some(unit) = self.units.get_mut(index) else { continue };
-                    if unit.service == service {
-                        unchanged += 1;
+                    if let Some((_, token)) = &unit.watch.notify {
+                        self.watched.remove(token);
+                    }
+                    if unit.machine.is_live() {
+                        // Same unit, new settings: it stops, then starts from them.
+                        let timeout = unit.service.stop_timeout;
+                        unit.service = new.service;
+                        unit.program = new.program;
+                        unit.setup = new.setup;
+                        unit.watch.exec = new.watch.exec;
+                        unit.watch.notify = new.watch.notify;
+                        unit.stop_sent = false;
+                        unit.stuck_reported = false;
+                        self.watch_notify_socket(index);
+                        self.feed(index, Input::Stop { then: AfterStop::Restart, timeout });
                         continue;
                     }
-                    changed.push(service.name.clone());
-                    let timeout = unit.service.stop_timeout;
-                    let live = unit.machine.is_live();
-                    unit.service = service;
-                    unit.program = program;
-                    unit.setup = setup;
-                    unit.stop_sent = false;
-                    unit.stuck_reported = false;
-                    if live {
-                        self.feed(index, Input::Stop { then: AfterStop::Restart, timeout });
-                    } else {
-                        // Not running: start over from the new settings.
-                        unit.machine = Machine::default();
-                        unit.id = self.next_unit_id;
-                        self.next_unit_id += 1;
-                        self.schedule(index);
-                    }
+                    // Not running: start over from the new settings.
+                    *unit = new;
+                    index
                 }
                 None => {
-                    added.push(service.name.clone());
-                    let unit =
-                        Unit::new(self.next_unit_id, service, program, setup, SERVICE_PLACEMENT, false);
-                    self.next_unit_id += 1;
+                    added.push(new.service.name.clone());
                     let free = self.units.iter().position(|u| u.retired && !u.machine.is_live());
-                    let index = match free.and_then(|slot| self.units.get_mut(slot).map(|u| (slot, u))) {
+                    match free.and_then(|slot| self.units.get_mut(slot).map(|u| (slot, u))) {
                         Some((slot, old)) => {
-                            *old = unit;
+                            if let Some((_, token)) = &old.watch.notify {
+                                self.watched.remove(token);
+                            }
+                            *old = new;
                             slot
                         }
                         None => {
-                            self.units.push(unit);
+                            self.units.push(new);
                             self.units.len() - 1
                         }
-                    };
-                    self.schedule(index);
+                    }
                 }
-            }
+            };
+            self.watch_notify_socket(index);
+            self.schedule(index);
         }
         self.config.grace = config.grace;
         self.config.drain = config.drain;

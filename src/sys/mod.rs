@@ -6,6 +6,7 @@
 
 pub mod epoll;
 pub mod fds;
+pub mod net;
 pub mod process;
 pub mod reap;
 pub mod signals;

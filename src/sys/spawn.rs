@@ -84,6 +84,9 @@ pub struct Setup {
     pub limits: Vec<(i32, u64, u64)>,
     /// (uid, gid, supplementary groups)
     pub credentials: Option<(u32, u32, Vec<u32>)>,
+    /// (fd in warden, number in the child): a descriptor given on purpose,
+    /// such as the write end of a readiness-notification pipe.
+    pub pass_fd: Option<(RawFd, i32)>,
 }
 
 /// The step of the child's set-up that failed.
@@ -326,6 +329,8 @@ fn exec_child(
     setup: &Setup,
     status_fd: libc::c_int,
 ) -> ! {
+    // Moved if the fd given on purpose takes its number.
+    let status_fd = std::cell::Cell::new(status_fd);
     // Reports the failed stage and errno to the parent, then exits 127.
     let fail = |stage: Stage| -> ! {
         // SAFETY: reading errno, write(2) and _exit(2) are async-signal-safe.
@@ -335,7 +340,7 @@ fn exec_child(
             let (stage_bytes, errno_bytes) = report.split_at_mut(4);
             stage_bytes.copy_from_slice(&stage.code().to_ne_bytes());
             errno_bytes.copy_from_slice(&errno.to_ne_bytes());
-            libc::write(status_fd, report.as_ptr().cast(), report.len());
+            libc::write(status_fd.get(), report.as_ptr().cast(), report.len());
             libc::_exit(127);
         }
     };
@@ -395,6 +400,21 @@ fn exec_child(
         signals::reset_for_exec();
         // Belt and braces: whatever fd ≥ 3 is open now must not survive exec.
         libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, libc::CLOSE_RANGE_CLOEXEC);
+        if let Some((source, target)) = setup.pass_fd {
+            if status_fd.get() == target {
+                // Keep the status pipe out of the way of the fd being placed.
+                status_fd.set(libc::fcntl(target, libc::F_DUPFD_CLOEXEC, target + 1));
+            }
+            // dup2 clears close-on-exec on the copy; an fd already in place needs it cleared.
+            let placed = if source == target {
+                libc::fcntl(target, libc::F_SETFD, 0)
+            } else {
+                libc::dup2(source, target)
+            };
+            if placed < 0 {
+                fail(Stage::Stdio);
+            }
+        }
 
         let mut error = libc::ENOENT;
         let mut denied = false;

@@ -1,0 +1,563 @@
+//! The watchdog half of the supervisor: probes, sd_notify and notification-fd
+//! readiness, WATCHDOG pings and warden's own sd_notify, all inside the one
+//! loop. Probing runs only while a service is up (running or ready): it begins
+//! when the program has started and ends when it stops, backs off or is found
+//! unhealthy, so nothing is ever probed during backoff or stopping.
+//!
+//! Each probe runs at most once at a time, `period` after its previous start
+//! (or as soon as that run ends, if it took longer); socket checks are
+//! non-blocking and exec checks are ordinary children of the one reaper, killed
+//! at their timeout. A probe that hangs therefore never delays another one.
+//! Verdicts become machine inputs: `Unhealthy` for a liveness, startup or
+//! watchdog failure (which restarts through the restart policy), `Readiness`
+//! when the service's readiness changes.
+
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::time::{Duration, Instant};
+
+use super::machine::Input;
+use super::{Phase, SERVICE_PLACEMENT, Supervisor, Timer};
+use crate::config::{Check, Kind, ProbeKind, Service};
+use crate::health::socket::{self, SocketCheck, Step};
+use crate::health::{Change, Outcome, Tracker};
+use crate::logger::warning;
+use crate::notify::{Notice, NotifySocket};
+use crate::reactor::{Interest, Ready, TimerId, deadline_after};
+use crate::sys::reap::ExitStatus;
+use crate::sys::spawn::{Pending, Program, Setup, start};
+use crate::sys::{Reason, process};
+
+/// What an fd watched for a unit is.
+#[derive(Debug, Clone, Copy)]
+pub enum Watched {
+    Probe { index: usize, id: u64, kind: ProbeKind },
+    Notify { index: usize, id: u64 },
+    Pipe { index: usize, id: u64 },
+}
+
+/// One unit's checks and what they found.
+#[derive(Default)]
+pub struct Watch {
+    /// Bumped whenever probing stops: timers of an older round act on nothing.
+    round: u64,
+    active: bool,
+    pub slots: [Slot; 3],
+    startup_passed: bool,
+    /// READY=1 (or a newline on the notification fd) since the last start.
+    pub notified: bool,
+    /// The last STATUS= the service sent.
+    pub status: Option<String>,
+    last_ping: Option<Instant>,
+    watchdog_timer: Option<TimerId>,
+    pub notify: Option<(NotifySocket, u64)>,
+    pipe: Option<(std::fs::File, u64)>,
+    /// Exec probes, prepared like the service's own program.
+    pub exec: [Option<Program>; 3],
+}
+
+#[derive(Default)]
+pub struct Slot {
+    pub tracker: Tracker,
+    attempt: Option<Attempt>,
+    /// When the current (or last) run began.
+    started: Option<Instant>,
+    /// The next run's timer while idle, the timeout while running.
+    timer: Option<TimerId>,
+}
+
+enum Attempt {
+    Socket { check: SocketCheck, token: u64 },
+    Exec { pending: Pending },
+}
+
+impl Supervisor {
+    /// Starts or stops probing when a unit comes up or goes down.
+    pub(super) fn watch_follow(&mut self, index: usize) {
+        let Some(unit) = self.units.get(index) else { return };
+        let up = unit.machine.is_up();
+        if up && !unit.watch.active && self.phase == Phase::Running {
+            self.watch_begin(index);
+        } else if !up && unit.watch.active {
+            self.watch_end(index);
+        }
+    }
+
+    fn watch_begin(&mut self, index: usize) {
+        let now = Instant::now();
+        let Some(unit) = self.units.get_mut(index) else { return };
+        let watch = &mut unit.watch;
+        watch.active = true;
+        watch.round += 1;
+        watch.startup_passed = unit.service.startup.is_none();
+        for kind in ProbeKind::ALL {
+            if let Some(slot) = watch.slots.get_mut(kind.index()) {
+                slot.tracker.reset(kind == ProbeKind::Liveness);
+                slot.started = None;
+            }
+        }
+        let first = if unit.service.startup.is_some() {
+            vec![ProbeKind::Startup]
+        } else {
+            vec![ProbeKind::Liveness, ProbeKind::Readiness]
+        };
+        if let Some(limit) = unit.service.watchdog {
+            watch.last_ping = Some(now);
+            let (id, round) = (unit.id, watch.round);
+            let timer =
+                self.init.reactor.add_timer(deadline_after(limit), Timer::Watchdog { index, id, round });
+            if let Some(u) = self.units.get_mut(index) {
+                u.watch.watchdog_timer = Some(timer);
+            }
+        }
+        for kind in first {
+            self.schedule_first(index, kind, now);
+        }
+        let notified = self.units.get(index).is_some_and(|u| u.watch.notified);
+        // READY=1 may have come before warden learnt that the exec succeeded.
+        self.update_readiness(index, if notified { "READY=1" } else { "started" });
+    }
+
+    /// Arms a probe's first run: `initial_delay` after the program started.
+    fn schedule_first(&mut self, index: usize, kind: ProbeKind, now: Instant) {
+        let Some(unit) = self.units.get(index) else { return };
+        let Some(probe) = unit.service.probe(kind) else { return };
+        let since = unit.machine.state.since().unwrap_or(now);
+        let after = (since + probe.initial_delay).saturating_duration_since(now);
+        self.arm_probe(index, kind, after);
+    }
+
+    fn arm_probe(&mut self, index: usize, kind: ProbeKind, after: Duration) {
+        let Some(unit) = self.units.get(index) else { return };
+        let (id, round) = (unit.id, unit.watch.round);
+        let timer =
+            self.init.reactor.add_timer(deadline_after(after), Timer::Probe { index, id, kind, round });
+        if let Some(slot) = self.units.get_mut(index).and_then(|u| u.watch.slots.get_mut(kind.index())) {
+            slot.timer = Some(timer);
+        }
+    }
+
+    /// Stops every check of a unit: in-flight runs are abandoned (sockets
+    /// closed, exec probes killed) and pending timers cancelled.
+    pub(super) fn watch_end(&mut self, index: usize) {
+        let Some(unit) = self.units.get_mut(index) else { return };
+        unit.watch.active = false;
+        unit.watch.round += 1;
+        let mut timers: Vec<TimerId> = unit.watch.watchdog_timer.take().into_iter().collect();
+        let mut attempts = Vec::new();
+        for slot in &mut unit.watch.slots {
+            timers.extend(slot.timer.take());
+            attempts.extend(slot.attempt.take());
+        }
+        for timer in timers {
+            self.init.reactor.cancel_timer(timer);
+        }
+        for attempt in attempts {
+            self.abandon(attempt);
+        }
+    }
+
+    fn abandon(&mut self, attempt: Attempt) {
+        match attempt {
+            // Closing the socket also takes it out of epoll.
+            Attempt::Socket { token, .. } => {
+                self.watched.remove(&token);
+            }
+            // Reaped later like any child; its result is ignored then.
+            Attempt::Exec { pending } => {
+                let _ = process::send(-pending.pid, libc::SIGKILL);
+                let _ = process::send(pending.pid, libc::SIGKILL);
+            }
+        }
+    }
+
+    /// A probe is due: run it.
+    pub(super) fn run_probe(&mut self, index: usize, kind: ProbeKind) {
+        let now = Instant::now();
+        let Some(unit) = self.units.get_mut(index) else { return };
+        let Some(probe) = unit.service.probe(kind).cloned() else { return };
+        let Some(slot) = unit.watch.slots.get_mut(kind.index()) else { return };
+        if slot.attempt.is_some() {
+            return; // never overlaps itself
+        }
+        slot.started = Some(now);
+        slot.timer = None;
+        let outcome = match &probe.check {
+            Check::File(path) => Some(match std::fs::symlink_metadata(path) {
+                Ok(_) => Ok(()),
+                Err(e) => Err(format!("{}: {}", path.display(), Reason(&e))),
+            }),
+            Check::Tcp(address) => self.start_socket(index, kind, *address, None),
+            Check::Http { address, host, path } => {
+                self.start_socket(index, kind, *address, Some(socket::request(host, path)))
+            }
+            Check::Exec(_) => self.start_exec(index, kind),
+        };
+        match outcome {
+            Some(outcome) => self.finish_probe(index, kind, outcome),
+            None => {
+                let Some(unit) = self.units.get(index) else { return };
+                let (id, round) = (unit.id, unit.watch.round);
+                let deadline = deadline_after(probe.timeout);
+                let timer =
+                    self.init.reactor.add_timer(deadline, Timer::ProbeTimeout { index, id, kind, round });
+                if let Some(slot) =
+                    self.units.get_mut(index).and_then(|u| u.watch.slots.get_mut(kind.index()))
+                {
+                    slot.timer = Some(timer);
+                }
+            }
+        }
+    }
+
+    /// Starts a TCP or HTTP check; Some(outcome) if it ended at once.
+    fn start_socket(
+        &mut self,
+        index: usize,
+        kind: ProbeKind,
+        address: std::net::SocketAddr,
+        request: Option<Vec<u8>>,
+    ) -> Option<Outcome> {
+        let (check, step) = match SocketCheck::start(address, request) {
+            Ok(started) => started,
+            Err(why) => return Some(Err(why)),
+        };
+        let Step::Wait(interest) = step else {
+            let Step::Done(outcome) = step else { return None };
+            return Some(outcome);
+        };
+        let id = self.units.get(index)?.id;
+        let token = self.take_token();
+        if let Err(e) = self.init.reactor.register(check.fd(), token, interest) {
+            return Some(Err(format!("cannot watch the socket: {}", Reason(&e))));
+        }
+        self.watched.insert(token, Watched::Probe { index, id, kind });
+        let slot = self.units.get_mut(index)?.watch.slots.get_mut(kind.index())?;
+        slot.attempt = Some(Attempt::Socket { check, token });
+        None
+    }
+
+    /// Starts an exec check as a child of its own session; Some(outcome) if it
+    /// could not be started.
+    fn start_exec(&mut self, index: usize, kind: ProbeKind) -> Option<Outcome> {
+        let unit = self.units.get(index)?;
+        let program = unit.watch.exec.get(kind.index())?.as_ref()?;
+        // Output is discarded; the exit code is the answer.
+        let setup = Setup { null_output: true, pass_fd: None, ..unit.setup.clone() };
+        match start(program, SERVICE_PLACEMENT, &setup, true) {
+            Ok(pending) => {
+                let id = unit.id;
+                self.probe_pids.insert(pending.pid, (index, id, kind));
+                let slot = self.units.get_mut(index)?.watch.slots.get_mut(kind.index())?;
+                slot.attempt = Some(Attempt::Exec { pending });
+                None
+            }
+            Err(e) => Some(Err(format!("cannot run: {e}"))),
+        }
+    }
+
+    /// A probe's socket is ready.
+    pub(super) fn on_probe_io(&mut self, index: usize, id: u64, kind: ProbeKind, token: u64, _ready: Ready) {
+        let Some(slot) = self
+            .units
+            .get_mut(index)
+            .filter(|u| u.id == id)
+            .and_then(|u| u.watch.slots.get_mut(kind.index()))
+        else {
+            self.watched.remove(&token);
+            return;
+        };
+        let Some(Attempt::Socket { check, token: current }) = &mut slot.attempt else { return };
+        if *current != token {
+            return;
+        }
+        match check.advance() {
+            Step::Wait(interest) => {
+                if let Err(e) = self.init.reactor.reregister(check.fd(), token, interest) {
+                    let outcome = Err(format!("cannot watch the socket: {}", Reason(&e)));
+                    self.end_attempt(index, kind);
+                    self.finish_probe(index, kind, outcome);
+                }
+            }
+            Step::Done(outcome) => {
+                self.end_attempt(index, kind);
+                self.finish_probe(index, kind, outcome);
+            }
+        }
+    }
+
+    /// The timeout of a running probe: it counts as a failure.
+    pub(super) fn on_probe_timeout(&mut self, index: usize, kind: ProbeKind) {
+        let Some(unit) = self.units.get(index) else { return };
+        let timeout = unit.service.probe(kind).map_or(Duration::ZERO, |p| p.timeout);
+        if let Some(slot) = self.units.get_mut(index).and_then(|u| u.watch.slots.get_mut(kind.index())) {
+            slot.timer = None;
+        }
+        if let Some(attempt) = self.end_attempt(index, kind) {
+            self.abandon(attempt);
+            let outcome = Err(format!("timed out after {}", crate::duration::format(timeout)));
+            self.finish_probe(index, kind, outcome);
+        }
+    }
+
+    /// An exec probe ended; false if `pid` is no probe's.
+    pub(super) fn on_probe_exit(&mut self, pid: i32, status: ExitStatus) -> bool {
+        let Some((index, id, kind)) = self.probe_pids.remove(&pid) else { return false };
+        let current = self
+            .units
+            .get(index)
+            .filter(|u| u.id == id)
+            .and_then(|u| u.watch.slots.get(kind.index()))
+            .is_some_and(|s| matches!(&s.attempt, Some(Attempt::Exec { pending }) if pending.pid == pid));
+        if !current {
+            return true; // abandoned (timed out, or the service went down)
+        }
+        let Some(Attempt::Exec { pending }) = self.end_attempt(index, kind) else { return true };
+        let outcome = match pending.outcome() {
+            Some(Err(e)) => Err(format!("cannot run: {e}")),
+            _ if status == ExitStatus::Exited(0) => Ok(()),
+            _ => Err(super::machine::describe(status)),
+        };
+        if let Some(timer) = self
+            .units
+            .get_mut(index)
+            .and_then(|u| u.watch.slots.get_mut(kind.index()))
+            .and_then(|s| s.timer.take())
+        {
+            self.init.reactor.cancel_timer(timer);
+        }
+        self.finish_probe(index, kind, outcome);
+        true
+    }
+
+    /// Takes the running attempt out of its slot (closing a socket's watch).
+    fn end_attempt(&mut self, index: usize, kind: ProbeKind) -> Option<Attempt> {
+        let slot = self.units.get_mut(index)?.watch.slots.get_mut(kind.index())?;
+        let attempt = slot.attempt.take()?;
+        if let Some(timer) = slot.timer.take() {
+            self.init.reactor.cancel_timer(timer);
+        }
+        if let Attempt::Socket { token, .. } = &attempt {
+            self.watched.remove(token);
+        }
+        Some(attempt)
+    }
+
+    /// Records a result, acts on the verdict, and arms the next run.
+    fn finish_probe(&mut self, index: usize, kind: ProbeKind, outcome: Outcome) {
+        let now = Instant::now();
+        let Some(unit) = self.units.get_mut(index) else { return };
+        let Some(probe) = unit.service.probe(kind).cloned() else { return };
+        let Some(slot) = unit.watch.slots.get_mut(kind.index()) else { return };
+        let error = outcome.as_ref().err().cloned().unwrap_or_default();
+        let change = slot.tracker.record(&probe, outcome);
+        let next = slot.started.map_or(probe.period, |s| (s + probe.period).saturating_duration_since(now));
+        let failures = slot.tracker.consecutive_failures;
+        let failed = format!("{} probe failed {failures} times in a row: {error}", kind.name());
+        match (kind, change) {
+            (ProbeKind::Startup, Change::Passed) => {
+                unit.watch.startup_passed = true;
+                for later in [ProbeKind::Liveness, ProbeKind::Readiness] {
+                    self.schedule_first(index, later, now);
+                }
+                self.update_readiness(index, "startup probe passed");
+                return; // the startup probe has done its job for this run
+            }
+            (ProbeKind::Startup | ProbeKind::Liveness, Change::Failed) => {
+                let cause = kind.name();
+                self.pending.push_back((index, Input::Unhealthy { cause, reason: failed }));
+                return; // the service goes down; probing ends with it
+            }
+            (ProbeKind::Readiness, Change::Passed) => self.update_readiness(index, "readiness probe passed"),
+            (ProbeKind::Readiness, Change::Failed) => self.update_readiness(index, &failed),
+            _ => {}
+        }
+        self.arm_probe(index, kind, next);
+    }
+
+    /// Tells the machine when the service's readiness has changed: ready when
+    /// up, past its startup probe, passing its readiness probe and notified
+    /// (each only if it has one).
+    fn update_readiness(&mut self, index: usize, reason: &str) {
+        let Some(unit) = self.units.get(index) else { return };
+        let service = &unit.service;
+        if !unit.machine.is_up() || !service.has_readiness_check() || service.kind != Kind::Longrun {
+            return;
+        }
+        let watch = &unit.watch;
+        let readiness_ok = service.readiness.is_none()
+            || watch.slots.get(ProbeKind::Readiness.index()).is_some_and(|s| s.tracker.passing);
+        let notified = !(service.notify || service.notify_fd.is_some()) || watch.notified;
+        let ready = watch.active && watch.startup_passed && readiness_ok && notified;
+        if ready != unit.machine.ready {
+            self.pending.push_back((index, Input::Readiness { ready, reason: reason.to_string() }));
+        }
+    }
+
+    /// Before a unit's program is forked: forget what an earlier run notified,
+    /// and make the notification pipe if it has `notify_fd`. Returns the write
+    /// end, to be closed once the child has its copy.
+    pub(super) fn before_spawn(&mut self, index: usize) -> Option<OwnedFd> {
+        let unit = self.units.get_mut(index)?;
+        unit.watch.notified = false;
+        unit.watch.status = None;
+        if let Some((socket, _)) = &unit.watch.notify {
+            socket.discard();
+        }
+        unit.watch.pipe = None;
+        unit.setup.pass_fd = None;
+        let target = unit.service.notify_fd?;
+        let (read, write) = match crate::sys::fds::pipe() {
+            Ok(pair) => pair,
+            Err(e) => {
+                warning!("{}: cannot make the notification pipe: {}", unit.service.name, Reason(&e));
+                return None;
+            }
+        };
+        let (name, id) = (unit.service.name.clone(), unit.id);
+        let token = self.take_token();
+        if let Err(e) = self.init.reactor.register(read.as_raw_fd(), token, Interest::Read) {
+            warning!("{name}: cannot watch the notification pipe: {}", Reason(&e));
+            return None;
+        }
+        self.watched.insert(token, Watched::Pipe { index, id });
+        let unit = self.units.get_mut(index)?;
+        unit.setup.pass_fd = Some((write.as_raw_fd(), target));
+        unit.watch.pipe = Some((std::fs::File::from(read), token));
+        Some(write)
+    }
+
+    /// The notification pipe has data or was closed.
+    pub(super) fn on_pipe(&mut self, index: usize, id: u64, token: u64) {
+        let Some(unit) = self.units.get_mut(index).filter(|u| u.id == id) else {
+            self.watched.remove(&token);
+            return;
+        };
+        let Some((pipe, current)) = &unit.watch.pipe else { return };
+        if *current != token {
+            return;
+        }
+        let mut buffer = [0u8; 64];
+        let (newline, done) = match std::io::Read::read(&mut &*pipe, &mut buffer) {
+            Ok(0) => (false, true),
+            Ok(n) => (buffer.get(..n).unwrap_or_default().contains(&b'\n'), false),
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => (false, false),
+            Err(_) => (false, true),
+        };
+        if newline || done {
+            // One newline is all it says; EOF means it never will.
+            unit.watch.pipe = None;
+            self.watched.remove(&token);
+        }
+        if newline {
+            unit.watch.notified = true;
+            self.update_readiness(index, "ready (notification fd)");
+        }
+    }
+
+    /// Datagrams on a service's notification socket.
+    pub(super) fn on_notify(&mut self, index: usize, id: u64) {
+        let Some(unit) = self.units.get_mut(index).filter(|u| u.id == id) else { return };
+        let Some((socket, _)) = &unit.watch.notify else { return };
+        let notices = socket.receive();
+        // Only the run in progress may speak; a late word of a stopped one is dropped.
+        if !(unit.machine.is_up() || unit.machine.state == super::machine::State::Starting) {
+            return;
+        }
+        let name = unit.service.name.clone();
+        for notice in notices {
+            let Some(unit) = self.units.get_mut(index) else { return };
+            match notice {
+                Notice::Ready => {
+                    unit.watch.notified = true;
+                    self.update_readiness(index, "READY=1");
+                }
+                Notice::Reloading => {
+                    unit.watch.notified = false;
+                    self.update_readiness(index, "RELOADING=1");
+                }
+                Notice::Status(text) => unit.watch.status = Some(text),
+                Notice::Stopping => self.note(&format!("{name}: says it is stopping (STOPPING=1)")),
+                Notice::Watchdog => unit.watch.last_ping = Some(Instant::now()),
+                Notice::WatchdogTrigger if unit.machine.is_up() => {
+                    let reason = "watchdog: the service asked for it (WATCHDOG=trigger)".to_string();
+                    self.pending.push_back((index, Input::Unhealthy { cause: "watchdog", reason }));
+                }
+                Notice::WatchdogTrigger => {}
+            }
+        }
+    }
+
+    /// The watchdog deadline of a unit: restart it unless it pinged meanwhile.
+    pub(super) fn on_watchdog(&mut self, index: usize) {
+        let now = Instant::now();
+        let Some(unit) = self.units.get_mut(index) else { return };
+        unit.watch.watchdog_timer = None;
+        let (Some(limit), Some(last)) = (unit.service.watchdog, unit.watch.last_ping) else { return };
+        let deadline = last + limit;
+        if deadline > now {
+            let (id, round) = (unit.id, unit.watch.round);
+            let timer = self.init.reactor.add_timer(deadline, Timer::Watchdog { index, id, round });
+            if let Some(u) = self.units.get_mut(index) {
+                u.watch.watchdog_timer = Some(timer);
+            }
+            return;
+        }
+        let reason = format!("watchdog: no WATCHDOG=1 for {}", crate::duration::format(limit));
+        self.pending.push_back((index, Input::Unhealthy { cause: "watchdog", reason }));
+    }
+
+    /// Whether a timer of `round` still concerns this unit's probing.
+    pub(super) fn current_round(&self, index: usize, id: u64, round: u64) -> bool {
+        self.units.get(index).is_some_and(|u| u.id == id && u.watch.active && u.watch.round == round)
+    }
+
+    /// Sends the outer READY=1 once every service that must be is ready.
+    pub(super) fn notify_outer_ready(&mut self) {
+        if self.phase != Phase::Running || self.outer.as_ref().is_none_or(|o| o.ready_sent()) {
+            return;
+        }
+        let mut count = 0;
+        for unit in self.units.iter().filter(|u| !u.retired) {
+            let ready = match unit.service.kind {
+                _ if unit.is_main => unit.machine.is_up(),
+                Kind::Periodic(_) => continue,
+                _ if unit.service.optional => continue,
+                Kind::Oneshot => unit.machine.completed,
+                Kind::Longrun => unit.machine.ready,
+            };
+            if !ready {
+                return;
+            }
+            count += 1;
+        }
+        if let Some(outer) = &mut self.outer {
+            outer.ready(&format!("{count} services ready"));
+            self.note("told the service manager READY=1");
+        }
+    }
+
+    pub(super) fn take_token(&mut self) -> u64 {
+        let token = self.next_token;
+        self.next_token += 1;
+        token
+    }
+}
+
+/// Exec probes of `service`, built against the same environment as its program.
+pub fn prepare_probes(
+    service: &Service,
+    base: &crate::sys::spawn::Environment,
+    overrides: &[(std::ffi::OsString, std::ffi::OsString)],
+) -> Result<[Option<Program>; 3], String> {
+    let mut programs = [None, None, None];
+    for kind in ProbeKind::ALL {
+        if let Some(Check::Exec(argv)) = service.probe(kind).map(|p| &p.check) {
+            let program =
+                Program::new(argv, base, overrides).map_err(|e| format!("{} probe: {e}", kind.name()))?;
+            if let Some(slot) = programs.get_mut(kind.index()) {
+                *slot = Some(program);
+            }
+        }
+    }
+    Ok(programs)
+}
