@@ -7,7 +7,6 @@
 
 mod common;
 
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use common::*;
@@ -38,39 +37,6 @@ in_both_modes!(
     one_program_with_restart_policy,
     idle_services_make_no_system_calls,
 );
-
-struct Dir(PathBuf);
-
-impl Dir {
-    fn new() -> Dir {
-        static COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-        let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let dir = std::env::temp_dir().join(format!("warden-services-{}-{n}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        Dir(dir)
-    }
-
-    fn config(&self, yaml: &str) -> String {
-        let path = self.0.join("warden.yaml");
-        std::fs::write(
-            &path,
-            yaml.replace("$DIR", &self.0.display().to_string()).replace("$KIT", &testkit()),
-        )
-        .unwrap();
-        path.display().to_string()
-    }
-
-    fn read(&self, name: &str) -> String {
-        std::fs::read_to_string(self.0.join(name)).unwrap_or_default()
-    }
-}
-
-impl Drop for Dir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 fn start(mode: Mode, args: &[&str]) -> Running {
     Launch::new(mode, args).start()

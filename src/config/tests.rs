@@ -102,7 +102,13 @@ fn reads_probes_with_kubernetes_defaults() {
     let startup = web.startup.as_ref().unwrap();
     assert_eq!(startup.check, Check::File("/tmp/started".into()));
     assert_eq!(
-        (startup.initial_delay, startup.period, startup.timeout, startup.success_threshold, startup.failure_threshold),
+        (
+            startup.initial_delay,
+            startup.period,
+            startup.timeout,
+            startup.success_threshold,
+            startup.failure_threshold
+        ),
         (Duration::ZERO, Duration::from_secs(10), Duration::from_secs(1), 1, 3)
     );
     let liveness = web.liveness.as_ref().unwrap();

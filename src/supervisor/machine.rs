@@ -757,7 +757,8 @@ mod tests {
         assert_eq!((m.state.name(), m.ready, m.ready_once), ("ready", true, true));
         m.handle(&s, Input::Readiness { ready: false, reason: "failed".into() }, t, 0.5);
         assert_eq!((m.state.name(), m.ready, m.ready_once), ("running", false, true));
-        let out = m.handle(&s, Input::Unhealthy { cause: "liveness", reason: "liveness failed".into() }, t, 0.5);
+        let out =
+            m.handle(&s, Input::Unhealthy { cause: "liveness", reason: "liveness failed".into() }, t, 0.5);
         assert_eq!(m.state.name(), "unhealthy");
         assert!(out.contains(&Output::Signal(libc::SIGTERM)));
         // It exits 0 on SIGTERM, yet the run failed: on-failure restarts it.

@@ -260,3 +260,38 @@ pub fn run_to_end<S: AsRef<OsStr>>(mode: Mode, args: &[S]) -> (i32, String, Stri
 pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
+
+/// A scratch directory for one test, removed at the end; `config` writes
+/// warden.yaml there with $DIR and $KIT (the testkit path) filled in.
+pub struct Dir(pub PathBuf);
+
+impl Dir {
+    pub fn new() -> Dir {
+        static COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("warden-test-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        Dir(dir)
+    }
+
+    pub fn config(&self, yaml: &str) -> String {
+        let path = self.0.join("warden.yaml");
+        std::fs::write(
+            &path,
+            yaml.replace("$DIR", &self.0.display().to_string()).replace("$KIT", &testkit()),
+        )
+        .unwrap();
+        path.display().to_string()
+    }
+
+    pub fn read(&self, name: &str) -> String {
+        std::fs::read_to_string(self.0.join(name)).unwrap_or_default()
+    }
+}
+
+impl Drop for Dir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}

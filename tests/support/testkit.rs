@@ -41,9 +41,11 @@ fn main() {
         Some("bench-signal") => bench_signal(rest),
         Some("stamp") => stamp(rest),
         Some("fork-loop") => fork_loop(&args[1..]),
+        Some("http-serve") => http_serve(rest),
+        Some("notify") => notify(rest),
         _ => {
             eprintln!(
-                "usage: testkit signals|status|argv|env|cwd|orphans|term-marker|ignore-term|signal-echo|bench-signal"
+                "usage: testkit signals|status|argv|env|cwd|orphans|term-marker|ignore-term|signal-echo|bench-signal|stamp|fork-loop|http-serve|notify"
             );
             std::process::exit(2);
         }
@@ -389,4 +391,66 @@ fn fork_loop(args: &[OsString]) {
     for pid in children {
         unsafe { libc::kill(pid, libc::SIGKILL) };
     }
+}
+
+/// `http-serve PORT DIR`: an HTTP server on 127.0.0.1:PORT for probes. While
+/// DIR/hang exists it accepts connections and never answers (alive but hung);
+/// while DIR/fail exists it answers 503; otherwise 200. Prints "request" per
+/// request answered or held.
+fn http_serve(args: &[String]) {
+    let listener = std::net::TcpListener::bind(("127.0.0.1", args[0].parse::<u16>().unwrap())).unwrap();
+    let dir = std::path::PathBuf::from(&args[1]);
+    let mut held = std::collections::VecDeque::new();
+    say("serving");
+    for stream in listener.incoming() {
+        let Ok(mut stream) = stream else { continue };
+        say("request");
+        if dir.join("hang").exists() {
+            held.push_back(stream); // never answered; the oldest dropped past 64
+            if held.len() > 64 {
+                held.pop_front();
+            }
+            continue;
+        }
+        let mut buffer = [0u8; 1024];
+        let _ = stream.read(&mut buffer);
+        let status = if dir.join("fail").exists() { "503 Service Unavailable" } else { "200 OK" };
+        let _ = stream.write_all(format!("HTTP/1.1 {status}\r\nContent-Length: 2\r\n\r\nok").as_bytes());
+    }
+}
+
+/// `notify STEP...`: an sd_notify client. Steps: `sleep:MS`, `send:MSG` (`;`
+/// separates lines), `ping:MS:N` (WATCHDOG=1 every MS, N times). Prints its
+/// NOTIFY_SOCKET and WATCHDOG_USEC first; after the steps, waits for SIGTERM.
+fn notify(args: &[String]) {
+    use std::os::linux::net::SocketAddrExt;
+    use std::os::unix::net::{SocketAddr, UnixDatagram};
+    let set = block_all();
+    let target = std::env::var("NOTIFY_SOCKET").unwrap_or_default();
+    say(&format!("NOTIFY_SOCKET={target}"));
+    say(&format!("WATCHDOG_USEC={}", std::env::var("WATCHDOG_USEC").unwrap_or_default()));
+    let address = match target.strip_prefix('@') {
+        Some(name) => SocketAddr::from_abstract_name(name.as_bytes()).unwrap(),
+        None => SocketAddr::from_pathname(&target).unwrap(),
+    };
+    let socket = UnixDatagram::unbound().unwrap();
+    let send = |message: &str| {
+        socket.send_to_addr(message.replace(';', "\n").as_bytes(), &address).unwrap();
+    };
+    for step in args {
+        let parts: Vec<&str> = step.splitn(3, ':').collect();
+        match parts[..] {
+            ["sleep", ms] => std::thread::sleep(std::time::Duration::from_millis(ms.parse().unwrap())),
+            ["send", message] => send(message),
+            ["ping", ms, n] => {
+                for _ in 0..n.parse::<u32>().unwrap() {
+                    send("WATCHDOG=1");
+                    std::thread::sleep(std::time::Duration::from_millis(ms.parse().unwrap()));
+                }
+            }
+            _ => panic!("unknown step {step}"),
+        }
+        say(&format!("done {step}"));
+    }
+    while wait_signal(&set) != libc::SIGTERM {}
 }
