@@ -241,7 +241,14 @@ impl Drop for Running {
     fn drop(&mut self) {
         if self.child.try_wait().ok().flatten().is_none() {
             if self.warden_pid > 0 {
-                unsafe { libc::kill(self.warden_pid, libc::SIGKILL) };
+                // A clean stop first: as a subreaper, a SIGKILLed warden would
+                // leave its services running on the machine.
+                unsafe { libc::kill(self.warden_pid, libc::SIGTERM) };
+                let stopped =
+                    wait_until(Duration::from_secs(10), || self.child.try_wait().ok().flatten().is_some());
+                if !stopped {
+                    unsafe { libc::kill(self.warden_pid, libc::SIGKILL) };
+                }
             }
             let _ = self.child.kill();
             let _ = self.child.wait();
