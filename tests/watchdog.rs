@@ -23,6 +23,7 @@ in_both_modes!(
     missing_watchdog_pings_restart,
     outer_ready_is_sent_exactly_once,
     seed_scenario_gives_up_without_a_storm,
+    churning_checks_leak_no_descriptors,
 );
 
 fn free_port() -> u16 {
@@ -319,4 +320,57 @@ fn seed_scenario_gives_up_without_a_storm(mode: Mode) {
     assert_eq!(count(&err, "web: unhealthy -> backoff"), 10, "{err}");
     assert_eq!(count(&err, "starting -> running"), 11, "{err}");
     assert_eq!(warden.wait(10 * SECOND), 1);
+}
+
+/// Services that restart fast, each run with a notification pipe, probe
+/// sockets or exec probes killed at their timeout: once they have all failed
+/// for good, warden holds no pipe and only the one notification socket.
+fn churning_checks_leak_no_descriptors(mode: Mode) {
+    let dir = Dir::new();
+    let closed = free_port();
+    let common = "    restart: always\n    max_restarts: 15\n    restart_window: 1m\n    min_uptime: 0s\n    \
+                  backoff: { initial: 10ms, max: 10ms, jitter: 0% }\n";
+    let config = dir.config(&format!(
+        "services:\n  keeper:\n    command: [sleep, \"100\"]\n  piped:\n    command: \"echo >&3; sleep 0.02; exit 1\"\n    notify_fd: 3\n{common}  \
+         notified:\n    command: [\"$KIT\", notify, \"send:READY=1\"]\n    notify: true\n{common}    \
+         liveness: {{ tcp: {closed}, period: 20ms, failure_threshold: 1 }}\n  \
+         probed:\n    command: [sleep, \"100\"]\n{common}    \
+         readiness: {{ exec: [sleep, \"1\"], period: 20ms, timeout: 20ms }}\n    \
+         liveness: {{ http: {closed}, period: 30ms, failure_threshold: 2 }}\n"
+    ));
+    let warden = start(mode, &config);
+    let all_failed = || {
+        let err = warden.stderr();
+        ["piped", "notified", "probed"].iter().all(|name| {
+            err.lines().any(|l| l.starts_with(&format!("warden: {name}: ")) && l.contains(" -> failed: "))
+        })
+    };
+    assert!(wait_until(30 * SECOND, all_failed), "{}", warden.stderr());
+    std::thread::sleep(Duration::from_millis(300));
+    // What the test itself holds open (and so warden may have inherited) is not warden's.
+    let targets = |pid: &str| -> Vec<(i32, String)> {
+        std::fs::read_dir(format!("/proc/{pid}/fd"))
+            .unwrap()
+            .filter_map(|e| {
+                let e = e.ok()?;
+                let fd = e.file_name().to_str()?.parse().ok()?;
+                Some((fd, std::fs::read_link(e.path()).ok()?.display().to_string()))
+            })
+            .collect()
+    };
+    let inherited: Vec<String> = targets("self").into_iter().map(|(_, t)| t).collect();
+    let mut pipes = 0;
+    let mut sockets = 0;
+    for (fd, target) in targets(&warden.warden_pid.to_string()) {
+        if inherited.contains(&target) {
+            continue;
+        }
+        if fd > 2 && target.starts_with("pipe:") {
+            pipes += 1;
+        }
+        if fd > 2 && target.starts_with("socket:") {
+            sockets += 1;
+        }
+    }
+    assert_eq!((pipes, sockets), (0, 1), "{}", warden.stderr());
 }

@@ -1073,6 +1073,10 @@ impl Supervisor {
             }
             unit.retired = true;
             removed.push(unit.service.name.clone());
+            // Its notification socket goes now; the slot may wait long for reuse.
+            if let Some((_, token)) = unit.watch.notify.take() {
+                self.watched.remove(&token);
+            }
             let timeout = unit.service.stop_timeout;
             // Fed at once, so that no pending input outlives the slot's reuse.
             self.feed(index, Input::Stop { then: AfterStop::Stay, timeout });

@@ -182,7 +182,8 @@ impl Supervisor {
         slot.started = Some(now);
         slot.timer = None;
         let outcome = match &probe.check {
-            Check::File(path) => Some(match std::fs::symlink_metadata(path) {
+            // Like `test -e`: a symlink counts if what it points to exists.
+            Check::File(path) => Some(match std::fs::metadata(path) {
                 Ok(_) => Ok(()),
                 Err(e) => Err(format!("{}: {}", path.display(), Reason(&e))),
             }),
@@ -403,7 +404,10 @@ impl Supervisor {
         if let Some((socket, _)) = &unit.watch.notify {
             socket.discard();
         }
-        unit.watch.pipe = None;
+        if let Some((_, token)) = unit.watch.pipe.take() {
+            self.watched.remove(&token);
+        }
+        let unit = self.units.get_mut(index)?;
         unit.setup.pass_fd = None;
         let target = unit.service.notify_fd?;
         let (read, write) = match crate::sys::fds::pipe() {
