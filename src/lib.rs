@@ -22,6 +22,7 @@ pub mod init;
 pub mod leftovers;
 pub mod logger;
 pub mod notify;
+pub mod output;
 pub mod reactor;
 pub mod single;
 pub mod supervisor;
@@ -97,6 +98,9 @@ fn supervise(options: cli::RunOptions) -> i32 {
             grace: config::DEFAULT_GRACE,
             drain: std::time::Duration::ZERO,
             log_format: config::LogFormat::Text,
+            log_timestamps: false,
+            crash_reports: None,
+            on_crash: None,
             services: Vec::new(),
         },
     };

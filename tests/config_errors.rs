@@ -203,8 +203,24 @@ const CASES: &[(&str, &str)] = &[
         "FILE:2:3: services.bad name: a service name may use only letters, digits, '-', '_' and '.'\n",
     ),
     (
-        "services:\n  web:\n    command: [x]\n    logs: prefix\n",
-        "FILE:4:11: services.web.logs: \"prefix\" is not supported by this version of warden yet (use inherit or null)\n",
+        "services:\n  web:\n    command: [x]\n    logs: prefx\n",
+        "FILE:4:11: services.web.logs: \"prefx\" is not one of prefix, inherit, null or { file: PATH }; did you mean \"prefix\"?\n",
+    ),
+    (
+        "services:\n  web:\n    command: [x]\n    logs: { file: /var/log/web.log, max_size: 1K }\n",
+        "FILE:4:47: services.web.logs.max_size: \"1K\" is less than the smallest size, 64K\n",
+    ),
+    (
+        "services:\n  web:\n    command: [x]\n    logs: { max_size: 1M }\n",
+        "FILE:4:11: services.web.logs: missing \"file\": the path of the log file\n",
+    ),
+    (
+        "crash_reports: { dir: /tmp/c, keep: 0 }\nservices:\n  web:\n    command: [x]\n",
+        "FILE:1:37: crash_reports.keep: \"0\" is not a count from 1 to 10000\n",
+    ),
+    (
+        "on_crash: { timeout: 5s }\nservices:\n  web:\n    command: [x]\n",
+        "FILE:1:11: on_crash: missing \"command\": what to run on a crash\n",
     ),
     ("---\n", "FILE:2:1: the file is empty: it needs at least a \"services\" mapping\n"),
     ("services: [web]\n", "FILE:1:11: services: expected a mapping of service names, found a list\n"),

@@ -176,7 +176,7 @@ fn shutdown_kills_a_service_ignoring_term_at_grace(mode: Mode) {
         testkit()
     ));
     let mut warden = start(mode, &["-c", &config]);
-    warden.expect_line(5 * SECOND, |l| l.starts_with("pid "));
+    warden.expect_line(5 * SECOND, |l| l.starts_with("stubborn | pid "));
     let begin = Instant::now();
     warden.signal(libc::SIGTERM);
     assert_eq!(warden.wait(10 * SECOND), 0, "{}", warden.stderr());
@@ -192,7 +192,7 @@ fn second_stop_signal_skips_the_waiting(mode: Mode) {
         testkit()
     ));
     let mut warden = start(mode, &["-c", &config]);
-    warden.expect_line(5 * SECOND, |l| l.starts_with("pid "));
+    warden.expect_line(5 * SECOND, |l| l.starts_with("stubborn | pid "));
     warden.signal(libc::SIGTERM);
     warden.expect_stderr(5 * SECOND, "stubborn: running -> stopping");
     let begin = Instant::now();
@@ -241,7 +241,9 @@ fn services_get_their_environment_and_limits(mode: Mode) {
     let mut warden = launch.start();
     assert_eq!(warden.wait(10 * SECOND), 0, "{}", warden.stderr());
     let out = warden.rest_of_stdout();
-    assert_eq!(out, ["A=1 B=fallback", &dir.0.display().to_string(), "0027", "123", "NOTIFY=unset"]);
+    // Captured with the default `logs: prefix`: each line labelled, in order.
+    let workdir = format!("env | {}", dir.0.display());
+    assert_eq!(out, ["env | A=1 B=fallback", &workdir, "env | 0027", "env | 123", "env | NOTIFY=unset"]);
 }
 
 fn services_drop_privileges(mode: Mode) {

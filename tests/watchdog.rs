@@ -216,8 +216,8 @@ fn notify_ready_and_notification_fd_gate_dependents(mode: Mode) {
          web:\n    command: [sleep, \"100\"]\n    depends_on: { db: ready, cache: ready }\n",
     );
     let mut warden = start(mode, &config);
-    let socket = warden.expect_line(5 * SECOND, |l| l.starts_with("NOTIFY_SOCKET="));
-    assert!(socket.starts_with("NOTIFY_SOCKET=@warden/"), "{socket}");
+    let socket = warden.expect_line(5 * SECOND, |l| l.starts_with("db | NOTIFY_SOCKET="));
+    assert!(socket.starts_with("db | NOTIFY_SOCKET=@warden/"), "{socket}");
     warden.expect_stderr(5 * SECOND, "cache: running -> ready: ready (notification fd)");
     std::thread::sleep(Duration::from_millis(100));
     assert!(!warden.stderr().contains("web: waiting -> starting"), "{}", warden.stderr());
@@ -235,7 +235,7 @@ fn missing_watchdog_pings_restart(mode: Mode) {
          notify: true\n    watchdog: 400ms\n    restart: never\n",
     );
     let mut warden = start(mode, &config);
-    warden.expect("WATCHDOG_USEC=400000");
+    warden.expect("app | WATCHDOG_USEC=400000");
     let started = seen_at(&warden, 5 * SECOND, "app: running -> ready: READY=1");
     // Pings for 0.8s keep it alive; then silence for 0.4s means hung.
     let hung = seen_at(&warden, 5 * SECOND, "app: ready -> unhealthy: watchdog: no WATCHDOG=1 for 400ms");
@@ -289,8 +289,12 @@ fn outer_ready_is_sent_exactly_once(mode: Mode) {
     // WATCHDOG_USEC=200ms: warden pinged about every 100ms while it ran.
     assert!(count(&messages.join("\n"), "WATCHDOG=1") >= 3, "{messages:?}");
     // The services never saw warden's own socket.
-    let env: Vec<String> =
-        warden.rest_of_stdout().iter().map(|l| String::from_utf8_lossy(&unhex(l)).into_owned()).collect();
+    let env: Vec<String> = warden
+        .rest_of_stdout()
+        .iter()
+        .filter_map(|l| l.strip_prefix("env | "))
+        .map(|l| String::from_utf8_lossy(&unhex(l)).into_owned())
+        .collect();
     assert!(env.iter().any(|v| v.starts_with("PATH=")), "{env:?}");
     assert!(!env.iter().any(|v| v.starts_with("NOTIFY_SOCKET=") || v.starts_with("WATCHDOG_")), "{env:?}");
 }
@@ -331,7 +335,7 @@ fn churning_checks_leak_no_descriptors(mode: Mode) {
     let common = "    restart: always\n    max_restarts: 15\n    restart_window: 1m\n    min_uptime: 0s\n    \
                   backoff: { initial: 10ms, max: 10ms, jitter: 0% }\n";
     let config = dir.config(&format!(
-        "services:\n  keeper:\n    command: [sleep, \"100\"]\n  piped:\n    command: \"echo >&3; sleep 0.02; exit 1\"\n    notify_fd: 3\n{common}  \
+        "services:\n  keeper:\n    command: [sleep, \"100\"]\n    logs: inherit\n  piped:\n    command: \"echo >&3; sleep 0.02; exit 1\"\n    notify_fd: 3\n{common}  \
          notified:\n    command: [\"$KIT\", notify, \"send:READY=1\"]\n    notify: true\n{common}    \
          liveness: {{ tcp: {closed}, period: 20ms, failure_threshold: 1 }}\n  \
          probed:\n    command: [sleep, \"100\"]\n{common}    \

@@ -30,7 +30,25 @@ pub struct Config {
     pub grace: Duration,
     pub drain: Duration,
     pub log_format: LogFormat,
+    /// Prefix captured lines (and file lines) with the time they were read.
+    pub log_timestamps: bool,
+    pub crash_reports: Option<CrashReports>,
+    pub on_crash: Option<Hook>,
     pub services: Vec<Service>,
+}
+
+/// Where crash reports go, and how many are kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CrashReports {
+    pub dir: PathBuf,
+    pub keep: usize,
+}
+
+/// A command run on each crash.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Hook {
+    pub command: Vec<OsString>,
+    pub timeout: Duration,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -215,13 +233,29 @@ pub struct Backoff {
     pub jitter: f64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Logs {
-    /// The service writes to warden's own stdout and stderr.
+    /// Each line goes to warden's stdout or stderr (the same stream) as
+    /// `name | line`, or as a JSON object with `log_format: json`.
+    Prefix,
+    /// The service writes to warden's own stdout and stderr directly.
     Inherit,
     /// Output goes to /dev/null.
     Null,
+    /// Lines go to a file, rotated by size.
+    File(FileLog),
 }
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileLog {
+    pub path: PathBuf,
+    pub max_size: u64,
+    /// Rotated files kept besides the current one.
+    pub keep: u32,
+}
+
+/// The smallest `max_size`: a whole record (16 KiB) must always fit.
+pub const MIN_LOG_FILE: u64 = 64 * 1024;
 
 /// One problem in a config, with where it is.
 #[derive(Debug, Clone, PartialEq)]
@@ -303,8 +337,17 @@ pub fn parse(
     }
 }
 
-const GLOBAL_KEYS: &[&str] =
-    &["grace", "drain", "control", "http", "log_format", "crash_reports", "on_crash", "services"];
+const GLOBAL_KEYS: &[&str] = &[
+    "grace",
+    "drain",
+    "control",
+    "http",
+    "log_format",
+    "log_timestamps",
+    "crash_reports",
+    "on_crash",
+    "services",
+];
 
 const SERVICE_KEYS: &[&str] = &[
     "command",
@@ -339,12 +382,7 @@ const SERVICE_KEYS: &[&str] = &[
 
 /// Keys of the contract whose behaviour this version does not have yet: refused
 /// rather than silently ignored (an ignored liveness probe is worse than none).
-const NOT_YET: &[(&str, &str)] = &[
-    ("control", "the control socket"),
-    ("http", "the HTTP endpoints"),
-    ("crash_reports", "crash reports"),
-    ("on_crash", "crash hooks"),
-];
+const NOT_YET: &[(&str, &str)] = &[("control", "the control socket"), ("http", "the HTTP endpoints")];
 
 struct Reader<'a> {
     problems: Vec<Diagnostic>,
@@ -517,6 +555,10 @@ impl Reader<'_> {
                 self.problems.push(Diagnostic { at: env_at, path: variable.to_string(), message });
             }
         }
+        let log_timestamps =
+            fields.get("log_timestamps").and_then(|(n, p)| self.boolean(n, &p)).unwrap_or(false);
+        let crash_reports = fields.get("crash_reports").and_then(|(n, p)| self.crash_reports(n, &p));
+        let on_crash = fields.get("on_crash").and_then(|(n, p)| self.hook(n, &p));
         let mut services = Vec::new();
         match fields.get("services") {
             None => {
@@ -552,7 +594,7 @@ impl Reader<'_> {
                 }
             }
         }
-        Some(Config { grace, drain, log_format, services })
+        Some(Config { grace, drain, log_format, log_timestamps, crash_reports, on_crash, services })
     }
 
     fn service(&mut self, name: &str, node: &Node, path: &str) -> Option<Service> {
@@ -680,20 +722,7 @@ impl Reader<'_> {
         }
         let critical = fields.get("critical").and_then(|(n, p)| self.boolean(n, &p)).unwrap_or(false);
         let optional = fields.get("optional").and_then(|(n, p)| self.boolean(n, &p)).unwrap_or(false);
-        let mut logs = Logs::Inherit;
-        if let Some((n, p)) = fields.get("logs") {
-            logs = self
-                .parsed(n, &p, |t| match t {
-                    "inherit" => Ok(Logs::Inherit),
-                    "null" => Ok(Logs::Null),
-                    "prefix" => {
-                        Err("\"prefix\" is not supported by this version of warden yet (use inherit or null)"
-                            .into())
-                    }
-                    _ => Err(format!("\"{t}\" is not one of inherit, null")),
-                })
-                .unwrap_or(logs);
-        }
+        let logs = fields.get("logs").and_then(|(n, p)| self.logs(n, &p)).unwrap_or(Logs::Prefix);
 
         let [startup, liveness, readiness] =
             ProbeKind::ALL.map(|kind| fields.get(kind.name()).and_then(|(n, p)| self.probe(n, &p, kind)));
@@ -760,6 +789,94 @@ impl Reader<'_> {
             notify_fd,
             watchdog,
         })
+    }
+
+    /// `prefix`, `inherit`, `null`, or `{ file: PATH, max_size: 10M, keep: 5 }`.
+    fn logs(&mut self, node: &Node, path: &str) -> Option<Logs> {
+        if let Value::Scalar { .. } = node.value {
+            let modes = [("prefix", Logs::Prefix), ("inherit", Logs::Inherit), ("null", Logs::Null)];
+            let names: Vec<&str> = modes.iter().map(|(n, _)| *n).collect();
+            return self.parsed(node, path, |t| {
+                modes.iter().find(|(n, _)| *n == t).map(|(_, l)| l.clone()).ok_or_else(|| {
+                    let hint =
+                        suggest(t, &names).map(|s| format!("; did you mean \"{s}\"?")).unwrap_or_default();
+                    format!("\"{t}\" is not one of prefix, inherit, null or {{ file: PATH }}{hint}")
+                })
+            });
+        }
+        let fields = self.fields(node, path, &["file", "max_size", "keep"])?;
+        let Some((n, p)) = fields.get("file") else {
+            self.problem(node.at, path, "missing \"file\": the path of the log file");
+            return None;
+        };
+        let file = self.text(n, &p).map(PathBuf::from);
+        let mut max_size = 10 * 1024 * 1024;
+        if let Some((n, p)) = fields.get("max_size") {
+            max_size = self
+                .parsed(n, &p, |t| {
+                    parse_size(t).and_then(|size| {
+                        if size < MIN_LOG_FILE {
+                            Err(format!("\"{t}\" is less than the smallest size, 64K"))
+                        } else {
+                            Ok(size)
+                        }
+                    })
+                })
+                .unwrap_or(max_size);
+        }
+        let mut keep = 5;
+        if let Some((n, p)) = fields.get("keep") {
+            keep = self
+                .parsed(n, &p, |t| {
+                    t.parse::<u32>()
+                        .ok()
+                        .filter(|k| *k <= 1000)
+                        .ok_or_else(|| format!("\"{t}\" is not a count from 0 to 1000"))
+                })
+                .unwrap_or(keep);
+        }
+        Some(Logs::File(FileLog { path: file?, max_size, keep }))
+    }
+
+    /// `DIR` or `{ dir: DIR, keep: 20 }`.
+    fn crash_reports(&mut self, node: &Node, path: &str) -> Option<CrashReports> {
+        if let Value::Scalar { .. } = node.value {
+            return self.text(node, path).map(|dir| CrashReports { dir: dir.into(), keep: 20 });
+        }
+        let fields = self.fields(node, path, &["dir", "keep"])?;
+        let Some((n, p)) = fields.get("dir") else {
+            self.problem(node.at, path, "missing \"dir\": the directory for the reports");
+            return None;
+        };
+        let dir = self.text(n, &p).map(PathBuf::from);
+        let mut keep = 20;
+        if let Some((n, p)) = fields.get("keep") {
+            keep = self
+                .parsed(n, &p, |t| {
+                    t.parse::<usize>()
+                        .ok()
+                        .filter(|k| (1..=10_000).contains(k))
+                        .ok_or_else(|| format!("\"{t}\" is not a count from 1 to 10000"))
+                })
+                .unwrap_or(keep);
+        }
+        Some(CrashReports { dir: dir?, keep })
+    }
+
+    /// A command (list or string), or `{ command: ..., timeout: 30s }`.
+    fn hook(&mut self, node: &Node, path: &str) -> Option<Hook> {
+        let timeout = Duration::from_secs(30);
+        if !matches!(node.value, Value::Map(_)) {
+            return self.command(node, path).map(|command| Hook { command, timeout });
+        }
+        let fields = self.fields(node, path, &["command", "timeout"])?;
+        let Some((n, p)) = fields.get("command") else {
+            self.problem(node.at, path, "missing \"command\": what to run on a crash");
+            return None;
+        };
+        let command = self.command(n, &p);
+        let timeout = fields.get("timeout").and_then(|(n, p)| self.duration(n, &p)).unwrap_or(timeout);
+        Some(Hook { command: command?, timeout })
     }
 
     /// `{ tcp: 5432, period: 1s, ... }`: exactly one check plus Kubernetes' fields.

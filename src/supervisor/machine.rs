@@ -144,6 +144,19 @@ pub enum Output {
     FailedForGood {
         code: i32,
     },
+    /// A run ended unexpectedly (for crash reports and the on_crash hook).
+    Crash(Crash),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Crash {
+    pub pid: Option<i32>,
+    pub status: ExitStatus,
+    pub uptime: Duration,
+    pub restarts: u32,
+    pub reason: String,
+    /// What follows: "restart in 2s", "failed", "next scheduled run".
+    pub next: String,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -410,9 +423,48 @@ impl Machine {
         });
     }
 
-    /// Applies the restart policy to a run that ended with `status` after `uptime`.
+    /// Applies the restart policy to a run that ended with `status` after
+    /// `uptime`; a failure is also reported as a `Crash`.
     #[allow(clippy::too_many_arguments)]
     fn decide(
+        &mut self,
+        out: &mut Vec<Output>,
+        service: &Service,
+        status: ExitStatus,
+        uptime: Duration,
+        now: Instant,
+        random: f64,
+        spawn_error: Option<String>,
+    ) {
+        let pid = self.state.pid();
+        let success = spawn_error.is_none() && policy::succeeded(service, status);
+        let first = out.len();
+        self.settle(out, service, status, uptime, now, random, spawn_error);
+        if success {
+            return;
+        }
+        let produced = out.get(first..).unwrap_or_default();
+        let reason = produced
+            .iter()
+            .find_map(|o| match o {
+                Output::Transition(t) => Some(t.reason.clone()),
+                _ => None,
+            })
+            .unwrap_or_default();
+        let delay = produced.iter().find_map(|o| match o {
+            Output::SetTimer { kind: TimerKind::Backoff, after, .. } => Some(*after),
+            _ => None,
+        });
+        let next = match (self.state, delay) {
+            (State::Backoff, Some(after)) => format!("restart in {}", crate::duration::format(after)),
+            (State::Scheduled, _) => "next scheduled run".to_string(),
+            _ => "failed".to_string(),
+        };
+        out.push(Output::Crash(Crash { pid, status, uptime, restarts: self.restarts, reason, next }));
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn settle(
         &mut self,
         out: &mut Vec<Output>,
         service: &Service,

@@ -16,6 +16,7 @@
 //! process gets SIGTERM; when `grace` runs out, SIGKILL for all. A second stop
 //! signal skips the waiting.
 
+mod capture;
 pub mod events;
 pub mod machine;
 pub mod policy;
@@ -37,6 +38,7 @@ use crate::sys::reap::ExitStatus;
 use crate::sys::signals::{self, Received};
 use crate::sys::spawn::{Environment, Pending, Placement, Program, Setup, SpawnError, start};
 use crate::sys::{Reason, process};
+use capture::{Capture, Outputs, RunningHook, SINK_TOKENS};
 use watch::{Watch, Watched};
 
 /// Tokens from here on are exec-status pipes of spawns in flight.
@@ -91,6 +93,10 @@ enum Timer {
         id: u64,
         round: u64,
     },
+    /// An on_crash hook's time is up.
+    HookTimeout {
+        pid: i32,
+    },
     /// Time for warden's own WATCHDOG=1 to the service manager.
     OuterWatchdog,
     DrainOver,
@@ -132,6 +138,10 @@ struct Unit {
     stuck_reported: bool,
     /// Probes, notifications and watchdog.
     watch: Watch,
+    /// The last lines of its output (captured modes only).
+    tail: crate::output::Tail,
+    /// Its log file, with `logs: { file: ... }`.
+    file_log: Option<crate::output::rotate::RotatingFile>,
 }
 
 pub struct Supervisor {
@@ -168,6 +178,13 @@ pub struct Supervisor {
     probe_pids: HashMap<i32, (usize, u64, ProbeKind)>,
     /// The service manager warden reports to (its own NOTIFY_SOCKET).
     outer: Option<Outer>,
+    /// Capture pipes of services' runs: token → capture.
+    captures: HashMap<u64, Capture>,
+    outputs: Outputs,
+    /// on_crash hooks running: pid → hook.
+    hooks: HashMap<i32, RunningHook>,
+    /// The environment hooks start from.
+    base_env: Environment,
 }
 
 /// Runs the services of `config` (and `main`, if given) until shutdown; returns
@@ -233,6 +250,7 @@ fn prepare(service: &Service, base: &Environment, notify: Option<&str>) -> Resul
         limits: service.limits.iter().map(|l| (l.resource, l.soft, l.hard)).collect(),
         credentials: service.credentials.as_ref().map(|c| (c.uid, c.gid, c.groups.clone())),
         pass_fd: None,
+        output: None,
     };
     Ok(Prepared { program, setup, probes })
 }
@@ -244,6 +262,7 @@ fn new_unit(id: u64, service: &Service, base: &Environment, nonce: u64) -> Resul
     let prepared = prepare(service, base, notify.as_ref().map(|s| s.address.as_str()))?;
     let mut unit = Unit::new(id, service.clone(), prepared.program, prepared.setup, SERVICE_PLACEMENT, false);
     unit.watch.exec = prepared.probes;
+    unit.file_log = capture::file_log(&service.logs);
     unit.watch.notify = notify.map(|socket| (socket, 0));
     Ok(unit)
 }
@@ -276,6 +295,8 @@ impl Unit {
             stop_sent: false,
             stuck_reported: false,
             watch: Watch::default(),
+            tail: crate::output::Tail::default(),
+            file_log: None,
         }
     }
 }
@@ -387,6 +408,10 @@ impl Supervisor {
             watched: HashMap::new(),
             probe_pids: HashMap::new(),
             outer: Outer::from_environment(),
+            captures: HashMap::new(),
+            outputs: Outputs::new(),
+            hooks: HashMap::new(),
+            base_env: base,
         })
     }
 
@@ -426,12 +451,18 @@ impl Supervisor {
         let mut events = Vec::new();
         loop {
             if matches!(self.phase, Phase::Sweeping | Phase::Killed) && self.no_children {
-                return self.final_code();
+                return self.finish();
             }
             self.init.wait(&mut events);
             for event in events.drain(..) {
                 match event {
                     Event::Io(ready) if ready.token == SIGNALS => self.drain_signals(),
+                    Event::Io(ready) if SINK_TOKENS.contains(&ready.token) => {
+                        self.on_sink(usize::from(ready.token == SINK_TOKENS[1]))
+                    }
+                    Event::Io(ready) if self.captures.contains_key(&ready.token) => {
+                        self.on_capture(ready.token)
+                    }
                     Event::Io(ready) if self.in_flight.contains_key(&ready.token) => {
                         self.on_spawn_status(ready.token)
                     }
@@ -548,9 +579,11 @@ impl Supervisor {
         let mut ended = std::mem::take(&mut self.ended);
         self.no_children = self.init.reap_all(&mut ended);
         for (pid, status) in ended.drain(..) {
-            if self.on_probe_exit(pid, status) {
+            if self.on_probe_exit(pid, status) || self.on_hook_exit(pid, status) {
                 continue;
             }
+            // What it wrote before dying comes before its end (and into its crash report).
+            self.drain_output_of(pid);
             // A child can end before its exec was confirmed: settle that first,
             // so that its machine hears "spawned" before "exited".
             let token = self.in_flight.iter().find(|(_, (_, p))| p.pid == pid).map(|(t, _)| *t);
@@ -601,6 +634,7 @@ impl Supervisor {
                     self.on_probe_timeout(index, kind);
                 }
             }
+            Timer::HookTimeout { pid } => self.on_hook_timeout(pid),
             Timer::Watchdog { index, id, round } => {
                 if self.current_round(index, id, round) {
                     self.on_watchdog(index);
@@ -638,7 +672,7 @@ impl Supervisor {
                     "processes survived SIGKILL for {}s; exiting anyway",
                     AFTER_KILL.as_secs()
                 ));
-                return Some(self.final_code());
+                return Some(self.finish());
             }
         }
         None
@@ -655,13 +689,21 @@ impl Supervisor {
                 continue;
             }
             let name = unit.service.name.clone();
-            // Held open until the child has its copy of the notification pipe.
+            // Held open until the child has its copies of the pipes.
             let notify_pipe = self.before_spawn(index);
+            let output_pipes = self.before_spawn_output(index);
             let Some(unit) = self.units.get(index) else { continue };
             let started = start(&unit.program, unit.placement, &unit.setup, true);
             drop(notify_pipe);
+            let output_reads = output_pipes.map(|(writes, reads)| {
+                drop(writes);
+                reads
+            });
             match started {
                 Ok(pending) => {
+                    if let Some(reads) = output_reads {
+                        self.watch_output(index, pending.pid, reads);
+                    }
                     let token = self.next_token;
                     self.next_token += 1;
                     self.pids.insert(pending.pid, index);
@@ -759,6 +801,7 @@ impl Supervisor {
                     .add_timer(deadline_after(after), Timer::Service { index, id, kind, generation });
             }
             Output::Transition(t) => events::emit(self.format, &name, &t),
+            Output::Crash(crash) => self.on_crash(index, &crash),
             Output::FailedForGood { code } => {
                 if unit.is_main {
                     // Handled in after_change: the main program's end is the container's.
@@ -845,7 +888,8 @@ impl Supervisor {
                     self.pending.push_back((index, Input::Stop { then: AfterStop::Stay, timeout }));
                     self.feed_pending();
                 }
-                if self.units.iter().all(|u| !u.machine.is_live()) {
+                // on_crash hooks of the last crashes may finish (within the grace).
+                if self.units.iter().all(|u| !u.machine.is_live()) && self.hooks.is_empty() {
                     self.phase = Phase::Sweeping;
                     // The services are down: now whatever they left behind.
                     self.reap();
@@ -976,6 +1020,16 @@ impl Supervisor {
             self.phase = Phase::Draining;
             self.init.reactor.add_timer(deadline_after(self.config.drain), Timer::DrainOver);
         }
+    }
+
+    /// Last words before warden exits; returns its exit code.
+    fn finish(&self) -> i32 {
+        let dropped = self.outputs.dropped_lines()
+            + self.units.iter().filter_map(|u| u.file_log.as_ref()).map(|f| f.dropped_lines).sum::<u64>();
+        if dropped > 0 {
+            self.note(&format!("{dropped} lines of services' output could not be written and were dropped"));
+        }
+        self.final_code()
     }
 
     /// warden's exit code: the first one decided (critical failure, main

@@ -243,7 +243,7 @@ impl Supervisor {
         let unit = self.units.get(index)?;
         let program = unit.watch.exec.get(kind.index())?.as_ref()?;
         // Output is discarded; the exit code is the answer.
-        let setup = Setup { null_output: true, pass_fd: None, ..unit.setup.clone() };
+        let setup = Setup { null_output: true, pass_fd: None, output: None, ..unit.setup.clone() };
         match start(program, SERVICE_PLACEMENT, &setup, true) {
             Ok(pending) => {
                 let id = unit.id;

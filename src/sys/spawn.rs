@@ -78,6 +78,8 @@ pub struct Setup {
     pub null_stdin: bool,
     /// stdout and stderr to /dev/null instead of warden's.
     pub null_output: bool,
+    /// Write ends of the capture pipes, placed as fds 1 and 2.
+    pub output: Option<(RawFd, RawFd)>,
     pub workdir: Option<CString>,
     pub umask: Option<u32>,
     /// (resource, soft, hard)
@@ -374,6 +376,11 @@ fn exec_child(
             if null > 2 {
                 libc::close(null);
             }
+        }
+        if let Some((stdout, stderr)) = setup.output
+            && (libc::dup2(stdout, 1) < 0 || libc::dup2(stderr, 2) < 0)
+        {
+            fail(Stage::Stdio);
         }
         if let Some(dir) = &setup.workdir
             && libc::chdir(dir.as_ptr()) < 0

@@ -1,0 +1,143 @@
+//! Crash reports: one JSON file per unexpected exit, written atomically (a
+//! temporary file, then a rename) with mode 0600, in a directory of which only
+//! the newest `keep` reports are kept.
+
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use super::Tail;
+use crate::supervisor::events::{quote, timestamp};
+use crate::sys::reap::ExitStatus;
+
+pub struct Report<'a> {
+    pub service: &'a str,
+    pub pid: Option<i32>,
+    pub status: ExitStatus,
+    pub uptime: Duration,
+    pub restarts: u32,
+    /// What warden does next: "restart in 2s", "failed".
+    pub next: &'a str,
+    pub reason: &'a str,
+    pub command: &'a str,
+    pub tail: &'a Tail,
+}
+
+impl Report<'_> {
+    pub fn to_json(&self, time: SystemTime) -> String {
+        let (code, signal, core) = match self.status {
+            ExitStatus::Exited(code) => (code.to_string(), "null".to_string(), false),
+            ExitStatus::Signaled { signal, core_dumped } => {
+                ("null".to_string(), quote(&crate::sys::signals::name(signal)), core_dumped)
+            }
+        };
+        let output: Vec<String> = self
+            .tail
+            .lines()
+            .map(|(stream, line)| format!("{{\"stream\":\"{}\",\"line\":{}}}", stream.name(), quote(line)))
+            .collect();
+        format!(
+            "{{\"service\":{},\"time\":\"{}\",\"pid\":{},\"exit_code\":{code},\"signal\":{signal},\"core_dumped\":{core},\
+             \"uptime_s\":{:.3},\"restarts\":{},\"next\":{},\"reason\":{},\"command\":{},\"output\":[{}]}}\n",
+            quote(self.service),
+            timestamp(time),
+            self.pid.map_or("null".to_string(), |p| p.to_string()),
+            self.uptime.as_secs_f64(),
+            self.restarts,
+            quote(self.next),
+            quote(self.reason),
+            quote(self.command),
+            output.join(",")
+        )
+    }
+}
+
+/// Writes `report` into `dir` and removes the oldest reports beyond `keep`;
+/// returns the report's path.
+pub fn write(dir: &Path, keep: usize, report: &Report) -> std::io::Result<PathBuf> {
+    let now = SystemTime::now();
+    std::fs::create_dir_all(dir)?;
+    // Names sort by time: 2026-11-23T20:00:00.123Z-web.json
+    let name = format!("{}-{}.json", timestamp(now), report.service);
+    let path = dir.join(&name);
+    let temporary = dir.join(format!(".{name}.tmp"));
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .custom_flags(libc::O_CLOEXEC)
+        .open(&temporary)?;
+    let written = file.write_all(report.to_json(now).as_bytes()).and_then(|()| file.sync_data());
+    drop(file);
+    if let Err(e) = written.and_then(|()| std::fs::rename(&temporary, &path)) {
+        let _ = std::fs::remove_file(&temporary);
+        return Err(e);
+    }
+    prune(dir, keep);
+    Ok(path)
+}
+
+fn prune(dir: &Path, keep: usize) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let mut reports: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.extension().is_some_and(|x| x == "json")
+                && p.file_name().and_then(|n| n.to_str()).is_some_and(|n| !n.starts_with('.'))
+        })
+        .collect();
+    if reports.len() <= keep {
+        return;
+    }
+    reports.sort();
+    for old in reports.iter().take(reports.len() - keep) {
+        let _ = std::fs::remove_file(old);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::output::{Piece, Stream};
+
+    #[test]
+    fn reports_are_json_atomic_private_and_pruned() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("warden-crash-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let mut tail = Tail::default();
+        tail.push(Stream::Stderr, Piece { text: b"panic: \"boom\"", continued: false });
+        let report = Report {
+            service: "web",
+            pid: Some(42),
+            status: ExitStatus::Signaled { signal: libc::SIGSEGV, core_dumped: true },
+            uptime: Duration::from_millis(1500),
+            restarts: 3,
+            next: "restart in 2s",
+            reason: "killed by SIGSEGV (core dumped)",
+            command: "/app/web --port 80",
+            tail: &tail,
+        };
+        let path = write(&dir, 2, &report).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.starts_with("{\"service\":\"web\",\"time\":\""), "{text}");
+        assert!(
+            text.contains("\"pid\":42,\"exit_code\":null,\"signal\":\"SIGSEGV\",\"core_dumped\":true"),
+            "{text}"
+        );
+        assert!(text.contains("\"uptime_s\":1.500,\"restarts\":3,\"next\":\"restart in 2s\""), "{text}");
+        assert!(
+            text.contains("\"output\":[{\"stream\":\"stderr\",\"line\":\"panic: \\\"boom\\\"\"}]"),
+            "{text}"
+        );
+        assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        for _ in 0..4 {
+            std::thread::sleep(Duration::from_millis(2));
+            write(&dir, 2, &report).unwrap();
+        }
+        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 2);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

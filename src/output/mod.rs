@@ -1,0 +1,180 @@
+//! Service output: capture pipes are read by the loop, cut into lines
+//! (`Lines`), and each line becomes one record: `name | line` or a JSON object
+//! on warden's stdout or stderr (`sink`), or a line in a rotating file
+//! (`rotate`). Every service keeps its last lines (`Tail`) for crash reports
+//! and `warden logs`.
+//!
+//! Memory is bounded everywhere: a line longer than `MAX_LINE` is cut into
+//! several records, the last marked as continuing the previous ones; a sink
+//! holds at most `sink::SOFT_LIMIT` bytes plus one read's worth before warden
+//! stops reading the pipes (the children then block: backpressure); the tail
+//! keeps `TAIL_LINES` lines of at most `TAIL_LINE` bytes.
+
+pub mod crash;
+pub mod rotate;
+pub mod sink;
+
+use std::collections::VecDeque;
+
+/// The longest record: a longer line is split.
+pub const MAX_LINE: usize = 16 * 1024;
+/// Lines a service's tail keeps, and the bytes kept of each.
+pub const TAIL_LINES: usize = 50;
+pub const TAIL_LINE: usize = 512;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stream {
+    Stdout,
+    Stderr,
+}
+
+impl Stream {
+    pub fn name(self) -> &'static str {
+        match self {
+            Stream::Stdout => "stdout",
+            Stream::Stderr => "stderr",
+        }
+    }
+}
+
+/// One record: a whole line, or a piece of a line longer than `MAX_LINE`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Piece<'a> {
+    pub text: &'a [u8],
+    /// It continues the record before it (a split line).
+    pub continued: bool,
+}
+
+/// Reassembles lines from the chunks one pipe delivers.
+#[derive(Debug, Default)]
+pub struct Lines {
+    partial: Vec<u8>,
+    /// The bytes held belong to a line already partly emitted.
+    continued: bool,
+}
+
+impl Lines {
+    /// Feeds `data`; calls `emit` for every complete line (without its
+    /// newline) and for every `MAX_LINE` piece of a longer one.
+    pub fn push(&mut self, mut data: &[u8], emit: &mut dyn FnMut(Piece)) {
+        while !data.is_empty() {
+            let room = MAX_LINE - self.partial.len();
+            // A newline right after `room` bytes still ends a line that fits.
+            match data.iter().take(room + 1).position(|&b| b == b'\n') {
+                Some(end) => {
+                    let (line, rest) = data.split_at(end);
+                    if self.partial.is_empty() {
+                        emit(Piece { text: line, continued: self.continued });
+                    } else {
+                        self.partial.extend_from_slice(line);
+                        emit(Piece { text: &self.partial, continued: self.continued });
+                        self.partial.clear();
+                    }
+                    self.continued = false;
+                    data = rest.get(1..).unwrap_or_default();
+                }
+                None if data.len() < room => {
+                    self.partial.extend_from_slice(data);
+                    return;
+                }
+                None => {
+                    // A full record's worth without a newline: out it goes.
+                    let (piece, rest) = data.split_at(room);
+                    self.partial.extend_from_slice(piece);
+                    emit(Piece { text: &self.partial, continued: self.continued });
+                    self.partial.clear();
+                    self.continued = true;
+                    data = rest;
+                }
+            }
+        }
+    }
+
+    /// The stream ended: a last line without newline is still a line.
+    pub fn finish(&mut self, emit: &mut dyn FnMut(Piece)) {
+        if !self.partial.is_empty() {
+            emit(Piece { text: &self.partial, continued: self.continued });
+        }
+        self.partial = Vec::new();
+        self.continued = false;
+    }
+}
+
+/// The last lines of a service's output.
+#[derive(Debug, Default)]
+pub struct Tail {
+    lines: VecDeque<(Stream, String)>,
+}
+
+impl Tail {
+    pub fn push(&mut self, stream: Stream, piece: Piece) {
+        if self.lines.len() == TAIL_LINES {
+            self.lines.pop_front();
+        }
+        let cut = piece.text.get(..TAIL_LINE).unwrap_or(piece.text);
+        self.lines.push_back((stream, String::from_utf8_lossy(cut).into_owned()));
+    }
+
+    pub fn lines(&self) -> impl Iterator<Item = &(Stream, String)> {
+        self.lines.iter()
+    }
+}
+
+/// `name | line` (`name + piece` for a continuation), optionally after a
+/// timestamp; bytes are written as they came.
+pub fn text_record(out: &mut Vec<u8>, name: &str, piece: Piece, timestamp: Option<&str>) {
+    if let Some(time) = timestamp {
+        out.extend_from_slice(time.as_bytes());
+        out.push(b' ');
+    }
+    out.extend_from_slice(name.as_bytes());
+    out.extend_from_slice(if piece.continued { b" + " } else { b" | " });
+    out.extend_from_slice(piece.text);
+    out.push(b'\n');
+}
+
+/// One JSON object per record. Bytes that are not UTF-8 are written as
+/// `\xNN` escapes (`"\\xff"` in the JSON text), so nothing is lost.
+pub fn json_record(out: &mut Vec<u8>, name: &str, stream: Stream, pid: i32, piece: Piece, time: &str) {
+    out.extend_from_slice(b"{\"time\":\"");
+    out.extend_from_slice(time.as_bytes());
+    out.extend_from_slice(b"\",\"service\":");
+    json_string(out, name.as_bytes());
+    out.extend_from_slice(b",\"stream\":\"");
+    out.extend_from_slice(stream.name().as_bytes());
+    out.extend_from_slice(format!("\",\"pid\":{pid},\"message\":").as_bytes());
+    json_string(out, piece.text);
+    if piece.continued {
+        out.extend_from_slice(b",\"continued\":true");
+    }
+    out.extend_from_slice(b"}\n");
+}
+
+fn json_string(out: &mut Vec<u8>, bytes: &[u8]) {
+    out.push(b'"');
+    for chunk in bytes.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            match c {
+                '"' => out.extend_from_slice(b"\\\""),
+                '\\' => out.extend_from_slice(b"\\\\"),
+                '\n' => out.extend_from_slice(b"\\n"),
+                '\r' => out.extend_from_slice(b"\\r"),
+                '\t' => out.extend_from_slice(b"\\t"),
+                c if (c as u32) < 0x20 || c == '\u{7f}' => {
+                    out.extend_from_slice(format!("\\u{:04x}", c as u32).as_bytes())
+                }
+                c => {
+                    let mut buffer = [0u8; 4];
+                    out.extend_from_slice(c.encode_utf8(&mut buffer).as_bytes());
+                }
+            }
+        }
+        for byte in chunk.invalid() {
+            out.extend_from_slice(format!("\\\\x{byte:02x}").as_bytes());
+        }
+    }
+    out.push(b'"');
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,144 @@
+//! A log file rotated by size: `name.log` is renamed `name.log.1` (and `.1`
+//! to `.2`, ... up to `keep`) before a record would make it exceed
+//! `max_size`, so the files never hold more than max_size × (keep + 1) bytes.
+//! A write that fails (full disk, deleted directory) drops the record, counts
+//! it and warns once; the next record tries again with a fresh open. A file
+//! deleted from under warden is noticed and created again.
+
+use std::fs::File;
+use std::io::Write;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::path::PathBuf;
+
+use crate::config::FileLog;
+use crate::logger::warning;
+use crate::sys::Reason;
+
+/// Records between two checks that the file still has a name.
+const CHECK_EVERY: u32 = 64;
+
+pub struct RotatingFile {
+    log: FileLog,
+    file: Option<File>,
+    size: u64,
+    since_check: u32,
+    failing: bool,
+    pub dropped_lines: u64,
+}
+
+impl RotatingFile {
+    pub fn new(log: FileLog) -> RotatingFile {
+        RotatingFile { log, file: None, size: 0, since_check: 0, failing: false, dropped_lines: 0 }
+    }
+
+    /// Appends one record (a whole line, newline included).
+    pub fn write(&mut self, record: &[u8]) {
+        match self.try_write(record) {
+            Ok(()) => self.failing = false,
+            Err(e) => {
+                self.dropped_lines += 1;
+                self.file = None;
+                if !self.failing {
+                    self.failing = true;
+                    warning!("cannot write to {} ({}): dropping lines", self.log.path.display(), Reason(&e));
+                }
+            }
+        }
+    }
+
+    fn try_write(&mut self, record: &[u8]) -> std::io::Result<()> {
+        self.since_check += 1;
+        if self.since_check >= CHECK_EVERY {
+            self.since_check = 0;
+            if self.file.as_ref().and_then(|f| f.metadata().ok()).is_some_and(|m| m.nlink() == 0) {
+                self.file = None; // deleted: start a new one
+            }
+        }
+        let length = record.len() as u64;
+        if self.file.is_some() && self.size > 0 && self.size + length > self.log.max_size {
+            self.file = None;
+            self.rotate()?;
+        }
+        let file = match &mut self.file {
+            Some(file) => file,
+            None => {
+                let file = std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .mode(0o640)
+                    .custom_flags(libc::O_CLOEXEC)
+                    .open(&self.log.path)?;
+                self.size = file.metadata()?.len();
+                if self.size > 0 && self.size + length > self.log.max_size {
+                    drop(file);
+                    self.rotate()?;
+                    return self.try_write(record);
+                }
+                self.file.insert(file)
+            }
+        };
+        file.write_all(record)?;
+        self.size += length;
+        Ok(())
+    }
+
+    /// name.log.(k) → .(k+1) from the oldest kept, then name.log → .1; with
+    /// `keep: 0` the file is simply started again.
+    fn rotate(&mut self) -> std::io::Result<()> {
+        let numbered = |n: u32| {
+            let mut name = self.log.path.clone().into_os_string();
+            name.push(format!(".{n}"));
+            PathBuf::from(name)
+        };
+        if self.log.keep == 0 {
+            return std::fs::remove_file(&self.log.path);
+        }
+        for n in (1..self.log.keep).rev() {
+            match std::fs::rename(numbered(n), numbered(n + 1)) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+                _ => {}
+            }
+        }
+        std::fs::rename(&self.log.path, numbered(1))?;
+        self.size = 0;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rotation_keeps_the_total_under_its_bound() {
+        let dir = std::env::temp_dir().join(format!("warden-rotate-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let log = FileLog { path: dir.join("web.log"), max_size: 64 * 1024, keep: 3 };
+        let mut file = RotatingFile::new(log);
+        let record = [b'x'; 1000];
+        let mut line = record.to_vec();
+        line.push(b'\n');
+        for _ in 0..1000 {
+            file.write(&line);
+        }
+        let mut names: Vec<String> =
+            std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+        names.sort();
+        assert_eq!(names, ["web.log", "web.log.1", "web.log.2", "web.log.3"]);
+        let total: u64 = names.iter().map(|n| std::fs::metadata(dir.join(n)).unwrap().len()).sum();
+        assert!(total <= 64 * 1024 * 4, "{total}");
+        for name in &names {
+            let size = std::fs::metadata(dir.join(name)).unwrap().len();
+            assert!(size <= 64 * 1024 && size.is_multiple_of(1001), "{name}: {size}");
+        }
+        // Deleted from under warden: noticed, and written again.
+        std::fs::remove_file(dir.join("web.log")).unwrap();
+        for _ in 0..CHECK_EVERY {
+            file.write(&line);
+        }
+        assert!(dir.join("web.log").exists());
+        assert_eq!(file.dropped_lines, 0);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -1,0 +1,379 @@
+//! Service output in the supervisor's loop: each run of a `prefix` or `file`
+//! service gets two pipes (its stdout and stderr); the loop reads them, cuts
+//! lines, keeps the tail, and writes records to warden's stdout/stderr or to
+//! the service's rotating file. When warden's stream cannot take more, the
+//! pipes are left unread until it can: the services block on their full pipes
+//! instead of warden buffering without bound. A pipe is read to its end even
+//! after its process exited (a last line without newline is still a line), and
+//! what a process wrote before dying is read before its exit is handled, so the
+//! crash report has it. Crashes produce a report and run the on_crash hook.
+
+use std::fs::File;
+use std::io::{ErrorKind, Read};
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::time::SystemTime;
+
+use super::machine::Crash;
+use super::{Supervisor, Timer, events};
+use crate::config::{LogFormat, Logs};
+use crate::logger::warning;
+use crate::output::rotate::RotatingFile;
+use crate::output::sink::{Flushed, Sink};
+use crate::output::{Lines, Piece, Stream, crash, json_record, text_record};
+use crate::reactor::{Interest, deadline_after};
+use crate::sys::Reason;
+use crate::sys::reap::ExitStatus;
+use crate::sys::spawn::{Placement, Program, Setup, start};
+
+/// Reactor tokens of warden's stdout and stderr sinks.
+pub const SINK_TOKENS: [u64; 2] = [1, 2];
+/// Bytes read from a pipe at once, and reads per wake-up (fairness).
+const READ_SIZE: usize = 64 * 1024;
+const READS_PER_WAKE: usize = 4;
+/// on_crash hooks running at once; more crashes meanwhile skip the hook.
+const MAX_HOOKS: usize = 4;
+
+/// One capture pipe of one run.
+pub struct Capture {
+    index: usize,
+    id: u64,
+    pid: i32,
+    stream: Stream,
+    pipe: File,
+    lines: Lines,
+    paused: bool,
+}
+
+/// Output state shared by all services.
+pub struct Outputs {
+    pub sinks: [Sink; 2],
+    sink_watched: [bool; 2],
+    read_buffer: Vec<u8>,
+    batch: Vec<u8>,
+}
+
+impl Outputs {
+    pub fn new() -> Outputs {
+        Outputs {
+            sinks: [Sink::open(false), Sink::open(true)],
+            sink_watched: [false; 2],
+            read_buffer: Vec::new(),
+            batch: Vec::new(),
+        }
+    }
+
+    /// Lines dropped because an output could not be written.
+    pub fn dropped_lines(&self) -> u64 {
+        self.sinks.iter().map(|s| s.dropped_lines).sum()
+    }
+}
+
+fn sink_of(stream: Stream) -> usize {
+    match stream {
+        Stream::Stdout => 0,
+        Stream::Stderr => 1,
+    }
+}
+
+/// What a running on_crash hook is.
+pub struct RunningHook {
+    service: String,
+    pending: crate::sys::spawn::Pending,
+    timer: crate::reactor::TimerId,
+}
+
+impl Supervisor {
+    /// Before a unit's program is forked: its capture pipes, if its output is
+    /// captured. Returns the write ends (to close once the child has them) and
+    /// the read ends (to watch once its pid is known).
+    pub(super) fn before_spawn_output(&mut self, index: usize) -> Option<([OwnedFd; 2], [OwnedFd; 2])> {
+        let unit = self.units.get_mut(index)?;
+        unit.setup.output = None;
+        if !matches!(unit.service.logs, Logs::Prefix | Logs::File(_)) {
+            return None;
+        }
+        let pipes = crate::sys::fds::pipe().and_then(|out| Ok((out, crate::sys::fds::pipe()?)));
+        match pipes {
+            Ok(((out_read, out_write), (err_read, err_write))) => {
+                unit.setup.output = Some((out_write.as_raw_fd(), err_write.as_raw_fd()));
+                Some(([out_write, err_write], [out_read, err_read]))
+            }
+            Err(e) => {
+                // It runs anyway, writing to warden's streams directly.
+                warning!("{}: cannot make its output pipes: {}", unit.service.name, Reason(&e));
+                None
+            }
+        }
+    }
+
+    /// The child `pid` of unit `index` has its copies: watch the read ends.
+    pub(super) fn watch_output(&mut self, index: usize, pid: i32, reads: [OwnedFd; 2]) {
+        let Some(id) = self.units.get(index).map(|u| u.id) else { return };
+        for (stream, read) in [Stream::Stdout, Stream::Stderr].into_iter().zip(reads) {
+            let token = self.take_token();
+            if let Err(e) = self.init.reactor.register(read.as_raw_fd(), token, Interest::Read) {
+                warning!("cannot watch the output of pid {pid}: {}", Reason(&e));
+                continue;
+            }
+            let pipe = File::from(read);
+            self.captures.insert(
+                token,
+                Capture { index, id, pid, stream, pipe, lines: Lines::default(), paused: false },
+            );
+        }
+    }
+
+    /// A capture pipe is readable (or closed).
+    pub(super) fn on_capture(&mut self, token: u64) {
+        self.read_capture(token, READS_PER_WAKE, true);
+    }
+
+    /// Reads everything a process left in its pipes, before its exit is handled.
+    pub(super) fn drain_output_of(&mut self, pid: i32) {
+        let tokens: Vec<u64> = self.captures.iter().filter(|(_, c)| c.pid == pid).map(|(t, _)| *t).collect();
+        for token in tokens {
+            // A pipe holds 64 KiB by default: a few reads empty it.
+            self.read_capture(token, READS_PER_WAKE, false);
+        }
+    }
+
+    fn read_capture(&mut self, token: u64, reads: usize, respect_room: bool) {
+        let Some(mut capture) = self.captures.remove(&token) else { return };
+        let sink = sink_of(capture.stream);
+        let mut buffer = std::mem::take(&mut self.outputs.read_buffer);
+        buffer.resize(READ_SIZE, 0);
+        let mut open = true;
+        for _ in 0..reads {
+            let prefix = self.units.get(capture.index).is_some_and(|u| u.service.logs == Logs::Prefix);
+            if respect_room && prefix && !self.outputs.sinks.get(sink).is_some_and(Sink::has_room) {
+                self.pause(&mut capture);
+                break;
+            }
+            match (&capture.pipe).read(&mut buffer) {
+                Ok(0) => {
+                    open = false;
+                    break;
+                }
+                Ok(n) => {
+                    let data = buffer.get(..n).unwrap_or_default();
+                    self.take_lines(&mut capture, |lines, emit| lines.push(data, emit));
+                }
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                Err(_) => {
+                    open = false;
+                    break;
+                }
+            }
+        }
+        self.outputs.read_buffer = buffer;
+        if open {
+            self.captures.insert(token, capture);
+        } else {
+            // Closing the pipe takes it out of epoll.
+            self.take_lines(&mut capture, |lines, emit| lines.finish(emit));
+        }
+    }
+
+    /// Turns what `feed` makes `Lines` emit into records, and sends them.
+    fn take_lines(&mut self, capture: &mut Capture, feed: impl FnOnce(&mut Lines, &mut dyn FnMut(Piece))) {
+        let Some(unit) = self.units.get_mut(capture.index).filter(|u| u.id == capture.id) else {
+            // Its unit is gone (reload): the output still goes out, unlabelled tail.
+            return;
+        };
+        let format = self.format;
+        let timestamps = self.config.log_timestamps;
+        let name = unit.service.name.as_str();
+        let file_mode = matches!(unit.service.logs, Logs::File(_));
+        let time = (timestamps || format == LogFormat::Json).then(|| events::timestamp(SystemTime::now()));
+        let batch = &mut self.outputs.batch;
+        batch.clear();
+        let mut records = 0u64;
+        let (stream, pid) = (capture.stream, capture.pid);
+        let tail = &mut unit.tail;
+        let file = &mut unit.file_log;
+        feed(&mut capture.lines, &mut |piece: Piece| {
+            tail.push(stream, piece);
+            records += 1;
+            if file_mode {
+                let mut record = Vec::with_capacity(piece.text.len() + 32);
+                if let Some(time) = time.as_deref().filter(|_| timestamps) {
+                    record.extend_from_slice(time.as_bytes());
+                    record.push(b' ');
+                }
+                if piece.continued {
+                    record.extend_from_slice(b"+ ");
+                }
+                record.extend_from_slice(piece.text);
+                record.push(b'\n');
+                if let Some(file) = file.as_mut() {
+                    file.write(&record);
+                }
+            } else if format == LogFormat::Json {
+                json_record(batch, name, stream, pid, piece, time.as_deref().unwrap_or_default());
+            } else {
+                text_record(batch, name, piece, time.as_deref().filter(|_| timestamps));
+            }
+        });
+        if file_mode || batch.is_empty() {
+            return;
+        }
+        let index = sink_of(stream);
+        let records_bytes = std::mem::take(&mut self.outputs.batch);
+        if let Some(sink) = self.outputs.sinks.get_mut(index)
+            && let Flushed::Blocked = sink.push(&records_bytes, records)
+        {
+            self.watch_sink(index, true);
+        }
+        self.outputs.batch = records_bytes;
+    }
+
+    fn pause(&mut self, capture: &mut Capture) {
+        if !capture.paused {
+            capture.paused = true;
+            let _ = self.init.reactor.deregister(capture.pipe.as_raw_fd());
+        }
+    }
+
+    fn watch_sink(&mut self, index: usize, watch: bool) {
+        let Some(fd) = self.outputs.sinks.get(index).and_then(Sink::fd) else { return };
+        let (Some(watched), Some(&token)) =
+            (self.outputs.sink_watched.get_mut(index), SINK_TOKENS.get(index))
+        else {
+            return;
+        };
+        if *watched == watch {
+            return;
+        }
+        let result = if watch {
+            self.init.reactor.register(fd, token, Interest::Write)
+        } else {
+            self.init.reactor.deregister(fd)
+        };
+        match result {
+            Ok(()) => *watched = watch,
+            Err(e) => warning!("cannot watch warden's output: {}", Reason(&e)),
+        }
+    }
+
+    /// warden's stdout or stderr can take more: write, and read again.
+    pub(super) fn on_sink(&mut self, index: usize) {
+        let flushed = self.outputs.sinks.get_mut(index).map(Sink::flush);
+        if let Some(Flushed::Done) = flushed {
+            self.watch_sink(index, false);
+        }
+        if !self.outputs.sinks.get(index).is_some_and(Sink::has_room) {
+            return;
+        }
+        let paused: Vec<u64> = self
+            .captures
+            .iter()
+            .filter(|(_, c)| c.paused && sink_of(c.stream) == index)
+            .map(|(t, _)| *t)
+            .collect();
+        for token in paused {
+            let Some(capture) = self.captures.get_mut(&token) else { continue };
+            capture.paused = false;
+            let fd = capture.pipe.as_raw_fd();
+            if let Err(e) = self.init.reactor.register(fd, token, Interest::Read) {
+                warning!("cannot watch a service's output again: {}", Reason(&e));
+            }
+        }
+    }
+
+    /// A run crashed: write its report and run the hook, as configured.
+    pub(super) fn on_crash(&mut self, index: usize, crash: &Crash) {
+        let Some(unit) = self.units.get(index) else { return };
+        let mut report_path = None;
+        if let Some(reports) = &self.config.crash_reports {
+            let report = crash::Report {
+                service: &unit.service.name,
+                pid: crash.pid,
+                status: crash.status,
+                uptime: crash.uptime,
+                restarts: crash.restarts,
+                next: &crash.next,
+                reason: &crash.reason,
+                command: &unit.program.display,
+                tail: &unit.tail,
+            };
+            match crash::write(&reports.dir, reports.keep, &report) {
+                Ok(path) => report_path = Some(path),
+                Err(e) => warning!(
+                    "{}: cannot write a crash report in {}: {}",
+                    unit.service.name,
+                    reports.dir.display(),
+                    Reason(&e)
+                ),
+            }
+        }
+        let Some(hook) = self.config.on_crash.clone() else { return };
+        let name = unit.service.name.clone();
+        if self.hooks.len() >= MAX_HOOKS {
+            warning!("{name}: on_crash hook skipped: {MAX_HOOKS} hooks are still running");
+            return;
+        }
+        let (code, signal) = match crash.status {
+            ExitStatus::Exited(code) => (code.to_string(), String::new()),
+            ExitStatus::Signaled { signal, .. } => (String::new(), crate::sys::signals::name(signal)),
+        };
+        let variables = [
+            ("WARDEN_SERVICE", name.clone()),
+            ("WARDEN_EXIT_CODE", code),
+            ("WARDEN_SIGNAL", signal),
+            ("WARDEN_RESTARTS", crash.restarts.to_string()),
+            ("WARDEN_NEXT", crash.next.clone()),
+            ("WARDEN_REPORT", report_path.map(|p| p.display().to_string()).unwrap_or_default()),
+        ];
+        let overrides: Vec<(std::ffi::OsString, std::ffi::OsString)> =
+            variables.iter().map(|(k, v)| ((*k).into(), v.into())).collect();
+        let program = match Program::new(&hook.command, &self.base_env, &overrides) {
+            Ok(program) => program,
+            Err(e) => {
+                warning!("{name}: on_crash hook: {e}");
+                return;
+            }
+        };
+        let placement = Placement { own_process_group: true, take_terminal: false, new_session: true };
+        let setup = Setup { null_stdin: true, ..Setup::default() };
+        match start(&program, placement, &setup, true) {
+            Ok(pending) => {
+                let pid = pending.pid;
+                let timer =
+                    self.init.reactor.add_timer(deadline_after(hook.timeout), Timer::HookTimeout { pid });
+                self.hooks.insert(pid, RunningHook { service: name, pending, timer });
+            }
+            Err(e) => warning!("{name}: on_crash hook cannot run: {e}"),
+        }
+    }
+
+    /// A hook ended; false if `pid` is no hook.
+    pub(super) fn on_hook_exit(&mut self, pid: i32, status: ExitStatus) -> bool {
+        let Some(hook) = self.hooks.remove(&pid) else { return false };
+        self.init.reactor.cancel_timer(hook.timer);
+        match hook.pending.outcome() {
+            Some(Err(e)) => warning!("{}: on_crash hook cannot run: {e}", hook.service),
+            _ if status != ExitStatus::Exited(0) => {
+                warning!("{}: on_crash hook {}", hook.service, super::machine::describe(status))
+            }
+            _ => {}
+        }
+        true
+    }
+
+    pub(super) fn on_hook_timeout(&mut self, pid: i32) {
+        if let Some(hook) = self.hooks.get(&pid) {
+            warning!("{}: on_crash hook still running after its timeout: killing it", hook.service);
+            let _ = crate::sys::process::send(-pid, libc::SIGKILL);
+            let _ = crate::sys::process::send(pid, libc::SIGKILL);
+        }
+    }
+}
+
+/// The rotating file of a `file` service.
+pub fn file_log(logs: &Logs) -> Option<RotatingFile> {
+    match logs {
+        Logs::File(log) => Some(RotatingFile::new(log.clone())),
+        _ => None,
+    }
+}
