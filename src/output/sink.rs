@@ -111,6 +111,28 @@ impl Sink {
         Flushed::Done
     }
 
+    /// Writes what is queued before warden exits, waiting for the reader up
+    /// to `deadline`; what is left then is dropped and counted.
+    pub fn flush_before_exit(&mut self, deadline: std::time::Instant) {
+        while let Flushed::Blocked = self.flush() {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            let Some(fd) = self.fd() else { break };
+            match crate::sys::fds::wait_writable(fd, left) {
+                Ok(true) => {}
+                _ => {
+                    let lost = self
+                        .queue
+                        .get(self.written..)
+                        .map_or(0, |r| r.iter().filter(|&&b| b == b'\n').count());
+                    self.dropped_lines += lost as u64;
+                    self.queue.clear();
+                    self.written = 0;
+                    break;
+                }
+            }
+        }
+    }
+
     fn give_up(&mut self, error: std::io::Error) -> Flushed {
         let lost = self.queue.get(self.written..).map_or(0, |r| r.iter().filter(|&&b| b == b'\n').count());
         self.dropped_lines += lost as u64;

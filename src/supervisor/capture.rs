@@ -30,6 +30,8 @@ pub const SINK_TOKENS: [u64; 2] = [1, 2];
 /// Bytes read from a pipe at once, and reads per wake-up (fairness).
 const READ_SIZE: usize = 64 * 1024;
 const READS_PER_WAKE: usize = 4;
+/// How long warden waits, when exiting, for a slow reader of its output.
+const EXIT_FLUSH: std::time::Duration = std::time::Duration::from_secs(2);
 /// on_crash hooks running at once; more crashes meanwhile skip the hook.
 const MAX_HOOKS: usize = 4;
 
@@ -278,6 +280,20 @@ impl Supervisor {
             if let Err(e) = self.init.reactor.register(fd, token, Interest::Read) {
                 warning!("cannot watch a service's output again: {}", Reason(&e));
             }
+        }
+    }
+
+    /// Before warden exits: what is still in the pipes is read, and what is
+    /// queued for warden's streams is written (waiting for a slow reader at
+    /// most `EXIT_FLUSH`).
+    pub(super) fn flush_output(&mut self) {
+        let tokens: Vec<u64> = self.captures.keys().copied().collect();
+        for token in tokens {
+            self.read_capture(token, READS_PER_WAKE, false);
+        }
+        let deadline = std::time::Instant::now() + EXIT_FLUSH;
+        for sink in &mut self.outputs.sinks {
+            sink.flush_before_exit(deadline);
         }
     }
 

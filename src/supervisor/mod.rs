@@ -1023,7 +1023,8 @@ impl Supervisor {
     }
 
     /// Last words before warden exits; returns its exit code.
-    fn finish(&self) -> i32 {
+    fn finish(&mut self) -> i32 {
+        self.flush_output();
         let dropped = self.outputs.dropped_lines()
             + self.units.iter().filter_map(|u| u.file_log.as_ref()).map(|f| f.dropped_lines).sum::<u64>();
         if dropped > 0 {

@@ -59,3 +59,12 @@ fn set_nonblocking(fd: &OwnedFd) -> io::Result<()> {
     // SAFETY: as above.
     retry(|| unsafe { libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK) }).map(drop)
 }
+
+/// Waits up to `timeout` for `fd` to accept a write; false on timeout.
+pub fn wait_writable(fd: RawFd, timeout: std::time::Duration) -> io::Result<bool> {
+    let mut poll = libc::pollfd { fd, events: libc::POLLOUT, revents: 0 };
+    let ms = i32::try_from(timeout.as_millis()).unwrap_or(i32::MAX);
+    // SAFETY: one valid pollfd, exclusively borrowed for the call.
+    let ready = retry(|| unsafe { libc::poll(&mut poll, 1, ms) })?;
+    Ok(ready > 0)
+}

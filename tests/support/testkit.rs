@@ -43,6 +43,7 @@ fn main() {
         Some("fork-loop") => fork_loop(&args[1..]),
         Some("http-serve") => http_serve(rest),
         Some("notify") => notify(rest),
+        Some("flood") => flood(rest),
         _ => {
             eprintln!(
                 "usage: testkit signals|status|argv|env|cwd|orphans|term-marker|ignore-term|signal-echo|bench-signal|stamp|fork-loop|http-serve|notify"
@@ -453,4 +454,23 @@ fn notify(args: &[String]) {
         say(&format!("done {step}"));
     }
     while wait_signal(&set) != libc::SIGTERM {}
+}
+
+/// `flood BYTES`: writes numbered 100-byte lines to stdout until BYTES are
+/// written, then exits 0.
+fn flood(args: &[String]) {
+    let total: u64 = args[0].parse().unwrap();
+    let mut out = std::io::stdout().lock();
+    let mut block = Vec::with_capacity(64 * 1024);
+    let mut written = 0u64;
+    let mut n = 0u64;
+    while written < total {
+        block.clear();
+        while block.len() + 100 <= 64 * 1024 {
+            block.extend_from_slice(format!("{n:012} {}\n", "x".repeat(86)).as_bytes());
+            n += 1;
+        }
+        out.write_all(&block).unwrap();
+        written += block.len() as u64;
+    }
 }

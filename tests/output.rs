@@ -1,0 +1,273 @@
+//! Service output, run as real PID 1 of a fresh PID namespace and as a
+//! subreaper: prefixed lines whole and in order, long and partial lines, JSON
+//! records, rotation, backpressure and bounded memory under a flood, crash
+//! reports and the on_crash hook, a full disk and a closed stdout.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+#![allow(unsafe_code, clippy::undocumented_unsafe_blocks)]
+
+mod common;
+
+use std::os::fd::{FromRawFd, OwnedFd};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use common::*;
+
+const SECOND: Duration = Duration::from_secs(1);
+
+in_both_modes!(
+    lines_of_concurrent_services_arrive_whole_and_in_order,
+    long_and_partial_lines,
+    json_records,
+    rotation_stays_under_its_bound,
+    flood_keeps_memory_bounded,
+    a_slow_reader_slows_the_services_down,
+    crash_reports_and_the_hook,
+    a_full_disk_is_survived,
+    a_closed_stdout_is_survived,
+);
+
+fn rss_kib(pid: i32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches(" kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+fn lines_of_concurrent_services_arrive_whole_and_in_order(mode: Mode) {
+    let dir = Dir::new();
+    let mut yaml = String::from("services:\n");
+    for name in ["a", "b", "c", "d"] {
+        yaml += &format!("  {name}:\n    command: [seq, \"1\", \"20000\"]\n    restart: never\n");
+    }
+    let config = dir.config(&yaml);
+    let mut warden = Launch::new(mode, &["-c", &config]).start();
+    assert_eq!(warden.wait(30 * SECOND), 0, "{}", warden.stderr());
+    let mut next = std::collections::HashMap::new();
+    for line in warden.rest_of_stdout() {
+        let (name, number) = line.split_once(" | ").unwrap_or_else(|| panic!("torn or unlabelled: {line:?}"));
+        let expected = next.entry(name.to_string()).or_insert(1u32);
+        assert_eq!(number.parse::<u32>().ok(), Some(*expected), "{name}: {line:?}");
+        *expected += 1;
+    }
+    for name in ["a", "b", "c", "d"] {
+        assert_eq!(next.get(name), Some(&20001), "{name} lost lines");
+    }
+}
+
+fn long_and_partial_lines(mode: Mode) {
+    let dir = Dir::new();
+    let config = dir.config(
+        "services:\n  long:\n    command: \"head -c 40000 /dev/zero | tr '\\\\0' x; echo; echo end; printf 'no newline'\"\n    \
+         restart: never\n",
+    );
+    let mut warden = Launch::new(mode, &["-c", &config]).start();
+    assert_eq!(warden.wait(10 * SECOND), 0, "{}", warden.stderr());
+    let out = warden.rest_of_stdout();
+    let shape: Vec<(String, usize)> =
+        out.iter().map(|l| (l.get(..7).unwrap_or(l).to_string(), l.len().saturating_sub(7))).collect();
+    assert_eq!(
+        shape,
+        [
+            ("long | ".to_string(), 16384),
+            ("long + ".to_string(), 16384),
+            ("long + ".to_string(), 40000 - 2 * 16384),
+            ("long | ".to_string(), 3),
+            ("long | ".to_string(), 10)
+        ],
+        "{out:?}"
+    );
+    assert_eq!(out[4], "long | no newline");
+}
+
+fn json_records(mode: Mode) {
+    let dir = Dir::new();
+    let config = dir.config(
+        "log_format: json\nservices:\n  j:\n    command: \"printf 'caf\\\\351 \\\"q\\\"\\\\n'; echo oops >&2\"\n    restart: never\n",
+    );
+    let mut warden = Launch::new(mode, &["-c", &config]).start();
+    assert_eq!(warden.wait(10 * SECOND), 0, "{}", warden.stderr());
+    let out = warden.rest_of_stdout();
+    assert_eq!(out.len(), 1, "{out:?}");
+    assert!(out[0].starts_with("{\"time\":\"20"), "{}", out[0]);
+    assert!(out[0].contains(",\"service\":\"j\",\"stream\":\"stdout\",\"pid\":"), "{}", out[0]);
+    assert!(out[0].ends_with(",\"message\":\"caf\\\\xe9 \\\"q\\\"\"}"), "{}", out[0]);
+    assert!(warden.stderr().contains("\"stream\":\"stderr\""), "{}", warden.stderr());
+    assert!(warden.stderr().contains("\"message\":\"oops\"}"), "{}", warden.stderr());
+}
+
+fn rotation_stays_under_its_bound(mode: Mode) {
+    let dir = Dir::new();
+    let config = dir.config(
+        "services:\n  w:\n    command: [\"$KIT\", flood, \"1000000\"]\n    restart: never\n    \
+         logs: { file: \"$DIR/w.log\", max_size: 64K, keep: 2 }\n",
+    );
+    let mut warden = Launch::new(mode, &["-c", &config]).start();
+    assert_eq!(warden.wait(20 * SECOND), 0, "{}", warden.stderr());
+    let mut names: Vec<String> = std::fs::read_dir(&dir.0)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.starts_with("w.log"))
+        .collect();
+    names.sort();
+    assert_eq!(names, ["w.log", "w.log.1", "w.log.2"]);
+    let mut last = String::new();
+    for name in &names {
+        let text = std::fs::read_to_string(dir.0.join(name)).unwrap();
+        assert!(text.len() <= 64 * 1024, "{name}: {}", text.len());
+        assert!(text.lines().all(|l| l.len() == 99), "{name} has a torn line");
+        if name == "w.log" {
+            last = text.lines().last().unwrap().to_string();
+        }
+    }
+    // The newest file ends with the last line written: 16 blocks of 655 lines.
+    assert!(last.starts_with(&format!("{:012} ", 16 * 655 - 1)), "{last}");
+    assert!(warden.rest_of_stdout().is_empty());
+}
+
+fn flood_keeps_memory_bounded(mode: Mode) {
+    let dir = Dir::new();
+    let config = dir
+        .config("services:\n  flood:\n    command: [\"$KIT\", flood, \"1000000000\"]\n    restart: never\n");
+    let mut launch = Launch::new(mode, &["-c", &config]);
+    launch.command.stdout(Stdio::null());
+    let mut warden = launch.start();
+    let started = Instant::now();
+    let mut most = 0;
+    while warden.child.try_wait().unwrap().is_none() && started.elapsed() < 60 * SECOND {
+        most = most.max(rss_kib(warden.warden_pid));
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(warden.wait(60 * SECOND), 0, "{}", warden.stderr());
+    assert!(most > 0, "never measured");
+    assert!(most < 8 * 1024, "warden's RSS reached {most} KiB during a 1 GB flood");
+}
+
+fn a_slow_reader_slows_the_services_down(mode: Mode) {
+    let dir = Dir::new();
+    let config = dir.config(
+        "services:\n  flood:\n    command: \"$KIT flood 200000000; echo done > $DIR/done\"\n    restart: never\n",
+    );
+    // stdout is a pipe nobody reads for a while.
+    let mut fds = [0; 2];
+    assert_eq!(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) }, 0);
+    let (read, write) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+    let mut launch = Launch::new(mode, &["-c", &config]);
+    launch.command.stdout(Stdio::from(write));
+    let mut warden = launch.start();
+    std::thread::sleep(1500 * Duration::from_millis(1));
+    let stalled_rss = rss_kib(warden.warden_pid);
+    assert!(!dir.0.join("done").exists(), "the producer was not slowed down");
+    assert!(stalled_rss < 8 * 1024, "{stalled_rss} KiB while the reader stalls");
+    // Now read everything: nothing was lost.
+    let reader = std::thread::spawn(move || {
+        use std::io::BufRead;
+        let mut lines = 0u64;
+        for line in std::io::BufReader::new(std::fs::File::from(read)).lines() {
+            let line = line.unwrap();
+            assert!(line.starts_with("flood | ") && line.len() == 99 + 8, "{line:?}");
+            lines += 1;
+        }
+        lines
+    });
+    assert!(wait_until(60 * SECOND, || dir.0.join("done").exists()));
+    warden.signal(libc::SIGTERM);
+    assert_eq!(warden.wait(30 * SECOND), 0);
+    let lines = reader.join().unwrap();
+    assert_eq!(lines, 200_000_000u64.div_ceil(65_500) * 655, "lines lost");
+}
+
+fn crash_reports_and_the_hook(mode: Mode) {
+    let dir = Dir::new();
+    let config = dir.config(
+        "crash_reports: { dir: \"$DIR/crashes\", keep: 2 }\n\
+         on_crash: \"env | grep ^WARDEN_ | sort > $DIR/hook-$$WARDEN_RESTARTS\"\n\
+         services:\n  crashy:\n    command: \"echo starting; echo bad thing >&2; exit 3\"\n    \
+         max_restarts: 3\n    backoff: { initial: 10ms, max: 10ms }\n",
+    );
+    let mut warden = Launch::new(mode, &["-c", &config]).start();
+    assert_eq!(warden.wait(20 * SECOND), 1, "{}", warden.stderr());
+    let mut reports: Vec<_> =
+        std::fs::read_dir(dir.0.join("crashes")).unwrap().map(|e| e.unwrap().path()).collect();
+    reports.sort();
+    assert_eq!(reports.len(), 2, "only the newest are kept: {reports:?}");
+    let last = std::fs::read_to_string(&reports[1]).unwrap();
+    assert!(last.starts_with("{\"service\":\"crashy\""), "{last}");
+    assert!(last.contains("\"exit_code\":3,\"signal\":null,\"core_dumped\":false"), "{last}");
+    assert!(last.contains("\"restarts\":3,\"next\":\"failed\""), "{last}");
+    assert!(
+        last.contains(
+            "{\"stream\":\"stdout\",\"line\":\"starting\"},{\"stream\":\"stderr\",\"line\":\"bad thing\"}]"
+        ),
+        "{last}"
+    );
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(std::fs::metadata(&reports[1]).unwrap().permissions().mode() & 0o777, 0o600);
+    let hook = std::fs::read_to_string(dir.0.join("hook-3")).unwrap();
+    let report = reports[1].display().to_string();
+    assert_eq!(
+        hook.lines().collect::<Vec<_>>(),
+        [
+            "WARDEN_EXIT_CODE=3",
+            "WARDEN_NEXT=failed",
+            &format!("WARDEN_REPORT={report}"),
+            "WARDEN_RESTARTS=3",
+            "WARDEN_SERVICE=crashy",
+            "WARDEN_SIGNAL=",
+        ]
+    );
+    for restarts in 0..3 {
+        assert!(dir.0.join(format!("hook-{restarts}")).exists(), "no hook for crash {restarts}");
+    }
+}
+
+fn a_full_disk_is_survived(mode: Mode) {
+    let dir = Dir::new();
+    let disk = dir.0.join("disk");
+    std::fs::create_dir(&disk).unwrap();
+    let mounted = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=128k", "tmpfs"])
+        .arg(&disk)
+        .status()
+        .unwrap();
+    assert!(mounted.success());
+    struct Unmount(std::path::PathBuf);
+    impl Drop for Unmount {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("umount").arg(&self.0).status();
+        }
+    }
+    let _unmount = Unmount(disk.clone());
+    let config = dir.config(
+        "services:\n  w:\n    command: \"$KIT flood 1000000; echo still here\"\n    restart: never\n    \
+         logs: { file: \"$DIR/disk/w.log\", max_size: 1M, keep: 1 }\n  other:\n    command: [sleep, \"100\"]\n",
+    );
+    let mut warden = Launch::new(mode, &["-c", &config]).start();
+    warden.expect_stderr(20 * SECOND, "w: running -> exited: exited with code 0");
+    let err = warden.stderr();
+    assert_eq!(err.matches("No space left on device").count(), 1, "one warning: {err}");
+    warden.signal(libc::SIGTERM);
+    assert_eq!(warden.wait(10 * SECOND), 0);
+    assert!(warden.stderr().contains("lines of services' output could not be written and were dropped"));
+}
+
+fn a_closed_stdout_is_survived(mode: Mode) {
+    let dir = Dir::new();
+    let config = dir.config(
+        "services:\n  talker:\n    command: \"echo hello; sleep 0.2; exit 1\"\n    max_restarts: 3\n    \
+         backoff: { initial: 10ms, max: 10ms }\n",
+    );
+    let mut fds = [0; 2];
+    assert_eq!(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) }, 0);
+    unsafe { libc::close(fds[0]) };
+    let mut launch = Launch::new(mode, &["-c", &config]);
+    launch.command.stdout(Stdio::from(unsafe { OwnedFd::from_raw_fd(fds[1]) }));
+    let mut warden = launch.start();
+    // Supervision goes on: every restart happens, then failed, then exit 1.
+    assert_eq!(warden.wait(20 * SECOND), 1, "{}", warden.stderr());
+    let err = warden.stderr();
+    assert_eq!(err.matches("cannot write services' output to stdout").count(), 1, "{err}");
+    assert!(err.contains("talker: running -> failed"), "{err}");
+}
