@@ -35,6 +35,7 @@ impl Report<'_> {
         let output: Vec<String> = self
             .tail
             .lines()
+            .iter()
             .map(|(stream, line)| format!("{{\"stream\":\"{}\",\"line\":{}}}", stream.name(), quote(line)))
             .collect();
         format!(

@@ -14,8 +14,6 @@ pub mod crash;
 pub mod rotate;
 pub mod sink;
 
-use std::collections::VecDeque;
-
 /// The longest record: a longer line is split.
 pub const MAX_LINE: usize = 16 * 1024;
 /// Lines a service's tail keeps, and the bytes kept of each.
@@ -100,23 +98,48 @@ impl Lines {
     }
 }
 
-/// The last lines of a service's output.
+/// The last lines of a service's output, kept as bytes in one buffer (no
+/// allocation per line): each line is a stream tag, its text (at most
+/// `TAIL_LINE` bytes) and a newline; the oldest are dropped in bulk.
 #[derive(Debug, Default)]
 pub struct Tail {
-    lines: VecDeque<(Stream, String)>,
+    bytes: Vec<u8>,
 }
+
+/// Bytes the tail keeps at least (more until the next trim).
+const TAIL_BYTES: usize = TAIL_LINES * (TAIL_LINE + 2);
 
 impl Tail {
     pub fn push(&mut self, stream: Stream, piece: Piece) {
-        if self.lines.len() == TAIL_LINES {
-            self.lines.pop_front();
-        }
         let cut = piece.text.get(..TAIL_LINE).unwrap_or(piece.text);
-        self.lines.push_back((stream, String::from_utf8_lossy(cut).into_owned()));
+        self.bytes.push(match stream {
+            Stream::Stdout => b'o',
+            Stream::Stderr => b'e',
+        });
+        // A newline inside the text cannot happen (lines are cut at newlines).
+        self.bytes.extend_from_slice(cut);
+        self.bytes.push(b'\n');
+        if self.bytes.len() > 2 * TAIL_BYTES {
+            let excess = self.bytes.len() - TAIL_BYTES;
+            // Keep whole lines: drop up to the end of the line the cut falls in.
+            let end =
+                self.bytes.iter().skip(excess).position(|&b| b == b'\n').map_or(excess, |i| excess + i + 1);
+            self.bytes.drain(..end);
+        }
     }
 
-    pub fn lines(&self) -> impl Iterator<Item = &(Stream, String)> {
-        self.lines.iter()
+    /// The last `TAIL_LINES` lines, oldest first.
+    pub fn lines(&self) -> Vec<(Stream, String)> {
+        let all: Vec<&[u8]> = self.bytes.split(|&b| b == b'\n').filter(|l| !l.is_empty()).collect();
+        let skip = all.len().saturating_sub(TAIL_LINES);
+        all.into_iter()
+            .skip(skip)
+            .filter_map(|line| {
+                let (tag, text) = line.split_first()?;
+                let stream = if *tag == b'e' { Stream::Stderr } else { Stream::Stdout };
+                Some((stream, String::from_utf8_lossy(text).into_owned()))
+            })
+            .collect()
     }
 }
 

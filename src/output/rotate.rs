@@ -31,12 +31,39 @@ impl RotatingFile {
         RotatingFile { log, file: None, size: 0, since_check: 0, failing: false, dropped_lines: 0 }
     }
 
-    /// Appends one record (a whole line, newline included).
-    pub fn write(&mut self, record: &[u8]) {
+    /// Appends whole records (lines, each with its newline), rotating
+    /// between records as needed.
+    pub fn write(&mut self, mut records: &[u8]) {
+        while !records.is_empty() {
+            // As many whole records as fit before the size limit (at least one).
+            let room = self.log.max_size.saturating_sub(self.size) as usize;
+            let fits = match records.get(..room.min(records.len())) {
+                Some(part) if part.len() == records.len() => records.len(),
+                Some(part) => part.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1),
+                None => 0,
+            };
+            let take = if fits > 0 || self.size > 0 {
+                fits
+            } else {
+                records.iter().position(|&b| b == b'\n').map_or(records.len(), |i| i + 1)
+            };
+            let (batch, rest) = if take == 0 {
+                // Nothing fits in what is left: rotate first, with the next record.
+                let one = records.iter().position(|&b| b == b'\n').map_or(records.len(), |i| i + 1);
+                records.split_at(one)
+            } else {
+                records.split_at(take)
+            };
+            self.write_batch(batch);
+            records = rest;
+        }
+    }
+
+    fn write_batch(&mut self, record: &[u8]) {
         match self.try_write(record) {
             Ok(()) => self.failing = false,
             Err(e) => {
-                self.dropped_lines += 1;
+                self.dropped_lines += record.iter().filter(|&&b| b == b'\n').count() as u64;
                 self.file = None;
                 if !self.failing {
                     self.failing = true;

@@ -79,6 +79,24 @@ impl Sink {
         if self.written == self.queue.len() {
             self.queue.clear();
             self.written = 0;
+            // Nothing waiting: write straight from the caller's buffer, and
+            // queue only what the stream does not take now.
+            let mut sent = 0;
+            while let Some(rest) = records.get(sent..).filter(|r| !r.is_empty()) {
+                let Some(mut file) = self.file.as_ref() else { break };
+                match file.write(rest) {
+                    Ok(0) => break,
+                    Ok(n) => sent += n,
+                    Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                    Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                    Err(e) => {
+                        self.queue.extend_from_slice(rest);
+                        return self.give_up(e);
+                    }
+                }
+            }
+            self.queue.extend_from_slice(records.get(sent..).unwrap_or_default());
+            return self.flush();
         }
         self.queue.extend_from_slice(records);
         self.flush()

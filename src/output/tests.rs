@@ -65,7 +65,7 @@ fn the_tail_is_bounded() {
         let text = if i == 199 { long.clone() } else { format!("line {i}").into_bytes() };
         tail.push(Stream::Stdout, Piece { text: &text, continued: false });
     }
-    let kept: Vec<&(Stream, String)> = tail.lines().collect();
+    let kept = tail.lines();
     assert_eq!(kept.len(), TAIL_LINES);
     assert_eq!(kept[0].1, format!("line {}", 200 - TAIL_LINES));
     assert_eq!(kept[TAIL_LINES - 1].1.len(), TAIL_LINE);

@@ -28,7 +28,9 @@ use crate::sys::spawn::{Placement, Program, Setup, start};
 /// Reactor tokens of warden's stdout and stderr sinks.
 pub const SINK_TOKENS: [u64; 2] = [1, 2];
 /// Bytes read from a pipe at once, and reads per wake-up (fairness).
-const READ_SIZE: usize = 64 * 1024;
+const READ_SIZE: usize = 256 * 1024;
+/// Buffer asked for each capture pipe (the kernel's default is 64 KiB).
+const PIPE_SIZE: usize = 1024 * 1024;
 const READS_PER_WAKE: usize = 4;
 /// How long warden waits, when exiting, for a slow reader of its output.
 const EXIT_FLUSH: std::time::Duration = std::time::Duration::from_secs(2);
@@ -97,6 +99,9 @@ impl Supervisor {
         let pipes = crate::sys::fds::pipe().and_then(|out| Ok((out, crate::sys::fds::pipe()?)));
         match pipes {
             Ok(((out_read, out_write), (err_read, err_write))) => {
+                // Bigger pipes: fewer round trips between a chatty service and warden.
+                crate::sys::fds::grow_pipe(&out_read, PIPE_SIZE);
+                crate::sys::fds::grow_pipe(&err_read, PIPE_SIZE);
                 unit.setup.output = Some((out_write.as_raw_fd(), err_write.as_raw_fd()));
                 Some(([out_write, err_write], [out_read, err_read]))
             }
@@ -198,26 +203,28 @@ impl Supervisor {
             tail.push(stream, piece);
             records += 1;
             if file_mode {
-                let mut record = Vec::with_capacity(piece.text.len() + 32);
                 if let Some(time) = time.as_deref().filter(|_| timestamps) {
-                    record.extend_from_slice(time.as_bytes());
-                    record.push(b' ');
+                    batch.extend_from_slice(time.as_bytes());
+                    batch.push(b' ');
                 }
                 if piece.continued {
-                    record.extend_from_slice(b"+ ");
+                    batch.extend_from_slice(b"+ ");
                 }
-                record.extend_from_slice(piece.text);
-                record.push(b'\n');
-                if let Some(file) = file.as_mut() {
-                    file.write(&record);
-                }
+                batch.extend_from_slice(piece.text);
+                batch.push(b'\n');
             } else if format == LogFormat::Json {
                 json_record(batch, name, stream, pid, piece, time.as_deref().unwrap_or_default());
             } else {
                 text_record(batch, name, piece, time.as_deref().filter(|_| timestamps));
             }
         });
-        if file_mode || batch.is_empty() {
+        if batch.is_empty() {
+            return;
+        }
+        if file_mode {
+            if let Some(file) = file.as_mut() {
+                file.write(batch);
+            }
             return;
         }
         let index = sink_of(stream);
