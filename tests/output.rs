@@ -25,6 +25,7 @@ in_both_modes!(
     crash_reports_and_the_hook,
     a_full_disk_is_survived,
     a_closed_stdout_is_survived,
+    output_of_a_service_removed_by_reload_is_kept,
 );
 
 fn rss_kib(pid: i32) -> u64 {
@@ -270,4 +271,18 @@ fn a_closed_stdout_is_survived(mode: Mode) {
     let err = warden.stderr();
     assert_eq!(err.matches("cannot write services' output to stdout").count(), 1, "{err}");
     assert!(err.contains("talker: running -> failed"), "{err}");
+}
+
+fn output_of_a_service_removed_by_reload_is_kept(mode: Mode) {
+    let dir = Dir::new();
+    let service =
+        "  gone:\n    command: \"trap 'echo bye; exit 0' TERM; echo hi; while :; do sleep 0.05; done\"\n";
+    let config = dir.config(&format!("services:\n{service}  stays:\n    command: [sleep, \"100\"]\n"));
+    let mut warden = Launch::new(mode, &["-c", &config]).start();
+    warden.expect("gone | hi");
+    dir.config("services:\n  stays:\n    command: [sleep, \"100\"]\n");
+    warden.signal(libc::SIGHUP);
+    // Its last words, written while it stops, are still labelled and written.
+    warden.expect("gone | bye");
+    warden.expect_stderr(5 * SECOND, "gone: stopping -> stopped");
 }

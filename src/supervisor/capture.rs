@@ -43,6 +43,8 @@ pub struct Capture {
     id: u64,
     pid: i32,
     stream: Stream,
+    /// The service's name when the run started (labels its lines).
+    name: String,
     pipe: File,
     lines: Lines,
     paused: bool,
@@ -115,7 +117,7 @@ impl Supervisor {
 
     /// The child `pid` of unit `index` has its copies: watch the read ends.
     pub(super) fn watch_output(&mut self, index: usize, pid: i32, reads: [OwnedFd; 2]) {
-        let Some(id) = self.units.get(index).map(|u| u.id) else { return };
+        let Some((id, name)) = self.units.get(index).map(|u| (u.id, u.service.name.clone())) else { return };
         for (stream, read) in [Stream::Stdout, Stream::Stderr].into_iter().zip(reads) {
             let token = self.take_token();
             if let Err(e) = self.init.reactor.register(read.as_raw_fd(), token, Interest::Read) {
@@ -123,10 +125,8 @@ impl Supervisor {
                 continue;
             }
             let pipe = File::from(read);
-            self.captures.insert(
-                token,
-                Capture { index, id, pid, stream, pipe, lines: Lines::default(), paused: false },
-            );
+            let (name, lines) = (name.clone(), Lines::default());
+            self.captures.insert(token, Capture { index, id, pid, stream, name, pipe, lines, paused: false });
         }
     }
 
@@ -184,21 +184,22 @@ impl Supervisor {
 
     /// Turns what `feed` makes `Lines` emit into records, and sends them.
     fn take_lines(&mut self, capture: &mut Capture, feed: impl FnOnce(&mut Lines, &mut dyn FnMut(Piece))) {
-        let Some(unit) = self.units.get_mut(capture.index).filter(|u| u.id == capture.id) else {
-            // Its unit is gone (reload): the output still goes out, unlabelled tail.
-            return;
+        // A unit removed by a reload may still have output in flight: it goes
+        // to warden's streams under the name it was started with.
+        let mut gone = (crate::output::Tail::default(), None);
+        let (tail, file) = match self.units.get_mut(capture.index).filter(|u| u.id == capture.id) {
+            Some(unit) => (&mut unit.tail, &mut unit.file_log),
+            None => (&mut gone.0, &mut gone.1),
         };
         let format = self.format;
         let timestamps = self.config.log_timestamps;
-        let name = unit.service.name.as_str();
-        let file_mode = matches!(unit.service.logs, Logs::File(_));
+        let name = capture.name.as_str();
+        let file_mode = file.is_some();
         let time = (timestamps || format == LogFormat::Json).then(|| events::timestamp(SystemTime::now()));
         let batch = &mut self.outputs.batch;
         batch.clear();
         let mut records = 0u64;
         let (stream, pid) = (capture.stream, capture.pid);
-        let tail = &mut unit.tail;
-        let file = &mut unit.file_log;
         feed(&mut capture.lines, &mut |piece: Piece| {
             tail.push(stream, piece);
             records += 1;
