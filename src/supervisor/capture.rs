@@ -10,7 +10,7 @@
 
 use std::fs::File;
 use std::io::{ErrorKind, Read};
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::time::SystemTime;
 
 use super::machine::Crash;
@@ -28,8 +28,9 @@ use crate::sys::spawn::{Placement, Program, Setup, start};
 /// Reactor tokens of warden's stdout and stderr sinks.
 pub const SINK_TOKENS: [u64; 2] = [1, 2];
 /// Bytes read from a pipe at once, and reads per wake-up (fairness).
-const READ_SIZE: usize = 256 * 1024;
-/// Buffer asked for each capture pipe (the kernel's default is 64 KiB).
+const READ_SIZE: usize = 64 * 1024;
+/// Buffer asked for the capture pipe of a chatty service (the kernel's
+/// default is 64 KiB): fewer round trips between it and warden.
 const PIPE_SIZE: usize = 1024 * 1024;
 const READS_PER_WAKE: usize = 4;
 /// How long warden waits, when exiting, for a slow reader of its output.
@@ -48,6 +49,8 @@ pub struct Capture {
     pipe: File,
     lines: Lines,
     paused: bool,
+    /// Its pipe was enlarged.
+    grown: bool,
 }
 
 /// Output state shared by all services.
@@ -101,9 +104,6 @@ impl Supervisor {
         let pipes = crate::sys::fds::pipe().and_then(|out| Ok((out, crate::sys::fds::pipe()?)));
         match pipes {
             Ok(((out_read, out_write), (err_read, err_write))) => {
-                // Bigger pipes: fewer round trips between a chatty service and warden.
-                crate::sys::fds::grow_pipe(&out_read, PIPE_SIZE);
-                crate::sys::fds::grow_pipe(&err_read, PIPE_SIZE);
                 unit.setup.output = Some((out_write.as_raw_fd(), err_write.as_raw_fd()));
                 Some(([out_write, err_write], [out_read, err_read]))
             }
@@ -126,7 +126,7 @@ impl Supervisor {
             }
             let pipe = File::from(read);
             let (name, lines) = (name.clone(), Lines::default());
-            self.captures.insert(token, Capture { index, id, pid, stream, name, pipe, lines, paused: false });
+            self.captures.insert(token, Capture { index, id, pid, stream, name, pipe, lines, paused: false, grown: false });
         }
     }
 
@@ -162,6 +162,11 @@ impl Supervisor {
                     break;
                 }
                 Ok(n) => {
+                    if n == READ_SIZE && !capture.grown {
+                        // A full read: this one talks a lot; give it a bigger pipe, once.
+                        capture.grown = true;
+                        crate::sys::fds::grow_pipe(capture.pipe.as_fd(), PIPE_SIZE);
+                    }
                     let data = buffer.get(..n).unwrap_or_default();
                     self.take_lines(&mut capture, |lines, emit| lines.push(data, emit));
                 }

@@ -71,7 +71,7 @@ pub fn wait_writable(fd: RawFd, timeout: std::time::Duration) -> io::Result<bool
 
 /// Asks for a pipe buffer of `bytes` (rounded up by the kernel; capped by
 /// /proc/sys/fs/pipe-max-size for unprivileged users). Best effort.
-pub fn grow_pipe(fd: &OwnedFd, bytes: usize) {
+pub fn grow_pipe(fd: std::os::fd::BorrowedFd, bytes: usize) {
     use std::os::fd::AsRawFd;
     let size = i32::try_from(bytes).unwrap_or(i32::MAX);
     // SAFETY: fcntl on an integer fd has no memory effects; failure changes nothing.
