@@ -126,7 +126,10 @@ impl Supervisor {
             }
             let pipe = File::from(read);
             let (name, lines) = (name.clone(), Lines::default());
-            self.captures.insert(token, Capture { index, id, pid, stream, name, pipe, lines, paused: false, grown: false });
+            self.captures.insert(
+                token,
+                Capture { index, id, pid, stream, name, pipe, lines, paused: false, grown: false },
+            );
         }
     }
 
