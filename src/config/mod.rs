@@ -99,7 +99,45 @@ pub struct Service {
     pub watchdog: Option<Duration>,
 }
 
+/// Defaults of the service keys (docs/services.md lists them all).
+pub const DEFAULT_RESTART_WINDOW: Duration = Duration::from_secs(600);
+pub const DEFAULT_MIN_UPTIME: Duration = Duration::from_secs(10);
+pub const DEFAULT_STOP_TIMEOUT: Duration = Duration::from_secs(5);
+
 impl Service {
+    /// A longrun service running `command`, every other key at its default.
+    pub fn new(name: &str, command: Vec<OsString>) -> Service {
+        Service {
+            name: name.to_string(),
+            command,
+            kind: Kind::Longrun,
+            credentials: None,
+            workdir: None,
+            env: Vec::new(),
+            umask: None,
+            limits: Vec::new(),
+            depends_on: Vec::new(),
+            restart: RestartPolicy::OnFailure,
+            success_codes: vec![0],
+            max_restarts: None,
+            restart_window: DEFAULT_RESTART_WINDOW,
+            backoff: DEFAULT_BACKOFF,
+            min_uptime: DEFAULT_MIN_UPTIME,
+            cooldown: None,
+            stop_signal: libc::SIGTERM,
+            stop_timeout: DEFAULT_STOP_TIMEOUT,
+            critical: false,
+            optional: false,
+            logs: Logs::Prefix,
+            startup: None,
+            liveness: None,
+            readiness: None,
+            notify: false,
+            notify_fd: None,
+            watchdog: None,
+        }
+    }
+
     /// Whether becoming ready takes more than having started.
     pub fn has_readiness_check(&self) -> bool {
         self.readiness.is_some() || self.startup.is_some() || self.notify || self.notify_fd.is_some()
@@ -702,12 +740,12 @@ impl Reader<'_> {
                 })
                 .flatten();
         }
-        let mut restart_window = Duration::from_secs(600);
+        let mut restart_window = DEFAULT_RESTART_WINDOW;
         if let Some((n, p)) = fields.get("restart_window") {
             restart_window = self.duration(n, &p).unwrap_or(restart_window);
         }
         let backoff = fields.get("backoff").map(|(n, p)| self.backoff(n, &p)).unwrap_or(DEFAULT_BACKOFF);
-        let mut min_uptime = Duration::from_secs(10);
+        let mut min_uptime = DEFAULT_MIN_UPTIME;
         if let Some((n, p)) = fields.get("min_uptime") {
             min_uptime = self.duration(n, &p).unwrap_or(min_uptime);
         }
@@ -716,7 +754,7 @@ impl Reader<'_> {
         if let Some((n, p)) = fields.get("stop_signal") {
             stop_signal = self.signal(n, &p).unwrap_or(stop_signal);
         }
-        let mut stop_timeout = Duration::from_secs(5);
+        let mut stop_timeout = DEFAULT_STOP_TIMEOUT;
         if let Some((n, p)) = fields.get("stop_timeout") {
             stop_timeout = self.duration(n, &p).unwrap_or(stop_timeout);
         }

@@ -142,8 +142,8 @@ impl Supervisor {
     pub(super) fn drain_output_of(&mut self, pid: i32) {
         let tokens: Vec<u64> = self.captures.iter().filter(|(_, c)| c.pid == pid).map(|(t, _)| *t).collect();
         for token in tokens {
-            // A pipe holds 64 KiB by default: a few reads empty it.
-            self.read_capture(token, READS_PER_WAKE, false);
+            // Enough reads to empty even a grown pipe; bounded all the same.
+            self.read_capture(token, PIPE_SIZE / READ_SIZE + 1, false);
         }
     }
 

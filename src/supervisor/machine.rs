@@ -172,6 +172,14 @@ pub struct Transition {
     pub next_delay: Option<Duration>,
 }
 
+/// How a run ended: its status and length, and, when it failed whatever its
+/// exit code (it could not start, or a check stopped it), why.
+struct Ended {
+    status: ExitStatus,
+    uptime: Duration,
+    failure: Option<String>,
+}
+
 /// One service's state and counters.
 #[derive(Debug, Clone)]
 pub struct Machine {
@@ -289,24 +297,18 @@ impl Machine {
             }
             (State::Starting, Input::SpawnFailed { code, why }) => {
                 self.pending_stop = None;
-                self.decide(
-                    &mut out,
-                    service,
-                    ExitStatus::Exited(code),
-                    Duration::ZERO,
-                    now,
-                    random,
-                    Some(why),
-                );
+                let ended =
+                    Ended { status: ExitStatus::Exited(code), uptime: Duration::ZERO, failure: Some(why) };
+                self.decide(&mut out, service, ended, now, random);
             }
             (State::Running { since, .. } | State::Ready { since, .. }, Input::Exited { status }) => {
                 let uptime = now.saturating_duration_since(since);
-                self.decide(&mut out, service, status, uptime, now, random, None);
+                self.decide(&mut out, service, Ended { status, uptime, failure: None }, now, random);
             }
             (State::Unhealthy { since, cause, .. }, Input::Exited { status }) => {
                 let uptime = now.saturating_duration_since(since);
-                let why = format!("{cause}: {}", describe(status));
-                self.decide(&mut out, service, status, uptime, now, random, Some(why));
+                let failure = Some(format!("{cause}: {}", describe(status)));
+                self.decide(&mut out, service, Ended { status, uptime, failure }, now, random);
             }
             (State::Running { pid, since }, Input::Readiness { ready: true, reason }) => {
                 self.enter(&mut out, State::Ready { pid, since }, reason);
@@ -423,23 +425,14 @@ impl Machine {
         });
     }
 
-    /// Applies the restart policy to a run that ended with `status` after
-    /// `uptime`; a failure is also reported as a `Crash`.
-    #[allow(clippy::too_many_arguments)]
-    fn decide(
-        &mut self,
-        out: &mut Vec<Output>,
-        service: &Service,
-        status: ExitStatus,
-        uptime: Duration,
-        now: Instant,
-        random: f64,
-        spawn_error: Option<String>,
-    ) {
+    /// Applies the restart policy to a run that has ended; a failure is also
+    /// reported as a `Crash`.
+    fn decide(&mut self, out: &mut Vec<Output>, service: &Service, ended: Ended, now: Instant, random: f64) {
         let pid = self.state.pid();
-        let success = spawn_error.is_none() && policy::succeeded(service, status);
+        let (status, uptime) = (ended.status, ended.uptime);
+        let success = ended.failure.is_none() && policy::succeeded(service, status);
         let first = out.len();
-        self.settle(out, service, status, uptime, now, random, spawn_error);
+        self.settle(out, service, ended, success, now, random);
         if success {
             return;
         }
@@ -463,22 +456,20 @@ impl Machine {
         out.push(Output::Crash(Crash { pid, status, uptime, restarts: self.restarts, reason, next }));
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn settle(
         &mut self,
         out: &mut Vec<Output>,
         service: &Service,
-        status: ExitStatus,
-        uptime: Duration,
+        ended: Ended,
+        success: bool,
         now: Instant,
         random: f64,
-        spawn_error: Option<String>,
     ) {
+        let Ended { status, uptime, failure } = ended;
         self.last_exit = Some(status);
         self.generation += 1;
         self.ready = false;
-        let success = spawn_error.is_none() && policy::succeeded(service, status);
-        let what = spawn_error.unwrap_or_else(|| describe(status));
+        let what = failure.unwrap_or_else(|| describe(status));
         if let Kind::Periodic(_) = service.kind {
             self.enter_with(out, State::Scheduled, what, Some(status), Some(uptime));
             return;
@@ -599,42 +590,20 @@ pub fn describe(status: ExitStatus) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{Backoff, Logs, RestartPolicy};
+    use crate::config::{Backoff, RestartPolicy};
 
     fn service(kind: Kind, restart: RestartPolicy, max_restarts: Option<u32>) -> Service {
         Service {
-            name: "s".into(),
-            command: vec!["x".into()],
             kind,
-            credentials: None,
-            workdir: None,
-            env: Vec::new(),
-            umask: None,
-            limits: Vec::new(),
-            depends_on: Vec::new(),
             restart,
-            success_codes: vec![0],
             max_restarts,
-            restart_window: Duration::from_secs(600),
             backoff: Backoff {
                 initial: Duration::from_secs(1),
                 max: Duration::from_secs(8),
                 multiplier: 2.0,
                 jitter: 0.0,
             },
-            min_uptime: Duration::from_secs(10),
-            cooldown: None,
-            stop_signal: libc::SIGTERM,
-            stop_timeout: Duration::from_secs(5),
-            critical: false,
-            optional: false,
-            logs: Logs::Inherit,
-            startup: None,
-            liveness: None,
-            readiness: None,
-            notify: false,
-            notify_fd: None,
-            watchdog: None,
+            ..Service::new("s", vec!["x".into()])
         }
     }
 

@@ -339,33 +339,15 @@ impl Supervisor {
                 })
                 .collect();
             let service = Service {
-                name: MAIN.into(),
-                command: main.command.clone(),
-                kind: Kind::Longrun,
-                credentials: None,
-                workdir: None,
-                env: Vec::new(),
-                umask: None,
-                limits: Vec::new(),
                 depends_on,
                 restart: main.restart,
-                success_codes: vec![0],
                 max_restarts: main.max_restarts,
-                restart_window: Duration::from_secs(600),
                 backoff: main.backoff.unwrap_or(crate::config::DEFAULT_BACKOFF),
-                min_uptime: Duration::from_secs(10),
-                cooldown: None,
-                stop_signal: libc::SIGTERM,
                 stop_timeout: config.grace,
                 critical: true,
-                optional: false,
+                // It keeps warden's own streams, as in the one-program mode.
                 logs: Logs::Inherit,
-                startup: None,
-                liveness: None,
-                readiness: None,
-                notify: false,
-                notify_fd: None,
-                watchdog: None,
+                ..Service::new(MAIN, main.command.clone())
             };
             // The main program keeps warden's stdin and, with a terminal, owns it.
             let program = Program::new(&main.command, &base, &[]).map_err(|e| {
@@ -468,7 +450,7 @@ impl Supervisor {
                     }
                     Event::Io(ready) => match self.watched.get(&ready.token).copied() {
                         Some(Watched::Probe { index, id, kind }) => {
-                            self.on_probe_io(index, id, kind, ready.token, ready)
+                            self.on_probe_io(index, id, kind, ready.token)
                         }
                         Some(Watched::Notify { index, id }) => self.on_notify(index, id),
                         Some(Watched::Pipe { index, id }) => self.on_pipe(index, id, ready.token),

@@ -22,7 +22,7 @@ use crate::health::socket::{self, SocketCheck, Step};
 use crate::health::{Change, Outcome, Tracker};
 use crate::logger::warning;
 use crate::notify::{Notice, NotifySocket};
-use crate::reactor::{Interest, Ready, TimerId, deadline_after};
+use crate::reactor::{Interest, TimerId, deadline_after};
 use crate::sys::reap::ExitStatus;
 use crate::sys::spawn::{Pending, Program, Setup, start};
 use crate::sys::{Reason, process};
@@ -257,7 +257,7 @@ impl Supervisor {
     }
 
     /// A probe's socket is ready.
-    pub(super) fn on_probe_io(&mut self, index: usize, id: u64, kind: ProbeKind, token: u64, _ready: Ready) {
+    pub(super) fn on_probe_io(&mut self, index: usize, id: u64, kind: ProbeKind, token: u64) {
         let Some(slot) = self
             .units
             .get_mut(index)
