@@ -26,6 +26,8 @@ in_both_modes!(
     a_full_disk_is_survived,
     a_closed_stdout_is_survived,
     output_of_a_service_removed_by_reload_is_kept,
+    timestamps_on_prefixed_and_file_lines,
+    a_hanging_hook_is_killed_at_its_timeout,
 );
 
 fn rss_kib(pid: i32) -> u64 {
@@ -285,4 +287,52 @@ fn output_of_a_service_removed_by_reload_is_kept(mode: Mode) {
     // Its last words, written while it stops, are still labelled and written.
     warden.expect("gone | bye");
     warden.expect_stderr(5 * SECOND, "gone: stopping -> stopped");
+}
+
+/// `YYYY-MM-DDTHH:MM:SS.mmmZ`
+fn is_timestamp(text: &str) -> bool {
+    let b = text.as_bytes();
+    b.len() == 24
+        && b.iter().enumerate().all(|(i, c)| match i {
+            4 | 7 => *c == b'-',
+            10 => *c == b'T',
+            13 | 16 => *c == b':',
+            19 => *c == b'.',
+            23 => *c == b'Z',
+            _ => c.is_ascii_digit(),
+        })
+}
+
+fn timestamps_on_prefixed_and_file_lines(mode: Mode) {
+    let dir = Dir::new();
+    let config = dir.config(
+        "log_timestamps: true\nservices:\n  p:\n    command: \"echo one\"\n    restart: never\n  \
+         f:\n    command: \"echo two\"\n    restart: never\n    logs: { file: \"$DIR/f.log\" }\n",
+    );
+    let mut warden = Launch::new(mode, &["-c", &config]).start();
+    assert_eq!(warden.wait(10 * SECOND), 0, "{}", warden.stderr());
+    let out = warden.rest_of_stdout();
+    assert_eq!(out.len(), 1, "{out:?}");
+    let (time, rest) = out[0].split_at(24);
+    assert!(is_timestamp(time) && rest == " p | one", "{out:?}");
+    let file = std::fs::read_to_string(dir.0.join("f.log")).unwrap();
+    let (time, rest) = file.split_at(24);
+    assert!(is_timestamp(time) && rest == " two\n", "{file:?}");
+}
+
+fn a_hanging_hook_is_killed_at_its_timeout(mode: Mode) {
+    let dir = Dir::new();
+    let config = dir.config(
+        "on_crash: { command: [sleep, \"100\"], timeout: 300ms }\n\
+         services:\n  c:\n    command: \"exit 4\"\n    restart: never\n  stays:\n    command: [sleep, \"100\"]\n",
+    );
+    let warden = Launch::new(mode, &["-c", &config]).start();
+    warden.expect_stderr(5 * SECOND, "c: running -> failed");
+    let seen = Instant::now();
+    warden.expect_stderr(5 * SECOND, "c: on_crash hook still running after its timeout: killing it");
+    let waited = seen.elapsed();
+    assert!(waited >= Duration::from_millis(200) && waited < 2 * SECOND, "{waited:?}");
+    warden.expect_stderr(5 * SECOND, "c: on_crash hook killed by SIGKILL");
+    // Supervision went on meanwhile: the other service was never touched.
+    assert!(!warden.stderr().contains("stays: running ->"), "{}", warden.stderr());
 }

@@ -24,6 +24,7 @@ in_both_modes!(
     outer_ready_is_sent_exactly_once,
     seed_scenario_gives_up_without_a_storm,
     churning_checks_leak_no_descriptors,
+    reloading_stopping_and_watchdog_trigger_notices,
 );
 
 fn free_port() -> u16 {
@@ -377,4 +378,27 @@ fn churning_checks_leak_no_descriptors(mode: Mode) {
         }
     }
     assert_eq!((pipes, sockets), (0, 1), "{}", warden.stderr());
+}
+
+/// RELOADING=1 takes readiness away until the next READY=1; STOPPING=1 is
+/// noted; WATCHDOG=trigger restarts the service through its policy.
+fn reloading_stopping_and_watchdog_trigger_notices(mode: Mode) {
+    let dir = Dir::new();
+    let config = dir.config(
+        "services:\n  app:\n    command: [\"$KIT\", notify, \"send:READY=1\", \"sleep:200\", \"send:RELOADING=1\", \
+         \"sleep:200\", \"send:READY=1\", \"sleep:200\", \"send:STOPPING=1\", \"sleep:100\", \"send:WATCHDOG=trigger\"]\n    \
+         notify: true\n    restart: never\n",
+    );
+    let mut warden = start(mode, &config);
+    warden.expect_stderr(5 * SECOND, "app: running -> ready: READY=1");
+    warden.expect_stderr(5 * SECOND, "app: ready -> running: RELOADING=1");
+    warden.expect_stderr(5 * SECOND, "app: running -> ready: READY=1");
+    warden.expect_stderr(5 * SECOND, "warden: app: says it is stopping (STOPPING=1)");
+    warden.expect_stderr(
+        5 * SECOND,
+        "app: ready -> unhealthy: watchdog: the service asked for it (WATCHDOG=trigger)",
+    );
+    warden
+        .expect_stderr(5 * SECOND, "app: unhealthy -> failed: watchdog: exited with code 0; restart: never");
+    assert_eq!(warden.wait(10 * SECOND), 1);
 }
