@@ -29,6 +29,9 @@ use crate::sys::spawn::{Placement, Program, Setup, start};
 pub const SINK_TOKENS: [u64; 2] = [1, 2];
 /// Bytes read from a pipe at once, and reads per wake-up (fairness).
 const READ_SIZE: usize = 64 * 1024;
+/// Bytes read at once from a grown pipe: fewer trips through the loop for a
+/// service that floods (the buffer is only this large once one has).
+const BIG_READ_SIZE: usize = 256 * 1024;
 /// Buffer asked for the capture pipe of a chatty service (the kernel's
 /// default is 64 KiB): fewer round trips between it and warden.
 const PIPE_SIZE: usize = 1024 * 1024;
@@ -151,7 +154,10 @@ impl Supervisor {
         let Some(mut capture) = self.captures.remove(&token) else { return };
         let sink = sink_of(capture.stream);
         let mut buffer = std::mem::take(&mut self.outputs.read_buffer);
-        buffer.resize(READ_SIZE, 0);
+        let size = if capture.grown { BIG_READ_SIZE } else { READ_SIZE };
+        if buffer.len() < size {
+            buffer.resize(size, 0);
+        }
         let mut open = true;
         for _ in 0..reads {
             let prefix = self.units.get(capture.index).is_some_and(|u| u.service.logs == Logs::Prefix);
@@ -159,13 +165,13 @@ impl Supervisor {
                 self.pause(&mut capture);
                 break;
             }
-            match (&capture.pipe).read(&mut buffer) {
+            match (&capture.pipe).read(buffer.get_mut(..size).unwrap_or_default()) {
                 Ok(0) => {
                     open = false;
                     break;
                 }
                 Ok(n) => {
-                    if n == READ_SIZE && !capture.grown {
+                    if n == size && !capture.grown {
                         // A full read: this one talks a lot; give it a bigger pipe, once.
                         capture.grown = true;
                         crate::sys::fds::grow_pipe(capture.pipe.as_fd(), PIPE_SIZE);
