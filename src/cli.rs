@@ -20,6 +20,12 @@ Usage:
                                         is the main program, started once the
                                         services are ready
   warden validate [-c FILE]             check a config, print every error
+  warden status [NAME...] [--json]      state of each service
+  warden start|stop|restart NAME...     control services, waiting for the outcome
+  warden logs NAME [-n LINES] [-f]      recent output of a service (-f: follow)
+  warden reload                         re-read the config and apply the difference
+  warden check [--live|--ready] [NAME]  exit 0 if ready (or live), 1 if not: for
+                                        HEALTHCHECK and exec probes
 
 Options:
   -c, --config FILE      services to run (env WARDEN_CONFIG)
@@ -42,7 +48,10 @@ Options:
   -V, --version          print the version
 
 Option parsing stops at the first word that is not an option, so
-`warden echo -v` runs `echo -v`. Durations: 500ms, 10s, 2m, 1h, 1m30s.
+`warden echo -v` runs `echo -v` (but `warden -- status` runs a program
+named status). Client verbs find the control socket from WARDEN_CONTROL,
+else from the config's control key (-c FILE or WARDEN_CONFIG), else
+/run/warden.sock. Durations: 500ms, 10s, 2m, 1h, 1m30s.
 Signals: TERM, SIGTERM, 15, RTMIN+3.
 
 Exit status: CMD's, or 128+N when it died of signal N (after --exit-map);
@@ -59,6 +68,12 @@ pub enum Command {
     Run(RunOptions),
     Validate {
         config: PathBuf,
+    },
+    /// A client verb for a running warden (`status`, `start`, ...). `color`
+    /// in a status request is decided later, by whether stdout is a terminal.
+    Client {
+        config: Option<PathBuf>,
+        request: crate::control::Request,
     },
     Help,
     Version,
@@ -141,6 +156,10 @@ where
         grace = Some(duration::parse(&text).map_err(|e| UsageError(format!("WARDEN_GRACE: {e}")))?);
     }
     let mut args: Vec<OsString> = args.into_iter().collect();
+    if let Some(verb) = args.first().and_then(|a| a.to_str()).filter(|v| CLIENT_VERBS.contains(v)) {
+        let verb = verb.to_string();
+        return parse_client(&verb, args.into_iter().skip(1), &env);
+    }
     let validate = args.first().is_some_and(|a| a == "validate");
     if validate {
         args.remove(0);
@@ -232,6 +251,78 @@ where
         return Err(UsageError("no command given: warden [OPTIONS] -- CMD [ARG...], or -c FILE".into()));
     }
     Ok(Command::Run(options))
+}
+
+/// Words that make warden a client of a running warden. A program of one of
+/// these names runs with `warden -- NAME`.
+pub const CLIENT_VERBS: [&str; 7] = ["status", "start", "stop", "restart", "logs", "reload", "check"];
+
+fn parse_client(
+    verb: &str,
+    args: impl Iterator<Item = OsString>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Command, UsageError> {
+    use crate::control::{MAX_LOG_LINES, Request};
+    use lexopt::prelude::*;
+
+    let mut config = env("WARDEN_CONFIG").filter(|c| !c.is_empty()).map(PathBuf::from);
+    let (mut json, mut follow, mut live, mut lines) = (false, false, false, MAX_LOG_LINES);
+    let mut names = Vec::new();
+    let mut parser = lexopt::Parser::from_args(args);
+    let bad = |e: lexopt::Error| UsageError(format!("{verb}: {e}"));
+    while let Some(arg) = parser.next().map_err(bad)? {
+        match arg {
+            Short('c') | Long("config") => config = Some(PathBuf::from(parser.value().map_err(bad)?)),
+            Long("json") if verb == "status" => json = true,
+            Short('f') | Long("follow") if verb == "logs" => follow = true,
+            Short('n') | Long("lines") if verb == "logs" => {
+                let text = string_value(&mut parser, "-n")?;
+                lines =
+                    text.parse().map_err(|_| UsageError(format!("logs -n: \"{text}\" is not a count")))?;
+            }
+            Long("live") if verb == "check" => live = true,
+            Long("ready") if verb == "check" => live = false,
+            Short('h') | Long("help") => return Ok(Command::Help),
+            Value(name) => {
+                let name = name
+                    .into_string()
+                    .map_err(|n| UsageError(format!("{verb}: {n:?} is not a service name")))?;
+                if !crate::config::valid_name(&name) {
+                    return Err(UsageError(format!("{verb}: \"{name}\" is not a service name")));
+                }
+                names.push(name);
+            }
+            other => return Err(bad(other.unexpected())),
+        }
+    }
+    let some = |names: Vec<String>| {
+        if names.is_empty() {
+            Err(UsageError(format!("{verb}: name the services (warden {verb} NAME...)")))
+        } else {
+            Ok(names)
+        }
+    };
+    let request = match verb {
+        "status" => Request::Status { json, color: false, names },
+        "start" => Request::Start(some(names)?),
+        "stop" => Request::Stop(some(names)?),
+        "restart" => Request::Restart(some(names)?),
+        "reload" if names.is_empty() => Request::Reload,
+        "reload" => return Err(UsageError("reload takes no names: it applies the whole config".into())),
+        "logs" => match <[String; 1]>::try_from(names) {
+            Ok([name]) => Request::Logs { name, lines: lines.min(MAX_LOG_LINES), follow },
+            Err(_) => return Err(UsageError("logs: name one service (warden logs NAME [-n N] [-f])".into())),
+        },
+        _ => {
+            if names.len() > 1 {
+                return Err(UsageError(
+                    "check: one service at most (warden check [--live|--ready] [NAME])".into(),
+                ));
+            }
+            Request::Check { ready: !live, name: names.pop() }
+        }
+    };
+    Ok(Command::Client { config, request })
 }
 
 fn string_value(parser: &mut lexopt::Parser, option: &str) -> Result<String, UsageError> {

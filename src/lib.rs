@@ -15,6 +15,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod control;
 pub mod cron;
 pub mod duration;
 pub mod health;
@@ -58,6 +59,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
         cli::Command::Help => print(cli::HELP),
         cli::Command::Version => print(&format!("warden {}\n", env!("CARGO_PKG_VERSION"))),
         cli::Command::Validate { config } => validate(&config),
+        cli::Command::Client { config, request } => client(config.as_deref(), request),
         cli::Command::Run(options) => {
             logger::set_level(options.log_level);
             if options.config.is_some() || options.supervises_program() {
@@ -101,6 +103,8 @@ fn supervise(options: cli::RunOptions) -> i32 {
             log_timestamps: false,
             crash_reports: None,
             on_crash: None,
+            control: None,
+            http: None,
             services: Vec::new(),
         },
     };
@@ -117,6 +121,24 @@ fn supervise(options: cli::RunOptions) -> i32 {
         group: options.group,
     });
     supervisor::run(config, options.config.clone(), main)
+}
+
+/// A client verb: talks to the warden that owns the control socket.
+fn client(config: Option<&std::path::Path>, mut request: control::Request) -> i32 {
+    // A client is an ordinary program: ^C and a closed pipe end it.
+    if let Err(e) = sys::signals::unblock_all() {
+        logger::warning!("unable to unblock signals: {}", crate::sys::Reason(&e));
+    }
+    if let control::Request::Status { color, .. } = &mut request {
+        *color = sys::fds::is_tty(1) && std::env::var_os("NO_COLOR").is_none();
+    }
+    match control::client::socket_path(config, &environment) {
+        Ok(socket) => control::client::run(&socket, &request),
+        Err(e) => {
+            logger::write_line(&format!("warden: {e}"));
+            1
+        }
+    }
 }
 
 /// Prints to stdout; a closed stdout is not worth a panic.

@@ -27,10 +27,6 @@ in_both_modes!(
     reloading_stopping_and_watchdog_trigger_notices,
 );
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
 fn start(mode: Mode, config: &str) -> Running {
     Launch::new(mode, &["-c", config]).start()
 }
@@ -172,18 +168,6 @@ fn hanging_exec_probe_is_killed_at_its_timeout(mode: Mode) {
     warden.expect_stderr(5 * SECOND, "stuck: unhealthy -> failed");
     assert!(!warden.stderr().contains("other: ready -> "), "{}", warden.stderr());
     warden.signal(libc::SIGTERM);
-}
-
-fn descendants(pid: i32) -> Vec<i32> {
-    let mut all = Vec::new();
-    let mut queue = vec![pid];
-    while let Some(p) = queue.pop() {
-        for child in children_of(p) {
-            all.push(child);
-            queue.push(child);
-        }
-    }
-    all
 }
 
 fn dependents_and_main_program_wait_for_readiness(mode: Mode) {

@@ -34,7 +34,31 @@ pub struct Config {
     pub log_timestamps: bool,
     pub crash_reports: Option<CrashReports>,
     pub on_crash: Option<Hook>,
+    /// The control socket's path; None when turned off (`control: off`).
+    pub control: Option<PathBuf>,
+    /// Where the HTTP endpoints listen; off when absent.
+    pub http: Option<std::net::SocketAddr>,
     pub services: Vec<Service>,
+}
+
+/// Where the control socket is when nothing says otherwise.
+pub const DEFAULT_CONTROL: &str = "/run/warden.sock";
+
+/// `control:`: a path, or off.
+pub fn parse_control(text: &str) -> Result<Option<PathBuf>, String> {
+    match text {
+        "off" | "false" | "none" => Ok(None),
+        path if path.starts_with('/') => Ok(Some(PathBuf::from(path))),
+        other => Err(format!("\"{other}\" is not an absolute path (or off)")),
+    }
+}
+
+/// `http:`: `HOST:PORT`, `[V6]:PORT` or `:PORT` (every IPv4 address).
+pub fn parse_listen(text: &str) -> Result<std::net::SocketAddr, String> {
+    let full = if text.starts_with(':') { format!("0.0.0.0{text}") } else { text.to_string() };
+    full.parse().map_err(|_| {
+        format!("\"{text}\" is not an address to listen on (like 127.0.0.1:9400, [::]:9400 or :9400)")
+    })
 }
 
 /// Where crash reports go, and how many are kept.
@@ -86,11 +110,11 @@ pub struct Service {
     pub optional: bool,
     pub logs: Logs,
     /// Gates liveness and readiness until it first succeeds; failing, restarts.
-    pub startup: Option<Probe>,
+    pub startup: Option<Box<Probe>>,
     /// Failing `failure_threshold` times in a row, restarts the service.
-    pub liveness: Option<Probe>,
+    pub liveness: Option<Box<Probe>>,
     /// Decides whether the service is ready; never restarts it.
-    pub readiness: Option<Probe>,
+    pub readiness: Option<Box<Probe>>,
     /// sd_notify: the service gets its own NOTIFY_SOCKET; READY=1 marks it ready.
     pub notify: bool,
     /// s6 style: the service writes a newline on this fd when it is ready.
@@ -195,9 +219,9 @@ impl ProbeKind {
 impl Service {
     pub fn probe(&self, kind: ProbeKind) -> Option<&Probe> {
         match kind {
-            ProbeKind::Startup => self.startup.as_ref(),
-            ProbeKind::Liveness => self.liveness.as_ref(),
-            ProbeKind::Readiness => self.readiness.as_ref(),
+            ProbeKind::Startup => self.startup.as_deref(),
+            ProbeKind::Liveness => self.liveness.as_deref(),
+            ProbeKind::Readiness => self.readiness.as_deref(),
         }
     }
 }
@@ -282,6 +306,22 @@ pub enum Logs {
     Null,
     /// Lines go to a file, rotated by size.
     File(FileLog),
+}
+
+impl Logs {
+    /// Whether warden reads the output (and so keeps its last lines).
+    pub fn captured(&self) -> bool {
+        matches!(self, Logs::Prefix | Logs::File(_))
+    }
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            Logs::Prefix => "prefix",
+            Logs::Inherit => "inherit",
+            Logs::Null => "null",
+            Logs::File(_) => "file",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -418,10 +458,6 @@ const SERVICE_KEYS: &[&str] = &[
     "watchdog",
 ];
 
-/// Keys of the contract whose behaviour this version does not have yet: refused
-/// rather than silently ignored (an ignored liveness probe is worse than none).
-const NOT_YET: &[(&str, &str)] = &[("control", "the control socket"), ("http", "the HTTP endpoints")];
-
 struct Reader<'a> {
     problems: Vec<Diagnostic>,
     env: &'a dyn Fn(&str) -> Option<String>,
@@ -551,15 +587,6 @@ impl Reader<'_> {
             return None;
         }
         let fields = self.fields(node, "", GLOBAL_KEYS)?;
-        for (key, feature) in NOT_YET {
-            if let Some((n, path)) = fields.get(key) {
-                self.problem(
-                    n.at,
-                    &path,
-                    format!("{feature} are not supported by this version of warden yet"),
-                );
-            }
-        }
         let mut grace = DEFAULT_GRACE;
         if let Some((n, path)) = fields.get("grace") {
             grace = self.duration(n, &path).unwrap_or(grace);
@@ -597,6 +624,12 @@ impl Reader<'_> {
             fields.get("log_timestamps").and_then(|(n, p)| self.boolean(n, &p)).unwrap_or(false);
         let crash_reports = fields.get("crash_reports").and_then(|(n, p)| self.crash_reports(n, &p));
         let on_crash = fields.get("on_crash").and_then(|(n, p)| self.hook(n, &p));
+        let mut control = Some(PathBuf::from(DEFAULT_CONTROL));
+        if let Some((n, path)) = fields.get("control") {
+            control = self.parsed(n, &path, parse_control).unwrap_or(control);
+        }
+        let http = fields.get("http").and_then(|(n, path)| self.parsed(n, &path, parse_listen));
+        let (control, http) = self.network_overrides(control, http);
         let mut services = Vec::new();
         match fields.get("services") {
             None => {
@@ -632,7 +665,45 @@ impl Reader<'_> {
                 }
             }
         }
-        Some(Config { grace, drain, log_format, log_timestamps, crash_reports, on_crash, services })
+        Some(Config {
+            grace,
+            drain,
+            log_format,
+            log_timestamps,
+            crash_reports,
+            on_crash,
+            control,
+            http,
+            services,
+        })
+    }
+
+    /// WARDEN_CONTROL and WARDEN_HTTP win over the file.
+    fn network_overrides(
+        &mut self,
+        mut control: Option<PathBuf>,
+        mut http: Option<std::net::SocketAddr>,
+    ) -> (Option<PathBuf>, Option<std::net::SocketAddr>) {
+        if let Some(value) = (self.env)("WARDEN_CONTROL") {
+            match parse_control(&value) {
+                Ok(c) => control = c,
+                Err(message) => {
+                    self.problems.push(Diagnostic { at: None, path: "WARDEN_CONTROL".into(), message })
+                }
+            }
+        }
+        if let Some(value) = (self.env)("WARDEN_HTTP") {
+            match value.as_str() {
+                "off" | "" => http = None,
+                text => match parse_listen(text) {
+                    Ok(address) => http = Some(address),
+                    Err(message) => {
+                        self.problems.push(Diagnostic { at: None, path: "WARDEN_HTTP".into(), message })
+                    }
+                },
+            }
+        }
+        (control, http)
     }
 
     fn service(&mut self, name: &str, node: &Node, path: &str) -> Option<Service> {
@@ -762,8 +833,8 @@ impl Reader<'_> {
         let optional = fields.get("optional").and_then(|(n, p)| self.boolean(n, &p)).unwrap_or(false);
         let logs = fields.get("logs").and_then(|(n, p)| self.logs(n, &p)).unwrap_or(Logs::Prefix);
 
-        let [startup, liveness, readiness] =
-            ProbeKind::ALL.map(|kind| fields.get(kind.name()).and_then(|(n, p)| self.probe(n, &p, kind)));
+        let [startup, liveness, readiness] = ProbeKind::ALL
+            .map(|kind| fields.get(kind.name()).and_then(|(n, p)| self.probe(n, &p, kind)).map(Box::new));
         let notify = fields.get("notify").and_then(|(n, p)| self.boolean(n, &p)).unwrap_or(false);
         let notify_fd = fields.get("notify_fd").and_then(|(n, p)| {
             self.parsed(n, &p, |t| {
@@ -1218,7 +1289,7 @@ fn parse_http(text: &str) -> Result<Check, String> {
 pub const DEFAULT_BACKOFF: Backoff =
     Backoff { initial: Duration::from_secs(1), max: Duration::from_secs(60), multiplier: 2.0, jitter: 0.1 };
 
-fn valid_name(name: &str) -> bool {
+pub fn valid_name(name: &str) -> bool {
     !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
 }
 

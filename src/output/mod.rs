@@ -173,7 +173,7 @@ pub fn json_record(out: &mut Vec<u8>, name: &str, stream: Stream, pid: i32, piec
     out.extend_from_slice(b"}\n");
 }
 
-fn json_string(out: &mut Vec<u8>, bytes: &[u8]) {
+pub fn json_string(out: &mut Vec<u8>, bytes: &[u8]) {
     out.push(b'"');
     for chunk in bytes.utf8_chunks() {
         for c in chunk.valid().chars() {

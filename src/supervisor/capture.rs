@@ -62,6 +62,8 @@ pub struct Outputs {
     sink_watched: [bool; 2],
     read_buffer: Vec<u8>,
     batch: Vec<u8>,
+    /// Copies of lines for `logs -f` readers (filled only when followed).
+    followed: Vec<u8>,
 }
 
 impl Outputs {
@@ -71,6 +73,7 @@ impl Outputs {
             sink_watched: [false; 2],
             read_buffer: Vec::new(),
             batch: Vec::new(),
+            followed: Vec::new(),
         }
     }
 
@@ -198,6 +201,23 @@ impl Supervisor {
 
     /// Turns what `feed` makes `Lines` emit into records, and sends them.
     fn take_lines(&mut self, capture: &mut Capture, feed: impl FnOnce(&mut Lines, &mut dyn FnMut(Piece))) {
+        let followed = self.followed(capture.index, capture.id);
+        self.outputs.followed.clear();
+        self.emit_lines(capture, feed, followed);
+        if followed && !self.outputs.followed.is_empty() {
+            let copies = std::mem::take(&mut self.outputs.followed);
+            let lines = copies.iter().filter(|&&b| b == b'\n').count() as u64;
+            self.deliver(capture.index, capture.id, &copies, lines);
+            self.outputs.followed = copies;
+        }
+    }
+
+    fn emit_lines(
+        &mut self,
+        capture: &mut Capture,
+        feed: impl FnOnce(&mut Lines, &mut dyn FnMut(Piece)),
+        followed: bool,
+    ) {
         // A unit removed by a reload may still have output in flight: it goes
         // to warden's streams under the name it was started with.
         let mut gone = (crate::output::Tail::default(), None);
@@ -214,9 +234,14 @@ impl Supervisor {
         batch.clear();
         let mut records = 0u64;
         let (stream, pid) = (capture.stream, capture.pid);
+        let copies = &mut self.outputs.followed;
         feed(&mut capture.lines, &mut |piece: Piece| {
             tail.push(stream, piece);
             records += 1;
+            if followed {
+                copies.extend_from_slice(piece.text);
+                copies.push(b'\n');
+            }
             if file_mode {
                 if let Some(time) = time.as_deref().filter(|_| timestamps) {
                     batch.extend_from_slice(time.as_bytes());
@@ -244,10 +269,18 @@ impl Supervisor {
         }
         let index = sink_of(stream);
         let records_bytes = std::mem::take(&mut self.outputs.batch);
-        if let Some(sink) = self.outputs.sinks.get_mut(index)
-            && let Flushed::Blocked = sink.push(&records_bytes, records)
-        {
-            self.watch_sink(index, true);
+        if let Some(sink) = self.outputs.sinks.get_mut(index) {
+            let before = sink.dropped_lines;
+            let flushed = sink.push(&records_bytes, records);
+            let lost = sink.dropped_lines.saturating_sub(before);
+            if lost > 0
+                && let Some(unit) = self.units.get_mut(capture.index).filter(|u| u.id == capture.id)
+            {
+                unit.lines_dropped += lost;
+            }
+            if let Flushed::Blocked = flushed {
+                self.watch_sink(index, true);
+            }
         }
         self.outputs.batch = records_bytes;
     }

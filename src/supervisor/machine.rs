@@ -381,6 +381,11 @@ impl Machine {
                 State::Waiting | State::Scheduled | State::Backoff | State::Exited | State::Failed,
                 Input::Stop { then, .. },
             ) => {
+                if self.state == State::Failed && then == AfterStop::Restart {
+                    // Started again by hand: a fresh restart budget.
+                    self.window.clear();
+                    self.attempt = 0;
+                }
                 self.generation += 1;
                 match then {
                     AfterStop::Stay => self.enter(&mut out, State::Stopped, "stopped".into()),
@@ -763,14 +768,14 @@ mod tests {
     fn readiness_comes_and_goes_and_unhealthy_restarts_by_policy() {
         let t = Instant::now();
         let mut s = service(Kind::Longrun, RestartPolicy::OnFailure, Some(5));
-        s.readiness = Some(crate::config::Probe {
+        s.readiness = Some(Box::new(crate::config::Probe {
             check: crate::config::Check::File("/x".into()),
             initial_delay: Duration::ZERO,
             period: Duration::from_secs(1),
             timeout: Duration::from_secs(1),
             success_threshold: 1,
             failure_threshold: 3,
-        });
+        }));
         let mut m = Machine::default();
         run(&mut m, &s, t, 10);
         assert!(!m.ready && !m.ready_once, "a checked service is not ready by running");

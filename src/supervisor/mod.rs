@@ -20,6 +20,7 @@ mod capture;
 pub mod events;
 pub mod machine;
 pub mod policy;
+mod serve;
 mod watch;
 
 use std::collections::{HashMap, VecDeque};
@@ -97,6 +98,12 @@ enum Timer {
     HookTimeout {
         pid: i32,
     },
+    /// A control or HTTP connection's deadline.
+    Connection {
+        token: u64,
+    },
+    /// Listeners back into the loop after accept ran out of descriptors.
+    Relisten,
     /// Time for warden's own WATCHDOG=1 to the service manager.
     OuterWatchdog,
     DrainOver,
@@ -142,6 +149,16 @@ struct Unit {
     tail: crate::output::Tail,
     /// Its log file, with `logs: { file: ... }`.
     file_log: Option<crate::output::rotate::RotatingFile>,
+    /// Stopped by hand: stays down (and keeps warden up) until started by hand.
+    held: bool,
+    /// Ends of its runs, by `ExitReason`.
+    exits: [u64; 4],
+    /// When its current or last run started.
+    last_start: Option<Instant>,
+    /// Reason of its last state change, for status and control answers.
+    reason: String,
+    /// Lines of its output lost on warden's stdout or stderr.
+    lines_dropped: u64,
 }
 
 pub struct Supervisor {
@@ -183,6 +200,8 @@ pub struct Supervisor {
     outputs: Outputs,
     /// on_crash hooks running: pid → hook.
     hooks: HashMap<i32, RunningHook>,
+    /// The control socket and HTTP endpoints, with their connections.
+    server: serve::Server,
     /// The environment hooks start from.
     base_env: Environment,
 }
@@ -261,7 +280,7 @@ fn new_unit(id: u64, service: &Service, base: &Environment, nonce: u64) -> Resul
     let notify = notify_socket(service, nonce ^ id.wrapping_mul(0x2545_f491_4f6c_dd1d))?;
     let prepared = prepare(service, base, notify.as_ref().map(|s| s.address.as_str()))?;
     let mut unit = Unit::new(id, service.clone(), prepared.program, prepared.setup, SERVICE_PLACEMENT, false);
-    unit.watch.exec = prepared.probes;
+    unit.watch.set_probes(service, prepared.probes);
     unit.file_log = capture::file_log(&service.logs);
     unit.watch.notify = notify.map(|socket| (socket, 0));
     Ok(unit)
@@ -297,6 +316,11 @@ impl Unit {
             watch: Watch::default(),
             tail: crate::output::Tail::default(),
             file_log: None,
+            held: false,
+            exits: [0; 4],
+            last_start: None,
+            reason: String::new(),
+            lines_dropped: 0,
         }
     }
 }
@@ -393,6 +417,7 @@ impl Supervisor {
             captures: HashMap::new(),
             outputs: Outputs::new(),
             hooks: HashMap::new(),
+            server: serve::Server::default(),
             base_env: base,
         })
     }
@@ -421,6 +446,7 @@ impl Supervisor {
     }
 
     fn run(&mut self) -> i32 {
+        self.open_listeners();
         for index in 0..self.units.len() {
             self.watch_notify_socket(index);
             self.schedule(index);
@@ -448,6 +474,7 @@ impl Supervisor {
                     Event::Io(ready) if self.in_flight.contains_key(&ready.token) => {
                         self.on_spawn_status(ready.token)
                     }
+                    Event::Io(ready) if self.owns_token(ready.token) => self.on_server_io(ready),
                     Event::Io(ready) => match self.watched.get(&ready.token).copied() {
                         Some(Watched::Probe { index, id, kind }) => {
                             self.on_probe_io(index, id, kind, ready.token)
@@ -466,6 +493,8 @@ impl Supervisor {
             }
             self.progress();
             self.notify_outer_ready();
+            self.note_started();
+            self.settle_waits();
         }
     }
 
@@ -522,7 +551,7 @@ impl Supervisor {
                     self.kill_everything();
                 }
             }
-            libc::SIGHUP if self.config_path.is_some() => self.reload(),
+            libc::SIGHUP if self.config_path.is_some() => self.reload_on_signal(),
             _ => {
                 let Some(signal) = self.rewrite(signal) else { return };
                 // Other signals go to the main program, or else to every service.
@@ -573,8 +602,19 @@ impl Supervisor {
                 self.on_spawn_status(token);
             }
             match self.pids.remove(&pid) {
-                Some(index) => self.pending.push_back((index, Input::Exited { status })),
-                None => debug!("reaped pid {pid} ({status:?})"),
+                Some(index) => {
+                    if let Some(unit) = self.units.get_mut(index) {
+                        let reason = serve::exit_reason(unit.machine.state, status);
+                        if let Some(count) = unit.exits.get_mut(reason.index()) {
+                            *count += 1;
+                        }
+                    }
+                    self.pending.push_back((index, Input::Exited { status }))
+                }
+                None => {
+                    self.server.orphans_reaped += 1;
+                    debug!("reaped pid {pid} ({status:?})")
+                }
             }
         }
         self.ended = ended;
@@ -597,6 +637,9 @@ impl Supervisor {
                     && self.phase == Phase::Running
                 {
                     self.arm_schedule(index, id, &name, schedule);
+                    if self.units.get(index).is_some_and(|u| u.held) {
+                        return None; // stopped by hand: no runs until started
+                    }
                     if self.units.get(index).is_some_and(|u| u.machine.is_live()) {
                         self.note(&format!(
                             "{}: run skipped: the previous one is still going",
@@ -617,6 +660,8 @@ impl Supervisor {
                 }
             }
             Timer::HookTimeout { pid } => self.on_hook_timeout(pid),
+            Timer::Connection { token } => self.on_connection_timer(token),
+            Timer::Relisten => self.on_relisten(),
             Timer::Watchdog { index, id, round } => {
                 if self.current_round(index, id, round) {
                     self.on_watchdog(index);
@@ -782,7 +827,15 @@ impl Supervisor {
                     .reactor
                     .add_timer(deadline_after(after), Timer::Service { index, id, kind, generation });
             }
-            Output::Transition(t) => events::emit(self.format, &name, &t),
+            Output::Transition(t) => {
+                events::emit(self.format, &name, &t);
+                if let Some(unit) = self.units.get_mut(index) {
+                    if t.from == "starting" && t.to == "running" {
+                        unit.last_start = Some(Instant::now());
+                    }
+                    unit.reason = t.reason;
+                }
+            }
             Output::Crash(crash) => self.on_crash(index, &crash),
             Output::FailedForGood { code } => {
                 if unit.is_main {
@@ -952,12 +1005,14 @@ impl Supervisor {
     /// No service runs or can run again: everything ended, and whatever still
     /// waits waits for something that will never happen.
     fn nothing_left(&self) -> bool {
-        self.units.iter().enumerate().all(|(index, u)| match u.machine.state {
-            State::Exited | State::Stopped => true,
-            State::Failed => u.service.cooldown.is_none() || u.service.critical,
-            State::Waiting => matches!(self.dependencies(index), Gate::Never(_)),
-            _ => false,
-        })
+        // A service stopped by hand waits to be started by hand.
+        !self.units.iter().any(|u| u.held && !u.retired)
+            && self.units.iter().enumerate().all(|(index, u)| match u.machine.state {
+                State::Exited | State::Stopped => true,
+                State::Failed => u.service.cooldown.is_none() || u.service.critical,
+                State::Waiting => matches!(self.dependencies(index), Gate::Never(_)),
+                _ => false,
+            })
     }
 
     /// Begins the shutdown sequence; `code` is warden's exit code if it is the
@@ -1006,6 +1061,7 @@ impl Supervisor {
 
     /// Last words before warden exits; returns its exit code.
     fn finish(&mut self) -> i32 {
+        self.close_listeners();
         self.flush_output();
         let dropped = self.outputs.dropped_lines()
             + self.units.iter().filter_map(|u| u.file_log.as_ref()).map(|f| f.dropped_lines).sum::<u64>();
@@ -1057,27 +1113,19 @@ impl Supervisor {
     /// start, removed ones stop, changed ones restart with their new settings,
     /// unchanged ones keep running untouched (same pid). An invalid file, or one
     /// whose programs cannot be prepared, changes nothing.
-    fn reload(&mut self) {
+    fn reload(&mut self) -> Result<String, String> {
         if self.phase != Phase::Running {
-            self.note("SIGHUP: not reloading, warden is shutting down");
-            return;
+            return Err("not reloading: warden is shutting down".into());
         }
-        let Some(path) = self.config_path.clone() else { return };
+        let Some(path) = self.config_path.clone() else {
+            return Err("not reloading: warden runs no config file".into());
+        };
         let environment = |name: &str| std::env::var(name).ok();
         let config = match crate::config::load(&path, &environment, std::path::Path::new("/")) {
             Ok(config) => config,
-            Err(e) => {
-                self.note(&format!("reload failed, nothing was changed:\n{e}"));
-                return;
-            }
+            Err(e) => return Err(e.to_string()),
         };
-        let base = match base_environment() {
-            Ok(base) => base,
-            Err(why) => {
-                self.note(&format!("reload failed, nothing was changed: {why}"));
-                return;
-            }
-        };
+        let base = base_environment()?;
         // New units for what is added or changed, all built before anything
         // changes: one that cannot be built leaves everything as it was.
         let mut prepared = Vec::new();
@@ -1091,13 +1139,7 @@ impl Supervisor {
             let nonce = self.random_state;
             match new_unit(id, service, &base, nonce) {
                 Ok(unit) => prepared.push(unit),
-                Err(why) => {
-                    self.note(&format!(
-                        "reload failed, nothing was changed: service {}: {why}",
-                        service.name
-                    ));
-                    return;
-                }
+                Err(why) => return Err(format!("service {}: {why}", service.name)),
             }
         }
         self.next_unit_id += prepared.len() as u64;
@@ -1118,7 +1160,7 @@ impl Supervisor {
             // Fed at once, so that no pending input outlives the slot's reuse.
             self.feed(index, Input::Stop { then: AfterStop::Stay, timeout });
         }
-        for new in prepared {
+        for mut new in prepared {
             let existing = self
                 .units
                 .iter()
@@ -1133,10 +1175,10 @@ impl Supervisor {
                     if unit.machine.is_live() {
                         // Same unit, new settings: it stops, then starts from them.
                         let timeout = unit.service.stop_timeout;
+                        unit.watch.set_probes(&new.service, new.watch.take_programs());
                         unit.service = new.service;
                         unit.program = new.program;
                         unit.setup = new.setup;
-                        unit.watch.exec = new.watch.exec;
                         unit.watch.notify = new.watch.notify;
                         unit.stop_sent = false;
                         unit.stuck_reported = false;
@@ -1174,14 +1216,24 @@ impl Supervisor {
         self.config.log_format = config.log_format;
         self.format = config.log_format;
         let list = |names: &[String]| if names.is_empty() { "none".to_string() } else { names.join(", ") };
-        self.note(&format!(
+        let summary = format!(
             "reloaded {}: added {}; removed {}; changed {}; {unchanged} unchanged",
             path.display(),
             list(&added),
             list(&removed),
             list(&changed)
-        ));
+        );
+        self.note(&summary);
         self.feed_pending();
+        Ok(summary)
+    }
+
+    /// SIGHUP: reload, and say how it went in the event stream.
+    fn reload_on_signal(&mut self) {
+        if let Err(why) = self.reload() {
+            let sep = if why.contains('\n') { ":\n" } else { ": " };
+            self.note(&format!("reload failed, nothing was changed{sep}{why}"));
+        }
     }
 
     fn note(&self, message: &str) {

@@ -41,7 +41,9 @@ pub struct Watch {
     /// Bumped whenever probing stops: timers of an older round act on nothing.
     round: u64,
     active: bool,
-    pub slots: [Slot; 3],
+    /// One per configured probe, boxed: most services have none, and a
+    /// slot is the biggest part of a unit.
+    slots: [Option<Box<Slot>>; 3],
     startup_passed: bool,
     /// READY=1 (or a newline on the notification fd) since the last start.
     pub notified: bool,
@@ -51,8 +53,6 @@ pub struct Watch {
     watchdog_timer: Option<TimerId>,
     pub notify: Option<(NotifySocket, u64)>,
     pipe: Option<(std::fs::File, u64)>,
-    /// Exec probes, prepared like the service's own program.
-    pub exec: [Option<Program>; 3],
 }
 
 #[derive(Default)]
@@ -63,6 +63,40 @@ pub struct Slot {
     started: Option<Instant>,
     /// The next run's timer while idle, the timeout while running.
     timer: Option<TimerId>,
+    /// An exec probe's program, prepared like the service's own.
+    exec: Option<Program>,
+}
+
+impl Watch {
+    pub fn slot(&self, kind: ProbeKind) -> Option<&Slot> {
+        self.slots.get(kind.index())?.as_deref()
+    }
+
+    fn slot_mut(&mut self, kind: ProbeKind) -> Option<&mut Slot> {
+        self.slots.get_mut(kind.index())?.as_deref_mut()
+    }
+
+    /// The exec programs, taken out (to move them to another unit's watch).
+    pub fn take_programs(&mut self) -> [Option<Program>; 3] {
+        ProbeKind::ALL.map(|kind| self.slot_mut(kind).and_then(|slot| slot.exec.take()))
+    }
+
+    /// Gives each probe of `service` its slot and exec program. Slots of
+    /// probes a reload removed stay (never scheduled again), so that nothing
+    /// in flight loses its owner.
+    pub fn set_probes(&mut self, service: &Service, mut programs: [Option<Program>; 3]) {
+        for kind in ProbeKind::ALL {
+            let program = programs.get_mut(kind.index()).and_then(Option::take);
+            let Some(place) = self.slots.get_mut(kind.index()) else { continue };
+            match place {
+                Some(slot) => slot.exec = program,
+                None if service.probe(kind).is_some() => {
+                    *place = Some(Box::new(Slot { exec: program, ..Slot::default() }));
+                }
+                None => {}
+            }
+        }
+    }
 }
 
 enum Attempt {
@@ -90,7 +124,7 @@ impl Supervisor {
         watch.round += 1;
         watch.startup_passed = unit.service.startup.is_none();
         for kind in ProbeKind::ALL {
-            if let Some(slot) = watch.slots.get_mut(kind.index()) {
+            if let Some(slot) = watch.slot_mut(kind) {
                 slot.tracker.reset(kind == ProbeKind::Liveness);
                 slot.started = None;
             }
@@ -131,7 +165,7 @@ impl Supervisor {
         let (id, round) = (unit.id, unit.watch.round);
         let timer =
             self.init.reactor.add_timer(deadline_after(after), Timer::Probe { index, id, kind, round });
-        if let Some(slot) = self.units.get_mut(index).and_then(|u| u.watch.slots.get_mut(kind.index())) {
+        if let Some(slot) = self.units.get_mut(index).and_then(|u| u.watch.slot_mut(kind)) {
             slot.timer = Some(timer);
         }
     }
@@ -144,7 +178,7 @@ impl Supervisor {
         unit.watch.round += 1;
         let mut timers: Vec<TimerId> = unit.watch.watchdog_timer.take().into_iter().collect();
         let mut attempts = Vec::new();
-        for slot in &mut unit.watch.slots {
+        for slot in unit.watch.slots.iter_mut().flatten() {
             timers.extend(slot.timer.take());
             attempts.extend(slot.attempt.take());
         }
@@ -175,7 +209,7 @@ impl Supervisor {
         let now = Instant::now();
         let Some(unit) = self.units.get_mut(index) else { return };
         let Some(probe) = unit.service.probe(kind).cloned() else { return };
-        let Some(slot) = unit.watch.slots.get_mut(kind.index()) else { return };
+        let Some(slot) = unit.watch.slot_mut(kind) else { return };
         if slot.attempt.is_some() {
             return; // never overlaps itself
         }
@@ -201,9 +235,7 @@ impl Supervisor {
                 let deadline = deadline_after(probe.timeout);
                 let timer =
                     self.init.reactor.add_timer(deadline, Timer::ProbeTimeout { index, id, kind, round });
-                if let Some(slot) =
-                    self.units.get_mut(index).and_then(|u| u.watch.slots.get_mut(kind.index()))
-                {
+                if let Some(slot) = self.units.get_mut(index).and_then(|u| u.watch.slot_mut(kind)) {
                     slot.timer = Some(timer);
                 }
             }
@@ -232,7 +264,7 @@ impl Supervisor {
             return Some(Err(format!("cannot watch the socket: {}", Reason(&e))));
         }
         self.watched.insert(token, Watched::Probe { index, id, kind });
-        let slot = self.units.get_mut(index)?.watch.slots.get_mut(kind.index())?;
+        let slot = self.units.get_mut(index)?.watch.slot_mut(kind)?;
         slot.attempt = Some(Attempt::Socket { check, token });
         None
     }
@@ -241,14 +273,14 @@ impl Supervisor {
     /// could not be started.
     fn start_exec(&mut self, index: usize, kind: ProbeKind) -> Option<Outcome> {
         let unit = self.units.get(index)?;
-        let program = unit.watch.exec.get(kind.index())?.as_ref()?;
+        let program = unit.watch.slot(kind)?.exec.as_ref()?;
         // Output is discarded; the exit code is the answer.
         let setup = Setup { null_output: true, pass_fd: None, output: None, ..unit.setup.clone() };
         match start(program, SERVICE_PLACEMENT, &setup, true) {
             Ok(pending) => {
                 let id = unit.id;
                 self.probe_pids.insert(pending.pid, (index, id, kind));
-                let slot = self.units.get_mut(index)?.watch.slots.get_mut(kind.index())?;
+                let slot = self.units.get_mut(index)?.watch.slot_mut(kind)?;
                 slot.attempt = Some(Attempt::Exec { pending });
                 None
             }
@@ -258,11 +290,8 @@ impl Supervisor {
 
     /// A probe's socket is ready.
     pub(super) fn on_probe_io(&mut self, index: usize, id: u64, kind: ProbeKind, token: u64) {
-        let Some(slot) = self
-            .units
-            .get_mut(index)
-            .filter(|u| u.id == id)
-            .and_then(|u| u.watch.slots.get_mut(kind.index()))
+        let Some(slot) =
+            self.units.get_mut(index).filter(|u| u.id == id).and_then(|u| u.watch.slot_mut(kind))
         else {
             self.watched.remove(&token);
             return;
@@ -290,7 +319,7 @@ impl Supervisor {
     pub(super) fn on_probe_timeout(&mut self, index: usize, kind: ProbeKind) {
         let Some(unit) = self.units.get(index) else { return };
         let timeout = unit.service.probe(kind).map_or(Duration::ZERO, |p| p.timeout);
-        if let Some(slot) = self.units.get_mut(index).and_then(|u| u.watch.slots.get_mut(kind.index())) {
+        if let Some(slot) = self.units.get_mut(index).and_then(|u| u.watch.slot_mut(kind)) {
             slot.timer = None;
         }
         if let Some(attempt) = self.end_attempt(index, kind) {
@@ -307,7 +336,7 @@ impl Supervisor {
             .units
             .get(index)
             .filter(|u| u.id == id)
-            .and_then(|u| u.watch.slots.get(kind.index()))
+            .and_then(|u| u.watch.slot(kind))
             .is_some_and(|s| matches!(&s.attempt, Some(Attempt::Exec { pending }) if pending.pid == pid));
         if !current {
             return true; // abandoned (timed out, or the service went down)
@@ -318,11 +347,8 @@ impl Supervisor {
             _ if status == ExitStatus::Exited(0) => Ok(()),
             _ => Err(super::machine::describe(status)),
         };
-        if let Some(timer) = self
-            .units
-            .get_mut(index)
-            .and_then(|u| u.watch.slots.get_mut(kind.index()))
-            .and_then(|s| s.timer.take())
+        if let Some(timer) =
+            self.units.get_mut(index).and_then(|u| u.watch.slot_mut(kind)).and_then(|s| s.timer.take())
         {
             self.init.reactor.cancel_timer(timer);
         }
@@ -332,7 +358,7 @@ impl Supervisor {
 
     /// Takes the running attempt out of its slot (closing a socket's watch).
     fn end_attempt(&mut self, index: usize, kind: ProbeKind) -> Option<Attempt> {
-        let slot = self.units.get_mut(index)?.watch.slots.get_mut(kind.index())?;
+        let slot = self.units.get_mut(index)?.watch.slot_mut(kind)?;
         let attempt = slot.attempt.take()?;
         if let Some(timer) = slot.timer.take() {
             self.init.reactor.cancel_timer(timer);
@@ -348,7 +374,7 @@ impl Supervisor {
         let now = Instant::now();
         let Some(unit) = self.units.get_mut(index) else { return };
         let Some(probe) = unit.service.probe(kind).cloned() else { return };
-        let Some(slot) = unit.watch.slots.get_mut(kind.index()) else { return };
+        let Some(slot) = unit.watch.slot_mut(kind) else { return };
         let error = outcome.as_ref().err().cloned().unwrap_or_default();
         let change = slot.tracker.record(&probe, outcome);
         let next = slot.started.map_or(probe.period, |s| (s + probe.period).saturating_duration_since(now));
@@ -386,7 +412,7 @@ impl Supervisor {
         }
         let watch = &unit.watch;
         let readiness_ok = service.readiness.is_none()
-            || watch.slots.get(ProbeKind::Readiness.index()).is_some_and(|s| s.tracker.passing);
+            || watch.slot(ProbeKind::Readiness).is_some_and(|s| s.tracker.passing);
         let notified = !(service.notify || service.notify_fd.is_some()) || watch.notified;
         let ready = watch.active && watch.startup_passed && readiness_ok && notified;
         if ready != unit.machine.ready {

@@ -60,3 +60,27 @@ fn socket_address(address: SocketAddr) -> (libc::c_int, libc::sockaddr_storage, 
         }
     }
 }
+
+/// The user id of the process at the other end of a Unix socket (SO_PEERCRED).
+pub fn peer_uid(socket: std::os::fd::BorrowedFd) -> io::Result<u32> {
+    use std::os::fd::AsRawFd;
+    let mut credentials = libc::ucred { pid: 0, uid: u32::MAX, gid: u32::MAX };
+    let mut length = std::mem::size_of::<libc::ucred>() as libc::socklen_t;
+    // SAFETY: `credentials` is a writable ucred and `length` its size.
+    let result = unsafe {
+        libc::getsockopt(
+            socket.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_PEERCRED,
+            std::ptr::from_mut(&mut credentials).cast::<libc::c_void>(),
+            &mut length,
+        )
+    };
+    if result == 0 { Ok(credentials.uid) } else { Err(io::Error::last_os_error()) }
+}
+
+/// warden's effective user id.
+pub fn effective_uid() -> u32 {
+    // SAFETY: geteuid cannot fail and touches no memory.
+    unsafe { libc::geteuid() }
+}

@@ -47,6 +47,22 @@ pub fn block_all() -> io::Result<()> {
     .map(drop)
 }
 
+/// Unblocks every signal (for the client verbs, which are no init).
+pub fn unblock_all() -> io::Result<()> {
+    const NONE: u64 = 0;
+    // SAFETY: the new set is a valid 8-byte kernel sigset; a null old set is allowed.
+    retry(|| unsafe {
+        libc::syscall(
+            libc::SYS_rt_sigprocmask,
+            libc::SIG_SETMASK,
+            &NONE,
+            std::ptr::null_mut::<u64>(),
+            KERNEL_SIGSET_SIZE,
+        )
+    })
+    .map(drop)
+}
+
 /// Sets every signal that warden inherited as ignored back to the default.
 ///
 /// An inherited `SIGCHLD = SIG_IGN` would make the kernel reap children on its own

@@ -78,6 +78,8 @@ impl Launch {
             Mode::Subreaper => Command::new(warden()),
         };
         command.args(args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        // Tests run side by side: none may take the default control socket.
+        command.env("WARDEN_CONTROL", "off");
         Launch { mode, command }
     }
 
@@ -130,6 +132,24 @@ pub fn children_of(pid: i32) -> Vec<i32> {
         .split_whitespace()
         .filter_map(|p| p.parse().ok())
         .collect()
+}
+
+/// A loopback port nobody listens on right now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Every process below `root`: children, grandchildren and so on.
+pub fn descendants(root: i32) -> Vec<i32> {
+    let mut found = Vec::new();
+    let mut queue = vec![root];
+    while let Some(pid) = queue.pop() {
+        for child in children_of(pid) {
+            found.push(child);
+            queue.push(child);
+        }
+    }
+    found
 }
 
 /// The one-letter state of a process (R, S, Z...), or None when it is gone.

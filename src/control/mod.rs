@@ -1,0 +1,167 @@
+//! Control and observability: the wire formats, pure and testable.
+//!
+//! - this module: the control protocol spoken over the Unix socket;
+//! - [`http`]: just enough of HTTP/1.1 to serve GET requests;
+//! - [`report`]: status tables, JSON and Prometheus text, from [`report::View`]s;
+//! - [`client`]: the `warden status|start|...` verbs, a thin pipe to the socket.
+//!
+//! The supervisor serves both sockets inside its loop (`supervisor::serve`).
+//!
+//! Protocol `warden/1`: the client sends one line, at most
+//! [`MAX_REQUEST`] bytes: `warden/1 VERB [WORD...]\n`, words separated by
+//! single spaces. The server answers with a header line, `ok` or
+//! `error MESSAGE`, then a body, and closes the connection (`logs -f` keeps
+//! streaming until the client goes away).
+
+pub mod client;
+pub mod http;
+pub mod report;
+
+/// The protocol's name and version: the first word of every request.
+pub const PROTOCOL: &str = "warden/1";
+/// A request longer than this is refused.
+pub const MAX_REQUEST: usize = 4096;
+/// Lines `logs` returns at most (what a service's tail keeps).
+pub const MAX_LOG_LINES: usize = crate::output::TAIL_LINES;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Request {
+    Status {
+        json: bool,
+        color: bool,
+        names: Vec<String>,
+    },
+    Start(Vec<String>),
+    Stop(Vec<String>),
+    Restart(Vec<String>),
+    Logs {
+        name: String,
+        lines: usize,
+        follow: bool,
+    },
+    Reload,
+    /// `ready` false: liveness.
+    Check {
+        ready: bool,
+        name: Option<String>,
+    },
+}
+
+impl Request {
+    /// The request line, newline included.
+    pub fn encode(&self) -> String {
+        let mut words = vec![PROTOCOL.to_string()];
+        let mut add = |verb: &str, flags: &[(bool, &str)], names: &[String]| {
+            words.push(verb.to_string());
+            words.extend(flags.iter().filter(|(on, _)| *on).map(|(_, flag)| flag.to_string()));
+            words.extend(names.iter().cloned());
+        };
+        match self {
+            Request::Status { json, color, names } => {
+                add("status", &[(*json, "--json"), (*color, "--color")], names)
+            }
+            Request::Start(names) => add("start", &[], names),
+            Request::Stop(names) => add("stop", &[], names),
+            Request::Restart(names) => add("restart", &[], names),
+            Request::Logs { name, lines, follow } => {
+                add("logs", &[(*follow, "-f")], &[format!("-n{lines}"), name.clone()])
+            }
+            Request::Reload => add("reload", &[], &[]),
+            Request::Check { ready, name } => {
+                add("check", &[(*ready, "--ready"), (!*ready, "--live")], name.as_slice())
+            }
+        }
+        let mut line = words.join(" ");
+        line.push('\n');
+        line
+    }
+
+    /// Parses a request line (without its newline).
+    pub fn parse(line: &[u8]) -> Result<Request, String> {
+        let line = std::str::from_utf8(line).map_err(|_| "the request is not UTF-8".to_string())?;
+        let mut words = line.split(' ');
+        match words.next() {
+            Some(PROTOCOL) => {}
+            Some(other) if other.starts_with("warden/") => {
+                return Err(format!("protocol {other} is not spoken here (this warden speaks {PROTOCOL})"));
+            }
+            _ => return Err(format!("not a {PROTOCOL} request")),
+        }
+        let verb = words.next().unwrap_or_default();
+        let (mut flags, mut names) = (Vec::new(), Vec::new());
+        for word in words {
+            if word.starts_with('-') {
+                flags.push(word);
+            } else if crate::config::valid_name(word) {
+                names.push(word.to_string());
+            } else {
+                return Err(format!("\"{}\" is not a service name", word.escape_debug()));
+            }
+        }
+        let known = |allowed: &[&str]| match flags.iter().find(|f| !allowed.contains(f)) {
+            Some(flag) => Err(format!("{verb}: unknown option \"{}\"", flag.escape_debug())),
+            None => Ok(()),
+        };
+        let some = |names: Vec<String>| {
+            if names.is_empty() { Err(format!("{verb}: name at least one service")) } else { Ok(names) }
+        };
+        match verb {
+            "status" => {
+                known(&["--json", "--color"])?;
+                Ok(Request::Status {
+                    json: flags.contains(&"--json"),
+                    color: flags.contains(&"--color"),
+                    names,
+                })
+            }
+            "start" => known(&[]).and(some(names)).map(Request::Start),
+            "stop" => known(&[]).and(some(names)).map(Request::Stop),
+            "restart" => known(&[]).and(some(names)).map(Request::Restart),
+            "reload" => {
+                known(&[])?;
+                if names.is_empty() { Ok(Request::Reload) } else { Err("reload: takes no names".into()) }
+            }
+            "check" => {
+                known(&["--ready", "--live"])?;
+                if names.len() > 1 {
+                    return Err("check: one service at most".into());
+                }
+                Ok(Request::Check { ready: !flags.contains(&"--live"), name: names.pop() })
+            }
+            "logs" => {
+                let mut lines = MAX_LOG_LINES;
+                let mut follow = false;
+                for flag in &flags {
+                    if *flag == "-f" {
+                        follow = true;
+                    } else if let Some(n) = flag.strip_prefix("-n").and_then(|n| n.parse::<usize>().ok()) {
+                        lines = n.min(MAX_LOG_LINES);
+                    } else {
+                        return Err(format!("logs: unknown option \"{}\"", flag.escape_debug()));
+                    }
+                }
+                match <[String; 1]>::try_from(names) {
+                    Ok([name]) => Ok(Request::Logs { name, lines, follow }),
+                    Err(_) => Err("logs: name one service".into()),
+                }
+            }
+            "" => Err("the request names no verb".into()),
+            other => Err(format!(
+                "unknown verb \"{}\" (status, start, stop, restart, logs, reload, check)",
+                other.escape_debug()
+            )),
+        }
+    }
+}
+
+/// The header line of an answer.
+pub fn header(result: Result<(), &str>) -> String {
+    match result {
+        Ok(()) => "ok\n".to_string(),
+        // One line: a message never breaks the framing.
+        Err(message) => format!("error {}\n", message.replace('\n', " ")),
+    }
+}
+
+#[cfg(test)]
+mod tests;

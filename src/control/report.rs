@@ -1,0 +1,454 @@
+//! What warden says about itself: the `status` table, JSON, the health
+//! answers and Prometheus metrics, all rendered from plain [`View`]s that the
+//! supervisor fills in. Nothing here touches a process or a socket.
+
+use std::fmt::Write;
+use std::time::Duration;
+
+use crate::sys::reap::ExitStatus;
+
+/// Why a run ended, for `warden_service_exits_total{reason}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitReason {
+    /// It exited by itself.
+    Exit,
+    /// A signal warden did not send killed it.
+    Signal,
+    /// A liveness, startup or watchdog check stopped it.
+    Health,
+    /// warden stopped it: by hand, on reload or at shutdown.
+    Stop,
+}
+
+impl ExitReason {
+    pub const ALL: [ExitReason; 4] =
+        [ExitReason::Exit, ExitReason::Signal, ExitReason::Health, ExitReason::Stop];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            ExitReason::Exit => "exit",
+            ExitReason::Signal => "signal",
+            ExitReason::Health => "health",
+            ExitReason::Stop => "stop",
+        }
+    }
+
+    pub fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// One probe of a service, as reported.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProbeView {
+    pub kind: &'static str,
+    pub passing: bool,
+    pub successes: u64,
+    pub failures: u64,
+    pub last_error: Option<String>,
+}
+
+/// One service (or the main program), as reported.
+#[derive(Debug, Clone, PartialEq)]
+pub struct View {
+    pub name: String,
+    /// longrun, oneshot, periodic or main.
+    pub kind: &'static str,
+    pub state: &'static str,
+    pub pid: Option<i32>,
+    pub uptime: Option<Duration>,
+    pub restarts: u32,
+    pub last_exit: Option<ExitStatus>,
+    /// Counts as ready for `/readyz`: a ready longrun, a completed oneshot.
+    pub ready: bool,
+    pub optional: bool,
+    /// For `/livez/NAME`: not failed, not being stopped by a check.
+    pub live: bool,
+    /// The reason of its last state change.
+    pub reason: String,
+    /// The last STATUS= it sent over sd_notify.
+    pub notice: Option<String>,
+    /// When its current (or last) run started, in seconds since the epoch.
+    pub started_at: Option<f64>,
+    pub exits: [u64; 4],
+    pub probes: Vec<ProbeView>,
+    pub lines_dropped: u64,
+}
+
+/// warden itself.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Warden {
+    pub shutting_down: bool,
+    /// Every required service has been ready once (the start is over).
+    pub started: bool,
+    pub orphans_reaped: u64,
+    pub process: ProcessStats,
+}
+
+/// The `process_*` metrics, read from /proc by the caller.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ProcessStats {
+    pub cpu_seconds: f64,
+    pub resident_bytes: u64,
+    pub virtual_bytes: u64,
+    pub start_time_seconds: f64,
+    pub open_fds: u64,
+    pub max_fds: u64,
+}
+
+/// Whether everything required is ready and no shutdown has begun.
+pub fn ready(warden: &Warden, views: &[View]) -> bool {
+    !warden.shutting_down && views.iter().all(|v| v.optional || v.ready)
+}
+
+/// `3d4h`, `2h5m`, `4m12s`, `9s`: the two largest units.
+pub fn short_duration(d: Duration) -> String {
+    let s = d.as_secs();
+    let (days, hours, minutes, seconds) = (s / 86_400, s / 3600 % 24, s / 60 % 60, s % 60);
+    match (days, hours, minutes) {
+        (0, 0, 0) => format!("{seconds}s"),
+        (0, 0, _) => format!("{minutes}m{seconds:02}s"),
+        (0, _, _) => format!("{hours}h{minutes:02}m"),
+        _ => format!("{days}d{hours:02}h"),
+    }
+}
+
+pub fn exit_text(status: Option<ExitStatus>) -> String {
+    match status {
+        None => "-".into(),
+        Some(ExitStatus::Exited(code)) => format!("code {code}"),
+        Some(ExitStatus::Signaled { signal, .. }) => crate::sys::signals::name(signal),
+    }
+}
+
+/// The symbol and ANSI colour of a state in the table.
+fn mark(state: &str) -> (&'static str, &'static str) {
+    match state {
+        "ready" | "running" => ("●", "32"),
+        "starting" | "stopping" | "backoff" | "unhealthy" => ("◐", "33"),
+        "failed" => ("✗", "31"),
+        _ => ("○", "2"),
+    }
+}
+
+/// The `warden status` table; `color` adds ANSI colours (the client asks for
+/// them when its stdout is a terminal).
+pub fn table(views: &[View], color: bool) -> String {
+    let header = ["NAME", "STATE", "PID", "UPTIME", "RESTARTS", "LAST EXIT", "READY"];
+    let rows: Vec<[String; 7]> = views
+        .iter()
+        .map(|v| {
+            [
+                v.name.clone(),
+                v.state.to_string(),
+                v.pid.map_or("-".into(), |p| p.to_string()),
+                v.uptime.map_or("-".into(), short_duration),
+                v.restarts.to_string(),
+                exit_text(v.last_exit),
+                if v.ready { "yes" } else { "no" }.into(),
+            ]
+        })
+        .collect();
+    let mut widths = header.map(str::len);
+    for row in &rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    let mut line = |cells: &[String], state: Option<&str>| {
+        let last = cells.len().saturating_sub(1);
+        for (i, (cell, width)) in cells.iter().zip(widths).enumerate() {
+            let pad = width.saturating_sub(cell.chars().count());
+            if i == 1 {
+                match state {
+                    Some(state) => {
+                        let (symbol, code) = mark(state);
+                        if color {
+                            let _ = write!(out, "\x1b[{code}m{symbol} {cell}\x1b[0m");
+                        } else {
+                            let _ = write!(out, "{symbol} {cell}");
+                        }
+                    }
+                    None => {
+                        let _ = write!(out, "  {cell}");
+                    }
+                }
+            } else {
+                out.push_str(cell);
+            }
+            if i < last {
+                out.push_str(&" ".repeat(pad + 2));
+            }
+        }
+        out.push('\n');
+    };
+    line(&header.map(String::from), None);
+    for (row, view) in rows.iter().zip(views) {
+        line(row, Some(view.state));
+    }
+    out
+}
+
+/// JSON string literal.
+pub fn json_string(text: &str) -> String {
+    let mut out = Vec::new();
+    crate::output::json_string(&mut out, text.as_bytes());
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn json_exit(status: Option<ExitStatus>) -> String {
+    match status {
+        None => "null".into(),
+        Some(ExitStatus::Exited(code)) => format!("{{\"code\":{code}}}"),
+        Some(ExitStatus::Signaled { signal, .. }) => format!(
+            "{{\"code\":{},\"signal\":{}}}",
+            128 + signal,
+            json_string(&crate::sys::signals::name(signal))
+        ),
+    }
+}
+
+fn json_option<T: std::fmt::Display>(value: Option<T>) -> String {
+    value.map_or("null".into(), |v| v.to_string())
+}
+
+/// One service as a JSON object.
+pub fn json_view(v: &View) -> String {
+    let probes: Vec<String> = v
+        .probes
+        .iter()
+        .map(|p| {
+            format!(
+                "{}:{{\"passing\":{},\"successes\":{},\"failures\":{},\"last_error\":{}}}",
+                json_string(p.kind),
+                p.passing,
+                p.successes,
+                p.failures,
+                p.last_error.as_deref().map_or("null".into(), json_string)
+            )
+        })
+        .collect();
+    format!(
+        "{{\"name\":{},\"kind\":\"{}\",\"state\":\"{}\",\"pid\":{},\"uptime_s\":{},\"restarts\":{},\
+         \"last_exit\":{},\"ready\":{},\"optional\":{},\"reason\":{},\"status\":{},\"probes\":{{{}}}}}",
+        json_string(&v.name),
+        v.kind,
+        v.state,
+        json_option(v.pid),
+        json_option(v.uptime.map(|u| u.as_secs())),
+        v.restarts,
+        json_exit(v.last_exit),
+        v.ready,
+        v.optional,
+        json_string(&v.reason),
+        v.notice.as_deref().map_or("null".into(), json_string),
+        probes.join(",")
+    )
+}
+
+/// `warden status --json`: an array of services.
+pub fn json_list(views: &[View]) -> String {
+    let items: Vec<String> = views.iter().map(json_view).collect();
+    format!("[{}]\n", items.join(",\n "))
+}
+
+/// `GET /status`: warden and its services.
+pub fn json_status(warden: &Warden, views: &[View]) -> String {
+    format!(
+        "{{\"version\":\"{}\",\"ready\":{},\"started\":{},\"shutting_down\":{},\"services\":{}}}\n",
+        env!("CARGO_PKG_VERSION"),
+        ready(warden, views),
+        warden.started,
+        warden.shutting_down,
+        json_list(views).trim_end()
+    )
+}
+
+/// `?verbose` lines for one check: `[+]name ok` or `[-]name failed: why`.
+pub fn check_line(out: &mut String, name: &str, ok: bool, why: &str) {
+    if ok {
+        let _ = writeln!(out, "[+]{name} ok");
+    } else {
+        let _ = writeln!(out, "[-]{name} failed: {why}");
+    }
+}
+
+/// The body of `/readyz` (with `?verbose`, each check) and whether it passes.
+pub fn readyz(warden: &Warden, views: &[View], verbose: bool) -> (bool, String) {
+    let ok = ready(warden, views);
+    let mut out = String::new();
+    if verbose {
+        check_line(&mut out, "shutdown", !warden.shutting_down, "warden is shutting down");
+        for v in views {
+            let why = format!("{} ({})", v.state, v.reason);
+            let name = if v.optional { format!("{} (optional)", v.name) } else { v.name.clone() };
+            check_line(&mut out, &name, v.ready, &why);
+        }
+    }
+    out.push_str(if ok { "readyz check passed\n" } else { "readyz check failed\n" });
+    (ok, out)
+}
+
+/// The body of `/livez`: warden's loop answered, which is the check.
+pub fn livez(verbose: bool) -> String {
+    if verbose { "[+]loop ok\nlivez check passed\n".into() } else { "ok\n".into() }
+}
+
+/// Prometheus text format 0.0.4.
+pub fn metrics(warden: &Warden, views: &[View]) -> String {
+    let mut out = String::with_capacity(256 + views.len() * 1400);
+    let mut family = |name: &str, kind: &str, help: &str, samples: &mut dyn FnMut(&mut String)| {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+        samples(&mut out);
+    };
+    let label = |v: &View| format!("service={}", json_string(&v.name));
+    family("warden_build_info", "gauge", "warden's version; always 1.", &mut |o| {
+        let _ = writeln!(o, "warden_build_info{{version=\"{}\"}} 1", env!("CARGO_PKG_VERSION"));
+    });
+    family("warden_ready", "gauge", "1 when /readyz passes.", &mut |o| {
+        let _ = writeln!(o, "warden_ready {}", u8::from(ready(warden, views)));
+    });
+    family("warden_shutting_down", "gauge", "1 once a shutdown has begun.", &mut |o| {
+        let _ = writeln!(o, "warden_shutting_down {}", u8::from(warden.shutting_down));
+    });
+    let per_service = |o: &mut String, metric: &str, value: &dyn Fn(&View) -> Option<String>| {
+        for v in views {
+            if let Some(value) = value(v) {
+                let _ = writeln!(o, "{metric}{{{}}} {value}", label(v));
+            }
+        }
+    };
+    family("warden_service_up", "gauge", "1 while the service's process runs.", &mut |o| {
+        per_service(o, "warden_service_up", &|v| Some(u8::from(v.pid.is_some()).to_string()))
+    });
+    family("warden_service_ready", "gauge", "1 while the service is ready.", &mut |o| {
+        per_service(o, "warden_service_ready", &|v| Some(u8::from(v.ready).to_string()))
+    });
+    family(
+        "warden_service_state",
+        "gauge",
+        "The service's state, one series per state (StateSet).",
+        &mut |o| {
+            for v in views {
+                for state in STATES {
+                    let _ = writeln!(
+                        o,
+                        "warden_service_state{{{},state=\"{state}\"}} {}",
+                        label(v),
+                        u8::from(v.state == state)
+                    );
+                }
+            }
+        },
+    );
+    family("warden_service_restarts_total", "counter", "Starts of the service after its first.", &mut |o| {
+        per_service(o, "warden_service_restarts_total", &|v| Some(v.restarts.to_string()))
+    });
+    family("warden_service_exits_total", "counter", "Ends of the service's runs, by reason.", &mut |o| {
+        for v in views {
+            for reason in ExitReason::ALL {
+                let count = v.exits.get(reason.index()).copied().unwrap_or(0);
+                let _ = writeln!(
+                    o,
+                    "warden_service_exits_total{{{},reason=\"{}\"}} {count}",
+                    label(v),
+                    reason.name()
+                );
+            }
+        }
+    });
+    family(
+        "warden_service_last_exit_code",
+        "gauge",
+        "Exit code of the service's last run (128+N for signal N).",
+        &mut |o| {
+            per_service(o, "warden_service_last_exit_code", &|v| v.last_exit.map(|s| s.code().to_string()))
+        },
+    );
+    family(
+        "warden_service_start_timestamp_seconds",
+        "gauge",
+        "When the service's current or last run started.",
+        &mut |o| {
+            per_service(o, "warden_service_start_timestamp_seconds", &|v| {
+                v.started_at.map(|t| format!("{t:.3}"))
+            })
+        },
+    );
+    family("warden_probe_results_total", "counter", "Probe runs by probe and result.", &mut |o| {
+        for v in views {
+            for p in &v.probes {
+                for (result, count) in [("success", p.successes), ("failure", p.failures)] {
+                    let _ = writeln!(
+                        o,
+                        "warden_probe_results_total{{{},probe=\"{}\",result=\"{result}\"}} {count}",
+                        label(v),
+                        p.kind
+                    );
+                }
+            }
+        }
+    });
+    family(
+        "warden_log_lines_dropped_total",
+        "counter",
+        "Lines of the service's output that could not be written.",
+        &mut |o| per_service(o, "warden_log_lines_dropped_total", &|v| Some(v.lines_dropped.to_string())),
+    );
+    family("warden_orphans_reaped_total", "counter", "Processes reaped that were no service's.", &mut |o| {
+        let _ = writeln!(o, "warden_orphans_reaped_total {}", warden.orphans_reaped);
+    });
+    let p = &warden.process;
+    for (name, kind, help, value) in [
+        (
+            "process_cpu_seconds_total",
+            "counter",
+            "User and system CPU time spent in seconds.",
+            format!("{:.2}", p.cpu_seconds),
+        ),
+        (
+            "process_resident_memory_bytes",
+            "gauge",
+            "Resident memory size in bytes.",
+            p.resident_bytes.to_string(),
+        ),
+        (
+            "process_virtual_memory_bytes",
+            "gauge",
+            "Virtual memory size in bytes.",
+            p.virtual_bytes.to_string(),
+        ),
+        (
+            "process_start_time_seconds",
+            "gauge",
+            "Start time of the process since unix epoch in seconds.",
+            format!("{:.2}", p.start_time_seconds),
+        ),
+        ("process_open_fds", "gauge", "Number of open file descriptors.", p.open_fds.to_string()),
+        ("process_max_fds", "gauge", "Maximum number of open file descriptors.", p.max_fds.to_string()),
+    ] {
+        family(name, kind, help, &mut |o| {
+            let _ = writeln!(o, "{name} {value}");
+        });
+    }
+    out
+}
+
+/// Every state name, for the StateSet.
+pub const STATES: [&str; 11] = [
+    "waiting",
+    "scheduled",
+    "starting",
+    "running",
+    "ready",
+    "unhealthy",
+    "stopping",
+    "backoff",
+    "exited",
+    "failed",
+    "stopped",
+];
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,96 @@
+use super::*;
+
+fn view(name: &str, state: &'static str, ready: bool) -> View {
+    View {
+        name: name.into(),
+        kind: "longrun",
+        state,
+        pid: (state == "running").then_some(42),
+        uptime: Some(Duration::from_secs(125)),
+        restarts: 3,
+        last_exit: Some(ExitStatus::Signaled { signal: 9, core_dumped: false }),
+        ready,
+        optional: false,
+        live: state != "failed",
+        reason: "started".into(),
+        notice: None,
+        started_at: Some(1.7e9),
+        exits: [1, 2, 0, 0],
+        probes: vec![ProbeView {
+            kind: "readiness",
+            passing: ready,
+            successes: 5,
+            failures: 1,
+            last_error: None,
+        }],
+        lines_dropped: 0,
+    }
+}
+
+#[test]
+fn the_table_lines_up() {
+    let table = table(&[view("web", "running", true), view("database", "failed", false)], false);
+    let lines: Vec<&str> = table.lines().collect();
+    assert_eq!(lines[0], "NAME        STATE    PID  UPTIME  RESTARTS  LAST EXIT  READY");
+    assert_eq!(lines[1], "web       ● running  42   2m05s   3         SIGKILL    yes");
+    assert_eq!(lines[2], "database  ✗ failed   -    2m05s   3         SIGKILL    no");
+    assert!(super::table(&[view("web", "running", true)], true).contains("\x1b[32m● running\x1b[0m"));
+}
+
+#[test]
+fn readiness_counts_only_required_services_and_shutdown() {
+    let mut optional = view("side", "failed", false);
+    optional.optional = true;
+    let views = [view("web", "running", true), optional];
+    let warden = Warden::default();
+    let (ok, body) = readyz(&warden, &views, true);
+    assert!(ok, "{body}");
+    assert!(body.contains("[+]web ok\n") && body.ends_with("readyz check passed\n"), "{body}");
+    let stopping = Warden { shutting_down: true, ..Warden::default() };
+    let (ok, body) = readyz(&stopping, &views, true);
+    assert!(!ok && body.contains("[-]shutdown failed: warden is shutting down"), "{body}");
+}
+
+#[test]
+fn metrics_have_help_type_and_every_series_known_in_advance() {
+    let text = metrics(&Warden::default(), &[view("web", "running", true)]);
+    for line in [
+        "# TYPE warden_service_up gauge",
+        "warden_service_up{service=\"web\"} 1",
+        "warden_service_exits_total{service=\"web\",reason=\"signal\"} 2",
+        "warden_service_exits_total{service=\"web\",reason=\"health\"} 0",
+        "warden_service_last_exit_code{service=\"web\"} 137",
+        "warden_probe_results_total{service=\"web\",probe=\"readiness\",result=\"failure\"} 1",
+        "warden_service_state{service=\"web\",state=\"running\"} 1",
+        "warden_service_state{service=\"web\",state=\"failed\"} 0",
+        "# TYPE process_open_fds gauge",
+    ] {
+        assert!(text.lines().any(|l| l == line), "{line} missing:\n{text}");
+    }
+    // Every sample belongs to a family announced just before.
+    let mut family = String::new();
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix("# TYPE ") {
+            family = rest.split(' ').next().unwrap_or_default().to_string();
+        } else if !line.starts_with('#') {
+            assert!(line.starts_with(&family), "{line} outside {family}");
+        }
+    }
+}
+
+#[test]
+fn json_is_escaped_and_complete() {
+    let mut v = view("web", "running", true);
+    v.reason = "said \"hi\"\n".into();
+    let json = json_view(&v);
+    assert!(json.contains("\"reason\":\"said \\\"hi\\\"\\n\""), "{json}");
+    assert!(json.contains("\"last_exit\":{\"code\":137,\"signal\":\"SIGKILL\"}"), "{json}");
+    assert!(json.contains("\"probes\":{\"readiness\":{\"passing\":true"), "{json}");
+}
+
+#[test]
+fn durations_are_short() {
+    assert_eq!(short_duration(Duration::from_secs(9)), "9s");
+    assert_eq!(short_duration(Duration::from_secs(3 * 3600 + 60)), "3h01m");
+    assert_eq!(short_duration(Duration::from_secs(2 * 86_400 + 3600)), "2d01h");
+}

@@ -1,0 +1,438 @@
+//! Control and observability against the real binary, as PID 1 of a fresh
+//! PID namespace and as a subreaper: every client verb over the control
+//! socket, the peer check, malformed and oversized requests on both sockets,
+//! the HTTP endpoints under 200 concurrent clients, /metrics through
+//! Prometheus' own parser, and /readyz turning 503 at the first stop signal.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::os::unix::net::UnixStream;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use common::*;
+
+const SECOND: Duration = Duration::from_secs(1);
+
+in_both_modes!(
+    every_verb_end_to_end,
+    bad_requests_are_refused_while_supervision_goes_on,
+    http_endpoints_serve_200_concurrent_clients,
+    metrics_parse_and_move_after_crashes,
+    readyz_turns_503_at_the_first_stop_signal,
+);
+
+struct Setup {
+    dir: Dir,
+    socket: String,
+    config: String,
+    warden: Running,
+}
+
+/// Starts warden on `yaml` (with `$SOCK` its control socket).
+fn start(mode: Mode, yaml: &str) -> Setup {
+    let dir = Dir::new();
+    let socket = format!("{}/warden.sock", dir.0.display());
+    let config = dir.config(&yaml.replace("$SOCK", &socket));
+    let mut launch = Launch::new(mode, &["-c", &config]);
+    launch.command.env("WARDEN_CONTROL", &socket);
+    let warden = launch.start();
+    assert!(
+        wait_until(5 * SECOND, || std::path::Path::new(&socket).exists()),
+        "no control socket: {}",
+        warden.stderr()
+    );
+    Setup { dir, socket, config, warden }
+}
+
+/// Starts warden with the control socket and HTTP on a free port; `yaml`
+/// is the rest of the config.
+fn start_http(mode: Mode, yaml: &str) -> (Setup, u16) {
+    let port = free_port();
+    (start(mode, &format!("control: $SOCK\nhttp: 127.0.0.1:{port}\n{yaml}")), port)
+}
+
+fn client(socket: &str, args: &[&str]) -> Output {
+    Command::new(warden())
+        .args(args)
+        .env("WARDEN_CONTROL", socket)
+        .env_remove("WARDEN_CONFIG")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// The raw answer of the control socket to `request`.
+fn raw(socket: &str, request: &[u8]) -> String {
+    let mut stream = UnixStream::connect(socket).unwrap();
+    stream.set_read_timeout(Some(10 * SECOND)).unwrap();
+    let _ = stream.write_all(request);
+    let mut answer = String::new();
+    let _ = stream.read_to_string(&mut answer);
+    answer
+}
+
+/// (status, body) of a GET.
+fn get(port: u16, path: &str) -> (u16, String) {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream.set_read_timeout(Some(10 * SECOND)).unwrap();
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n").unwrap();
+    read_response(&mut stream)
+}
+
+fn read_response(stream: &mut TcpStream) -> (u16, String) {
+    let mut text = String::new();
+    stream.read_to_string(&mut text).unwrap();
+    let status = text.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
+    (status, body)
+}
+
+fn pid_in_status(socket: &str, name: &str) -> Option<i32> {
+    let out = stdout(&client(socket, &["status", name, "--json"]));
+    let start = out.find("\"pid\":")? + 6;
+    out[start..].split([',', '}']).next()?.parse().ok()
+}
+
+fn every_verb_end_to_end(mode: Mode) {
+    let mut s = start(
+        mode,
+        "control: $SOCK\nservices:\n  web:\n    command: [sh, -c, \"while true; do echo tick; sleep 0.05; done\"]\n  \
+         db:\n    command: [sleep, \"1000\"]\n    readiness: { file: $DIR/ready, period: 100ms }\n  \
+         job:\n    type: oneshot\n    command: [\"true\"]\n",
+    );
+    let socket = s.socket.clone();
+    s.warden.expect_stderr(5 * SECOND, "web: starting -> running");
+
+    // status: a table, and JSON with the contract's fields.
+    let table = client(&socket, &["status"]);
+    assert!(table.status.success(), "{}", stderr(&table));
+    let text = stdout(&table);
+    assert!(text.starts_with("NAME"), "{text}");
+    assert!(text.contains("web") && text.contains("running") && text.contains("db"), "{text}");
+    let json = stdout(&client(&socket, &["status", "--json"]));
+    for field in [
+        "\"name\":\"web\"",
+        "\"state\":",
+        "\"pid\":",
+        "\"restarts\":",
+        "\"ready\":",
+        "\"uptime_s\":",
+        "\"last_exit\":",
+    ] {
+        assert!(json.contains(field), "{field} missing in {json}");
+    }
+
+    // check: db is not ready until its file exists; warden itself is live.
+    let not_ready = client(&socket, &["check", "--ready"]);
+    assert_eq!(not_ready.status.code(), Some(1), "{}", stdout(&not_ready));
+    assert!(stdout(&not_ready).contains("[-]db failed"), "{}", stdout(&not_ready));
+    assert_eq!(client(&socket, &["check", "--live"]).status.code(), Some(0));
+    assert_eq!(client(&socket, &["check", "web"]).status.code(), Some(0));
+    std::fs::write(s.dir.0.join("ready"), "").unwrap();
+    assert!(wait_until(5 * SECOND, || client(&socket, &["check"]).status.success()));
+    assert_eq!(client(&socket, &["check", "--ready", "db"]).status.code(), Some(0));
+
+    // logs: the last lines, and -f follows new ones.
+    let logs = client(&socket, &["logs", "web", "-n", "2"]);
+    assert_eq!(stdout(&logs).lines().count(), 2, "{}", stdout(&logs));
+    assert!(stdout(&logs).lines().all(|l| l == "tick"), "{}", stdout(&logs));
+    let mut follow = Command::new(warden())
+        .args(["logs", "web", "-n", "0", "-f"])
+        .env("WARDEN_CONTROL", &socket)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 64];
+    let n = follow.stdout.as_mut().unwrap().read(&mut first).unwrap();
+    assert!(String::from_utf8_lossy(&first[..n]).starts_with("tick"), "{:?}", &first[..n]);
+    follow.kill().unwrap();
+    follow.wait().unwrap();
+
+    // stop: the answer comes when it is down; it stays down, and warden up.
+    let before = pid_in_status(&socket, "web").expect("web runs");
+    let stop = client(&socket, &["stop", "web"]);
+    assert!(stop.status.success(), "{}", stderr(&stop));
+    assert_eq!(stdout(&stop).trim(), "web: stopped");
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(stdout(&client(&socket, &["status", "web"])).contains("stopped"));
+    assert!(s.warden.child.try_wait().unwrap().is_none(), "warden left after a stop by hand");
+
+    // start and restart: answered once running (ready), with a new pid.
+    let started = client(&socket, &["start", "web"]);
+    assert!(started.status.success(), "{}", stderr(&started));
+    assert!(stdout(&started).starts_with("web: running (pid "), "{}", stdout(&started));
+    let after = pid_in_status(&socket, "web").unwrap();
+    assert_ne!(before, after);
+    let db_before = pid_in_status(&socket, "db").unwrap();
+    let restarted = client(&socket, &["restart", "db"]);
+    assert!(
+        stdout(&restarted).starts_with("db: ready (pid "),
+        "{} {}",
+        stdout(&restarted),
+        stderr(&restarted)
+    );
+    assert_ne!(pid_in_status(&socket, "db").unwrap(), db_before);
+
+    // Errors: an unknown name, a bad config on reload (nothing changes).
+    let unknown = client(&socket, &["stop", "nope"]);
+    assert_eq!(unknown.status.code(), Some(1));
+    assert!(stderr(&unknown).contains("no service named \"nope\""), "{}", stderr(&unknown));
+    let good = std::fs::read_to_string(&s.config).unwrap();
+    std::fs::write(&s.config, good.replace("  job:", "  job:\n    restart: sometimes")).unwrap();
+    let bad = client(&socket, &["reload"]);
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(stdout(&bad).contains("restart"), "{}", stdout(&bad));
+    assert_eq!(pid_in_status(&socket, "web"), Some(after), "a bad reload changed nothing");
+
+    // reload: the difference applied and reported.
+    std::fs::write(&s.config, format!("{good}  extra:\n    command: [sleep, \"1000\"]\n")).unwrap();
+    let reload = client(&socket, &["reload"]);
+    assert!(reload.status.success(), "{}", stderr(&reload));
+    assert!(stdout(&reload).contains("added extra"), "{}", stdout(&reload));
+    assert!(wait_until(5 * SECOND, || pid_in_status(&socket, "extra").is_some()));
+    assert_eq!(pid_in_status(&socket, "web"), Some(after), "unchanged services keep running");
+}
+
+fn bad_requests_are_refused_while_supervision_goes_on(mode: Mode) {
+    let (s, port) = start_http(
+        mode,
+        "services:\n  crasher:\n    command: [sh, -c, \"sleep 0.2; exit 1\"]\n    \
+             restart: always\n    min_uptime: 0s\n    backoff: { initial: 10ms, max: 10ms }\n",
+    );
+    let socket = s.socket.clone();
+    // A peer that sends nothing holds a connection until its deadline only.
+    let _silent = UnixStream::connect(&socket).unwrap();
+    let mut slow_http = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    slow_http.write_all(b"GET /livez HTTP/1.1\r\n").unwrap();
+
+    for (request, want) in [
+        (&b"garbage\n"[..], "error not a warden/1 request"),
+        (b"warden/9 status\n", "error protocol warden/9 is not spoken here"),
+        (b"warden/1 frobnicate\n", "error unknown verb \"frobnicate\""),
+        (b"warden/1 stop\n", "error stop: name at least one service"),
+        (b"warden/1 logs -n5\n", "error logs: name one service"),
+        (b"warden/1 status ../etc\n", "error \"../etc\" is not a service name"),
+        (b"warden/1 status \xff\n", "error the request is not UTF-8"),
+        (b"warden/1 status --frob\n", "error status: unknown option \"--frob\""),
+    ] {
+        let answer = raw(&socket, request);
+        assert!(answer.starts_with(want), "{:?}: {answer:?}", String::from_utf8_lossy(request));
+    }
+    let oversized = raw(&socket, &vec![b'x'; 6000]);
+    assert!(oversized.starts_with("error request longer than 4096 bytes"), "{oversized:?}");
+
+    for (request, status) in [
+        ("POST /livez HTTP/1.1\r\n\r\n", 405),
+        ("GET /livez SPDY/3\r\n\r\n", 400),
+        ("GET /livez HTTP/2.0\r\n\r\n", 505),
+        ("GET livez HTTP/1.1\r\n\r\n", 400),
+        ("GET /nowhere HTTP/1.1\r\n\r\n", 404),
+    ] {
+        let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        stream.set_read_timeout(Some(10 * SECOND)).unwrap();
+        stream.write_all(request.as_bytes()).unwrap();
+        assert_eq!(read_response(&mut stream).0, status, "{request:?}");
+    }
+    let mut huge = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    huge.set_read_timeout(Some(10 * SECOND)).unwrap();
+    let _ = huge.write_all(format!("GET /livez HTTP/1.1\r\nX: {}\r\n\r\n", "y".repeat(10_000)).as_bytes());
+    let mut answer = Vec::new();
+    let _ = huge.read_to_end(&mut answer);
+    assert!(
+        answer.starts_with(b"HTTP/1.1 431"),
+        "{:?}",
+        String::from_utf8_lossy(&answer[..answer.len().min(40)])
+    );
+
+    // The slow client gets 408 at its deadline; meanwhile supervision went on.
+    slow_http.set_read_timeout(Some(10 * SECOND)).unwrap();
+    let begin = Instant::now();
+    assert_eq!(read_response(&mut slow_http).0, 408);
+    assert!(begin.elapsed() < 6 * SECOND);
+    let json = stdout(&client(&socket, &["status", "crasher", "--json"]));
+    let restarts: u32 =
+        json.split("\"restarts\":").nth(1).unwrap().split(',').next().unwrap().parse().unwrap();
+    assert!(restarts >= 5, "supervision stalled: {json}");
+    assert_eq!(get(port, "/livez").0, 200);
+}
+
+fn http_endpoints_serve_200_concurrent_clients(mode: Mode) {
+    let (s, port) = start_http(
+        mode,
+        "services:\n  web:\n    command: [sleep, \"1000\"]\n  \
+             side:\n    command: [sh, -c, \"exit 1\"]\n    restart: never\n    optional: true\n",
+    );
+    assert!(wait_until(5 * SECOND, || get(port, "/readyz").0 == 200));
+    let (status, body) = get(port, "/readyz?verbose");
+    assert_eq!(status, 200);
+    assert!(body.contains("[+]web ok") && body.contains("readyz check passed"), "{body}");
+    assert_eq!(get(port, "/livez").0, 200);
+    assert_eq!(get(port, "/healthz").0, 200);
+    assert_eq!(get(port, "/startupz").0, 200);
+    assert_eq!(get(port, "/livez/web").0, 200);
+    assert_eq!(get(port, "/readyz/web").0, 200);
+    assert_eq!(get(port, "/livez/side").0, 503, "a failed service is not live");
+    assert_eq!(get(port, "/readyz/nope").0, 404);
+    let (status, json) = get(port, "/status");
+    assert_eq!(status, 200);
+    assert!(json.contains("\"services\":[") && json.contains("\"name\":\"side\""), "{json}");
+
+    // 200 clients connected at once, all sending before any is answered.
+    let mut streams: Vec<TcpStream> =
+        (0..200).map(|_| TcpStream::connect(("127.0.0.1", port)).unwrap()).collect();
+    for (i, stream) in streams.iter_mut().enumerate() {
+        let path = ["/livez", "/readyz", "/metrics", "/status"][i % 4];
+        stream.set_read_timeout(Some(20 * SECOND)).unwrap();
+        write!(stream, "GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    }
+    for stream in &mut streams {
+        assert_eq!(read_response(stream).0, 200);
+    }
+    drop(s);
+}
+
+fn metric(text: &str, line_start: &str) -> f64 {
+    text.lines()
+        .find(|l| l.starts_with(line_start))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("{line_start} not in metrics"))
+}
+
+fn metrics_parse_and_move_after_crashes(mode: Mode) {
+    let (s, port) = start_http(
+        mode,
+        "services:\n  web:\n    command: [sleep, \"1000\"]\n    \
+             restart: always\n    backoff: { initial: 10ms, max: 10ms }\n    \
+             readiness: { file: $DIR, period: 100ms }\n",
+    );
+    assert!(wait_until(5 * SECOND, || get(port, "/readyz").0 == 200));
+    let (_, before) = get(port, "/metrics");
+    // Prometheus' own parser must accept every line.
+    let parsed = Command::new("python3")
+        .args([
+            "-c",
+            "import sys\nfrom prometheus_client.parser import text_string_to_metric_families as p\n\
+             names = [f.name for f in p(sys.stdin.read())]\nprint(len(names))\n",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            child.stdin.take().unwrap().write_all(before.as_bytes())?;
+            child.wait_with_output()
+        })
+        .unwrap();
+    assert!(parsed.status.success(), "prometheus parser: {}", stderr(&parsed));
+    assert!(stdout(&parsed).trim().parse::<u32>().unwrap() >= 15, "{}", stdout(&parsed));
+    for name in [
+        "warden_service_up{service=\"web\"} 1",
+        "warden_service_ready{service=\"web\"} 1",
+        "warden_service_restarts_total{service=\"web\"} 0",
+        "warden_service_exits_total{service=\"web\",reason=\"signal\"} 0",
+        "warden_log_lines_dropped_total{service=\"web\"} 0",
+        "warden_orphans_reaped_total ",
+        "process_open_fds ",
+        "process_resident_memory_bytes ",
+    ] {
+        assert!(before.contains(name), "{name} missing:\n{before}");
+    }
+    assert!(
+        metric(&before, "warden_probe_results_total{service=\"web\",probe=\"readiness\",result=\"success\"}")
+            >= 1.0
+    );
+    assert!(metric(&before, "warden_service_start_timestamp_seconds{service=\"web\"}") > 1.7e9);
+
+    // Two crashes by SIGKILL: counters move.
+    for round in 1..=2 {
+        let pid = pid_in_status(&s.socket, "web").unwrap();
+        send(pid_outside(&s.warden, pid), libc::SIGKILL);
+        assert!(
+            wait_until(5 * SECOND, || {
+                let (_, text) = get(port, "/metrics");
+                metric(&text, "warden_service_restarts_total{service=\"web\"}") == f64::from(round)
+                    && metric(&text, "warden_service_up{service=\"web\"}") == 1.0
+            }),
+            "restart {round} not counted"
+        );
+    }
+    let (_, after) = get(port, "/metrics");
+    assert_eq!(metric(&after, "warden_service_exits_total{service=\"web\",reason=\"signal\"}"), 2.0);
+    assert_eq!(metric(&after, "warden_service_last_exit_code{service=\"web\"}"), 137.0);
+}
+
+/// A pid from `status` is in warden's namespace; find it outside (PID 1 mode).
+fn pid_outside(warden: &Running, inner: i32) -> i32 {
+    if warden.mode == Mode::Subreaper {
+        return inner;
+    }
+    for pid in descendants(warden.warden_pid) {
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+        let nspid = status.lines().find(|l| l.starts_with("NSpid:")).unwrap_or_default();
+        if nspid.split_whitespace().last() == Some(&inner.to_string()) {
+            return pid;
+        }
+    }
+    panic!("pid {inner} not found under warden");
+}
+
+fn readyz_turns_503_at_the_first_stop_signal(mode: Mode) {
+    let (mut s, port) = start_http(mode, "drain: 2s\nservices:\n  web:\n    command: [sleep, \"1000\"]\n");
+    assert!(wait_until(5 * SECOND, || get(port, "/readyz").0 == 200));
+    s.warden.signal(libc::SIGTERM);
+    assert!(wait_until(SECOND, || get(port, "/readyz").0 == 503), "readyz stayed 200");
+    // Draining: services still run, warden's loop still answers.
+    assert_eq!(get(port, "/livez").0, 200);
+    assert!(get(port, "/readyz?verbose").1.contains("[-]shutdown failed"));
+    assert_eq!(s.warden.wait(10 * SECOND), 0);
+    assert!(!std::path::Path::new(&s.socket).exists(), "the control socket outlived warden");
+}
+
+#[test]
+fn non_root_peers_are_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::process::CommandExt;
+    let s = start(Mode::Subreaper, "control: $SOCK\nservices:\n  web:\n    command: [sleep, \"1000\"]\n");
+    let mode = std::fs::metadata(&s.socket).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600, "the control socket is private");
+    // Open the file to everyone: the peer check must still say no.
+    std::fs::set_permissions(&s.socket, std::fs::Permissions::from_mode(0o666)).unwrap();
+    let refused = Command::new(warden())
+        .args(["stop", "web"])
+        .env("WARDEN_CONTROL", &s.socket)
+        .uid(65534)
+        .gid(65534)
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(stderr(&refused).contains("permission denied: uid 65534"), "{}", stderr(&refused));
+    assert!(stdout(&client(&s.socket, &["status", "web"])).contains("running"), "web was touched");
+}
+
+#[test]
+fn a_socket_that_cannot_be_made_is_one_warning() {
+    let dir = Dir::new();
+    let config =
+        dir.config("control: /nonexistent/dir/w.sock\nservices:\n  web:\n    command: [sleep, \"1000\"]\n");
+    let mut launch = Launch::new(Mode::Subreaper, &["-c", &config]);
+    launch.command.env_remove("WARDEN_CONTROL");
+    let warden = launch.start();
+    warden.expect_stderr(5 * SECOND, "web: starting -> running");
+    warden.expect_stderr(5 * SECOND, "no control socket at /nonexistent/dir/w.sock");
+    let answer = client("/nonexistent/dir/w.sock", &["status"]);
+    assert_eq!(answer.status.code(), Some(1));
+    assert!(stderr(&answer).contains("no warden answers on /nonexistent/dir/w.sock"), "{}", stderr(&answer));
+}
