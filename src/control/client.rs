@@ -31,13 +31,30 @@ pub fn socket_path(config: Option<&Path>, env: &dyn Fn(&str) -> Option<String>) 
     Ok(PathBuf::from(crate::config::DEFAULT_CONTROL))
 }
 
+/// Connects to `socket`; at the default path, a warden that could not make
+/// it is found at its fallback address.
+fn connect(socket: &Path) -> std::io::Result<UnixStream> {
+    match UnixStream::connect(socket) {
+        Err(e)
+            if socket.as_os_str() == crate::config::DEFAULT_CONTROL
+                && matches!(
+                    e.kind(),
+                    std::io::ErrorKind::NotFound | std::io::ErrorKind::ConnectionRefused
+                ) =>
+        {
+            super::fallback_address().and_then(|address| UnixStream::connect_addr(&address)).map_err(|_| e)
+        }
+        result => result,
+    }
+}
+
 /// Runs one verb against the warden at `socket`; returns the exit code.
 pub fn run(socket: &Path, request: &Request) -> i32 {
     let waits = matches!(
         request,
         Request::Start(_) | Request::Stop(_) | Request::Restart(_) | Request::Logs { follow: true, .. }
     );
-    let mut stream = match UnixStream::connect(socket) {
+    let mut stream = match connect(socket) {
         Ok(stream) => stream,
         Err(e) => {
             crate::logger::write_line(&format!(

@@ -24,6 +24,27 @@ pub const MAX_REQUEST: usize = 4096;
 /// Lines `logs` returns at most (what a service's tail keeps).
 pub const MAX_LOG_LINES: usize = crate::output::TAIL_LINES;
 
+/// Where the control socket goes when the default path cannot be made (a
+/// read-only root, a non-root user, an image with no /run): an abstract
+/// socket, which needs no file system. Its name carries warden's PID
+/// namespace, so `docker exec` finds its own container's warden and never a
+/// neighbour's sharing the network namespace. Peers are still checked by uid.
+pub fn fallback_address() -> std::io::Result<std::os::unix::net::SocketAddr> {
+    use std::os::linux::net::SocketAddrExt;
+    let namespace = std::fs::read_link("/proc/self/ns/pid")?;
+    std::os::unix::net::SocketAddr::from_abstract_name(format!("warden/{}", namespace.display()).as_bytes())
+}
+
+/// How a fallback address reads in messages: `@warden/pid:[4026532210]`.
+pub fn describe_address(address: &std::os::unix::net::SocketAddr) -> String {
+    use std::os::linux::net::SocketAddrExt;
+    match (address.as_pathname(), address.as_abstract_name()) {
+        (Some(path), _) => path.display().to_string(),
+        (None, Some(name)) => format!("@{}", String::from_utf8_lossy(name)),
+        (None, None) => "(unnamed)".into(),
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Request {
     Status {

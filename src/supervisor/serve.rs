@@ -20,7 +20,7 @@ use super::{Phase, Supervisor, Timer, Unit};
 use crate::config::Kind;
 use crate::control::report::{self, ExitReason, ProbeView, View, Warden};
 use crate::control::{self, Request, http};
-use crate::logger::warning;
+use crate::logger::{info, warning};
 use crate::reactor::{Interest, Ready, deadline_after};
 use crate::sys::{Reason, net};
 
@@ -41,7 +41,8 @@ const RELISTEN_AFTER: Duration = Duration::from_millis(250);
 
 #[derive(Default)]
 pub struct Server {
-    control: Option<(UnixListener, PathBuf)>,
+    /// The listener, and its path when it has one to remove at exit.
+    control: Option<(UnixListener, Option<PathBuf>)>,
     http: Option<TcpListener>,
     conns: HashMap<u64, Conn>,
     /// Connections following a service's output.
@@ -121,7 +122,17 @@ impl Supervisor {
     pub(super) fn open_listeners(&mut self) {
         if let Some(path) = self.config.control.clone() {
             match bind_control(&path) {
-                Ok(listener) => self.server.control = Some((listener, path)),
+                Ok(listener) => self.server.control = Some((listener, Some(path))),
+                Err(why) if path.as_os_str() == crate::config::DEFAULT_CONTROL => match bind_fallback() {
+                    Ok((listener, name)) => {
+                        // Expected in read-only and non-root containers: not worth a warning.
+                        info!("control socket {name} ({} cannot be made: {why})", path.display());
+                        self.server.control = Some((listener, None));
+                    }
+                    Err(e) => {
+                        warning!("no control socket at {} ({why}) nor at the fallback ({e})", path.display())
+                    }
+                },
                 Err(why) => warning!("no control socket at {}: {why}", path.display()),
             }
         }
@@ -159,7 +170,7 @@ impl Supervisor {
 
     /// The control socket goes with warden.
     pub(super) fn close_listeners(&mut self) {
-        if let Some((_, path)) = self.server.control.take() {
+        if let Some((_, Some(path))) = self.server.control.take() {
             let _ = std::fs::remove_file(path);
         }
         self.server.http = None;
@@ -856,6 +867,14 @@ fn bind_control(path: &std::path::Path) -> Result<UnixListener, String> {
         .map_err(|e| format!("cannot make it private: {}", Reason(&e)))?;
     listener.set_nonblocking(true).map_err(|e| Reason(&e).to_string())?;
     Ok(listener)
+}
+
+/// The abstract socket of [`control::fallback_address`], and its name.
+fn bind_fallback() -> Result<(UnixListener, String), String> {
+    let address = control::fallback_address().map_err(|e| Reason(&e).to_string())?;
+    let listener = UnixListener::bind_addr(&address).map_err(|e| Reason(&e).to_string())?;
+    listener.set_nonblocking(true).map_err(|e| Reason(&e).to_string())?;
+    Ok((listener, control::describe_address(&address)))
 }
 
 /// warden's own figures for `process_*`, from /proc (zero where unreadable).
