@@ -458,6 +458,18 @@ const SERVICE_KEYS: &[&str] = &[
     "watchdog",
 ];
 
+const PROBE_KEYS: &[&str] = &[
+    "exec",
+    "http",
+    "tcp",
+    "file",
+    "initial_delay",
+    "period",
+    "timeout",
+    "success_threshold",
+    "failure_threshold",
+];
+
 struct Reader<'a> {
     problems: Vec<Diagnostic>,
     env: &'a dyn Fn(&str) -> Option<String>,
@@ -991,22 +1003,11 @@ impl Reader<'_> {
     /// `{ tcp: 5432, period: 1s, ... }`: exactly one check plus Kubernetes' fields.
     fn probe(&mut self, node: &Node, path: &str, kind: ProbeKind) -> Option<Probe> {
         const CHECKS: [&str; 4] = ["exec", "http", "tcp", "file"];
-        const KEYS: &[&str] = &[
-            "exec",
-            "http",
-            "tcp",
-            "file",
-            "initial_delay",
-            "period",
-            "timeout",
-            "success_threshold",
-            "failure_threshold",
-        ];
         if let Value::Scalar { .. } = node.value {
             self.problem(node.at, path, "a probe is a mapping like { tcp: 8080, period: 5s }");
             return None;
         }
-        let fields = self.fields(node, path, KEYS)?;
+        let fields = self.fields(node, path, PROBE_KEYS)?;
         let given: Vec<&str> = CHECKS.into_iter().filter(|c| fields.get(c).is_some()).collect();
         let check = match given.as_slice() {
             [one] => {

@@ -132,3 +132,11 @@ fn reads_probes_with_kubernetes_defaults() {
     assert_eq!(readiness.initial_delay, Duration::from_secs(1));
     assert!(db.has_readiness_check() && !config.services.is_empty());
 }
+
+#[test]
+fn every_key_is_in_the_configuration_reference() {
+    let reference = include_str!("../../docs/configuration.md");
+    for key in GLOBAL_KEYS.iter().chain(SERVICE_KEYS).chain(PROBE_KEYS) {
+        assert!(reference.contains(&format!("| `{key}` |")), "docs/configuration.md has no row for `{key}`");
+    }
+}
