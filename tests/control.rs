@@ -226,6 +226,20 @@ fn bad_requests_are_refused_while_supervision_goes_on(mode: Mode) {
         (b"warden/1 status ../etc\n", "error \"../etc\" is not a service name"),
         (b"warden/1 status \xff\n", "error the request is not UTF-8"),
         (b"warden/1 status --frob\n", "error status: unknown option \"--frob\""),
+        (b"\n", "error not a warden/1 request"),
+        (b"WARDEN/1 status\n", "error not a warden/1 request"),
+        (b"warden/1\n", "error the request names no verb"),
+        (b"warden/1  status\n", "error the request names no verb"),
+        (b"warden/1 start\n", "error start: name at least one service"),
+        (b"warden/1 restart --now web\n", "error restart: unknown option \"--now\""),
+        (b"warden/1 reload crasher\n", "error reload: takes no names"),
+        (b"warden/1 check a b\n", "error check: one service at most"),
+        (b"warden/1 logs a b\n", "error logs: name one service"),
+        (b"warden/1 logs crasher -nX\n", "error logs: unknown option \"-nX\""),
+        (b"warden/1 status web\0\n", "error \"web\\0\" is not a service name"),
+        (b"warden/1 status \x1b[2J\n", "error \"\\u{1b}[2J\" is not a service name"),
+        (b"warden/1 start ghost\n", "error no service named \"ghost\" (services: crasher)"),
+        (b"warden/1 logs ghost\n", "error no service named \"ghost\""),
     ] {
         let answer = raw(&socket, request);
         assert!(answer.starts_with(want), "{:?}: {answer:?}", String::from_utf8_lossy(request));

@@ -249,8 +249,9 @@ fn services_get_their_environment_and_limits(mode: Mode) {
 fn services_drop_privileges(mode: Mode) {
     let dir = Dir::new();
     let config = dir.config(
-        "services:\n  low:\n    command: [grep, \"-E\", \"^(Uid|Gid|Groups)\", /proc/self/status]\n    \
-         user: \"65534:65533\"\n    restart: never\n",
+        "services:\n  low:\n    command: [grep, \"-E\", \"^(Uid|Gid|Groups|NoNewPrivs)\", /proc/self/status]\n    \
+         user: \"65534:65533\"\n    restart: never\n  \
+         sealed:\n    command: [grep, NoNewPrivs, /proc/self/status]\n    no_new_privs: true\n    restart: never\n",
     );
     let mut warden = start(mode, &["-c", &config]);
     assert_eq!(warden.wait(10 * SECOND), 0, "{}", warden.stderr());
@@ -258,6 +259,8 @@ fn services_drop_privileges(mode: Mode) {
     assert!(out.contains("Uid:\t65534\t65534\t65534\t65534"), "{out}");
     assert!(out.contains("Gid:\t65533\t65533\t65533\t65533"), "{out}");
     assert!(out.contains("Groups:\t65533"), "supplementary groups not replaced: {out}");
+    assert!(out.contains("low | NoNewPrivs:\t0"), "{out}");
+    assert!(out.contains("sealed | NoNewPrivs:\t1"), "no_new_privs not set: {out}");
 }
 
 fn exec_failure_backs_off_then_fails(mode: Mode) {

@@ -108,6 +108,8 @@ pub struct Service {
     pub stop_timeout: Duration,
     pub critical: bool,
     pub optional: bool,
+    /// The service and its exec probes cannot gain privileges through execve.
+    pub no_new_privs: bool,
     pub logs: Logs,
     /// Gates liveness and readiness until it first succeeds; failing, restarts.
     pub startup: Option<Box<Probe>>,
@@ -152,6 +154,7 @@ impl Service {
             stop_timeout: DEFAULT_STOP_TIMEOUT,
             critical: false,
             optional: false,
+            no_new_privs: false,
             logs: Logs::Prefix,
             startup: None,
             liveness: None,
@@ -449,6 +452,7 @@ const SERVICE_KEYS: &[&str] = &[
     "stop_timeout",
     "critical",
     "optional",
+    "no_new_privs",
     "logs",
     "startup",
     "liveness",
@@ -844,6 +848,7 @@ impl Reader<'_> {
         let critical = fields.get("critical").and_then(|(n, p)| self.boolean(n, &p)).unwrap_or(false);
         let optional = fields.get("optional").and_then(|(n, p)| self.boolean(n, &p)).unwrap_or(false);
         let logs = fields.get("logs").and_then(|(n, p)| self.logs(n, &p)).unwrap_or(Logs::Prefix);
+        let no_new_privs = fields.get("no_new_privs").and_then(|(n, p)| self.boolean(n, &p)).unwrap_or(false);
 
         let [startup, liveness, readiness] = ProbeKind::ALL
             .map(|kind| fields.get(kind.name()).and_then(|(n, p)| self.probe(n, &p, kind)).map(Box::new));
@@ -902,6 +907,7 @@ impl Reader<'_> {
             stop_timeout,
             critical,
             optional,
+            no_new_privs,
             logs,
             startup,
             liveness,

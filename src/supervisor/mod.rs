@@ -268,6 +268,7 @@ fn prepare(service: &Service, base: &Environment, notify: Option<&str>) -> Resul
         umask: service.umask,
         limits: service.limits.iter().map(|l| (l.resource, l.soft, l.hard)).collect(),
         credentials: service.credentials.as_ref().map(|c| (c.uid, c.gid, c.groups.clone())),
+        no_new_privs: service.no_new_privs,
         pass_fd: None,
         output: None,
     };

@@ -86,6 +86,9 @@ pub struct Setup {
     pub limits: Vec<(i32, u64, u64)>,
     /// (uid, gid, supplementary groups)
     pub credentials: Option<(u32, u32, Vec<u32>)>,
+    /// PR_SET_NO_NEW_PRIVS: execve can never grant privileges again (setuid
+    /// binaries, file capabilities).
+    pub no_new_privs: bool,
     /// (fd in warden, number in the child): a descriptor given on purpose,
     /// such as the write end of a readiness-notification pipe.
     pub pass_fd: Option<(RawFd, i32)>,
@@ -100,6 +103,7 @@ pub enum Stage {
     Workdir,
     Limits,
     Credentials,
+    Privileges,
 }
 
 impl Stage {
@@ -108,10 +112,18 @@ impl Stage {
     }
 
     fn from_code(code: u32) -> Stage {
-        [Stage::Exec, Stage::Session, Stage::Stdio, Stage::Workdir, Stage::Limits, Stage::Credentials]
-            .into_iter()
-            .find(|s| s.code() == code)
-            .unwrap_or(Stage::Exec)
+        [
+            Stage::Exec,
+            Stage::Session,
+            Stage::Stdio,
+            Stage::Workdir,
+            Stage::Limits,
+            Stage::Credentials,
+            Stage::Privileges,
+        ]
+        .into_iter()
+        .find(|s| s.code() == code)
+        .unwrap_or(Stage::Exec)
     }
 }
 
@@ -154,6 +166,7 @@ impl std::fmt::Display for SpawnError {
                     Stage::Workdir => "unable to enter the working directory: ",
                     Stage::Limits => "unable to set resource limits: ",
                     Stage::Credentials => "unable to switch user: ",
+                    Stage::Privileges => "unable to set no_new_privs: ",
                 };
                 write!(f, "{step}{}", super::Reason(error))
             }
@@ -403,6 +416,9 @@ fn exec_child(
                 || libc::setuid(*uid) < 0)
         {
             fail(Stage::Credentials);
+        }
+        if setup.no_new_privs && libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 {
+            fail(Stage::Privileges);
         }
         signals::reset_for_exec();
         // Belt and braces: whatever fd ≥ 3 is open now must not survive exec.
