@@ -6,8 +6,11 @@
 mod common;
 
 use std::process::Command;
+use std::time::Duration;
 
-use common::warden;
+use common::*;
+
+in_both_modes!(every_invalid_config_is_refused_on_reload_and_nothing_moves);
 
 /// (config, exact `warden validate` output with the file name as FILE)
 const CASES: &[(&str, &str)] = &[
@@ -313,14 +316,76 @@ fn environment_overrides_are_checked_too() {
     assert_eq!(stderr, "FILE: WARDEN_DRAIN: \"9\" has no unit; write \"9s\" (units: ms, s, m, h)\n");
 }
 
-#[test]
-fn hostile_yaml_is_refused_quickly() {
-    let dir = dir();
-    let path = dir.join("bomb.yaml");
+/// A billion laughs: 10^9 nodes once aliases are expanded.
+fn yaml_bomb() -> String {
     let mut bomb = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
     for i in 1..9 {
         bomb.push_str(&format!("a{i}: &a{i} [{}]\n", vec![format!("*a{}", i - 1); 10].join(", ")));
     }
+    bomb
+}
+
+/// Every case above, then a YAML bomb and an oversized file, sent to a
+/// running warden by `warden reload`: each is refused with its exact
+/// explanation, and the running service is never touched.
+fn every_invalid_config_is_refused_on_reload_and_nothing_moves(mode: Mode) {
+    let dir = Dir::new();
+    let socket = format!("{}/warden.sock", dir.0.display());
+    let config = dir.config("services:\n  steady:\n    command: [sleep, \"1000\"]\n");
+    let mut launch = Launch::new(mode, &["-c", &config]);
+    launch.command.env("WARDEN_CONTROL", &socket);
+    let running = launch.start();
+    assert!(
+        wait_until(Duration::from_secs(5), || std::path::Path::new(&socket).exists()),
+        "{}",
+        running.stderr()
+    );
+    let client =
+        |args: &[&str]| Command::new(warden()).args(args).env("WARDEN_CONTROL", &socket).output().unwrap();
+    let status = || String::from_utf8_lossy(&client(&["status", "steady", "--json"]).stdout).into_owned();
+    // (pid, restarts): uptime moves on its own.
+    let identity = |json: &str| {
+        let field =
+            |key: &str| json.split(key).nth(1).and_then(|rest| rest.split(',').next()).map(str::to_string);
+        (field("\"pid\":"), field("\"restarts\":"))
+    };
+    assert!(
+        wait_until(Duration::from_secs(5), || status().contains("\"state\":\"running\"")),
+        "{}",
+        status()
+    );
+    let before = identity(&status());
+    assert!(before.0.is_some() && before.1.as_deref() == Some("0"), "{before:?}");
+    let hostile = [
+        (yaml_bomb(), "too many nodes".to_string()),
+        ("#".repeat(2 * 1024 * 1024), "larger than the 1048576-byte limit".to_string()),
+    ];
+    let cases = CASES.iter().map(|(yaml, expected)| (yaml.to_string(), expected.replace("FILE", &config)));
+    let mut mismatches = Vec::new();
+    for (i, (yaml, expected)) in cases.chain(hostile).enumerate() {
+        std::fs::write(&config, &yaml).unwrap();
+        let out = client(&["reload"]);
+        let said =
+            format!("{}{}", String::from_utf8_lossy(&out.stderr), String::from_utf8_lossy(&out.stdout));
+        if out.status.code() != Some(1)
+            || !said.contains("reload failed, nothing was changed")
+            || !said.contains(&expected)
+        {
+            mismatches.push(format!(
+                "case {i}: exit {:?}\n  got      {said:?}\n  expected {expected:?}",
+                out.status.code()
+            ));
+        }
+    }
+    assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
+    assert_eq!(identity(&status()), before, "a refused reload disturbed the running service");
+}
+
+#[test]
+fn hostile_yaml_is_refused_quickly() {
+    let dir = dir();
+    let path = dir.join("bomb.yaml");
+    let bomb = yaml_bomb();
     std::fs::write(&path, bomb).unwrap();
     let start = std::time::Instant::now();
     let out = Command::new(warden()).arg("validate").arg("-c").arg(&path).output().unwrap();
