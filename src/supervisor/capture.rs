@@ -97,26 +97,30 @@ pub struct RunningHook {
     timer: crate::reactor::TimerId,
 }
 
+/// A run's capture pipes: the write ends for the child, the read ends for warden.
+pub(super) type OutputPipes = ([OwnedFd; 2], [OwnedFd; 2]);
+
 impl Supervisor {
     /// Before a unit's program is forked: its capture pipes, if its output is
     /// captured. Returns the write ends (to close once the child has them) and
-    /// the read ends (to watch once its pid is known).
-    pub(super) fn before_spawn_output(&mut self, index: usize) -> Option<([OwnedFd; 2], [OwnedFd; 2])> {
-        let unit = self.units.get_mut(index)?;
+    /// the read ends (to watch once its pid is known). Without them (EMFILE,
+    /// ENFILE) the start fails and is retried with backoff, as a failed fork
+    /// is: running it on warden's own streams would lose its labels.
+    pub(super) fn before_spawn_output(&mut self, index: usize) -> Result<Option<OutputPipes>, String> {
+        let Some(unit) = self.units.get_mut(index) else { return Ok(None) };
         unit.setup.output = None;
         if !matches!(unit.service.logs, Logs::Prefix | Logs::File(_)) {
-            return None;
+            return Ok(None);
         }
         let pipes = crate::sys::fds::pipe().and_then(|out| Ok((out, crate::sys::fds::pipe()?)));
         match pipes {
             Ok(((out_read, out_write), (err_read, err_write))) => {
                 unit.setup.output = Some((out_write.as_raw_fd(), err_write.as_raw_fd()));
-                Some(([out_write, err_write], [out_read, err_read]))
+                Ok(Some(([out_write, err_write], [out_read, err_read])))
             }
             Err(e) => {
-                // It runs anyway, writing to warden's streams directly.
                 warning!("{}: cannot make its output pipes: {}", unit.service.name, Reason(&e));
-                None
+                Err(format!("cannot make its output pipes: {}", Reason(&e)))
             }
         }
     }

@@ -719,7 +719,14 @@ impl Supervisor {
             let name = unit.service.name.clone();
             // Held open until the child has its copies of the pipes.
             let notify_pipe = self.before_spawn(index);
-            let output_pipes = self.before_spawn_output(index);
+            let output_pipes = match self.before_spawn_output(index) {
+                Ok(pipes) => pipes,
+                Err(why) => {
+                    drop(notify_pipe);
+                    self.pending.push_back((index, Input::SpawnFailed { code: 126, why }));
+                    continue;
+                }
+            };
             let Some(unit) = self.units.get(index) else { continue };
             let started = start(&unit.program, unit.placement, &unit.setup, true);
             drop(notify_pipe);
