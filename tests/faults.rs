@@ -173,11 +173,11 @@ fn a_service_forking_a_thousand_children_when_told_to_stop(mode: Mode) {
     warden.signal(libc::SIGTERM);
     assert_eq!(warden.wait(20 * SECOND), 0, "{}", warden.stderr());
     assert!(warden.rest_of_stdout().contains(&"hydra | spawned".to_string()), "{}", warden.stderr());
-    // The thousand are leftovers: SIGTERM ends them at once, no waiting for the
-    // grace (how long the shell takes to fork them depends on the machine's load).
-    let err = warden.stderr();
-    assert!(!err.contains("grace period of 15s is over"), "{err}");
-    assert!(began.elapsed() < 15 * SECOND, "took {:?}", began.elapsed());
+    // The thousand are leftovers: SIGTERM, then SIGKILL when the grace runs out.
+    // Most go at the SIGTERM; a child caught between the shell's fork and its
+    // exec still runs the shell's TERM trap and loses the signal, so the grace
+    // can be needed (how many depends on the machine's load).
+    assert!(began.elapsed() < 18 * SECOND, "took {:?}", began.elapsed());
     // As a subreaper no namespace ends them for us: warden must have.
     let left = || {
         let out = Command::new("pgrep").args(["-f", &format!("^sleep {nap}$")]).output().unwrap();
