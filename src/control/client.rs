@@ -67,11 +67,16 @@ pub fn run(socket: &Path, request: &Request) -> i32 {
         }
     };
     let timeout = (!waits).then_some(ANSWER_TIME);
-    if let Err(e) =
-        stream.set_read_timeout(timeout).and_then(|()| stream.write_all(request.encode().as_bytes()))
-    {
-        crate::logger::write_line(&format!("warden: {}: {}", socket.display(), crate::sys::Reason(&e)));
-        return 1;
+    match stream.set_read_timeout(timeout).and_then(|()| stream.write_all(request.encode().as_bytes())) {
+        Ok(()) => {}
+        // The server may answer and close before reading a word (a refused
+        // peer): its answer is still there to read.
+        Err(e)
+            if matches!(e.kind(), std::io::ErrorKind::BrokenPipe | std::io::ErrorKind::ConnectionReset) => {}
+        Err(e) => {
+            crate::logger::write_line(&format!("warden: {}: {}", socket.display(), crate::sys::Reason(&e)));
+            return 1;
+        }
     }
     let mut reader = BufReader::new(stream);
     let mut header = String::new();
