@@ -88,7 +88,7 @@ fn backoff_grows_then_caps(mode: Mode) {
     assert_eq!(warden.wait(20 * SECOND), 1, "{}", warden.stderr());
     let delays = delays_of(&warden.stderr(), "crash");
     assert_eq!(delays, [0.05, 0.1, 0.2, 0.4, 0.4, 0.4], "{}", warden.stderr());
-    assert_eq!(count(&warden.stderr(), "\"to\":\"running\""), 7);
+    assert_eq!(count(&warden.stderr(), "\"to\":\"running\""), 7, "{}", warden.stderr());
 }
 
 fn long_runs_reset_the_backoff(mode: Mode) {
