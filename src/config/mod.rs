@@ -562,6 +562,16 @@ impl Reader<'_> {
         self.parsed(node, path, duration::parse)
     }
 
+    /// A whole number from `low` to `high`.
+    fn count(&mut self, node: &Node, path: &str, low: u32, high: u32) -> Option<u32> {
+        self.parsed(node, path, |t| {
+            t.parse::<u32>()
+                .ok()
+                .filter(|c| (low..=high).contains(c))
+                .ok_or_else(|| format!("\"{t}\" is not a count from {low} to {high}"))
+        })
+    }
+
     fn boolean(&mut self, node: &Node, path: &str) -> Option<bool> {
         self.parsed(node, path, |t| match t {
             "true" | "yes" | "on" => Ok(true),
@@ -953,14 +963,7 @@ impl Reader<'_> {
         }
         let mut keep = 5;
         if let Some((n, p)) = fields.get("keep") {
-            keep = self
-                .parsed(n, &p, |t| {
-                    t.parse::<u32>()
-                        .ok()
-                        .filter(|k| *k <= 1000)
-                        .ok_or_else(|| format!("\"{t}\" is not a count from 0 to 1000"))
-                })
-                .unwrap_or(keep);
+            keep = self.count(n, &p, 0, 1000).unwrap_or(keep);
         }
         Some(Logs::File(FileLog { path: file?, max_size, keep }))
     }
@@ -978,14 +981,7 @@ impl Reader<'_> {
         let dir = self.text(n, &p).map(PathBuf::from);
         let mut keep = 20;
         if let Some((n, p)) = fields.get("keep") {
-            keep = self
-                .parsed(n, &p, |t| {
-                    t.parse::<usize>()
-                        .ok()
-                        .filter(|k| (1..=10_000).contains(k))
-                        .ok_or_else(|| format!("\"{t}\" is not a count from 1 to 10000"))
-                })
-                .unwrap_or(keep);
+            keep = self.count(n, &p, 1, 10_000).map_or(keep, |k| k as usize);
         }
         Some(CrashReports { dir: dir?, keep })
     }
@@ -1060,14 +1056,7 @@ impl Reader<'_> {
             ("failure_threshold", &mut probe.failure_threshold),
         ] {
             let Some((n, p)) = fields.get(key) else { continue };
-            *slot = self
-                .parsed(n, &p, |t| {
-                    t.parse::<u32>()
-                        .ok()
-                        .filter(|c| (1..=10_000).contains(c))
-                        .ok_or_else(|| format!("\"{t}\" is not a count from 1 to 10000"))
-                })
-                .unwrap_or(*slot);
+            *slot = self.count(n, &p, 1, 10_000).unwrap_or(*slot);
         }
         if kind != ProbeKind::Readiness
             && probe.success_threshold != 1
