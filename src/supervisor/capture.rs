@@ -411,7 +411,7 @@ impl Supervisor {
         };
         let placement = Placement { own_process_group: true, take_terminal: false, new_session: true };
         let setup = Setup { null_stdin: true, ..Setup::default() };
-        match start(&program, placement, &setup, true) {
+        match start(&program, placement, &setup) {
             Ok(pending) => {
                 let pid = pending.pid;
                 let timer =

@@ -728,7 +728,7 @@ impl Supervisor {
                 }
             };
             let Some(unit) = self.units.get(index) else { continue };
-            let started = start(&unit.program, unit.placement, &unit.setup, true);
+            let started = start(&unit.program, unit.placement, &unit.setup);
             drop(notify_pipe);
             let output_reads = output_pipes.map(|(writes, reads)| {
                 drop(writes);

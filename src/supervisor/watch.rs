@@ -276,7 +276,7 @@ impl Supervisor {
         let program = unit.watch.slot(kind)?.exec.as_ref()?;
         // Output is discarded; the exit code is the answer.
         let setup = Setup { null_output: true, pass_fd: None, output: None, ..unit.setup.clone() };
-        match start(program, SERVICE_PLACEMENT, &setup, true) {
+        match start(program, SERVICE_PLACEMENT, &setup) {
             Ok(pending) => {
                 let id = unit.id;
                 self.probe_pids.insert(pending.pid, (index, id, kind));

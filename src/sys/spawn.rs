@@ -1,9 +1,21 @@
-//! fork + execve with nothing but async-signal-safe work in between.
+//! Starting a program: a new process and `execve`, with nothing but
+//! async-signal-safe work in between.
 //!
 //! Everything the child needs (argv, envp, the list of paths to try) is built in
-//! the parent before `fork`; the child only makes system calls. An exec failure is
-//! reported to the parent as an errno over a close-on-exec pipe, so warden can say
-//! "not found" (127) or "cannot execute" (126) with the real reason.
+//! the parent beforehand; the child only makes system calls. Two ways to start:
+//!
+//! - [`spawn_with`] waits for the outcome, so it uses `clone(CLONE_VM |
+//!   CLONE_VFORK)`: the child borrows warden's memory on a stack of its own and
+//!   warden sleeps until the child has exec'd or exited. No page table is
+//!   copied and no page is copied-on-write afterwards, which is most of what a
+//!   `fork` costs, and an exec failure comes back through that shared memory
+//!   instead of a pipe. The one-program mode starts CMD this way.
+//! - [`start`] must not wait (the supervisor starts many services at once), so
+//!   it forks, and the child reports a failure over a close-on-exec pipe that
+//!   the event loop watches.
+//!
+//! Either way warden learns "not found" (127) or "cannot execute" (126) with
+//! the real reason.
 //!
 //! std's `Command` is not used: it would own the child's exit status (warden's one
 //! reaper must), and its spawn path may panic on unexpected pipe errors.
@@ -229,14 +241,112 @@ pub fn spawn(program: &Program, placement: Placement) -> Result<i32, SpawnError>
 /// Starts `program` with `setup` applied in the child, and waits until `execve`
 /// has succeeded or failed.
 pub fn spawn_with(program: &Program, placement: Placement, setup: &Setup) -> Result<i32, SpawnError> {
-    let pending = start(program, placement, setup, false)?;
-    match pending.outcome() {
-        Some(result) => result,
-        None => Err(SpawnError::Exec {
-            pid: pending.pid,
-            stage: Stage::Exec,
-            error: io::ErrorKind::WouldBlock.into(),
-        }),
+    let pointers = Pointers::of(program);
+    let stack = ChildStack::new().map_err(SpawnError::Fork)?;
+    let mut failure = Failure::default();
+    let failure_at = &raw mut failure;
+    let job = SharedJob { pointers: &pointers, placement, setup, failure: failure_at };
+    // SAFETY: warden is single-threaded and, with CLONE_VFORK, suspended until the
+    // child has exec'd or exited, so nothing else touches the memory the child
+    // borrows. The child runs only `exec_child` (async-signal-safe, never returns)
+    // on its own guarded stack; `job`, `pointers`, `setup` and `failure` outlive
+    // the call. Without CLONE_SIGHAND and CLONE_FILES the child gets its own
+    // dispositions and descriptor table, as after fork.
+    let pid = unsafe {
+        libc::clone(
+            shared_child,
+            stack.top(),
+            libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD,
+            (&raw const job).cast_mut().cast(),
+        )
+    };
+    if pid < 0 {
+        return Err(SpawnError::Fork(io::Error::last_os_error()));
+    }
+    // SAFETY: the child is past execve or gone, so it no longer writes `failure`.
+    let failure = unsafe { std::ptr::read_volatile(failure_at) };
+    if failure.failed {
+        return Err(SpawnError::Exec {
+            pid,
+            stage: Stage::from_code(failure.stage),
+            error: io::Error::from_raw_os_error(failure.errno),
+        });
+    }
+    Ok(pid)
+}
+
+/// What `spawn_with`'s child receives, in memory it shares with warden.
+struct SharedJob<'a> {
+    pointers: &'a Pointers,
+    placement: Placement,
+    setup: &'a Setup,
+    failure: *mut Failure,
+}
+
+/// Written by a `CLONE_VM` child whose set-up or exec failed.
+#[derive(Debug, Clone, Copy, Default)]
+struct Failure {
+    failed: bool,
+    stage: u32,
+    errno: i32,
+}
+
+/// async-signal-safe: the entry point of `spawn_with`'s child.
+extern "C" fn shared_child(job: *mut libc::c_void) -> libc::c_int {
+    // SAFETY: `job` is the SharedJob that `spawn_with` passed, alive while it waits.
+    let job = unsafe { &*job.cast_const().cast::<SharedJob>() };
+    exec_child(job.pointers, job.placement, job.setup, Report::Shared(job.failure))
+}
+
+/// The stack of a `CLONE_VM` child: a private mapping with an inaccessible page
+/// below it, so that an overflow faults instead of writing over warden's memory.
+/// Only the pages the child touches (one or two) are ever backed.
+struct ChildStack {
+    base: *mut libc::c_void,
+    len: usize,
+}
+
+impl ChildStack {
+    const SIZE: usize = 64 * 1024;
+
+    fn new() -> io::Result<ChildStack> {
+        // SAFETY: sysconf has no preconditions.
+        let page = usize::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) }).unwrap_or(4096);
+        let len = Self::SIZE + page;
+        // SAFETY: a fresh anonymous mapping; no existing memory is affected.
+        let base = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_STACK,
+                -1,
+                0,
+            )
+        };
+        if base == libc::MAP_FAILED {
+            return Err(io::Error::last_os_error());
+        }
+        let stack = ChildStack { base, len };
+        // SAFETY: the lowest page of the mapping just made.
+        if unsafe { libc::mprotect(base, page, libc::PROT_NONE) } < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(stack)
+    }
+
+    /// The highest address: stacks grow down on every architecture Linux runs
+    /// containers on.
+    fn top(&self) -> *mut libc::c_void {
+        self.base.wrapping_byte_add(self.len)
+    }
+}
+
+impl Drop for ChildStack {
+    fn drop(&mut self) {
+        // SAFETY: unmapping exactly the mapping made in `new`, which nothing uses
+        // any more: the child is past execve or gone.
+        unsafe { libc::munmap(self.base, self.len) };
     }
 }
 
@@ -254,7 +364,7 @@ impl Pending {
     }
 
     /// The outcome once known: the pid after a successful `execve`, or why it
-    /// failed. None while the child is still on its way (non-blocking pipes).
+    /// failed. None while the child is still on its way.
     pub fn outcome(&self) -> Option<Result<i32, SpawnError>> {
         let pid = self.pid;
         // The child writes (stage, errno) in one 8-byte write if anything fails;
@@ -286,33 +396,14 @@ impl Pending {
     }
 }
 
-/// Forks the child for `program`; with `nonblocking`, returns at once and the
-/// outcome is read from `Pending::outcome` when its fd is readable.
-pub fn start(
-    program: &Program,
-    placement: Placement,
-    setup: &Setup,
-    nonblocking: bool,
-) -> Result<Pending, SpawnError> {
-    // Everything the child touches is allocated here, before fork.
-    let mut argv: Vec<*const libc::c_char> = program.argv.iter().map(|a| a.as_ptr()).collect();
-    argv.push(std::ptr::null());
-    let overridden = |e: &CString| program.overrides.iter().any(|o| key_of(o) == key_of(e));
-    let mut envp: Vec<*const libc::c_char> = program
-        .base
-        .0
-        .iter()
-        .filter(|e| !overridden(e))
-        .chain(&program.overrides)
-        .map(|e| e.as_ptr())
-        .collect();
-    envp.push(std::ptr::null());
-    let candidates: Vec<*const libc::c_char> = program.candidates.iter().map(|c| c.as_ptr()).collect();
-
+/// Forks the child for `program` and returns at once; the outcome is read from
+/// `Pending::outcome` when its fd is readable.
+pub fn start(program: &Program, placement: Placement, setup: &Setup) -> Result<Pending, SpawnError> {
+    let pointers = Pointers::of(program);
     let mut pipe = [0; 2];
-    let flags = libc::O_CLOEXEC | if nonblocking { libc::O_NONBLOCK } else { 0 };
     // SAFETY: pipe2 writes two fds into the array.
-    retry(|| unsafe { libc::pipe2(pipe.as_mut_ptr(), flags) }).map_err(SpawnError::Fork)?;
+    retry(|| unsafe { libc::pipe2(pipe.as_mut_ptr(), libc::O_CLOEXEC | libc::O_NONBLOCK) })
+        .map_err(SpawnError::Fork)?;
     // SAFETY: pipe2 succeeded: both fds are fresh and owned by nothing else.
     let (status_read, status_write) =
         unsafe { (OwnedFd::from_raw_fd(pipe[0]), OwnedFd::from_raw_fd(pipe[1])) };
@@ -324,7 +415,7 @@ pub fn start(
         return Err(SpawnError::Fork(io::Error::last_os_error()));
     }
     if pid == 0 {
-        exec_child(&argv, &envp, &candidates, placement, setup, status_write.as_raw_fd());
+        exec_child(&pointers, placement, setup, Report::Pipe(status_write.as_raw_fd()));
     }
     drop(status_write);
     if placement.own_process_group && !placement.new_session {
@@ -335,30 +426,70 @@ pub fn start(
     Ok(Pending { pid, status: status_read })
 }
 
-/// async-signal-safe: runs in the forked child; only system calls, no allocation.
-fn exec_child(
-    argv: &[*const libc::c_char],
-    envp: &[*const libc::c_char],
-    candidates: &[*const libc::c_char],
-    placement: Placement,
-    setup: &Setup,
-    status_fd: libc::c_int,
-) -> ! {
+/// The C arrays `execve` takes, built before the child exists: the child only
+/// reads them.
+struct Pointers {
+    argv: Vec<*const libc::c_char>,
+    envp: Vec<*const libc::c_char>,
+    candidates: Vec<*const libc::c_char>,
+}
+
+impl Pointers {
+    fn of(program: &Program) -> Pointers {
+        let mut argv: Vec<*const libc::c_char> = program.argv.iter().map(|a| a.as_ptr()).collect();
+        argv.push(std::ptr::null());
+        let overridden = |e: &CString| program.overrides.iter().any(|o| key_of(o) == key_of(e));
+        let mut envp: Vec<*const libc::c_char> = program
+            .base
+            .0
+            .iter()
+            .filter(|e| !overridden(e))
+            .chain(&program.overrides)
+            .map(|e| e.as_ptr())
+            .collect();
+        envp.push(std::ptr::null());
+        let candidates = program.candidates.iter().map(|c| c.as_ptr()).collect();
+        Pointers { argv, envp, candidates }
+    }
+}
+
+/// Where a child says which step of its set-up failed, and with what errno.
+#[derive(Clone, Copy)]
+enum Report {
+    /// A close-on-exec pipe to a forked parent: one 8-byte write.
+    Pipe(libc::c_int),
+    /// The memory a `CLONE_VM` child shares with its suspended parent.
+    Shared(*mut Failure),
+}
+
+/// async-signal-safe: runs in the child; only system calls, no allocation, no
+/// write to memory other than its own stack and the failure report (a
+/// `CLONE_VM` child shares warden's memory).
+fn exec_child(pointers: &Pointers, placement: Placement, setup: &Setup, report: Report) -> ! {
     // Moved if the fd given on purpose takes its number.
-    let status_fd = std::cell::Cell::new(status_fd);
+    let report = std::cell::Cell::new(report);
     // Reports the failed stage and errno to the parent, then exits 127.
     let fail = |stage: Stage| -> ! {
-        // SAFETY: reading errno, write(2) and _exit(2) are async-signal-safe.
+        // SAFETY: reading errno, write(2) and _exit(2) are async-signal-safe; a
+        // shared report points into the parent's live stack frame.
         unsafe {
             let errno = *libc::__errno_location();
-            let mut report = [0u8; 8];
-            let (stage_bytes, errno_bytes) = report.split_at_mut(4);
-            stage_bytes.copy_from_slice(&stage.code().to_ne_bytes());
-            errno_bytes.copy_from_slice(&errno.to_ne_bytes());
-            libc::write(status_fd.get(), report.as_ptr().cast(), report.len());
+            match report.get() {
+                Report::Pipe(fd) => {
+                    let mut bytes = [0u8; 8];
+                    let (stage_bytes, errno_bytes) = bytes.split_at_mut(4);
+                    stage_bytes.copy_from_slice(&stage.code().to_ne_bytes());
+                    errno_bytes.copy_from_slice(&errno.to_ne_bytes());
+                    libc::write(fd, bytes.as_ptr().cast(), bytes.len());
+                }
+                Report::Shared(failure) => {
+                    std::ptr::write_volatile(failure, Failure { failed: true, stage: stage.code(), errno })
+                }
+            }
             libc::_exit(127);
         }
     };
+    let Pointers { argv, envp, candidates } = pointers;
     // SAFETY: every call below is async-signal-safe and takes valid pointers built
     // before fork; argv and envp are NUL-terminated arrays of C strings.
     unsafe {
@@ -424,9 +555,11 @@ fn exec_child(
         // Belt and braces: whatever fd ≥ 3 is open now must not survive exec.
         libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, libc::CLOSE_RANGE_CLOEXEC);
         if let Some((source, target)) = setup.pass_fd {
-            if status_fd.get() == target {
+            if let Report::Pipe(fd) = report.get()
+                && fd == target
+            {
                 // Keep the status pipe out of the way of the fd being placed.
-                status_fd.set(libc::fcntl(target, libc::F_DUPFD_CLOEXEC, target + 1));
+                report.set(Report::Pipe(libc::fcntl(target, libc::F_DUPFD_CLOEXEC, target + 1)));
             }
             // dup2 clears close-on-exec on the copy; an fd already in place needs it cleared.
             let placed = if source == target {
