@@ -605,4 +605,45 @@ mod tests {
         assert_eq!(search_path(OsStr::new("./x"), Some(path)), vec![b"./x".to_vec()]);
         assert_eq!(search_path(OsStr::new("ls"), None).len(), 3);
     }
+
+    fn true_program() -> Program {
+        let env = Environment::new(&[("PATH".into(), "/usr/bin:/bin".into())]).unwrap();
+        Program::new(&["true".into()], &env, &[]).unwrap()
+    }
+
+    fn exit_code_of(pid: i32) -> i32 {
+        let mut status = 0;
+        // SAFETY: waiting for a child of this test process.
+        assert_eq!(unsafe { libc::waitpid(pid, &mut status, 0) }, pid);
+        libc::WEXITSTATUS(status)
+    }
+
+    /// The `CLONE_VM` child reports each failed step through shared memory,
+    /// and exits 127 by itself once it has.
+    #[test]
+    fn shared_memory_start_reports_the_failed_step() {
+        let workdir = Setup { workdir: Some(c"/nonexistent/dir".into()), ..Setup::default() };
+        let limit = Setup { limits: vec![(libc::RLIMIT_NOFILE as i32, 2, 1)], ..Setup::default() };
+        for (setup, stage, errno) in
+            [(workdir, Stage::Workdir, libc::ENOENT), (limit, Stage::Limits, libc::EINVAL)]
+        {
+            match spawn_with(&true_program(), Placement::default(), &setup) {
+                Err(SpawnError::Exec { pid, stage: got, error }) => {
+                    assert_eq!((got, error.raw_os_error()), (stage, Some(errno)));
+                    assert_eq!(exit_code_of(pid), 127);
+                }
+                other => panic!("expected a {stage:?} failure, got {other:?}"),
+            }
+        }
+        let missing = Program::new(&["/nonexistent/program".into()], &true_program().base, &[]).unwrap();
+        match spawn_with(&missing, Placement::default(), &Setup::default()) {
+            Err(e @ SpawnError::Exec { pid, .. }) => {
+                assert_eq!(e.exit_code(), 127);
+                assert_eq!(exit_code_of(pid), 127);
+            }
+            other => panic!("expected not found, got {other:?}"),
+        }
+        let pid = spawn_with(&true_program(), Placement::default(), &Setup::default()).unwrap();
+        assert_eq!(exit_code_of(pid), 0);
+    }
 }
