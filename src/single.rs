@@ -92,11 +92,11 @@ impl Init {
                 return Err(e.exit_code());
             }
             Err(e) => {
-                error!("cannot run \"{}\": {e}", program.display);
+                error!("cannot run \"{}\": {e}", program.display());
                 return Err(126);
             }
         };
-        info!("started \"{}\" as pid {pid}", program.display);
+        info!("started \"{}\" as pid {pid}", program.display());
 
         let mut init = Init {
             options,

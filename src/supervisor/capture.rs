@@ -369,7 +369,7 @@ impl Supervisor {
                 restarts: crash.restarts,
                 next: &crash.next,
                 reason: &crash.reason,
-                command: &unit.program.display,
+                command: unit.program.display(),
                 tail: &unit.tail,
             };
             match crash::write(&reports.dir, reports.keep, &report) {

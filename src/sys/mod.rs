@@ -8,6 +8,7 @@ pub mod epoll;
 pub mod fds;
 pub mod net;
 pub mod process;
+pub mod raw;
 pub mod reap;
 pub mod signals;
 pub mod spawn;

@@ -40,6 +40,8 @@ pub fn reap_one() -> io::Result<Reaped> {
     match retry(|| unsafe { libc::waitpid(-1, &mut status, libc::WNOHANG) }) {
         Ok(0) => Ok(Reaped::NoneReady),
         Ok(pid) => {
+            // Whatever memory the child was lent and still held is free now.
+            super::spawn::reaped(pid);
             let status = if libc::WIFEXITED(status) {
                 ExitStatus::Exited(libc::WEXITSTATUS(status))
             } else {

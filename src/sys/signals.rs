@@ -172,21 +172,6 @@ impl AsRawFd for SignalFd {
     }
 }
 
-/// async-signal-safe: gives the calling (forked) process an empty signal mask.
-///
-/// Dispositions need no work here: `execve` resets every caught signal to its
-/// default, and only *ignored* signals survive it; warden has none, because
-/// `reset_ignored_dispositions` cleared every inherited one at start-up and
-/// warden ignores nothing itself. That saves 64 system calls per spawn.
-pub fn reset_for_exec() {
-    let mut empty = MaybeUninit::<libc::sigset_t>::zeroed();
-    // SAFETY: sigemptyset and sigprocmask are async-signal-safe; the set is initialised first.
-    unsafe {
-        libc::sigemptyset(empty.as_mut_ptr());
-        libc::sigprocmask(libc::SIG_SETMASK, empty.as_ptr(), std::ptr::null_mut());
-    }
-}
-
 const NAMES: [(&str, i32); 31] = [
     ("HUP", libc::SIGHUP),
     ("INT", libc::SIGINT),
