@@ -457,6 +457,7 @@ impl Supervisor {
         }
         self.progress();
         self.notify_outer_ready();
+        release_start_up_code();
         let mut events = Vec::new();
         loop {
             if matches!(self.phase, Phase::Sweeping | Phase::Killed) && self.no_children {
@@ -1129,7 +1130,10 @@ impl Supervisor {
             return Err("not reloading: warden runs no config file".into());
         };
         let environment = |name: &str| std::env::var(name).ok();
-        let config = match crate::config::load(&path, &environment, std::path::Path::new("/")) {
+        let loaded = crate::config::load(&path, &environment, std::path::Path::new("/"));
+        // The parser ran again: its code need not stay resident until the next reload.
+        release_start_up_code();
+        let config = match loaded {
             Ok(config) => config,
             Err(e) => return Err(e.to_string()),
         };
@@ -1246,6 +1250,15 @@ impl Supervisor {
 
     fn note(&self, message: &str) {
         events::emit_warden(self.format, message);
+    }
+}
+
+/// Code that ran only to read the configuration (the YAML parser, the checks)
+/// would otherwise stay resident for warden's whole life.
+fn release_start_up_code() {
+    match crate::sys::memory::release_clean_image() {
+        Ok(bytes) => debug!("released {} KiB of code pages", bytes / 1024),
+        Err(e) => debug!("unable to release code pages: {}", Reason(&e)),
     }
 }
 

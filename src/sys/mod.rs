@@ -1,11 +1,13 @@
 //! The operating-system boundary: every `unsafe` block of warden lives below this
 //! module, each with a `SAFETY:` note. Everything here is a thin, policy-free wrapper
 //! that turns raw return codes into `io::Result`; deciding what to do is the caller's.
-//! Code that runs in a forked child before `execve` is marked `async-signal-safe:`.
+//! Code that runs in a child before `execve` (which may share warden's memory) is
+//! marked as such and makes only raw system calls.
 #![allow(unsafe_code)]
 
 pub mod epoll;
 pub mod fds;
+pub mod memory;
 pub mod net;
 pub mod process;
 pub mod raw;

@@ -1,18 +1,24 @@
-//! Starting a program: a new process and `execve`, with nothing but
-//! async-signal-safe work in between.
+//! Starting a program: a new process and `execve`, with nothing but raw
+//! system calls in between.
 //!
-//! Everything the child needs (argv, envp, the list of paths to try) is built in
-//! the parent beforehand; the child only makes system calls. Two ways to start:
+//! Everything the child needs (argv, envp, the list of paths to try, its
+//! set-up) is built in the parent beforehand, and the child is a
+//! `clone(CLONE_VM)`: it borrows warden's memory on a guarded stack of its own
+//! instead of getting a copy. No page table is copied and warden takes no
+//! copy-on-write fault afterwards, which is most of what a `fork` of a large
+//! process costs. The price is discipline in the child: it writes nothing but
+//! its own stack (raw system calls from `sys::raw`, so not even `errno`), and
+//! what it reads must outlive it. Two ways to start:
 //!
-//! - [`spawn_with`] waits for the outcome, so it uses `clone(CLONE_VM |
-//!   CLONE_VFORK)`: the child borrows warden's memory on a stack of its own and
-//!   warden sleeps until the child has exec'd or exited. No page table is
-//!   copied and no page is copied-on-write afterwards, which is most of what a
-//!   `fork` costs, and an exec failure comes back through that shared memory
-//!   instead of a pipe. The one-program mode starts CMD this way.
-//! - [`start`] must not wait (the supervisor starts many services at once), so
-//!   it forks, and the child reports a failure over a close-on-exec pipe that
-//!   the event loop watches.
+//! - [`spawn_with`] waits for the outcome (`CLONE_VFORK`: warden sleeps until
+//!   the child has exec'd or exited), and an exec failure comes back through
+//!   the shared memory. The one-program mode starts CMD this way.
+//! - [`start`] must not wait: the supervisor starts many services at once, and
+//!   a service whose `chdir` or `execve` hangs on a dead network filesystem
+//!   must not freeze PID 1. The child runs alongside warden, reports a failure
+//!   over a close-on-exec pipe, and what it was lent (its [`Pending`] holds it)
+//!   is freed at that pipe's EOF, or once the child is reaped if the start is
+//!   given up on first. Where `sys::raw` has no implementation it forks.
 //!
 //! Either way warden learns "not found" (127) or "cannot execute" (126) with
 //! the real reason.
