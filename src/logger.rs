@@ -93,16 +93,26 @@ pub fn write_line(line: &str) {
     }
 }
 
+// The level is checked before the arguments are evaluated: a debug line that
+// is not shown costs no formatting and no allocation (signal names are
+// formatted on every forwarded signal).
 macro_rules! error {
-    ($($arg:tt)*) => { $crate::logger::write($crate::logger::Level::Error, format_args!($($arg)*)) };
+    ($($arg:tt)*) => { $crate::logger::log!($crate::logger::Level::Error, $($arg)*) };
 }
 macro_rules! warning {
-    ($($arg:tt)*) => { $crate::logger::write($crate::logger::Level::Warn, format_args!($($arg)*)) };
+    ($($arg:tt)*) => { $crate::logger::log!($crate::logger::Level::Warn, $($arg)*) };
 }
 macro_rules! info {
-    ($($arg:tt)*) => { $crate::logger::write($crate::logger::Level::Info, format_args!($($arg)*)) };
+    ($($arg:tt)*) => { $crate::logger::log!($crate::logger::Level::Info, $($arg)*) };
 }
 macro_rules! debug {
-    ($($arg:tt)*) => { $crate::logger::write($crate::logger::Level::Debug, format_args!($($arg)*)) };
+    ($($arg:tt)*) => { $crate::logger::log!($crate::logger::Level::Debug, $($arg)*) };
 }
-pub(crate) use {debug, error, info, warning};
+macro_rules! log {
+    ($level:expr, $($arg:tt)*) => {
+        if $crate::logger::enabled($level) {
+            $crate::logger::write($level, format_args!($($arg)*))
+        }
+    };
+}
+pub(crate) use {debug, error, info, log, warning};
