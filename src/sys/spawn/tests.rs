@@ -1,0 +1,102 @@
+use super::*;
+
+#[test]
+fn path_search_follows_execvp() {
+    let path = OsStr::new("/a::/b");
+    assert_eq!(
+        search_path(OsStr::new("ls"), Some(path)),
+        vec![b"/a/ls".to_vec(), b"ls".to_vec(), b"/b/ls".to_vec()]
+    );
+    assert_eq!(search_path(OsStr::new("./x"), Some(path)), vec![b"./x".to_vec()]);
+    assert_eq!(search_path(OsStr::new("ls"), None).len(), 3);
+}
+
+fn true_program() -> Program {
+    let env = Environment::new(&[("PATH".into(), "/usr/bin:/bin".into())]).unwrap();
+    Program::new(&["true".into()], &env, &[]).unwrap()
+}
+
+fn exit_code_of(pid: i32) -> i32 {
+    let mut status = 0;
+    // SAFETY: waiting for a child of this test process.
+    assert_eq!(unsafe { libc::waitpid(pid, &mut status, 0) }, pid);
+    libc::WEXITSTATUS(status)
+}
+
+/// The `CLONE_VM` child reports each failed step through shared memory,
+/// and exits 127 by itself once it has.
+#[test]
+fn shared_memory_start_reports_the_failed_step() {
+    let workdir = Setup { workdir: Some(c"/nonexistent/dir".into()), ..Setup::default() };
+    let limit = Setup { limits: vec![(libc::RLIMIT_NOFILE as i32, 2, 1)], ..Setup::default() };
+    for (setup, stage, errno) in
+        [(workdir, Stage::Workdir, libc::ENOENT), (limit, Stage::Limits, libc::EINVAL)]
+    {
+        match spawn_with(&true_program(), Placement::default(), &setup) {
+            Err(SpawnError::Exec { pid, stage: got, error }) => {
+                assert_eq!((got, error.raw_os_error()), (stage, Some(errno)));
+                assert_eq!(exit_code_of(pid), 127);
+            }
+            other => panic!("expected a {stage:?} failure, got {other:?}"),
+        }
+    }
+    let missing = Program::new(&["/nonexistent/program".into()], &true_program().0.base, &[]).unwrap();
+    match spawn_with(&missing, Placement::default(), &Setup::default()) {
+        Err(e @ SpawnError::Exec { pid, .. }) => {
+            assert_eq!(e.exit_code(), 127);
+            assert_eq!(exit_code_of(pid), 127);
+        }
+        other => panic!("expected not found, got {other:?}"),
+    }
+    let pid = spawn_with(&true_program(), Placement::default(), &Setup::default()).unwrap();
+    assert_eq!(exit_code_of(pid), 0);
+}
+
+/// A start given up on before its exec keeps what the child reads until the
+/// child is reaped: 2000 missing PATH entries keep it busy for milliseconds
+/// after its `Pending` is gone, and it must still find `true` at the end.
+#[test]
+fn a_dropped_start_lends_its_memory_until_the_reap() {
+    let mut path: Vec<String> = (0..2000).map(|i| format!("/nonexistent/{i}")).collect();
+    path.push("/usr/bin:/bin".into());
+    let env = Environment::new(&[("PATH".into(), path.join(":").into())]).unwrap();
+    let program = Program::new(&["true".into()], &env, &[]).unwrap();
+    let before = outstanding();
+    let pending = start(&program, Placement::default(), &Setup::default()).unwrap();
+    let pid = pending.pid;
+    drop(pending);
+    drop(program);
+    drop(env);
+    if raw::SHARED_MEMORY_SAFE {
+        assert_eq!(outstanding(), before + 1, "the loan must outlive the Pending");
+    }
+    assert_eq!(exit_code_of(pid), 0, "the child read its job after the Pending was dropped");
+    reaped(pid);
+    assert_eq!(outstanding(), before);
+}
+
+/// Polls a start's outcome for up to 2 s (1000 times 2 ms).
+fn outcome_within_2s(pending: &Pending) -> Option<Result<i32, SpawnError>> {
+    for _ in 0..1000 {
+        if let Some(outcome) = pending.outcome() {
+            return Some(outcome);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    None
+}
+
+/// The outcome comes only with the pipe's EOF, after the failure report.
+#[test]
+fn a_started_child_reports_through_the_pipe() {
+    let missing = Program::new(&["/nonexistent/program".into()], &true_program().0.base, &[]).unwrap();
+    let pending = start(&missing, Placement::default(), &Setup::default()).unwrap();
+    match outcome_within_2s(&pending) {
+        Some(Err(e @ SpawnError::Exec { stage: Stage::Exec, .. })) => assert_eq!(e.exit_code(), 127),
+        other => panic!("expected not found, got {other:?}"),
+    }
+    assert_eq!(exit_code_of(pending.pid), 127);
+    let pending = start(&true_program(), Placement::default(), &Setup::default()).unwrap();
+    assert_eq!(outcome_within_2s(&pending).map(|r| r.ok()), Some(Some(pending.pid)));
+    assert_eq!(exit_code_of(pending.pid), 0);
+}
