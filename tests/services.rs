@@ -36,6 +36,7 @@ in_both_modes!(
     reload_of_an_invalid_config_changes_nothing,
     one_program_with_restart_policy,
     idle_services_make_no_system_calls,
+    a_service_stuck_in_exec_holds_up_nothing_else,
 );
 
 fn start(mode: Mode, args: &[&str]) -> Running {
@@ -449,6 +450,48 @@ fn restart_window_forgets_old_restarts(mode: Mode) {
         warden.stderr()
     );
     assert!(!warden.stderr().contains("slow: running -> failed"), "{}", warden.stderr());
+    warden.signal(libc::SIGTERM);
+    assert_eq!(warden.wait(10 * SECOND), 0);
+}
+
+/// warden never waits for a service's exec: while one service's `execve` is
+/// held for 3 s (strace injects the delay into that one path), another keeps
+/// being restarted. The held service reaching `running` only after the delay
+/// shows that the hold really happened.
+fn a_service_stuck_in_exec_holds_up_nothing_else(mode: Mode) {
+    let dir = Dir::new();
+    // A copy, not a symlink: strace matches the resolved path.
+    let held = format!("{}/held-program", dir.0.display());
+    std::fs::copy("/bin/sleep", &held).expect("copy /bin/sleep");
+    let ticking = "services:\n  tick:\n    command: [/bin/sh, -c, \"echo tick\"]\n    restart: always\n    \
+                   min_uptime: 0s\n    backoff: { initial: 20ms, max: 20ms, jitter: 0% }\n";
+    let config = dir.config(ticking);
+    let mut warden = start(mode, &["-c", &config]);
+    warden.expect_stderr(5 * SECOND, "tick: starting -> running");
+    let mut strace = std::process::Command::new("strace")
+        .args(["-f", "-qq", "-o", "/dev/null", "-P", &held, "-e", "trace=execve"])
+        .args(["-e", "inject=execve:delay_enter=3000000", "-p", &warden.warden_pid.to_string()])
+        .spawn()
+        .expect("strace is installed");
+    let traced = wait_until(5 * SECOND, || {
+        std::fs::read_to_string(format!("/proc/{}/status", warden.warden_pid))
+            .is_ok_and(|s| s.lines().any(|l| l.starts_with("TracerPid:") && l.trim_end() != "TracerPid:\t0"))
+    });
+    assert!(traced, "strace did not attach");
+    dir.config(&format!("{ticking}  held:\n    command: [\"{held}\", \"30\"]\n"));
+    warden.signal(libc::SIGHUP);
+    warden.expect_stderr(5 * SECOND, "held: waiting -> starting");
+    let asked = Instant::now();
+    warden.expect_stderr(10 * SECOND, "held: starting -> running");
+    let held_for = asked.elapsed();
+    let log = warden.stderr();
+    let _ = strace.kill();
+    let _ = strace.wait();
+    let from = log.find("held: waiting -> starting").unwrap();
+    let to = log.find("held: starting -> running").unwrap();
+    let restarts = count(&log[from..to], "tick: starting -> running");
+    assert!(held_for >= 2 * SECOND, "the exec was not held ({held_for:?}): the test proves nothing");
+    assert!(restarts >= 10, "only {restarts} restarts of tick while held's exec was held:\n{log}");
     warden.signal(libc::SIGTERM);
     assert_eq!(warden.wait(10 * SECOND), 0);
 }
