@@ -37,6 +37,7 @@ in_both_modes!(
     one_program_with_restart_policy,
     idle_services_make_no_system_calls,
     a_service_stuck_in_exec_holds_up_nothing_else,
+    start_up_code_is_released_from_memory,
 );
 
 fn start(mode: Mode, args: &[&str]) -> Running {
@@ -492,6 +493,26 @@ fn a_service_stuck_in_exec_holds_up_nothing_else(mode: Mode) {
     let restarts = count(&log[from..to], "tick: starting -> running");
     assert!(held_for >= 2 * SECOND, "the exec was not held ({held_for:?}): the test proves nothing");
     assert!(restarts >= 10, "only {restarts} restarts of tick while held's exec was held:\n{log}");
+    warden.signal(libc::SIGTERM);
+    assert_eq!(warden.wait(10 * SECOND), 0);
+}
+
+/// Once the configuration is read, and again after each reload's parse, warden
+/// gives its clean code pages back (the effect on resident memory is checked in
+/// `sys::memory`'s unit test; here, that the real binary does it, and when).
+fn start_up_code_is_released_from_memory(mode: Mode) {
+    let dir = Dir::new();
+    let config = dir.config("services:\n  s:\n    command: [sleep, \"100\"]\n");
+    let mut warden = start(mode, &["-vv", "-c", &config]);
+    warden.expect_stderr(5 * SECOND, "s: starting -> running");
+    let released = |log: &str| -> Vec<u64> {
+        log.lines().filter_map(|l| l.split("released ").nth(1)?.split(" KiB").next()?.parse().ok()).collect()
+    };
+    assert!(wait_until(5 * SECOND, || !released(&warden.stderr()).is_empty()), "{}", warden.stderr());
+    warden.signal(libc::SIGHUP);
+    assert!(wait_until(5 * SECOND, || released(&warden.stderr()).len() == 2), "{}", warden.stderr());
+    let amounts = released(&warden.stderr());
+    assert!(amounts.iter().all(|&kib| kib >= 64), "released too little: {amounts:?} KiB");
     warden.signal(libc::SIGTERM);
     assert_eq!(warden.wait(10 * SECOND), 0);
 }
