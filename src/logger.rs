@@ -1,6 +1,8 @@
-//! warden's own messages: one line each on stderr, written with a single `write(2)`
-//! and errors ignored, so a closed or full stderr can never stop PID 1 (std's
-//! `eprintln!` would panic on EPIPE).
+//! warden's own messages: one line each on stderr. In the two run modes they go
+//! through `output::sink`, which never blocks the loop (a stalled reader makes
+//! warden drop and count its own lines, never wait); elsewhere (clients,
+//! `validate`) they are written straight to fd 2, errors ignored, so a closed
+//! stderr never panics (std's `eprintln!` would on EPIPE).
 
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
@@ -64,29 +66,34 @@ pub fn enabled(level: Level) -> bool {
 
 /// Writes one record; use the `error!`/`warn!`/`info!`/`debug!` macros instead.
 pub fn write(level: Level, message: std::fmt::Arguments<'_>) {
-    if !enabled(level) || STDERR_GONE.load(Ordering::Relaxed) {
+    if !enabled(level) {
         return;
     }
     let mut line = Vec::with_capacity(128);
     // Writing into a Vec cannot fail.
     let _ = writeln!(line, "warden: {}{}", level.label(), message);
-    if let Err(e) = std::io::stderr().write_all(&line)
-        && e.kind() == std::io::ErrorKind::BrokenPipe
-    {
-        STDERR_GONE.store(true, Ordering::Relaxed);
-    }
+    emit(&line);
 }
 
 /// Writes one complete line (an event) regardless of the level: event lines are
 /// the supervisor's output, not diagnostics.
 pub fn write_line(line: &str) {
-    if STDERR_GONE.load(Ordering::Relaxed) {
-        return;
-    }
     let mut bytes = Vec::with_capacity(line.len() + 1);
     bytes.extend_from_slice(line.as_bytes());
     bytes.push(b'\n');
-    if let Err(e) = std::io::stderr().write_all(&bytes)
+    emit(&bytes);
+}
+
+/// Through the loop's non-blocking stderr once there is one (never waiting:
+/// a line that finds no room is dropped and counted there); before that, or
+/// in a client, straight to fd 2.
+fn emit(line: &[u8]) {
+    if crate::output::sink::own_line(crate::output::Stream::Stderr, line)
+        || STDERR_GONE.load(Ordering::Relaxed)
+    {
+        return;
+    }
+    if let Err(e) = std::io::stderr().write_all(line)
         && e.kind() == std::io::ErrorKind::BrokenPipe
     {
         STDERR_GONE.store(true, Ordering::Relaxed);

@@ -13,11 +13,20 @@ use std::ffi::OsString;
 use crate::cli::RunOptions;
 use crate::init::{AFTER_KILL, Base, KILL_AGAIN, SIGNALS};
 use crate::logger::{debug, error, info, warning};
+use crate::output::Stream;
+use crate::output::sink::{self, Flushed};
+use crate::reactor::Interest;
 use crate::reactor::{Event, TimerId, deadline_after};
 use crate::sys::reap::ExitStatus;
 use crate::sys::signals::{self, Received};
 use crate::sys::spawn::{Environment, Placement, Program, SpawnError, spawn};
 use crate::sys::{Reason, process};
+
+/// The reactor token of warden's stderr while a line of its own waits for room.
+const STDERR: u64 = 1;
+/// How long warden waits, when exiting, for a stalled reader of its stderr:
+/// only its own lines are queued in this mode, and they may be dropped.
+const EXIT_FLUSH: std::time::Duration = std::time::Duration::from_millis(250);
 
 #[derive(Debug)]
 enum Timer {
@@ -55,10 +64,13 @@ struct Init {
     /// Reused buffers for signal batches and reaped children.
     received: Vec<Received>,
     ended: Vec<(i32, ExitStatus)>,
+    /// warden's stderr is watched for room (a line of its own is queued).
+    stderr_watched: bool,
 }
 
 impl Init {
     fn new(options: RunOptions) -> Result<Init, i32> {
+        sink::install();
         let base = Base::new()?;
         let mut parent_died = false;
         if let Some(signal) = options.parent_death_signal {
@@ -109,6 +121,7 @@ impl Init {
             no_children: false,
             received: Vec::with_capacity(16),
             ended: Vec::new(),
+            stderr_watched: false,
         };
         if parent_died && let Some(signal) = init.options.parent_death_signal {
             init.on_signal(Received { signal, sender: 0, code: 0 });
@@ -122,9 +135,11 @@ impl Init {
             if let MainProgram::Exited { code } = self.program
                 && self.no_children
             {
+                sink::flush_before_exit(deadline_after(EXIT_FLUSH));
                 return code;
             }
-            if !self.base.reactor.has_timers() {
+            self.watch_stderr();
+            if !self.base.reactor.has_timers() && !self.stderr_watched {
                 // Nothing but a signal can happen: wait in read(2) on the signalfd
                 // itself, one system call per wake-up instead of epoll_wait + read.
                 self.drain_signals();
@@ -134,6 +149,9 @@ impl Init {
             for event in events.drain(..) {
                 match event {
                     Event::Io(ready) if ready.token == SIGNALS => self.drain_signals(),
+                    Event::Io(ready) if ready.token == STDERR => {
+                        sink::with(Stream::Stderr, |s| s.flush());
+                    }
                     Event::Io(_) => {}
                     Event::Timer(Timer::GraceOver) => {
                         warning!(
@@ -151,9 +169,29 @@ impl Init {
                     Event::Timer(Timer::KillAgain) => {}
                     Event::Timer(Timer::GiveUp) => {
                         warning!("processes survived SIGKILL for {}s; exiting anyway", AFTER_KILL.as_secs());
+                        sink::flush_before_exit(deadline_after(EXIT_FLUSH));
                         return self.exit_code_now();
                     }
                 }
+            }
+        }
+    }
+
+    /// Watches warden's stderr for room exactly while a line of its own waits.
+    fn watch_stderr(&mut self) {
+        let (blocked, fd) = sink::with(Stream::Stderr, |s| (s.is_blocked(), s.fd())).unwrap_or((false, None));
+        let Some(fd) = fd.filter(|_| blocked != self.stderr_watched) else { return };
+        let result = if blocked {
+            self.base.reactor.register(fd, STDERR, Interest::Write)
+        } else {
+            self.base.reactor.deregister(fd)
+        };
+        match result {
+            Ok(()) => self.stderr_watched = blocked,
+            // Not watched: the line waits for the next wake-up instead.
+            Err(e) => {
+                sink::with(Stream::Stderr, |s| matches!(s.flush(), Flushed::Done));
+                debug!("cannot watch stderr: {}", Reason(&e));
             }
         }
     }

@@ -82,6 +82,9 @@ pub struct Warden {
     /// Every required service has been ready once (the start is over).
     pub started: bool,
     pub orphans_reaped: u64,
+    /// warden's own lines (events, warnings) dropped while its stdout or
+    /// stderr was not read.
+    pub own_lines_dropped: u64,
     pub process: ProcessStats,
 }
 
@@ -253,14 +256,23 @@ pub fn json_list(views: &[View]) -> String {
     format!("[{}]\n", items.join(",\n "))
 }
 
+/// The footer of the status table when warden lost lines of its own.
+pub fn own_lines_dropped_note(dropped: u64) -> String {
+    format!(
+        "warden: {dropped} line{} of its own dropped (stdout/stderr not read)\n",
+        if dropped == 1 { "" } else { "s" }
+    )
+}
+
 /// `GET /status`: warden and its services.
 pub fn json_status(warden: &Warden, views: &[View]) -> String {
     format!(
-        "{{\"version\":\"{}\",\"ready\":{},\"started\":{},\"shutting_down\":{},\"services\":{}}}\n",
+        "{{\"version\":\"{}\",\"ready\":{},\"started\":{},\"shutting_down\":{},\"own_lines_dropped\":{},\"services\":{}}}\n",
         env!("CARGO_PKG_VERSION"),
         ready(warden, views),
         warden.started,
         warden.shutting_down,
+        warden.own_lines_dropped,
         json_list(views).trim_end()
     )
 }
@@ -393,8 +405,15 @@ pub fn metrics(warden: &Warden, views: &[View]) -> String {
     family(
         "warden_log_lines_dropped_total",
         "counter",
-        "Lines of the service's output that could not be written.",
-        &mut |o| per_service(o, "warden_log_lines_dropped_total", &|v| Some(v.lines_dropped.to_string())),
+        "Lines that could not be written: of a service's output, or warden's own.",
+        &mut |o| {
+            per_service(o, "warden_log_lines_dropped_total", &|v| Some(v.lines_dropped.to_string()));
+            let _ = writeln!(
+                o,
+                "warden_log_lines_dropped_total{{source=\"warden\"}} {}",
+                warden.own_lines_dropped
+            );
+        },
     );
     family("warden_orphans_reaped_total", "counter", "Processes reaped that were no service's.", &mut |o| {
         let _ = writeln!(o, "warden_orphans_reaped_total {}", warden.orphans_reaped);

@@ -18,7 +18,7 @@ use super::{Supervisor, Timer, events};
 use crate::config::{LogFormat, Logs};
 use crate::logger::warning;
 use crate::output::rotate::RotatingFile;
-use crate::output::sink::{Flushed, Sink};
+use crate::output::sink::{self, Flushed, Sink};
 use crate::output::{Lines, Piece, Stream, crash, json_record, text_record};
 use crate::reactor::{Interest, deadline_after};
 use crate::sys::Reason;
@@ -37,7 +37,7 @@ const BIG_READ_SIZE: usize = 256 * 1024;
 const PIPE_SIZE: usize = 1024 * 1024;
 const READS_PER_WAKE: usize = 4;
 /// How long warden waits, when exiting, for a slow reader of its output.
-const EXIT_FLUSH: std::time::Duration = std::time::Duration::from_secs(2);
+pub(super) const EXIT_FLUSH: std::time::Duration = std::time::Duration::from_secs(2);
 /// on_crash hooks running at once; more crashes meanwhile skip the hook.
 const MAX_HOOKS: usize = 4;
 
@@ -56,9 +56,9 @@ pub struct Capture {
     grown: bool,
 }
 
-/// Output state shared by all services.
+/// Output state shared by all services (warden's stdout and stderr
+/// themselves are `output::sink`'s, shared with warden's own lines).
 pub struct Outputs {
-    pub sinks: [Sink; 2],
     sink_watched: [bool; 2],
     read_buffer: Vec<u8>,
     batch: Vec<u8>,
@@ -68,26 +68,25 @@ pub struct Outputs {
 
 impl Outputs {
     pub fn new() -> Outputs {
-        Outputs {
-            sinks: [Sink::open(false), Sink::open(true)],
-            sink_watched: [false; 2],
-            read_buffer: Vec::new(),
-            batch: Vec::new(),
-            followed: Vec::new(),
-        }
+        Outputs { sink_watched: [false; 2], read_buffer: Vec::new(), batch: Vec::new(), followed: Vec::new() }
     }
 
-    /// Lines dropped because an output could not be written.
+    /// Services' lines dropped because warden's stdout or stderr could not be written.
     pub fn dropped_lines(&self) -> u64 {
-        self.sinks.iter().map(|s| s.dropped_lines).sum()
+        [Stream::Stdout, Stream::Stderr].into_iter().filter_map(|s| sink::with(s, |s| s.dropped_lines)).sum()
     }
 }
 
 fn sink_of(stream: Stream) -> usize {
-    match stream {
-        Stream::Stdout => 0,
-        Stream::Stderr => 1,
-    }
+    sink::index(stream)
+}
+
+fn stream_of(index: usize) -> Stream {
+    if index == 0 { Stream::Stdout } else { Stream::Stderr }
+}
+
+fn has_room(stream: Stream) -> bool {
+    sink::with(stream, |s| s.has_room()).unwrap_or(true)
 }
 
 /// What a running on_crash hook is.
@@ -159,7 +158,6 @@ impl Supervisor {
 
     fn read_capture(&mut self, token: u64, reads: usize, respect_room: bool) {
         let Some(mut capture) = self.captures.remove(&token) else { return };
-        let sink = sink_of(capture.stream);
         let mut buffer = std::mem::take(&mut self.outputs.read_buffer);
         let size = if capture.grown { BIG_READ_SIZE } else { READ_SIZE };
         if buffer.len() < size {
@@ -168,7 +166,7 @@ impl Supervisor {
         let mut open = true;
         for _ in 0..reads {
             let prefix = self.units.get(capture.index).is_some_and(|u| u.service.logs == Logs::Prefix);
-            if respect_room && prefix && !self.outputs.sinks.get(sink).is_some_and(Sink::has_room) {
+            if respect_room && prefix && !has_room(capture.stream) {
                 self.pause(&mut capture);
                 break;
             }
@@ -273,10 +271,12 @@ impl Supervisor {
         }
         let index = sink_of(stream);
         let records_bytes = std::mem::take(&mut self.outputs.batch);
-        if let Some(sink) = self.outputs.sinks.get_mut(index) {
+        let pushed = sink::with(stream, |sink| {
             let before = sink.dropped_lines;
             let flushed = sink.push(&records_bytes, records);
-            let lost = sink.dropped_lines.saturating_sub(before);
+            (flushed, sink.dropped_lines.saturating_sub(before))
+        });
+        if let Some((flushed, lost)) = pushed {
             if lost > 0
                 && let Some(unit) = self.units.get_mut(capture.index).filter(|u| u.id == capture.id)
             {
@@ -297,7 +297,7 @@ impl Supervisor {
     }
 
     fn watch_sink(&mut self, index: usize, watch: bool) {
-        let Some(fd) = self.outputs.sinks.get(index).and_then(Sink::fd) else { return };
+        let Some(fd) = sink::with(stream_of(index), |s| s.fd()).flatten() else { return };
         let (Some(watched), Some(&token)) =
             (self.outputs.sink_watched.get_mut(index), SINK_TOKENS.get(index))
         else {
@@ -317,13 +317,24 @@ impl Supervisor {
         }
     }
 
+    /// Before the loop waits: watch warden's stdout or stderr for room while
+    /// anything is queued for it (warden's own lines queue from anywhere).
+    pub(super) fn watch_sinks(&mut self) {
+        for index in 0..2 {
+            let blocked = sink::with(stream_of(index), |s| s.is_blocked()).unwrap_or(false);
+            if self.outputs.sink_watched.get(index).is_some_and(|&w| w != blocked) {
+                self.watch_sink(index, blocked);
+            }
+        }
+    }
+
     /// warden's stdout or stderr can take more: write, and read again.
     pub(super) fn on_sink(&mut self, index: usize) {
-        let flushed = self.outputs.sinks.get_mut(index).map(Sink::flush);
-        if let Some(Flushed::Done) = flushed {
+        let stream = stream_of(index);
+        if let Some(Flushed::Done) = sink::with(stream, Sink::flush) {
             self.watch_sink(index, false);
         }
-        if !self.outputs.sinks.get(index).is_some_and(Sink::has_room) {
+        if !has_room(stream) {
             return;
         }
         let paused: Vec<u64> = self
@@ -350,10 +361,7 @@ impl Supervisor {
         for token in tokens {
             self.read_capture(token, READS_PER_WAKE, false);
         }
-        let deadline = std::time::Instant::now() + EXIT_FLUSH;
-        for sink in &mut self.outputs.sinks {
-            sink.flush_before_exit(deadline);
-        }
+        sink::flush_before_exit(std::time::Instant::now() + EXIT_FLUSH);
     }
 
     /// A run crashed: write its report and run the hook, as configured.

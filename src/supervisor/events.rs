@@ -17,15 +17,21 @@ pub fn emit(format: LogFormat, service: &str, t: &Transition) {
 
 /// Writes a line about warden itself (shutdown, sweep) in `format`.
 pub fn emit_warden(format: LogFormat, message: &str) {
-    let line = match format {
-        LogFormat::Text => format!("warden: {message}"),
-        LogFormat::Json => format!(
-            "{{\"time\":\"{}\",\"service\":null,\"message\":{}}}",
-            timestamp(SystemTime::now()),
-            quote(message)
-        ),
-    };
-    crate::logger::write_line(&line);
+    crate::logger::write_line(&warden_line(format)(message));
+}
+
+/// How a line about warden itself is made in `format`.
+pub fn warden_line(format: LogFormat) -> fn(&str) -> String {
+    match format {
+        LogFormat::Text => |message| format!("warden: {message}"),
+        LogFormat::Json => |message| {
+            format!(
+                "{{\"time\":\"{}\",\"service\":null,\"message\":{}}}",
+                timestamp(SystemTime::now()),
+                quote(message)
+            )
+        },
+    }
 }
 
 fn seconds(d: Duration) -> String {

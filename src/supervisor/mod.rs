@@ -332,6 +332,8 @@ impl Supervisor {
         config_path: Option<std::path::PathBuf>,
         main: Option<MainProgram>,
     ) -> Result<Supervisor, i32> {
+        crate::output::sink::install();
+        crate::output::sink::set_notice_format(events::warden_line(config.log_format));
         let init = Base::new()?;
 
         let base = base_environment().map_err(|why| {
@@ -463,6 +465,7 @@ impl Supervisor {
             if matches!(self.phase, Phase::Sweeping | Phase::Killed) && self.no_children {
                 return self.finish();
             }
+            self.watch_sinks();
             self.init.wait(&mut events);
             for event in events.drain(..) {
                 match event {
@@ -1076,6 +1079,7 @@ impl Supervisor {
             + self.units.iter().filter_map(|u| u.file_log.as_ref()).map(|f| f.dropped_lines).sum::<u64>();
         if dropped > 0 {
             self.note(&format!("{dropped} lines of services' output could not be written and were dropped"));
+            crate::output::sink::flush_before_exit(std::time::Instant::now() + capture::EXIT_FLUSH);
         }
         self.final_code()
     }

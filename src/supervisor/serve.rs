@@ -378,7 +378,12 @@ impl Supervisor {
                         .into_iter()
                         .filter(|v| picked.is_empty() || picked.contains(&v.name))
                         .collect();
-                    let body = if json { report::json_list(&views) } else { report::table(&views, color) };
+                    let mut body =
+                        if json { report::json_list(&views) } else { report::table(&views, color) };
+                    let dropped = crate::output::sink::own_dropped();
+                    if !json && dropped > 0 {
+                        body.push_str(&report::own_lines_dropped_note(dropped));
+                    }
                     format!("{}{body}", control::header(Ok(())))
                 }
                 Err(why) => control::header(Err(&why)),
@@ -747,6 +752,7 @@ impl Supervisor {
             shutting_down: self.phase != Phase::Running,
             started: self.server.started,
             orphans_reaped: self.server.orphans_reaped,
+            own_lines_dropped: crate::output::sink::own_dropped(),
             process: process_stats(),
         }
     }

@@ -77,3 +77,54 @@ pub fn grow_pipe(fd: std::os::fd::BorrowedFd, bytes: usize) {
     // SAFETY: fcntl on an integer fd has no memory effects; failure changes nothing.
     unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_SETPIPE_SZ, size) };
 }
+
+/// What kind of file an fd is, as far as writing to it without waiting goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Socket,
+    /// A pipe, FIFO or character device (a terminal): writes can wait for a reader.
+    Stream,
+    /// A regular file, a directory, a block device.
+    Other,
+}
+
+pub fn kind(fd: RawFd) -> io::Result<Kind> {
+    let mut stat = std::mem::MaybeUninit::<libc::stat>::uninit();
+    // SAFETY: fstat writes a whole `stat` into the buffer on success.
+    retry(|| unsafe { libc::fstat(fd, stat.as_mut_ptr()) })?;
+    // SAFETY: fstat succeeded, so the structure is initialised.
+    let mode = unsafe { stat.assume_init() }.st_mode & libc::S_IFMT;
+    Ok(match mode {
+        libc::S_IFSOCK => Kind::Socket,
+        libc::S_IFIFO | libc::S_IFCHR => Kind::Stream,
+        _ => Kind::Other,
+    })
+}
+
+/// A close-on-exec duplicate of `fd`, numbered 3 or above.
+pub fn duplicate(fd: RawFd) -> io::Result<OwnedFd> {
+    // SAFETY: fcntl on an integer fd has no memory effects.
+    let new = retry(|| unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 3) })?;
+    // SAFETY: F_DUPFD_CLOEXEC returned a fresh descriptor that nothing else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(new) })
+}
+
+/// Whether a pipe or terminal has room for a write now (poll without waiting).
+pub fn has_room(fd: std::os::fd::BorrowedFd) -> io::Result<bool> {
+    use std::os::fd::AsRawFd;
+    let mut poll = libc::pollfd { fd: fd.as_raw_fd(), events: libc::POLLOUT, revents: 0 };
+    // SAFETY: one valid pollfd, exclusively borrowed for the call.
+    let ready = retry(|| unsafe { libc::poll(&mut poll, 1, 0) })?;
+    if ready > 0 && poll.revents & (libc::POLLERR | libc::POLLHUP) != 0 {
+        return Err(io::ErrorKind::BrokenPipe.into());
+    }
+    Ok(ready > 0)
+}
+
+/// One `write(2)`; EINTR is the caller's to retry.
+pub fn write(fd: std::os::fd::BorrowedFd, bytes: &[u8]) -> io::Result<usize> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: `bytes` is valid for reads of its length.
+    let n = unsafe { libc::write(fd.as_raw_fd(), bytes.as_ptr().cast(), bytes.len()) };
+    usize::try_from(n).map_err(|_| io::Error::last_os_error())
+}
