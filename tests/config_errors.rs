@@ -48,7 +48,7 @@ const CASES: &[(&str, &str)] = &[
     ),
     (
         "services:\n  web:\n    command: [x]\n    depends_on: { db: started }\n  db:\n    command: [y]\n    depends_on: [web]\n",
-        "FILE:4:5: services: dependency cycle: web -> db -> web\n",
+        "FILE:4:19: services.web.depends_on: dependency cycle: web -> db -> web\n",
     ),
     (
         "services:\n  a:\n    command: [x]\n    depends_on: [a]\n",

@@ -8,6 +8,7 @@ use std::ffi::OsStr;
 use std::io::{BufRead, BufReader, Read};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, channel};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -97,8 +98,10 @@ impl Launch {
             });
         }
         let stderr = Arc::new(Mutex::new(String::new()));
+        let stderr_done = Arc::new(AtomicBool::new(false));
         if let Some(mut err) = child.stderr.take() {
             let sink = Arc::clone(&stderr);
+            let done = Arc::clone(&stderr_done);
             std::thread::spawn(move || {
                 let mut buf = [0u8; 4096];
                 while let Ok(n) = err.read(&mut buf) {
@@ -107,9 +110,13 @@ impl Launch {
                     }
                     sink.lock().unwrap().push_str(&String::from_utf8_lossy(&buf[..n]));
                 }
+                done.store(true, Ordering::Release);
             });
+        } else {
+            stderr_done.store(true, Ordering::Release);
         }
-        let mut running = Running { mode: self.mode, child, lines, seen: Vec::new(), stderr, warden_pid: 0 };
+        let mut running =
+            Running { mode: self.mode, child, lines, seen: Vec::new(), stderr, stderr_done, warden_pid: 0 };
         running.warden_pid = running.find_warden_pid();
         running
     }
@@ -122,6 +129,8 @@ pub struct Running {
     /// Every stdout line received so far.
     pub seen: Vec<String>,
     stderr: Arc<Mutex<String>>,
+    /// The stderr reader has seen EOF: everything warden wrote is in `stderr`.
+    stderr_done: Arc<AtomicBool>,
     /// warden's pid as seen from the test (outside the namespace).
     pub warden_pid: i32,
 }
@@ -250,6 +259,10 @@ impl Running {
             status.is_some()
         });
         assert!(exited, "warden did not exit within {timeout:?}; stderr: {}", self.stderr());
+        // The exit can be seen before the reader thread has read what warden
+        // wrote last: wait for its EOF (bounded: a leftover process of a
+        // subreaper run may still hold the pipe).
+        wait_until(Duration::from_secs(5), || self.stderr_done.load(Ordering::Acquire));
         let status = status.unwrap();
         status
             .code()
