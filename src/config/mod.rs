@@ -1434,11 +1434,30 @@ fn validate(config: &Config, root: &Node, problems: &mut Vec<Diagnostic>) {
         }
     }
     if let Some(cycle) = find_cycle(config) {
+        // Pointed at the first service's entry that leads around the cycle.
+        let (first, next) =
+            (cycle.first().map_or("", String::as_str), cycle.get(1).map_or("", String::as_str));
         problems.push(Diagnostic {
-            at: cycle.first().and_then(|first| position_of(first, Some("depends_on"))),
-            path: "services".into(),
+            at: entry_position(root, first, next).or_else(|| position_of(first, Some("depends_on"))),
+            path: format!("services.{first}.depends_on"),
             message: format!("dependency cycle: {}", cycle.join(" -> ")),
         });
+    }
+}
+
+/// Where `service`'s `depends_on` names `dependency` (a list item or a map key).
+fn entry_position(root: &Node, service: &str, dependency: &str) -> Option<Position> {
+    fn field<'a>(node: &'a Node, key: &str) -> Option<&'a Node> {
+        let Value::Map(entries) = &node.value else { return None };
+        entries.iter().find(|(k, _)| k.value.as_text() == Some(key)).map(|(_, v)| v)
+    }
+    let depends_on = field(field(field(root, "services")?, service)?, "depends_on")?;
+    match &depends_on.value {
+        Value::List(items) => items.iter().find(|i| i.value.as_text() == Some(dependency)).map(|i| i.at),
+        Value::Map(entries) => {
+            entries.iter().find(|(k, _)| k.value.as_text() == Some(dependency)).map(|(k, _)| k.at)
+        }
+        _ => None,
     }
 }
 
