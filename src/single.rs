@@ -2,9 +2,9 @@
 //!
 //! Life of a run: spawn CMD in its own process group (the terminal's foreground
 //! group when there is one), then loop on two kinds of events, signals and the
-//! grace timer. Every signal but SIGCHLD is forwarded; SIGCHLD reaps every ended
-//! process, orphans included. The first TERM/INT/QUIT arms the grace timer; when it
-//! fires (or on a second stop signal) everything left is SIGKILLed. When CMD exits,
+//! grace timer. Every signal but SIGCHLD is forwarded, repeated stop signals
+//! included; SIGCHLD reaps every ended process, orphans included. The first
+//! TERM/INT/QUIT arms the grace timer; when it fires everything left is SIGKILLed. When CMD exits,
 //! whatever it left behind gets SIGTERM, then SIGKILL at the end of the same grace,
 //! and warden exits with CMD's code once no process of its own is left.
 
@@ -210,33 +210,42 @@ impl Init {
         }
     }
 
+    /// Every signal goes to the program, repeated stop signals included:
+    /// programs whose own shutdown is a sequence of them (PostgreSQL's TERM,
+    /// INT, QUIT) must get each one. The first TERM/INT/QUIT arms the grace
+    /// timer, the only escalation. Once the program has exited, stop signals
+    /// go to what it left behind.
     fn on_signal(&mut self, received: Received) {
         let Some(forward) = self.options.rewrite(received.signal) else {
             debug!("dropping {} (--rewrite)", signals::name(received.signal));
             return;
         };
         let is_stop = matches!(received.signal, libc::SIGTERM | libc::SIGINT | libc::SIGQUIT);
-        if let MainProgram::Running { pid } = self.program {
-            let target = if self.options.group { -pid } else { pid };
-            debug!(
-                "forwarding {} to {}",
-                signals::name(forward),
-                if self.options.group { "process group" } else { "pid" }
-            );
-            if let Err(e) = process::send(target, forward) {
-                warning!("unable to forward {} to {target}: {}", signals::name(forward), Reason(&e));
+        match self.program {
+            MainProgram::Running { pid } => {
+                let target = if self.options.group { -pid } else { pid };
+                debug!(
+                    "forwarding {} to {}",
+                    signals::name(forward),
+                    if self.options.group { "process group" } else { "pid" }
+                );
+                if let Err(e) = process::send(target, forward) {
+                    warning!("unable to forward {} to {target}: {}", signals::name(forward), Reason(&e));
+                }
             }
+            MainProgram::Exited { .. } if is_stop && !self.killed && !self.no_children => {
+                debug!("forwarding {} to the processes left", signals::name(forward));
+                self.base.scope.signal_all(&[forward]);
+            }
+            MainProgram::Exited { .. } => {}
         }
-        if !is_stop {
-            return;
-        }
-        let name = signals::name(received.signal);
-        if self.stop_requested || matches!(self.program, MainProgram::Exited { .. }) {
-            info!("second stop signal ({name}): killing everything now");
-            self.kill_everything();
-        } else {
+        if is_stop && !self.stop_requested {
             self.stop_requested = true;
-            info!("{name}: stopping, grace {}", crate::duration::format(self.options.grace()));
+            info!(
+                "{}: stopping, grace {}",
+                signals::name(received.signal),
+                crate::duration::format(self.options.grace())
+            );
             self.arm_grace();
         }
     }

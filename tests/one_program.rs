@@ -34,7 +34,9 @@ in_both_modes!(
     orphans_are_reaped_while_the_program_runs,
     ten_thousand_orphans_are_all_reaped,
     grace_ends_in_sigkill,
-    second_stop_signal_kills_at_once,
+    repeated_stop_signals_reach_the_program,
+    every_signal_in_a_row_reaches_the_program,
+    a_stop_signal_after_the_exit_does_not_kill_the_leftovers,
     leftovers_get_sigterm_and_are_waited_for,
     leftovers_ignoring_sigterm_are_killed_at_grace,
     group_option_signals_the_whole_group,
@@ -310,15 +312,124 @@ fn grace_ends_in_sigkill(mode: Mode) {
     assert!(warden.stderr().contains("grace period of 1s is over"), "{}", warden.stderr());
 }
 
-fn second_stop_signal_kills_at_once(mode: Mode) {
-    let mut warden = Launch::new(mode, &["-v", "--grace", "60s", "--", &testkit(), "ignore-term"]).start();
-    warden.expect_line(5 * SECOND, |l| l.starts_with("pid "));
-    warden.signal(libc::SIGTERM);
-    warden.expect_stderr(5 * SECOND, "SIGTERM: stopping, grace 1m");
-    let start = Instant::now();
+/// PostgreSQL's shutdown is TERM (smart), then INT (fast), then QUIT
+/// (immediate): each must reach it, with warden running throughout, and the
+/// exit code is the program's.
+fn repeated_stop_signals_reach_the_program(mode: Mode) {
+    let kit = testkit();
+    let mut warden =
+        Launch::new(mode, &["--grace", "60s", "--", &kit, "signals", "--exit-on", "QUIT", "--code", "7"])
+            .start();
+    warden.expect("ready");
+    for (signal, name) in [(libc::SIGTERM, "SIGTERM"), (libc::SIGINT, "SIGINT"), (libc::SIGTERM, "SIGTERM")] {
+        warden.signal(signal);
+        warden.expect_line(5 * SECOND, |l| l == name);
+        assert!(warden.child.try_wait().unwrap().is_none(), "warden exited after {name}");
+    }
+    warden.signal(libc::SIGQUIT);
+    warden.expect("SIGQUIT");
+    assert_eq!(warden.wait(5 * SECOND), 7, "{}", warden.stderr());
+}
+
+/// The signals of the issue that found the fault, one after another, stop
+/// signals among them: every one arrives and warden is still running.
+fn every_signal_in_a_row_reaches_the_program(mode: Mode) {
+    let kit = testkit();
+    let mut warden =
+        Launch::new(mode, &["--grace", "60s", "--", &kit, "signals", "--exit-on", "TSTP"]).start();
+    warden.expect("ready");
+    let mut signals: Vec<(i32, String)> = [
+        libc::SIGHUP,
+        libc::SIGINT,
+        libc::SIGQUIT,
+        libc::SIGILL,
+        libc::SIGTRAP,
+        libc::SIGABRT,
+        libc::SIGBUS,
+        libc::SIGFPE,
+        libc::SIGUSR1,
+        libc::SIGSEGV,
+        libc::SIGUSR2,
+        libc::SIGPIPE,
+        libc::SIGALRM,
+        libc::SIGTERM,
+        libc::SIGSTKFLT,
+        libc::SIGCONT,
+        libc::SIGURG,
+        libc::SIGXCPU,
+        libc::SIGXFSZ,
+        libc::SIGVTALRM,
+        libc::SIGPROF,
+        libc::SIGWINCH,
+        libc::SIGIO,
+        libc::SIGPWR,
+        libc::SIGSYS,
+    ]
+    .into_iter()
+    .map(|s| (s, String::new()))
+    .collect();
+    signals
+        .extend([libc::SIGRTMIN(), libc::SIGRTMIN() + 3, libc::SIGRTMAX()].map(|s| (s, format!("SIG{s}"))));
+    for (signal, name) in &mut signals {
+        if name.is_empty() {
+            *name = format!("SIG{}", signal_name_of(*signal));
+        }
+    }
+    for (signal, name) in &signals {
+        warden.signal(*signal);
+        warden.expect_line(5 * SECOND, |l| l == name);
+    }
+    assert!(warden.child.try_wait().unwrap().is_none(), "warden exited: {}", warden.stderr());
+    warden.signal(libc::SIGTSTP);
+    assert_eq!(warden.wait(5 * SECOND), 0);
+}
+
+fn signal_name_of(signal: i32) -> &'static str {
+    match signal {
+        libc::SIGHUP => "HUP",
+        libc::SIGINT => "INT",
+        libc::SIGQUIT => "QUIT",
+        libc::SIGILL => "ILL",
+        libc::SIGTRAP => "TRAP",
+        libc::SIGABRT => "ABRT",
+        libc::SIGBUS => "BUS",
+        libc::SIGFPE => "FPE",
+        libc::SIGUSR1 => "USR1",
+        libc::SIGSEGV => "SEGV",
+        libc::SIGUSR2 => "USR2",
+        libc::SIGPIPE => "PIPE",
+        libc::SIGALRM => "ALRM",
+        libc::SIGTERM => "TERM",
+        libc::SIGSTKFLT => "STKFLT",
+        libc::SIGCONT => "CONT",
+        libc::SIGURG => "URG",
+        libc::SIGXCPU => "XCPU",
+        libc::SIGXFSZ => "XFSZ",
+        libc::SIGVTALRM => "VTALRM",
+        libc::SIGPROF => "PROF",
+        libc::SIGWINCH => "WINCH",
+        libc::SIGIO => "IO",
+        libc::SIGPWR => "PWR",
+        libc::SIGSYS => "SYS",
+        _ => "?",
+    }
+}
+
+/// After the program exits, a stop signal does not kill what it left: the
+/// leftovers get it and still have the grace to finish.
+fn a_stop_signal_after_the_exit_does_not_kill_the_leftovers(mode: Mode) {
+    let dir = tempdir();
+    // The leftover records every signal and leaves on SIGINT only.
+    let script = background_then_exit(&dir, "signals --exit-on INT");
+    let mut warden = Launch::new(mode, &["-v", "--grace", "30s", "--", "sh", "-c", &script]).start();
+    warden.expect("ready");
+    warden.expect_stderr(10 * SECOND, "program exited with code 5");
+    // The sweep's SIGTERM reaches it and does not end it.
+    warden.expect("SIGTERM");
     warden.signal(libc::SIGINT);
-    assert_eq!(warden.wait(10 * SECOND), 137);
-    assert!(start.elapsed() < 3 * SECOND, "took {:?}", start.elapsed());
+    warden.expect("SIGINT");
+    assert_eq!(warden.wait(10 * SECOND), 5, "{}", warden.stderr());
+    assert!(!warden.stderr().contains("killing"), "{}", warden.stderr());
 }
 
 /// A shell line that starts `testkit ARGS &` and exits 5 once it is ready.

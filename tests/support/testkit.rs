@@ -106,27 +106,34 @@ fn signal_name(sig: i32) -> String {
     names.iter().find(|(n, _)| *n == sig).map_or(format!("SIG{sig}"), |(_, name)| format!("SIG{name}"))
 }
 
-/// `signals [--tag T] [--exit-on SIG]`: print "T ready", then "T SIGNAME" for every
-/// signal received (all blocked, read with sigwaitinfo) until the exit-on signal.
+/// `signals [--tag T] [--exit-on SIG] [--code N] [--ready R]`: print "T ready", then "T SIGNAME"
+/// for every signal received (all blocked, read with sigwaitinfo) until the
+/// exit-on signal, then exit N (default 0).
 fn signals(args: &[String]) {
     let mut tag = String::new();
     let mut exit_on = None;
+    let mut code = 0;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
             "--tag" => tag = format!("{} ", it.next().unwrap()),
             "--exit-on" => exit_on = Some(it.next().unwrap().clone()),
+            "--code" => code = it.next().unwrap().parse().unwrap(),
+            "--ready" => {
+                it.next();
+            }
             _ => panic!("signals: unknown {a}"),
         }
     }
     let set = block_all();
+    mark_ready(args);
     say(&format!("{tag}ready"));
     loop {
         let sig = wait_signal(&set);
         let name = signal_name(sig);
         say(&format!("{tag}{name}"));
         if exit_on.as_deref() == Some(&name[3..]) {
-            std::process::exit(0);
+            std::process::exit(code);
         }
     }
 }
