@@ -19,6 +19,7 @@ pub mod control;
 pub mod cron;
 pub mod duration;
 pub mod health;
+pub mod inherited;
 pub mod init;
 pub mod leftovers;
 pub mod logger;
@@ -41,12 +42,15 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
         return 1;
     }
     sys::signals::reset_ignored_dispositions();
-    if let Err(e) = sys::fds::mark_inherited_cloexec() {
+    // Before warden opens anything of its own: what is open now was given to it.
+    let fds = sys::fds::take_inherited().unwrap_or_else(|e| {
         logger::warning!(
             "unable to mark inherited file descriptors close-on-exec: {}",
             crate::sys::Reason(&e)
         );
-    }
+        Vec::new()
+    });
+    let inherited = inherited::Inherited::take(fds, sys::process::pid(), |name| std::env::var_os(name));
 
     let command = match cli::parse(args, |name| std::env::var(name).ok()) {
         Ok(command) => command,
@@ -63,9 +67,9 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
         cli::Command::Run(options) => {
             logger::set_level(options.log_level);
             if options.config.is_some() || options.supervises_program() {
-                supervise(options)
+                supervise(options, inherited)
             } else {
-                single::run(options)
+                single::run(options, &inherited)
             }
         }
     }
@@ -86,7 +90,7 @@ fn validate(path: &std::path::Path) -> i32 {
 }
 
 /// Services from a config (and a main program), or one supervised program.
-fn supervise(options: cli::RunOptions) -> i32 {
+fn supervise(options: cli::RunOptions, inherited: inherited::Inherited) -> i32 {
     let mut config = match &options.config {
         Some(path) => match config::load(path, &environment, std::path::Path::new("/")) {
             Ok(config) => config,
@@ -120,7 +124,7 @@ fn supervise(options: cli::RunOptions) -> i32 {
         rewrites: options.rewrites.clone(),
         group: options.group,
     });
-    supervisor::run(config, options.config.clone(), main)
+    supervisor::run(config, options.config.clone(), main, inherited)
 }
 
 /// A client verb: talks to the warden that owns the control socket.

@@ -11,6 +11,7 @@
 use std::ffi::OsString;
 
 use crate::cli::RunOptions;
+use crate::inherited::Inherited;
 use crate::init::{AFTER_KILL, Base, KILL_AGAIN, SIGNALS};
 use crate::logger::{debug, error, info, warning};
 use crate::output::Stream;
@@ -19,7 +20,7 @@ use crate::reactor::Interest;
 use crate::reactor::{Event, TimerId, deadline_after};
 use crate::sys::reap::ExitStatus;
 use crate::sys::signals::{self, Received};
-use crate::sys::spawn::{Environment, Placement, Program, SpawnError, spawn};
+use crate::sys::spawn::{Environment, Placement, Program, Setup, SpawnError, spawn_with};
 use crate::sys::{Reason, process};
 
 /// The reactor token of warden's stderr while a line of its own waits for room.
@@ -42,8 +43,8 @@ enum MainProgram {
 }
 
 /// Runs CMD to completion and returns warden's exit code.
-pub fn run(options: RunOptions) -> i32 {
-    let mut init = match Init::new(options) {
+pub fn run(options: RunOptions, inherited: &Inherited) -> i32 {
+    let mut init = match Init::new(options, inherited) {
         Ok(init) => init,
         Err(code) => return code,
     };
@@ -69,7 +70,7 @@ struct Init {
 }
 
 impl Init {
-    fn new(options: RunOptions) -> Result<Init, i32> {
+    fn new(options: RunOptions, inherited: &Inherited) -> Result<Init, i32> {
         sink::install();
         let base = Base::new()?;
         let mut parent_died = false;
@@ -90,7 +91,10 @@ impl Init {
                 2
             })?;
         let placement = Placement { own_process_group: true, take_terminal: true, new_session: false };
-        let pid = match spawn(&program, placement) {
+        // CMD gets what warden was given to pass on, and nothing of warden's own.
+        let mut setup = Setup::default();
+        inherited.give(&mut setup);
+        let pid = match spawn_with(&program, placement, &setup) {
             Ok(pid) => pid,
             Err(e @ SpawnError::Exec { .. }) => {
                 let not_found = e.exit_code() == 127;

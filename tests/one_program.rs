@@ -26,7 +26,7 @@ in_both_modes!(
     stop_signals_are_forwarded,
     sigchld_is_not_forwarded,
     child_gets_clean_signal_state_from_dirty_warden,
-    child_gets_only_stdio_fds,
+    child_gets_only_inherited_fds,
     argv_passes_through_unchanged,
     environment_passes_through_unchanged,
     working_directory_passes_through,
@@ -195,18 +195,21 @@ fn child_gets_clean_signal_state_from_dirty_warden(mode: Mode) {
     assert_eq!(launch.start().wait(5 * SECOND), 42, "exit status lost with SIGCHLD ignored");
 }
 
-fn child_gets_only_stdio_fds(mode: Mode) {
+/// CMD gets exactly what warden inherited (here 5 and 9, a gap between) and
+/// none of warden's own descriptors (signalfd, epoll, its output streams).
+fn child_gets_only_inherited_fds(mode: Mode) {
     let mut launch = Launch::new(mode, &["--", &testkit(), "status"]);
     unsafe {
         launch.command.pre_exec(|| {
-            // Leak two descriptors without close-on-exec into warden.
+            // Nothing but stdio and two descriptors without close-on-exec.
+            libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, 0u32);
             libc::dup2(2, 5);
             libc::dup2(2, 9);
             Ok(())
         });
     }
     let mut warden = launch.start();
-    warden.expect("fds 0 1 2");
+    warden.expect("fds 0 1 2 5 9");
     assert_eq!(warden.wait(5 * SECOND), 0);
 }
 

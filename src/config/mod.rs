@@ -110,6 +110,8 @@ pub struct Service {
     pub optional: bool,
     /// The service and its exec probes cannot gain privileges through execve.
     pub no_new_privs: bool,
+    /// The service, not the main program, gets the descriptors warden inherited.
+    pub inherit_fds: bool,
     pub logs: Logs,
     /// Gates liveness and readiness until it first succeeds; failing, restarts.
     pub startup: Option<Box<Probe>>,
@@ -155,6 +157,7 @@ impl Service {
             critical: false,
             optional: false,
             no_new_privs: false,
+            inherit_fds: false,
             logs: Logs::Prefix,
             startup: None,
             liveness: None,
@@ -453,6 +456,7 @@ const SERVICE_KEYS: &[&str] = &[
     "critical",
     "optional",
     "no_new_privs",
+    "inherit_fds",
     "logs",
     "startup",
     "liveness",
@@ -859,6 +863,7 @@ impl Reader<'_> {
         let optional = fields.get("optional").and_then(|(n, p)| self.boolean(n, &p)).unwrap_or(false);
         let logs = fields.get("logs").and_then(|(n, p)| self.logs(n, &p)).unwrap_or(Logs::Prefix);
         let no_new_privs = fields.get("no_new_privs").and_then(|(n, p)| self.boolean(n, &p)).unwrap_or(false);
+        let inherit_fds = fields.get("inherit_fds").and_then(|(n, p)| self.boolean(n, &p)).unwrap_or(false);
 
         let [startup, liveness, readiness] = ProbeKind::ALL
             .map(|kind| fields.get(kind.name()).and_then(|(n, p)| self.probe(n, &p, kind)).map(Box::new));
@@ -918,6 +923,7 @@ impl Reader<'_> {
             critical,
             optional,
             no_new_privs,
+            inherit_fds,
             logs,
             startup,
             liveness,
@@ -1430,6 +1436,19 @@ fn validate(config: &Config, root: &Node, problems: &mut Vec<Diagnostic>) {
                 at: position_of(&service.name, Some("critical")),
                 path: format!("{path}.critical"),
                 message: "a periodic job cannot be critical".into(),
+            });
+        }
+    }
+    let claimants: Vec<&Service> = config.services.iter().filter(|s| s.inherit_fds).collect();
+    if let [first, others @ ..] = claimants.as_slice() {
+        for other in others {
+            problems.push(Diagnostic {
+                at: position_of(&other.name, Some("inherit_fds")),
+                path: format!("services.{}.inherit_fds", other.name),
+                message: format!(
+                    "\"{}\" already takes the inherited descriptors: only one service may (or the main program, by default)",
+                    first.name
+                ),
             });
         }
     }

@@ -31,6 +31,7 @@ use std::time::{Duration, Instant};
 use machine::{AfterStop, Input, Machine, Output, State, TimerKind};
 
 use crate::config::{Condition, Config, Kind, LogFormat, Logs, ProbeKind, RestartPolicy, Service};
+use crate::inherited::{Inherited, LISTEN_VARIABLES};
 use crate::init::{AFTER_KILL, Base, KILL_AGAIN, SIGNALS};
 use crate::logger::{debug, error, warning};
 use crate::notify::{NotifySocket, Outer};
@@ -204,12 +205,21 @@ pub struct Supervisor {
     server: serve::Server,
     /// The environment hooks start from.
     base_env: Environment,
+    /// What warden was given to pass on, for the one child that receives it.
+    inherited: Inherited,
+    /// The main program receives the inherited descriptors (decided at start).
+    main_holds_fds: bool,
 }
 
 /// Runs the services of `config` (and `main`, if given) until shutdown; returns
 /// warden's exit code.
-pub fn run(config: Config, config_path: Option<std::path::PathBuf>, main: Option<MainProgram>) -> i32 {
-    match Supervisor::new(config, config_path, main) {
+pub fn run(
+    config: Config,
+    config_path: Option<std::path::PathBuf>,
+    main: Option<MainProgram>,
+    inherited: Inherited,
+) -> i32 {
+    match Supervisor::new(config, config_path, main, inherited) {
         Ok(mut supervisor) => supervisor.run(),
         Err(code) => code,
     }
@@ -218,10 +228,12 @@ pub fn run(config: Config, config_path: Option<std::path::PathBuf>, main: Option
 /// The environment every service starts from: warden's own, without the
 /// variables addressed to warden itself.
 fn base_environment() -> Result<Environment, String> {
-    const WARDENS_OWN: &[&str] =
-        &["NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID", "LISTEN_FDS", "LISTEN_PID"];
-    let vars: Vec<(OsString, OsString)> =
-        std::env::vars_os().filter(|(k, _)| !WARDENS_OWN.iter().any(|own| k == own)).collect();
+    // The LISTEN_* variables go to the one child that receives the inherited
+    // descriptors, as overrides of its own (`Inherited`).
+    const WARDENS_OWN: &[&str] = &["NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID"];
+    let vars: Vec<(OsString, OsString)> = std::env::vars_os()
+        .filter(|(k, _)| !WARDENS_OWN.iter().chain(&LISTEN_VARIABLES).any(|own| k == own))
+        .collect();
     Environment::new(&vars).map_err(|e| e.to_string())
 }
 
@@ -233,7 +245,12 @@ struct Prepared {
 }
 
 /// Builds what spawning `service` needs; `notify` is its NOTIFY_SOCKET value.
-fn prepare(service: &Service, base: &Environment, notify: Option<&str>) -> Result<Prepared, String> {
+fn prepare(
+    service: &Service,
+    base: &Environment,
+    notify: Option<&str>,
+    inherited: &Inherited,
+) -> Result<Prepared, String> {
     // What this service changes on top of the shared environment; later wins.
     let mut overrides: Vec<(OsString, OsString)> = Vec::new();
     if let Some(c) = &service.credentials {
@@ -253,15 +270,21 @@ fn prepare(service: &Service, base: &Environment, notify: Option<&str>) -> Resul
         overrides.retain(|(k, _)| k != key.as_str());
         overrides.push((key.into(), value.into()));
     }
-    let program = Program::new(&service.command, base, &overrides).map_err(|e| e.to_string())?;
     let probes = watch::prepare_probes(service, base, &overrides)?;
+    // The LISTEN_* variables are for the service itself, never its probes.
+    if service.inherit_fds {
+        let listen =
+            inherited.variables.iter().filter(|(k, _)| !service.env.iter().any(|(key, _)| k == key.as_str()));
+        overrides.extend(listen.cloned());
+    }
+    let program = Program::new(&service.command, base, &overrides).map_err(|e| e.to_string())?;
     let workdir = match &service.workdir {
         Some(dir) => {
             Some(CString::new(dir.as_os_str().as_bytes()).map_err(|_| "workdir contains a NUL byte")?)
         }
         None => None,
     };
-    let setup = Setup {
+    let mut setup = Setup {
         null_stdin: true,
         null_output: service.logs == Logs::Null,
         workdir,
@@ -269,17 +292,25 @@ fn prepare(service: &Service, base: &Environment, notify: Option<&str>) -> Resul
         limits: service.limits.iter().map(|l| (l.resource, l.soft, l.hard)).collect(),
         credentials: service.credentials.as_ref().map(|c| (c.uid, c.gid, c.groups.clone())),
         no_new_privs: service.no_new_privs,
-        pass_fd: None,
-        output: None,
+        ..Setup::default()
     };
+    if service.inherit_fds {
+        inherited.give(&mut setup);
+    }
     Ok(Prepared { program, setup, probes })
 }
 
 /// A unit for `service`, with its notification socket if it has `notify`
 /// (`nonce` keeps the socket's name unique).
-fn new_unit(id: u64, service: &Service, base: &Environment, nonce: u64) -> Result<Unit, String> {
+fn new_unit(
+    id: u64,
+    service: &Service,
+    base: &Environment,
+    nonce: u64,
+    inherited: &Inherited,
+) -> Result<Unit, String> {
     let notify = notify_socket(service, nonce ^ id.wrapping_mul(0x2545_f491_4f6c_dd1d))?;
-    let prepared = prepare(service, base, notify.as_ref().map(|s| s.address.as_str()))?;
+    let prepared = prepare(service, base, notify.as_ref().map(|s| s.address.as_str()), inherited)?;
     let mut unit = Unit::new(id, service.clone(), prepared.program, prepared.setup, SERVICE_PLACEMENT, false);
     unit.watch.set_probes(service, prepared.probes);
     unit.file_log = capture::file_log(&service.logs);
@@ -331,6 +362,7 @@ impl Supervisor {
         config: Config,
         config_path: Option<std::path::PathBuf>,
         main: Option<MainProgram>,
+        inherited: Inherited,
     ) -> Result<Supervisor, i32> {
         crate::output::sink::install();
         crate::output::sink::set_notice_format(events::warden_line(config.log_format));
@@ -346,13 +378,14 @@ impl Supervisor {
             ^ (u64::from(process::pid().unsigned_abs()) << 32);
         let mut units = Vec::new();
         for service in &config.services {
-            let unit = new_unit(units.len() as u64, service, &base, seed).map_err(|why| {
+            let unit = new_unit(units.len() as u64, service, &base, seed, &inherited).map_err(|why| {
                 error!("service {}: {why}", service.name);
                 2
             })?;
             units.push(unit);
         }
         let mut main_index = None;
+        let mut main_holds_fds = false;
         let (mut exit_map, mut rewrites, mut main_group) = (Vec::new(), Vec::new(), false);
         if let Some(main) = main {
             // The main program waits for every service that is not optional.
@@ -376,14 +409,23 @@ impl Supervisor {
                 logs: Logs::Inherit,
                 ..Service::new(MAIN, main.command.clone())
             };
+            // It receives the inherited descriptors unless a service takes them.
+            let receives = !config.services.iter().any(|s| s.inherit_fds);
+            let mut setup = Setup::default();
+            let mut overrides = Vec::new();
+            if receives {
+                inherited.give(&mut setup);
+                overrides.extend(inherited.variables.iter().cloned());
+            }
+            main_holds_fds = receives && !inherited.is_empty();
             // The main program keeps warden's stdin and, with a terminal, owns it.
-            let program = Program::new(&main.command, &base, &[]).map_err(|e| {
+            let program = Program::new(&main.command, &base, &overrides).map_err(|e| {
                 error!("cannot run the main program: {e}");
                 2
             })?;
             main_index = Some(units.len());
             let placement = Placement { own_process_group: true, take_terminal: true, new_session: false };
-            units.push(Unit::new(units.len() as u64, service, program, Setup::default(), placement, true));
+            units.push(Unit::new(units.len() as u64, service, program, setup, placement, true));
             exit_map = main.exit_map;
             rewrites = main.rewrites;
             main_group = main.group;
@@ -422,6 +464,8 @@ impl Supervisor {
             hooks: HashMap::new(),
             server: serve::Server::default(),
             base_env: base,
+            inherited,
+            main_holds_fds,
         })
     }
 
@@ -1142,6 +1186,15 @@ impl Supervisor {
             Err(e) => return Err(e.to_string()),
         };
         let base = base_environment()?;
+        if self.main_holds_fds
+            && let Some(claimant) = config.services.iter().find(|s| s.inherit_fds)
+        {
+            return Err(format!(
+                "services.{}.inherit_fds: the main program holds the inherited descriptors for this run; \
+                 restart warden to give them to a service",
+                claimant.name
+            ));
+        }
         // New units for what is added or changed, all built before anything
         // changes: one that cannot be built leaves everything as it was.
         let mut prepared = Vec::new();
@@ -1153,7 +1206,7 @@ impl Supervisor {
             }
             let id = self.next_unit_id + prepared.len() as u64;
             let nonce = self.random_state;
-            match new_unit(id, service, &base, nonce) {
+            match new_unit(id, service, &base, nonce, &self.inherited) {
                 Ok(unit) => prepared.push(unit),
                 Err(why) => return Err(format!("service {}: {why}", service.name)),
             }

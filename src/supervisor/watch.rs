@@ -275,7 +275,15 @@ impl Supervisor {
         let unit = self.units.get(index)?;
         let program = unit.watch.slot(kind)?.exec.as_ref()?;
         // Output is discarded; the exit code is the answer.
-        let setup = Setup { null_output: true, pass_fd: None, output: None, ..unit.setup.clone() };
+        // The service's user, limits and directory; none of its descriptors.
+        let setup = Setup {
+            null_output: true,
+            pass_fd: None,
+            output: None,
+            inherited_fds: Default::default(),
+            listen_pid: false,
+            ..unit.setup.clone()
+        };
         match start(program, SERVICE_PLACEMENT, &setup) {
             Ok(pending) => {
                 let id = unit.id;

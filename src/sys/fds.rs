@@ -5,25 +5,44 @@ use std::os::fd::{FromRawFd, OwnedFd, RawFd};
 
 use super::retry;
 
-/// Marks every fd ≥ 3 that warden inherited close-on-exec, so children get only
-/// 0, 1 and 2 (plus what they are given on purpose). Uses `close_range` (Linux 5.11)
-/// and falls back to walking `/proc/self/fd`.
-pub fn mark_inherited_cloexec() -> io::Result<()> {
-    // SAFETY: close_range with CLOSE_RANGE_CLOEXEC only changes fd flags.
-    let ret = unsafe { libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, libc::CLOSE_RANGE_CLOEXEC) };
-    if ret == 0 {
-        return Ok(());
-    }
+/// The descriptors above 2 that warden inherited, in increasing order, after
+/// marking every one of them close-on-exec: no child gets them unless it is
+/// given them on purpose (`Setup::inherited_fds`). Marks with `close_range`
+/// (Linux 5.11) where it can; lists them from `/proc/self/fd`, or where that
+/// cannot be read, by asking `fcntl` about each number up to the soft limit
+/// (at most 65 536).
+pub fn take_inherited() -> io::Result<Vec<RawFd>> {
     let mut open = Vec::new();
-    for entry in std::fs::read_dir("/proc/self/fd")? {
-        if let Some(fd) = entry?.file_name().to_str().and_then(|s| s.parse::<RawFd>().ok()) {
-            open.push(fd);
+    let listed = std::fs::read_dir("/proc/self/fd").map(|dir| {
+        for entry in dir.flatten() {
+            if let Some(fd) = entry.file_name().to_str().and_then(|s| s.parse::<RawFd>().ok()) {
+                open.push(fd);
+            }
+        }
+    });
+    if listed.is_err() {
+        let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+        // SAFETY: getrlimit writes one rlimit.
+        let highest = if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } == 0 {
+            RawFd::try_from(limit.rlim_cur.min(65_536)).unwrap_or(65_536)
+        } else {
+            1024
+        };
+        open.extend(3..highest);
+    }
+    // The directory's own descriptor is closed by now: keep what is still open.
+    // SAFETY: fcntl on an integer fd has no memory effects.
+    open.retain(|&fd| fd >= 3 && unsafe { libc::fcntl(fd, libc::F_GETFD) } != -1);
+    open.sort_unstable();
+    // SAFETY: close_range with CLOSE_RANGE_CLOEXEC only changes fd flags.
+    let marked =
+        unsafe { libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, libc::CLOSE_RANGE_CLOEXEC) } == 0;
+    if !marked {
+        for &fd in &open {
+            set_cloexec(fd)?;
         }
     }
-    for fd in open.into_iter().filter(|fd| *fd >= 3) {
-        set_cloexec(fd).ok(); // the read_dir fd itself is gone by now: EBADF is fine
-    }
-    Ok(())
+    Ok(open)
 }
 
 fn set_cloexec(fd: RawFd) -> io::Result<()> {

@@ -116,6 +116,11 @@ pub struct Setup {
     /// (fd in warden, number in the child): a descriptor given on purpose,
     /// such as the write end of a readiness-notification pipe.
     pub pass_fd: Option<(RawFd, i32)>,
+    /// Descriptors warden inherited, passed on under the same numbers (only
+    /// the one child that receives them has any).
+    pub inherited_fds: Rc<[RawFd]>,
+    /// Set `LISTEN_PID` to the child's own pid (it named warden).
+    pub listen_pid: bool,
 }
 
 /// The step of the child's set-up that failed.
@@ -371,6 +376,53 @@ struct Job {
     setup: Setup,
     /// Where a failed step is reported.
     report: Report,
+    /// The `LISTEN_PID=` entry of `envp`, which the child completes with its
+    /// own pid: the one thing it writes outside its stack besides a report.
+    listen_pid: Option<Box<ListenPid>>,
+}
+
+/// `LISTEN_PID=` and room for any pid, NUL-terminated by the child.
+struct ListenPid(std::cell::UnsafeCell<[u8; ListenPid::SIZE]>);
+
+impl ListenPid {
+    const PREFIX: &'static [u8] = b"LISTEN_PID=";
+    const SIZE: usize = 32;
+
+    fn new() -> ListenPid {
+        let mut bytes = [0u8; Self::SIZE];
+        if let Some(start) = bytes.get_mut(..Self::PREFIX.len()) {
+            start.copy_from_slice(Self::PREFIX);
+        }
+        ListenPid(std::cell::UnsafeCell::new(bytes))
+    }
+
+    /// In the child: writes `pid` after the prefix. Only async-signal-safe
+    /// work: digits into a buffer that no one else reads until the child has
+    /// exec'd (its `execve` copies the environment) or exited.
+    fn complete(&self, pid: usize) {
+        let mut digits = [0u8; 20];
+        let mut count = 0;
+        let mut rest = pid;
+        loop {
+            if let Some(slot) = digits.get_mut(count) {
+                *slot = b'0' + (rest % 10) as u8;
+            }
+            count += 1;
+            rest /= 10;
+            if rest == 0 || count == digits.len() {
+                break;
+            }
+        }
+        let base = self.0.get().cast::<u8>();
+        for i in 0..count {
+            let digit = digits.get(count - 1 - i).copied().unwrap_or(b'0');
+            // SAFETY: PREFIX + 20 digits + NUL fit in SIZE bytes; the buffer is
+            // this child's alone (see above), so no other access overlaps.
+            unsafe { base.add(Self::PREFIX.len() + i).write(digit) };
+        }
+        // SAFETY: as above; the terminating NUL.
+        unsafe { base.add(Self::PREFIX.len() + count).write(0) };
+    }
 }
 
 impl Job {
@@ -379,17 +431,32 @@ impl Job {
         let mut argv: Vec<*const libc::c_char> = parts.argv.iter().map(|a| a.as_ptr()).collect();
         argv.push(std::ptr::null());
         let overridden = |e: &CString| parts.overrides.iter().any(|o| key_of(o) == key_of(e));
+        let rewritten = |e: &&CString| setup.listen_pid && key_of(e) == b"LISTEN_PID";
         let mut envp: Vec<*const libc::c_char> = parts
             .base
             .0
             .iter()
             .filter(|e| !overridden(e))
             .chain(&parts.overrides)
+            .filter(|e| !rewritten(e))
             .map(|e| e.as_ptr())
             .collect();
+        let listen_pid = setup.listen_pid.then(|| Box::new(ListenPid::new()));
+        if let Some(entry) = &listen_pid {
+            envp.push(entry.0.get().cast_const().cast());
+        }
         envp.push(std::ptr::null());
         let candidates = parts.candidates.iter().map(|c| c.as_ptr()).collect();
-        Job { _program: program.clone(), argv, envp, candidates, placement, setup: setup.clone(), report }
+        Job {
+            _program: program.clone(),
+            argv,
+            envp,
+            candidates,
+            placement,
+            setup: setup.clone(),
+            report,
+            listen_pid,
+        }
     }
 }
 
@@ -608,9 +675,10 @@ macro_rules! sys {
 
 /// Runs in the child, which may share warden's memory: only raw system calls
 /// (async-signal-safe, no errno, no allocation, no lock), no write to memory
-/// other than its own stack and a failure report, and it never returns.
+/// other than its own stack, a failure report and its `LISTEN_PID` entry, and it
+/// never returns.
 fn exec_child(job: &Job) -> ! {
-    let Job { argv, envp, candidates, placement, setup, report, .. } = job;
+    let Job { argv, envp, candidates, placement, setup, report, listen_pid, .. } = job;
     // Moved if the fd given on purpose takes its number.
     let report = Cell::new(*report);
     // Reports the failed stage and errno to the parent, then exits 127.
@@ -713,8 +781,19 @@ fn exec_child(job: &Job) -> ! {
     // ones at start-up), which saves 64 system calls per spawn.
     let no_signals: u64 = 0;
     let _ = sys!(libc::SYS_rt_sigprocmask, libc::SIG_SETMASK, &raw const no_signals, 0, 8);
-    // Belt and braces: whatever fd ≥ 3 is open now must not survive exec.
+    // Belt and braces: whatever fd ≥ 3 is open now must not survive exec...
     let _ = sys!(libc::SYS_close_range, 3, u32::MAX, libc::CLOSE_RANGE_CLOEXEC);
+    // ...except what warden inherited, for the child that receives it.
+    for &fd in setup.inherited_fds.iter() {
+        if let Err(errno) = sys!(libc::SYS_fcntl, fd, libc::F_SETFD, 0) {
+            fail(Stage::Stdio, errno);
+        }
+    }
+    if let Some(entry) = listen_pid
+        && let Ok(pid) = sys!(libc::SYS_getpid)
+    {
+        entry.complete(pid);
+    }
     if let Some((source, target)) = setup.pass_fd {
         if let Report::Pipe(fd) = report.get()
             && fd == target
