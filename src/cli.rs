@@ -9,7 +9,7 @@ use crate::config::{Backoff, DEFAULT_BACKOFF, RestartPolicy};
 use crate::logger::Level;
 use crate::{duration, sys::signals};
 
-pub const DEFAULT_GRACE: Duration = Duration::from_secs(9);
+pub use crate::config::DEFAULT_GRACE;
 
 pub const HELP: &str = "\
 warden: a PID 1 for containers

@@ -299,8 +299,7 @@ impl Init {
 
     fn kill_everything(&mut self) {
         if let MainProgram::Running { pid } = self.program {
-            let _ = process::send(-pid, libc::SIGKILL);
-            let _ = process::send(pid, libc::SIGKILL);
+            process::kill_group_and_leader(pid);
         }
         self.base.scope.signal_all(&[libc::SIGKILL]);
         if let Some(timer) = self.grace.take() {

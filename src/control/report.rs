@@ -195,9 +195,7 @@ pub fn table(views: &[View], color: bool) -> String {
 
 /// JSON string literal.
 pub fn json_string(text: &str) -> String {
-    let mut out = Vec::new();
-    crate::output::json_string(&mut out, text.as_bytes());
-    String::from_utf8_lossy(&out).into_owned()
+    crate::output::json::quote(text)
 }
 
 fn json_exit(status: Option<ExitStatus>) -> String {

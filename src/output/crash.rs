@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use super::Tail;
-use crate::supervisor::events::{quote, timestamp};
+use super::json::{quote, timestamp};
 use crate::sys::reap::ExitStatus;
 
 pub struct Report<'a> {

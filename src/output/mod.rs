@@ -11,6 +11,7 @@
 //! keeps `TAIL_LINES` lines of at most `TAIL_LINE` bytes.
 
 pub mod crash;
+pub mod json;
 pub mod rotate;
 pub mod sink;
 
@@ -162,41 +163,15 @@ pub fn json_record(out: &mut Vec<u8>, name: &str, stream: Stream, pid: i32, piec
     out.extend_from_slice(b"{\"time\":\"");
     out.extend_from_slice(time.as_bytes());
     out.extend_from_slice(b"\",\"service\":");
-    json_string(out, name.as_bytes());
+    json::string(out, name.as_bytes());
     out.extend_from_slice(b",\"stream\":\"");
     out.extend_from_slice(stream.name().as_bytes());
     out.extend_from_slice(format!("\",\"pid\":{pid},\"message\":").as_bytes());
-    json_string(out, piece.text);
+    json::string(out, piece.text);
     if piece.continued {
         out.extend_from_slice(b",\"continued\":true");
     }
     out.extend_from_slice(b"}\n");
-}
-
-pub fn json_string(out: &mut Vec<u8>, bytes: &[u8]) {
-    out.push(b'"');
-    for chunk in bytes.utf8_chunks() {
-        for c in chunk.valid().chars() {
-            match c {
-                '"' => out.extend_from_slice(b"\\\""),
-                '\\' => out.extend_from_slice(b"\\\\"),
-                '\n' => out.extend_from_slice(b"\\n"),
-                '\r' => out.extend_from_slice(b"\\r"),
-                '\t' => out.extend_from_slice(b"\\t"),
-                c if (c as u32) < 0x20 || c == '\u{7f}' => {
-                    out.extend_from_slice(format!("\\u{:04x}", c as u32).as_bytes())
-                }
-                c => {
-                    let mut buffer = [0u8; 4];
-                    out.extend_from_slice(c.encode_utf8(&mut buffer).as_bytes());
-                }
-            }
-        }
-        for byte in chunk.invalid() {
-            out.extend_from_slice(format!("\\\\x{byte:02x}").as_bytes());
-        }
-    }
-    out.push(b'"');
 }
 
 #[cfg(test)]

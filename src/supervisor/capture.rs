@@ -14,7 +14,7 @@ use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::time::SystemTime;
 
 use super::machine::Crash;
-use super::{Supervisor, Timer, events};
+use super::{Supervisor, Timer};
 use crate::config::{LogFormat, Logs};
 use crate::logger::warning;
 use crate::output::rotate::RotatingFile;
@@ -231,7 +231,8 @@ impl Supervisor {
         let timestamps = self.config.log_timestamps;
         let name = capture.name.as_str();
         let file_mode = file.is_some();
-        let time = (timestamps || format == LogFormat::Json).then(|| events::timestamp(SystemTime::now()));
+        let time = (timestamps || format == LogFormat::Json)
+            .then(|| crate::output::json::timestamp(SystemTime::now()));
         let batch = &mut self.outputs.batch;
         batch.clear();
         let mut records = 0u64;
@@ -447,8 +448,7 @@ impl Supervisor {
     pub(super) fn on_hook_timeout(&mut self, pid: i32) {
         if let Some(hook) = self.hooks.get(&pid) {
             warning!("{}: on_crash hook still running after its timeout: killing it", hook.service);
-            let _ = crate::sys::process::send(-pid, libc::SIGKILL);
-            let _ = crate::sys::process::send(pid, libc::SIGKILL);
+            crate::sys::process::kill_group_and_leader(pid);
         }
     }
 }

@@ -1,6 +1,8 @@
 //! Event lines: one per state change, as text or as a JSON object, on stderr.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
+
+use crate::output::json::{quote, timestamp};
 
 use super::machine::Transition;
 use crate::config::LogFormat;
@@ -82,52 +84,9 @@ fn json(service: &str, t: &Transition) -> String {
     )
 }
 
-/// A JSON string literal.
-pub fn quote(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + 2);
-    out.push('"');
-    for c in text.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
-
-/// RFC 3339 UTC time with milliseconds: `2026-11-23T18:00:00.123Z`.
-pub fn timestamp(time: SystemTime) -> String {
-    let since = time.duration_since(UNIX_EPOCH).unwrap_or_default();
-    let days = (since.as_secs() / 86_400) as i64;
-    let secs = since.as_secs() % 86_400;
-    let (year, month, day) = crate::cron::civil_from_days(days);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
-        secs / 3600,
-        secs / 60 % 60,
-        secs % 60,
-        since.subsec_millis()
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn formats_time() {
-        assert_eq!(timestamp(UNIX_EPOCH), "1970-01-01T00:00:00.000Z");
-        let t = UNIX_EPOCH + Duration::from_millis(1_795_457_045_123);
-        assert_eq!(timestamp(t), "2026-11-23T18:04:05.123Z");
-        let leap = UNIX_EPOCH + Duration::from_secs(951_782_400); // 2000-02-29
-        assert_eq!(timestamp(leap), "2000-02-29T00:00:00.000Z");
-    }
 
     #[test]
     fn lines_carry_every_field() {

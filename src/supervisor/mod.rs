@@ -873,8 +873,7 @@ impl Supervisor {
             }
             Output::KillGroup => {
                 if let Some(pid) = unit.machine.state.pid() {
-                    let _ = process::send(-pid, libc::SIGKILL);
-                    let _ = process::send(pid, libc::SIGKILL);
+                    process::kill_group_and_leader(pid);
                 }
             }
             Output::SetTimer { kind, after, generation } => {

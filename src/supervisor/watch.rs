@@ -198,8 +198,7 @@ impl Supervisor {
             }
             // Reaped later like any child; its result is ignored then.
             Attempt::Exec { pending } => {
-                let _ = process::send(-pending.pid, libc::SIGKILL);
-                let _ = process::send(pending.pid, libc::SIGKILL);
+                process::kill_group_and_leader(pending.pid);
             }
         }
     }

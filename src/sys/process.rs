@@ -26,6 +26,14 @@ pub fn send(pid: i32, signal: i32) -> io::Result<()> {
     }
 }
 
+/// SIGKILL to the process group led by `pid` and to `pid` itself (which may
+/// have left its group): the one way warden kills a child outright. Errors
+/// other than "already gone" mean there is nothing more warden could do.
+pub fn kill_group_and_leader(pid: i32) {
+    let _ = send(-pid, libc::SIGKILL);
+    let _ = send(pid, libc::SIGKILL);
+}
+
 /// Makes orphaned descendants re-parent to warden instead of the real init.
 pub fn become_subreaper() -> io::Result<()> {
     // SAFETY: prctl with integer arguments only.
