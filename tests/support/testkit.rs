@@ -39,6 +39,8 @@ fn main() {
         Some("ignore-term") => ignore_term(rest),
         Some("signal-echo") => signal_echo(),
         Some("bench-signal") => bench_signal(rest),
+        Some("bench-signal-gap") => bench_signal_gap(rest),
+        Some("signal-stamp") => signal_stamp(),
         Some("stamp") => stamp(rest),
         Some("fork-loop") => fork_loop(&args[1..]),
         Some("http-serve") => http_serve(rest),
@@ -349,6 +351,75 @@ fn bench_signal(args: &[String]) {
     samples.sort_unstable();
     let at = |q: f64| samples[((samples.len() - 1) as f64 * q) as usize] as f64 / 1000.0;
     say(&format!("median_us {:.1} p90_us {:.1}", at(0.5), at(0.9)));
+}
+
+/// The write end of signal-stamp's report pipe (stdout), for its handler.
+static STAMP_OUT: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(1);
+
+extern "C" fn stamp_handler(_: libc::c_int) {
+    // Async-signal-safe: clock_gettime and write only.
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    let ns = (ts.tv_sec as u64).wrapping_mul(1_000_000_000).wrapping_add(ts.tv_nsec as u64);
+    let bytes = ns.to_ne_bytes();
+    let fd = STAMP_OUT.load(std::sync::atomic::Ordering::Relaxed);
+    unsafe { libc::write(fd, bytes.as_ptr().cast(), bytes.len()) };
+}
+
+/// `signal-stamp`: a SIGUSR1 *handler* (not sigwaitinfo: the program of the
+/// issue's method) writes the CLOCK_MONOTONIC nanoseconds at which it ran, 8
+/// bytes, to stdout; SIGTERM ends it.
+fn signal_stamp() {
+    unsafe {
+        libc::signal(libc::SIGUSR1, stamp_handler as *const () as libc::sighandler_t);
+    }
+    // 8 bytes of "ready": the first record.
+    let _ = std::io::stdout().write_all(b"ready!!!");
+    let _ = std::io::stdout().flush();
+    loop {
+        unsafe { libc::pause() };
+    }
+}
+
+/// `bench-signal-gap COUNT GAP_US INIT [ARGS...]`: runs `INIT ARGS... testkit
+/// signal-stamp`, then COUNT times: kill(INIT, SIGUSR1), wait for the stamp,
+/// sleep GAP_US. Latency is the stamp minus the time just before the kill.
+/// Prints the median and p99 in microseconds, then every sample.
+fn bench_signal_gap(args: &[String]) {
+    let count: usize = args[0].parse().unwrap();
+    let gap = std::time::Duration::from_micros(args[1].parse().unwrap());
+    let me = std::env::current_exe().unwrap();
+    let mut child = std::process::Command::new(&args[2])
+        .args(&args[3..])
+        .arg(&me)
+        .arg("signal-stamp")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = child.stdout.take().unwrap();
+    let mut record = [0u8; 8];
+    out.read_exact(&mut record).unwrap();
+    // Under `unshare --fork`, the init is unshare's one child.
+    let mut pid = child.id() as i32;
+    if args[2].ends_with("unshare") {
+        let children = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).unwrap();
+        pid = children.split_whitespace().next().unwrap().parse().unwrap();
+    }
+    let mut samples = Vec::with_capacity(count);
+    for _ in 0..count {
+        std::thread::sleep(gap);
+        let start = monotonic_ns() as u64;
+        unsafe { libc::kill(pid, libc::SIGUSR1) };
+        out.read_exact(&mut record).unwrap();
+        samples.push(u64::from_ne_bytes(record).saturating_sub(start));
+    }
+    unsafe { libc::kill(pid, libc::SIGTERM) };
+    let _ = child.wait();
+    let all: Vec<String> = samples.iter().map(|ns| format!("{:.1}", *ns as f64 / 1000.0)).collect();
+    samples.sort_unstable();
+    let at = |q: f64| samples[((samples.len() - 1) as f64 * q) as usize] as f64 / 1000.0;
+    say(&format!("median_us {:.1} p99_us {:.1}", at(0.5), at(0.99)));
+    say(&format!("samples_us {}", all.join(" ")));
 }
 
 /// Nanoseconds of CLOCK_MONOTONIC (the clock of Python's time.monotonic()).
