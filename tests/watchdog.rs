@@ -25,6 +25,7 @@ in_both_modes!(
     seed_scenario_gives_up_without_a_storm,
     churning_checks_leak_no_descriptors,
     reloading_stopping_and_watchdog_trigger_notices,
+    a_file_probe_on_a_hung_mount_holds_up_nothing,
 );
 
 fn start(mode: Mode, config: &str) -> Running {
@@ -385,4 +386,67 @@ fn reloading_stopping_and_watchdog_trigger_notices(mode: Mode) {
     warden
         .expect_stderr(5 * SECOND, "app: unhealthy -> failed: watchdog: exited with code 0; restart: never");
     assert_eq!(warden.wait(10 * SECOND), 1);
+}
+
+/// A file probe's `stat` that hangs (a dead network mount; here strace,
+/// attached to the thread that runs file checks, holds each of its stats for
+/// 3 s) holds up nothing: another service keeps being restarted meanwhile,
+/// and the probe fails at its timeout. With the stat on the loop, warden
+/// froze for the whole hold.
+fn a_file_probe_on_a_hung_mount_holds_up_nothing(mode: Mode) {
+    let dir = Dir::new();
+    let path = format!("{}/alive", dir.0.display());
+    std::fs::write(&path, "").unwrap();
+    let config = dir.config(&format!(
+        "services:\n  tick:\n    command: [/bin/sh, -c, \"echo tick\"]\n    restart: always\n    \
+         min_uptime: 0s\n    backoff: {{ initial: 20ms, max: 20ms, jitter: 0% }}\n  \
+         probed:\n    command: [sleep, \"100\"]\n    \
+         liveness: {{ file: \"{path}\", period: 200ms, timeout: 500ms, failure_threshold: 1 }}\n"
+    ));
+    let warden = start(mode, &config);
+    let pid = warden.warden_pid;
+    // The thread file probes run on (started at the first one).
+    let mut thread = 0;
+    let found = wait_until(5 * SECOND, || {
+        thread = std::fs::read_dir(format!("/proc/{pid}/task"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|t| t.file_name().to_str()?.parse::<i32>().ok())
+            .find(|t| {
+                std::fs::read_to_string(format!("/proc/{pid}/task/{t}/comm"))
+                    .is_ok_and(|c| c.trim() == "file-checks")
+            })
+            .unwrap_or(0);
+        thread != 0
+    });
+    assert!(found, "no file-checks thread: {}", warden.stderr());
+    // strace 6.1's -P does not see statx paths: the thread is all it traces.
+    let mut strace = std::process::Command::new("strace")
+        .args(["-qq", "-o", "/dev/null", "-e", "trace=statx,newfstatat,stat"])
+        .args(["-e", "inject=statx,newfstatat,stat:delay_enter=3000000", "-p", &thread.to_string()])
+        .spawn()
+        .expect("strace is installed");
+    let traced = wait_until(5 * SECOND, || {
+        std::fs::read_to_string(format!("/proc/{pid}/task/{thread}/status"))
+            .is_ok_and(|s| s.lines().any(|l| l.starts_with("TracerPid:") && l.trim_end() != "TracerPid:\t0"))
+    });
+    assert!(traced, "strace did not attach");
+    let failed =
+        "probed: running -> unhealthy: liveness probe failed 1 times in a row: timed out after 500ms";
+    warden.expect_stderr(10 * SECOND, failed);
+    let before = count(&warden.stderr(), "tick: starting -> running");
+    // A hold over a known span: the stat is held for over two more seconds.
+    std::thread::sleep(2 * SECOND);
+    let during = count(&warden.stderr(), "tick: starting -> running") - before;
+    let _ = strace.kill();
+    let _ = strace.wait();
+    assert!(
+        during >= 10,
+        "only {during} restarts of tick while a file probe's stat was held:\n{}",
+        warden.stderr()
+    );
+    warden.signal(libc::SIGTERM);
+    let mut warden = warden;
+    assert_eq!(warden.wait(10 * SECOND), 0);
 }

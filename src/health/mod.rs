@@ -6,6 +6,7 @@
 //! `failure_threshold` failures *in a row*, so one slow answer never restarts
 //! anything: the patience is built in, not configured away.
 
+pub mod paths;
 pub mod socket;
 
 use crate::config::Probe;

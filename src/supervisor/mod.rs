@@ -194,6 +194,10 @@ pub struct Supervisor {
     watched: HashMap<u64, Watched>,
     /// Exec probes running: pid → (unit, unit id, probe).
     probe_pids: HashMap<i32, (usize, u64, ProbeKind)>,
+    /// File probes on the helper thread: ticket → (unit, unit id, probe).
+    file_checks: HashMap<u64, (usize, u64, ProbeKind)>,
+    /// The helper thread that runs file probes' `stat`s.
+    paths: crate::health::paths::PathChecks,
     /// The service manager warden reports to (its own NOTIFY_SOCKET).
     outer: Option<Outer>,
     /// Capture pipes of services' runs: token → capture.
@@ -458,6 +462,8 @@ impl Supervisor {
             next_token: SPAWNS,
             watched: HashMap::new(),
             probe_pids: HashMap::new(),
+            file_checks: HashMap::new(),
+            paths: Default::default(),
             outer: Outer::from_environment(),
             captures: HashMap::new(),
             outputs: Outputs::new(),
@@ -514,6 +520,7 @@ impl Supervisor {
             for event in events.drain(..) {
                 match event {
                     Event::Io(ready) if ready.token == SIGNALS => self.drain_signals(),
+                    Event::Io(ready) if ready.token == watch::FILE_CHECKS => self.on_file_checks(),
                     Event::Io(ready) if SINK_TOKENS.contains(&ready.token) => {
                         self.on_sink(usize::from(ready.token == SINK_TOKENS[1]))
                     }

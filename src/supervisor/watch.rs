@@ -27,6 +27,10 @@ use crate::sys::reap::ExitStatus;
 use crate::sys::spawn::{Pending, Program, Setup, start};
 use crate::sys::{Reason, process};
 
+/// The reactor token of the file-check thread's eventfd (after the signalfd 0,
+/// the output sinks 1 and 2, the control and HTTP listeners 3 and 4).
+pub const FILE_CHECKS: u64 = 5;
+
 /// What an fd watched for a unit is.
 #[derive(Debug, Clone, Copy)]
 pub enum Watched {
@@ -100,8 +104,17 @@ impl Watch {
 }
 
 enum Attempt {
-    Socket { check: SocketCheck, token: u64 },
-    Exec { pending: Pending },
+    Socket {
+        check: SocketCheck,
+        token: u64,
+    },
+    Exec {
+        pending: Pending,
+    },
+    /// A file check on the helper thread (`health::paths`), by ticket.
+    File {
+        ticket: u64,
+    },
 }
 
 impl Supervisor {
@@ -200,6 +213,10 @@ impl Supervisor {
             Attempt::Exec { pending } => {
                 process::kill_group_and_leader(pending.pid);
             }
+            // Its answer, if it ever comes, finds no probe waiting for it.
+            Attempt::File { ticket } => {
+                self.file_checks.remove(&ticket);
+            }
         }
     }
 
@@ -215,11 +232,7 @@ impl Supervisor {
         slot.started = Some(now);
         slot.timer = None;
         let outcome = match &probe.check {
-            // Like `test -e`: a symlink counts if what it points to exists.
-            Check::File(path) => Some(match std::fs::metadata(path) {
-                Ok(_) => Ok(()),
-                Err(e) => Err(format!("{}: {}", path.display(), Reason(&e))),
-            }),
+            Check::File(path) => self.start_file_check(index, kind, path.clone()),
             Check::Tcp(address) => self.start_socket(index, kind, *address, None),
             Check::Http { address, host, path } => {
                 self.start_socket(index, kind, *address, Some(socket::request(host, path)))
@@ -266,6 +279,49 @@ impl Supervisor {
         let slot = self.units.get_mut(index)?.watch.slot_mut(kind)?;
         slot.attempt = Some(Attempt::Socket { check, token });
         None
+    }
+
+    /// Starts a file check on the helper thread (a `stat` on the loop could
+    /// hang PID 1 on a dead mount); Some(outcome) if it could not be asked.
+    fn start_file_check(
+        &mut self,
+        index: usize,
+        kind: ProbeKind,
+        path: std::path::PathBuf,
+    ) -> Option<Outcome> {
+        let id = self.units.get(index)?.id;
+        let ticket = self.take_token();
+        let first = self.paths.fd().is_none();
+        if let Err(outcome) = self.paths.ask(ticket, path) {
+            return Some(outcome);
+        }
+        if first
+            && let Some(fd) = self.paths.fd()
+            && let Err(e) = self.init.reactor.register(fd, FILE_CHECKS, Interest::Read)
+        {
+            warning!("cannot watch the file-check thread: {}", Reason(&e));
+        }
+        self.file_checks.insert(ticket, (index, id, kind));
+        let slot = self.units.get_mut(index)?.watch.slot_mut(kind)?;
+        slot.attempt = Some(Attempt::File { ticket });
+        None
+    }
+
+    /// The file-check thread has answers.
+    pub(super) fn on_file_checks(&mut self) {
+        for (ticket, outcome) in self.paths.results() {
+            let Some((index, id, kind)) = self.file_checks.remove(&ticket) else { continue };
+            let current = self
+                .units
+                .get(index)
+                .filter(|u| u.id == id)
+                .and_then(|u| u.watch.slot(kind))
+                .is_some_and(|s| matches!(s.attempt, Some(Attempt::File { ticket: t }) if t == ticket));
+            if current {
+                self.end_attempt(index, kind);
+                self.finish_probe(index, kind, outcome);
+            }
+        }
     }
 
     /// Starts an exec check as a child of its own session; Some(outcome) if it

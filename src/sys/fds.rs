@@ -147,3 +147,28 @@ pub fn write(fd: std::os::fd::BorrowedFd, bytes: &[u8]) -> io::Result<usize> {
     let n = unsafe { libc::write(fd.as_raw_fd(), bytes.as_ptr().cast(), bytes.len()) };
     usize::try_from(n).map_err(|_| io::Error::last_os_error())
 }
+
+/// A non-blocking, close-on-exec eventfd (one thread's way to wake the loop).
+pub fn eventfd() -> io::Result<OwnedFd> {
+    // SAFETY: eventfd takes integers only.
+    let fd = retry(|| unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) })?;
+    // SAFETY: a fresh descriptor that nothing else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// Adds one to an eventfd's counter (makes it readable). Cannot block: the
+/// counter would have to reach 2^64 - 1 first.
+pub fn signal_eventfd(fd: std::os::fd::BorrowedFd) {
+    use std::os::fd::AsRawFd;
+    let one: u64 = 1;
+    // SAFETY: writes the 8 bytes of `one`.
+    unsafe { libc::write(fd.as_raw_fd(), (&raw const one).cast(), 8) };
+}
+
+/// Resets an eventfd's counter (it is non-blocking: EAGAIN when already zero).
+pub fn drain_eventfd(fd: std::os::fd::BorrowedFd) {
+    use std::os::fd::AsRawFd;
+    let mut count: u64 = 0;
+    // SAFETY: reads 8 bytes into `count`.
+    unsafe { libc::read(fd.as_raw_fd(), (&raw mut count).cast(), 8) };
+}
