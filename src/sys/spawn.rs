@@ -312,7 +312,8 @@ pub fn start(program: &Program, placement: Placement, setup: &Setup) -> Result<P
         let pid = unsafe { clone_child(&job, &stack, 0) }.map_err(SpawnError::Fork)?;
         (pid, Some(stack))
     } else {
-        // SAFETY: warden is single-threaded; the child runs only `exec_child`,
+        // SAFETY: the child runs only `exec_child` (no lock a helper thread could
+        // hold, no allocation),
         // which is async-signal-safe and never returns.
         let pid = unsafe { libc::fork() };
         if pid < 0 {
