@@ -115,17 +115,28 @@ impl RunOptions {
 
     /// The signal to forward for `received`, or `None` to drop it.
     pub fn rewrite(&self, received: i32) -> Option<i32> {
-        match self.rewrites.iter().rev().find(|(from, _)| *from == received) {
-            Some(&(_, 0)) => None,
-            Some(&(_, to)) => Some(to),
-            None => Some(received),
-        }
+        rewrite(&self.rewrites, received)
     }
 
     /// warden's exit code for the program's code (the last matching mapping wins).
     pub fn map_exit(&self, code: i32) -> i32 {
-        self.exit_map.iter().rev().find(|(from, _)| *from == code).map_or(code, |&(_, to)| to)
+        map_exit(&self.exit_map, code)
     }
+}
+
+/// The signal `--rewrite` makes of `received` (the last matching rule wins);
+/// None when it is dropped (`SIG:0`). Both modes use it.
+pub fn rewrite(rewrites: &[(i32, i32)], received: i32) -> Option<i32> {
+    match rewrites.iter().rev().find(|(from, _)| *from == received) {
+        Some(&(_, 0)) => None,
+        Some(&(_, to)) => Some(to),
+        None => Some(received),
+    }
+}
+
+/// The exit code `--exit-map` makes of `code` (the last matching mapping wins).
+pub fn map_exit(exit_map: &[(i32, i32)], code: i32) -> i32 {
+    exit_map.iter().rev().find(|(from, _)| *from == code).map_or(code, |&(_, to)| to)
 }
 
 /// A bad command line: the message, to be printed with a hint to `--help`.

@@ -37,7 +37,7 @@ enum Timer {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum MainProgram {
+enum ProgramState {
     Running { pid: i32 },
     Exited { code: i32 },
 }
@@ -54,7 +54,7 @@ pub fn run(options: RunOptions, inherited: &Inherited) -> i32 {
 struct Init {
     options: RunOptions,
     base: Base<Timer>,
-    program: MainProgram,
+    program: ProgramState,
     /// The grace deadline, once a stop signal came or CMD exited.
     grace: Option<TimerId>,
     stop_requested: bool,
@@ -117,7 +117,7 @@ impl Init {
         let mut init = Init {
             options,
             base,
-            program: MainProgram::Running { pid },
+            program: ProgramState::Running { pid },
             grace: None,
             stop_requested: false,
             sweep_pending: false,
@@ -136,7 +136,7 @@ impl Init {
     fn run(&mut self) -> i32 {
         let mut events = Vec::new();
         loop {
-            if let MainProgram::Exited { code } = self.program
+            if let ProgramState::Exited { code } = self.program
                 && self.no_children
             {
                 sink::flush_before_exit(deadline_after(EXIT_FLUSH));
@@ -226,7 +226,7 @@ impl Init {
         };
         let is_stop = matches!(received.signal, libc::SIGTERM | libc::SIGINT | libc::SIGQUIT);
         match self.program {
-            MainProgram::Running { pid } => {
+            ProgramState::Running { pid } => {
                 let target = if self.options.group { -pid } else { pid };
                 debug!(
                     "forwarding {} to {}",
@@ -237,11 +237,11 @@ impl Init {
                     warning!("unable to forward {} to {target}: {}", signals::name(forward), Reason(&e));
                 }
             }
-            MainProgram::Exited { .. } if is_stop && !self.killed && !self.no_children => {
+            ProgramState::Exited { .. } if is_stop && !self.killed && !self.no_children => {
                 debug!("forwarding {} to the processes left", signals::name(forward));
                 self.base.scope.signal_all(&[forward]);
             }
-            MainProgram::Exited { .. } => {}
+            ProgramState::Exited { .. } => {}
         }
         if is_stop && !self.stop_requested {
             self.stop_requested = true;
@@ -265,7 +265,7 @@ impl Init {
         let mut ended = std::mem::take(&mut self.ended);
         self.no_children = self.base.reap_all(&mut ended);
         for (pid, status) in ended.drain(..) {
-            if self.program == (MainProgram::Running { pid }) {
+            if self.program == (ProgramState::Running { pid }) {
                 self.on_program_exit(status);
             } else {
                 debug!("reaped pid {pid} ({status:?})");
@@ -292,13 +292,13 @@ impl Init {
                 if core_dumped { " (core dumped)" } else { "" }
             ),
         }
-        self.program = MainProgram::Exited { code };
+        self.program = ProgramState::Exited { code };
         // What the program left behind gets the same chance to stop cleanly.
         self.sweep_pending = !self.killed;
     }
 
     fn kill_everything(&mut self) {
-        if let MainProgram::Running { pid } = self.program {
+        if let ProgramState::Running { pid } = self.program {
             process::kill_group_and_leader(pid);
         }
         self.base.scope.signal_all(&[libc::SIGKILL]);
@@ -315,8 +315,8 @@ impl Init {
 
     fn exit_code_now(&self) -> i32 {
         match self.program {
-            MainProgram::Exited { code } => code,
-            MainProgram::Running { .. } => self.options.map_exit(128 + libc::SIGKILL),
+            ProgramState::Exited { code } => code,
+            ProgramState::Running { .. } => self.options.map_exit(128 + libc::SIGKILL),
         }
     }
 }

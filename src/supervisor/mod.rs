@@ -184,7 +184,7 @@ pub struct Supervisor {
     received: Vec<Received>,
     ended: Vec<(i32, ExitStatus)>,
     /// (unit, input) still to be fed to machines, in order.
-    pending: VecDeque<(usize, Input)>,
+    inputs: VecDeque<(usize, Input)>,
     /// Units whose program is to be forked, in order.
     spawn_queue: VecDeque<usize>,
     /// Forked, exec not yet confirmed: token → (unit, child).
@@ -456,7 +456,7 @@ impl Supervisor {
             random_state: seed | 1,
             received: Vec::with_capacity(16),
             ended: Vec::new(),
-            pending: VecDeque::new(),
+            inputs: VecDeque::new(),
             spawn_queue: VecDeque::new(),
             in_flight: HashMap::new(),
             next_token: SPAWNS,
@@ -545,7 +545,7 @@ impl Supervisor {
                         }
                     }
                 }
-                self.feed_pending();
+                self.feed_inputs();
             }
             self.progress();
             self.notify_outer_ready();
@@ -635,11 +635,7 @@ impl Supervisor {
 
     /// The signal to forward for `received`; None drops it (`--rewrite SIG:0`).
     fn rewrite(&self, received: i32) -> Option<i32> {
-        match self.rewrites.iter().rev().find(|(from, _)| *from == received) {
-            Some(&(_, 0)) => None,
-            Some(&(_, to)) => Some(to),
-            None => Some(received),
-        }
+        crate::cli::rewrite(&self.rewrites, received)
     }
 
     fn reap(&mut self) {
@@ -665,7 +661,7 @@ impl Supervisor {
                             *count += 1;
                         }
                     }
-                    self.pending.push_back((index, Input::Exited { status }))
+                    self.inputs.push_back((index, Input::Exited { status }))
                 }
                 None => {
                     self.server.orphans_reaped += 1;
@@ -674,14 +670,14 @@ impl Supervisor {
             }
         }
         self.ended = ended;
-        self.feed_pending();
+        self.feed_inputs();
     }
 
     fn on_timer(&mut self, timer: Timer) -> Option<i32> {
         match timer {
             Timer::Service { index, id, kind, generation } => {
                 if self.units.get(index).is_some_and(|u| u.id == id) {
-                    self.pending.push_back((index, Input::Timer { kind, generation }));
+                    self.inputs.push_back((index, Input::Timer { kind, generation }));
                 }
             }
             Timer::Schedule { index, id } => {
@@ -702,7 +698,7 @@ impl Supervisor {
                             self.units.get(index).map_or("", |u| u.service.name.as_str())
                         ));
                     }
-                    self.pending.push_back((index, Input::Start));
+                    self.inputs.push_back((index, Input::Start));
                 }
             }
             Timer::Probe { index, id, kind, round } => {
@@ -778,7 +774,7 @@ impl Supervisor {
                 Ok(pipes) => pipes,
                 Err(why) => {
                     drop(notify_pipe);
-                    self.pending.push_back((index, Input::SpawnFailed { code: 126, why }));
+                    self.inputs.push_back((index, Input::SpawnFailed { code: 126, why }));
                     continue;
                 }
             };
@@ -809,7 +805,7 @@ impl Supervisor {
                         warning!("{name}: unable to fork: {}", Reason(err));
                     }
                     let why = format!("cannot run: {e}");
-                    self.pending.push_back((index, Input::SpawnFailed { code: e.exit_code(), why }));
+                    self.inputs.push_back((index, Input::SpawnFailed { code: e.exit_code(), why }));
                 }
             }
         }
@@ -822,27 +818,27 @@ impl Supervisor {
         // Dropping `pending` closes the pipe, which also takes it out of epoll.
         let Some((index, pending)) = self.in_flight.remove(&token) else { return };
         match outcome {
-            Ok(pid) => self.pending.push_back((index, Input::Spawned { pid })),
+            Ok(pid) => self.inputs.push_back((index, Input::Spawned { pid })),
             Err(e) => {
                 // The child exits 127 by itself; its reap is no concern of the machine.
                 self.pids.remove(&pending.pid);
                 let why = format!("cannot run: {e}");
-                self.pending.push_back((index, Input::SpawnFailed { code: e.exit_code(), why }));
+                self.inputs.push_back((index, Input::SpawnFailed { code: e.exit_code(), why }));
             }
         }
-        self.feed_pending();
+        self.feed_inputs();
         self.launch_queued();
     }
 
     /// Feeds queued inputs to their machines and performs what they ask for.
-    fn feed_pending(&mut self) {
+    fn feed_inputs(&mut self) {
         // Bounded: each input produces at most one spawn, which feeds at most one input.
         let mut budget = 10_000;
-        while let Some((index, input)) = self.pending.pop_front() {
+        while let Some((index, input)) = self.inputs.pop_front() {
             budget -= 1;
             if budget == 0 {
                 error!("internal: runaway event chain; dropping the rest");
-                self.pending.clear();
+                self.inputs.clear();
                 return;
             }
             self.feed(index, input);
@@ -918,8 +914,7 @@ impl Supervisor {
             && self.phase == Phase::Running
         {
             let code = unit.machine.last_exit.map_or(0, ExitStatus::code);
-            let mapped =
-                self.exit_map.iter().rev().find(|(from, _)| *from == code).map_or(code, |&(_, to)| to);
+            let mapped = crate::cli::map_exit(&self.exit_map, code);
             self.shutdown(Some(mapped), "the main program ended");
         }
     }
@@ -940,8 +935,8 @@ impl Supervisor {
                         {
                             match self.dependencies(index) {
                                 Gate::Open => {
-                                    self.pending.push_back((index, Input::Start));
-                                    self.feed_pending();
+                                    self.inputs.push_back((index, Input::Start));
+                                    self.feed_inputs();
                                     started = true;
                                 }
                                 Gate::Closed => {}
@@ -982,8 +977,8 @@ impl Supervisor {
                     if let Some(u) = self.units.get_mut(index) {
                         u.stop_sent = true;
                     }
-                    self.pending.push_back((index, Input::Stop { then: AfterStop::Stay, timeout }));
-                    self.feed_pending();
+                    self.inputs.push_back((index, Input::Stop { then: AfterStop::Stay, timeout }));
+                    self.feed_inputs();
                 }
                 // on_crash hooks of the last crashes may finish (within the grace).
                 if self.units.iter().all(|u| !u.machine.is_live()) && self.hooks.is_empty() {
@@ -1109,7 +1104,7 @@ impl Supervisor {
                 !u.machine.is_live()
                     && !matches!(u.machine.state, State::Stopped | State::Exited | State::Failed)
             }) {
-                self.pending
+                self.inputs
                     .push_back((index, Input::Stop { then: AfterStop::Stay, timeout: Duration::ZERO }));
             }
         }
@@ -1144,7 +1139,7 @@ impl Supervisor {
         match main {
             Some(status) => {
                 let code = status.code();
-                self.exit_map.iter().rev().find(|(from, _)| *from == code).map_or(code, |&(_, to)| to)
+                crate::cli::map_exit(&self.exit_map, code)
             }
             // The main program was killed at the end of the grace and not yet reaped.
             None if self.main.is_some_and(|m| self.units.get(m).is_some_and(|u| u.machine.is_live())) => {
@@ -1159,9 +1154,9 @@ impl Supervisor {
             return;
         }
         for index in 0..self.units.len() {
-            self.pending.push_back((index, Input::Kill));
+            self.inputs.push_back((index, Input::Kill));
         }
-        self.feed_pending();
+        self.feed_inputs();
         self.init.scope.signal_all(&[libc::SIGKILL]);
         if let Some(timer) = self.grace_timer.take() {
             self.init.reactor.cancel_timer(timer);
@@ -1299,7 +1294,7 @@ impl Supervisor {
             list(&changed)
         );
         self.note(&summary);
-        self.feed_pending();
+        self.feed_inputs();
         Ok(summary)
     }
 

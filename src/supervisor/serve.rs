@@ -22,7 +22,7 @@ use crate::control::report::{self, ExitReason, ProbeView, View, Warden};
 use crate::control::{self, Request, http};
 use crate::logger::{info, warning};
 use crate::reactor::{Interest, Ready, deadline_after};
-use crate::sys::{Reason, net};
+use crate::sys::{Reason, net, process};
 
 pub const CONTROL_TOKEN: u64 = 3;
 pub const HTTP_TOKEN: u64 = 4;
@@ -53,30 +53,30 @@ pub struct Server {
     listening: bool,
 }
 
-enum Stream {
+enum PeerSocket {
     Unix(UnixStream),
     Tcp(std::net::TcpStream),
 }
 
-impl Stream {
+impl PeerSocket {
     fn fd(&self) -> RawFd {
         match self {
-            Stream::Unix(s) => s.as_raw_fd(),
-            Stream::Tcp(s) => s.as_raw_fd(),
+            PeerSocket::Unix(s) => s.as_raw_fd(),
+            PeerSocket::Tcp(s) => s.as_raw_fd(),
         }
     }
 
     fn read(&mut self, buffer: &mut [u8]) -> std::io::Result<usize> {
         match self {
-            Stream::Unix(s) => s.read(buffer),
-            Stream::Tcp(s) => s.read(buffer),
+            PeerSocket::Unix(s) => s.read(buffer),
+            PeerSocket::Tcp(s) => s.read(buffer),
         }
     }
 
     fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
         match self {
-            Stream::Unix(s) => s.write(bytes),
-            Stream::Tcp(s) => s.write(bytes),
+            PeerSocket::Unix(s) => s.write(bytes),
+            PeerSocket::Tcp(s) => s.write(bytes),
         }
     }
 }
@@ -106,7 +106,7 @@ enum Stage {
 }
 
 struct Conn {
-    stream: Stream,
+    stream: PeerSocket,
     is_http: bool,
     input: Vec<u8>,
     output: Vec<u8>,
@@ -193,10 +193,10 @@ impl Supervisor {
         for _ in 0..ACCEPTS_PER_WAKE {
             let accepted = if is_http {
                 let Some(listener) = &self.server.http else { return };
-                listener.accept().map(|(s, _)| Stream::Tcp(s))
+                listener.accept().map(|(s, _)| PeerSocket::Tcp(s))
             } else {
                 let Some((listener, _)) = &self.server.control else { return };
-                listener.accept().map(|(s, _)| Stream::Unix(s))
+                listener.accept().map(|(s, _)| PeerSocket::Unix(s))
             };
             let stream = match accepted {
                 Ok(stream) => stream,
@@ -219,15 +219,15 @@ impl Supervisor {
         }
     }
 
-    fn admit(&mut self, mut stream: Stream, is_http: bool) {
+    fn admit(&mut self, mut stream: PeerSocket, is_http: bool) {
         let nonblocking = match &stream {
-            Stream::Unix(s) => s.set_nonblocking(true),
-            Stream::Tcp(s) => s.set_nonblocking(true),
+            PeerSocket::Unix(s) => s.set_nonblocking(true),
+            PeerSocket::Tcp(s) => s.set_nonblocking(true),
         };
         if nonblocking.is_err() {
             return;
         }
-        if let Stream::Unix(s) = &stream {
+        if let PeerSocket::Unix(s) = &stream {
             let own = net::effective_uid();
             match net::peer_uid(s.as_fd()) {
                 Ok(uid) if uid == 0 || uid == own => {}
@@ -511,10 +511,10 @@ impl Supervisor {
             unit.held = goal == Goal::Down;
             waits.push((index, unit.id, name));
             if let Some(input) = input {
-                self.pending.push_back((index, input));
+                self.inputs.push_back((index, input));
             }
         }
-        self.feed_pending();
+        self.feed_inputs();
         if !refused.is_empty() && waits.is_empty() {
             let body = refused.join("\n") + "\n";
             return self
@@ -716,7 +716,7 @@ impl Supervisor {
             if matches!(conn.stage, Stage::Following { .. }) {
                 self.server.followers = self.server.followers.saturating_sub(1);
             }
-            if let Stream::Tcp(s) = &conn.stream {
+            if let PeerSocket::Tcp(s) = &conn.stream {
                 let _ = s.shutdown(std::net::Shutdown::Write);
             }
             // Dropping the stream closes it and takes it out of epoll.
@@ -885,34 +885,13 @@ fn bind_fallback() -> Result<(UnixListener, String), String> {
 
 /// warden's own figures for `process_*`, from /proc (zero where unreadable).
 fn process_stats() -> report::ProcessStats {
-    // USER_HZ: the unit of /proc's times, 100 on every Linux ABI.
-    const TICKS: f64 = 100.0;
-    let mut stats = report::ProcessStats::default();
-    if let Ok(stat) = std::fs::read_to_string("/proc/self/stat") {
-        // Fields after the command name, which may hold spaces: state is field 3.
-        let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
-        let fields: Vec<&str> = after.split_whitespace().collect();
-        let field = |n: usize| fields.get(n - 3).and_then(|f| f.parse::<u64>().ok()).unwrap_or(0);
-        stats.cpu_seconds = (field(14) + field(15)) as f64 / TICKS;
-        stats.virtual_bytes = field(23);
-        // In pages: 4 KiB on x86_64, the one target the static build makes.
-        stats.resident_bytes = field(24) * 4096;
-        let boot = std::fs::read_to_string("/proc/stat")
-            .ok()
-            .and_then(|s| {
-                s.lines().find_map(|l| l.strip_prefix("btime ").and_then(|b| b.trim().parse::<u64>().ok()))
-            })
-            .unwrap_or(0);
-        stats.start_time_seconds = boot as f64 + field(22) as f64 / TICKS;
+    let usage = process::own_usage();
+    report::ProcessStats {
+        cpu_seconds: usage.cpu_seconds,
+        resident_bytes: usage.resident_bytes,
+        virtual_bytes: usage.virtual_bytes,
+        start_time_seconds: usage.start_time_seconds,
+        open_fds: usage.open_fds,
+        max_fds: usage.max_fds,
     }
-    stats.open_fds = std::fs::read_dir("/proc/self/fd").map_or(0, |d| d.count() as u64);
-    stats.max_fds = std::fs::read_to_string("/proc/self/limits")
-        .ok()
-        .and_then(|l| {
-            l.lines()
-                .find(|line| line.starts_with("Max open files"))
-                .and_then(|line| line.split_whitespace().nth(3).and_then(|v| v.parse().ok()))
-        })
-        .unwrap_or(0);
-    stats
 }

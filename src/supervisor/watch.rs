@@ -454,7 +454,7 @@ impl Supervisor {
             }
             (ProbeKind::Startup | ProbeKind::Liveness, Change::Failed) => {
                 let cause = kind.name();
-                self.pending.push_back((index, Input::Unhealthy { cause, reason: failed }));
+                self.inputs.push_back((index, Input::Unhealthy { cause, reason: failed }));
                 return; // the service goes down; probing ends with it
             }
             (ProbeKind::Readiness, Change::Passed) => self.update_readiness(index, "readiness probe passed"),
@@ -479,7 +479,7 @@ impl Supervisor {
         let notified = !(service.notify || service.notify_fd.is_some()) || watch.notified;
         let ready = watch.active && watch.startup_passed && readiness_ok && notified;
         if ready != unit.machine.ready {
-            self.pending.push_back((index, Input::Readiness { ready, reason: reason.to_string() }));
+            self.inputs.push_back((index, Input::Readiness { ready, reason: reason.to_string() }));
         }
     }
 
@@ -573,7 +573,7 @@ impl Supervisor {
                 Notice::Watchdog => unit.watch.last_ping = Some(Instant::now()),
                 Notice::WatchdogTrigger if unit.machine.is_up() => {
                     let reason = "watchdog: the service asked for it (WATCHDOG=trigger)".to_string();
-                    self.pending.push_back((index, Input::Unhealthy { cause: "watchdog", reason }));
+                    self.inputs.push_back((index, Input::Unhealthy { cause: "watchdog", reason }));
                 }
                 Notice::WatchdogTrigger => {}
             }
@@ -596,7 +596,7 @@ impl Supervisor {
             return;
         }
         let reason = format!("watchdog: no WATCHDOG=1 for {}", crate::duration::format(limit));
-        self.pending.push_back((index, Input::Unhealthy { cause: "watchdog", reason }));
+        self.inputs.push_back((index, Input::Unhealthy { cause: "watchdog", reason }));
     }
 
     /// Whether a timer of `round` still concerns this unit's probing.

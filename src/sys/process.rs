@@ -86,3 +86,55 @@ fn parent_of(stat: &[u8]) -> Option<i32> {
 
 #[cfg(test)]
 mod tests;
+
+/// warden's own use of the machine, from `/proc/self` (the `process_*`
+/// metrics). Zero where a file cannot be read.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Usage {
+    pub cpu_seconds: f64,
+    pub resident_bytes: u64,
+    pub virtual_bytes: u64,
+    pub start_time_seconds: f64,
+    pub open_fds: u64,
+    pub max_fds: u64,
+}
+
+pub fn own_usage() -> Usage {
+    // USER_HZ: the unit of /proc's times, 100 on every Linux ABI.
+    const TICKS: f64 = 100.0;
+    let mut usage = Usage::default();
+    if let Ok(stat) = std::fs::read_to_string("/proc/self/stat") {
+        let fields = stat_fields(&stat);
+        let field = |n: usize| fields.get(n.wrapping_sub(3)).and_then(|f| f.parse::<u64>().ok()).unwrap_or(0);
+        usage.cpu_seconds = (field(14) + field(15)) as f64 / TICKS;
+        usage.virtual_bytes = field(23);
+        usage.resident_bytes = field(24) * page_size();
+        let boot = std::fs::read_to_string("/proc/stat")
+            .ok()
+            .and_then(|s| s.lines().find_map(|l| l.strip_prefix("btime ")?.trim().parse::<u64>().ok()))
+            .unwrap_or(0);
+        usage.start_time_seconds = boot as f64 + field(22) as f64 / TICKS;
+    }
+    usage.open_fds = std::fs::read_dir("/proc/self/fd").map_or(0, |d| d.count() as u64);
+    usage.max_fds = std::fs::read_to_string("/proc/self/limits")
+        .ok()
+        .and_then(|l| {
+            l.lines()
+                .find(|line| line.starts_with("Max open files"))
+                .and_then(|line| line.split_whitespace().nth(3).and_then(|v| v.parse().ok()))
+        })
+        .unwrap_or(0);
+    usage
+}
+
+/// The fields of a `/proc/PID/stat` line from the state (field 3) on: the
+/// command name before them may hold spaces and parentheses.
+fn stat_fields(stat: &str) -> Vec<&str> {
+    stat.rsplit_once(')').map_or("", |(_, rest)| rest).split_whitespace().collect()
+}
+
+/// The size of a memory page (the unit of `/proc`'s resident counts).
+pub fn page_size() -> u64 {
+    // SAFETY: sysconf has no preconditions.
+    u64::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) }).unwrap_or(4096)
+}

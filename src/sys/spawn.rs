@@ -125,7 +125,7 @@ pub struct Setup {
 
 /// The step of the child's set-up that failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Stage {
+pub enum SetupStep {
     Exec,
     Session,
     Stdio,
@@ -135,24 +135,24 @@ pub enum Stage {
     Privileges,
 }
 
-impl Stage {
+impl SetupStep {
     fn code(self) -> u32 {
         self as u32
     }
 
-    fn from_code(code: u32) -> Stage {
+    fn from_code(code: u32) -> SetupStep {
         [
-            Stage::Exec,
-            Stage::Session,
-            Stage::Stdio,
-            Stage::Workdir,
-            Stage::Limits,
-            Stage::Credentials,
-            Stage::Privileges,
+            SetupStep::Exec,
+            SetupStep::Session,
+            SetupStep::Stdio,
+            SetupStep::Workdir,
+            SetupStep::Limits,
+            SetupStep::Credentials,
+            SetupStep::Privileges,
         ]
         .into_iter()
         .find(|s| s.code() == code)
-        .unwrap_or(Stage::Exec)
+        .unwrap_or(SetupStep::Exec)
     }
 }
 
@@ -164,7 +164,7 @@ pub enum SpawnError {
     Fork(io::Error),
     /// The child was created but its set-up or `execve` failed; it exits 127
     /// on its own and must still be reaped.
-    Exec { pid: i32, stage: Stage, error: io::Error },
+    Exec { pid: i32, stage: SetupStep, error: io::Error },
 }
 
 impl SpawnError {
@@ -172,7 +172,7 @@ impl SpawnError {
     /// was not found, 126 otherwise.
     pub fn exit_code(&self) -> i32 {
         match self {
-            SpawnError::Exec { stage: Stage::Exec, error, .. }
+            SpawnError::Exec { stage: SetupStep::Exec, error, .. }
                 if matches!(error.raw_os_error(), Some(libc::ENOENT | libc::ENOTDIR)) =>
             {
                 127
@@ -189,13 +189,13 @@ impl std::fmt::Display for SpawnError {
             SpawnError::Fork(e) => write!(f, "unable to fork: {}", super::Reason(e)),
             SpawnError::Exec { stage, error, .. } => {
                 let step = match stage {
-                    Stage::Exec => "",
-                    Stage::Session => "unable to set the process group: ",
-                    Stage::Stdio => "unable to open /dev/null: ",
-                    Stage::Workdir => "unable to enter the working directory: ",
-                    Stage::Limits => "unable to set resource limits: ",
-                    Stage::Credentials => "unable to switch user: ",
-                    Stage::Privileges => "unable to set no_new_privs: ",
+                    SetupStep::Exec => "",
+                    SetupStep::Session => "unable to set the process group: ",
+                    SetupStep::Stdio => "unable to open /dev/null: ",
+                    SetupStep::Workdir => "unable to enter the working directory: ",
+                    SetupStep::Limits => "unable to set resource limits: ",
+                    SetupStep::Credentials => "unable to switch user: ",
+                    SetupStep::Privileges => "unable to set no_new_privs: ",
                 };
                 write!(f, "{step}{}", super::Reason(error))
             }
@@ -266,7 +266,7 @@ pub fn spawn_with(program: &Program, placement: Placement, setup: &Setup) -> Res
     let stack = ChildStack::new().map_err(SpawnError::Fork)?;
     let mut failure = Failure::default();
     let failure_at = &raw mut failure;
-    let job = Job::new(program, placement, setup, Report::Shared(failure_at));
+    let job = Job::new(program, placement, setup, ReportTo::Shared(failure_at));
     // SAFETY: warden is suspended (CLONE_VFORK) until the child has exec'd or
     // exited, and the child runs only `exec_child` (raw system calls, never
     // returns) on its own guarded stack; `job`, `failure` and `stack` outlive
@@ -278,7 +278,7 @@ pub fn spawn_with(program: &Program, placement: Placement, setup: &Setup) -> Res
     if failure.failed {
         return Err(SpawnError::Exec {
             pid,
-            stage: Stage::from_code(failure.stage),
+            stage: SetupStep::from_code(failure.stage),
             error: io::Error::from_raw_os_error(failure.errno),
         });
     }
@@ -301,7 +301,7 @@ pub fn start(program: &Program, placement: Placement, setup: &Setup) -> Result<P
     // SAFETY: pipe2 succeeded: both fds are fresh and owned by nothing else.
     let (status_read, status_write) =
         unsafe { (OwnedFd::from_raw_fd(pipe[0]), OwnedFd::from_raw_fd(pipe[1])) };
-    let job = Box::new(Job::new(program, placement, setup, Report::Pipe(status_write.as_raw_fd())));
+    let job = Box::new(Job::new(program, placement, setup, ReportTo::Pipe(status_write.as_raw_fd())));
 
     let (pid, stack) = if raw::SHARED_MEMORY_SAFE {
         let stack = ChildStack::new().map_err(SpawnError::Fork)?;
@@ -376,7 +376,7 @@ struct Job {
     placement: Placement,
     setup: Setup,
     /// Where a failed step is reported.
-    report: Report,
+    report: ReportTo,
     /// The `LISTEN_PID=` entry of `envp`, which the child completes with its
     /// own pid: the one thing it writes outside its stack besides a report.
     listen_pid: Option<Box<ListenPid>>,
@@ -427,7 +427,7 @@ impl ListenPid {
 }
 
 impl Job {
-    fn new(program: &Program, placement: Placement, setup: &Setup, report: Report) -> Job {
+    fn new(program: &Program, placement: Placement, setup: &Setup, report: ReportTo) -> Job {
         let parts = &program.0;
         let mut argv: Vec<*const libc::c_char> = parts.argv.iter().map(|a| a.as_ptr()).collect();
         argv.push(std::ptr::null());
@@ -608,7 +608,7 @@ impl Pending {
                     }
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return None,
-                Err(e) => return Some(Err(SpawnError::Exec { pid, stage: Stage::Exec, error: e })),
+                Err(e) => return Some(Err(SpawnError::Exec { pid, stage: SetupStep::Exec, error: e })),
             }
         }
         // EOF: the child is off warden's memory; what it was lent can go.
@@ -619,7 +619,7 @@ impl Pending {
         let [s0, s1, s2, s3, e0, e1, e2, e3] = self.report.get();
         Some(Err(SpawnError::Exec {
             pid,
-            stage: Stage::from_code(u32::from_ne_bytes([s0, s1, s2, s3])),
+            stage: SetupStep::from_code(u32::from_ne_bytes([s0, s1, s2, s3])),
             error: io::Error::from_raw_os_error(i32::from_ne_bytes([e0, e1, e2, e3])),
         }))
     }
@@ -654,7 +654,7 @@ impl Drop for Pending {
 
 /// Where a child says which step of its set-up failed, and with what errno.
 #[derive(Clone, Copy)]
-enum Report {
+enum ReportTo {
     /// A close-on-exec pipe: one 8-byte write.
     Pipe(libc::c_int),
     /// The memory a `CLONE_VFORK` child shares with its suspended parent.
@@ -683,9 +683,9 @@ fn exec_child(job: &Job) -> ! {
     // Moved if the fd given on purpose takes its number.
     let report = Cell::new(*report);
     // Reports the failed stage and errno to the parent, then exits 127.
-    let fail = |stage: Stage, errno: i32| -> ! {
+    let fail = |stage: SetupStep, errno: i32| -> ! {
         match report.get() {
-            Report::Pipe(fd) => {
+            ReportTo::Pipe(fd) => {
                 let mut bytes = [0u8; 8];
                 let (stage_bytes, errno_bytes) = bytes.split_at_mut(4);
                 stage_bytes.copy_from_slice(&stage.code().to_ne_bytes());
@@ -693,7 +693,7 @@ fn exec_child(job: &Job) -> ! {
                 let _ = sys!(libc::SYS_write, fd, bytes.as_ptr(), bytes.len());
             }
             // SAFETY: a shared report points into the suspended parent's frame.
-            Report::Shared(failure) => unsafe {
+            ReportTo::Shared(failure) => unsafe {
                 std::ptr::write_volatile(failure, Failure { failed: true, stage: stage.code(), errno })
             },
         }
@@ -713,7 +713,7 @@ fn exec_child(job: &Job) -> ! {
 
     if placement.new_session {
         if let Err(errno) = sys!(libc::SYS_setsid) {
-            fail(Stage::Session, errno);
+            fail(SetupStep::Session, errno);
         }
     } else if placement.own_process_group {
         let _ = sys!(libc::SYS_setpgid, 0, 0);
@@ -731,7 +731,7 @@ fn exec_child(job: &Job) -> ! {
     if setup.null_stdin || setup.null_output {
         let null = match sys!(libc::SYS_openat, libc::AT_FDCWD, c"/dev/null".as_ptr(), libc::O_RDWR) {
             Ok(fd) => fd as i32,
-            Err(errno) => fail(Stage::Stdio, errno),
+            Err(errno) => fail(SetupStep::Stdio, errno),
         };
         if setup.null_stdin {
             let _ = place(null, 0);
@@ -747,17 +747,17 @@ fn exec_child(job: &Job) -> ! {
     if let Some((stdout, stderr)) = setup.output
         && let Err(errno) = place(stdout, 1).and_then(|_| place(stderr, 2))
     {
-        fail(Stage::Stdio, errno);
+        fail(SetupStep::Stdio, errno);
     }
     if let Some(dir) = &setup.workdir
         && let Err(errno) = sys!(libc::SYS_chdir, dir.as_ptr())
     {
-        fail(Stage::Workdir, errno);
+        fail(SetupStep::Workdir, errno);
     }
     for &(resource, soft, hard) in &setup.limits {
         let limit = libc::rlimit { rlim_cur: soft, rlim_max: hard };
         if let Err(errno) = sys!(libc::SYS_prlimit64, 0, resource, &raw const limit, 0) {
-            fail(Stage::Limits, errno);
+            fail(SetupStep::Limits, errno);
         }
     }
     if let Some(mask) = setup.umask {
@@ -770,12 +770,12 @@ fn exec_child(job: &Job) -> ! {
             .and_then(|_| sys!(libc::SYS_setgid, *gid))
             .and_then(|_| sys!(libc::SYS_setuid, *uid))
     {
-        fail(Stage::Credentials, errno);
+        fail(SetupStep::Credentials, errno);
     }
     if setup.no_new_privs
         && let Err(errno) = sys!(libc::SYS_prctl, libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
     {
-        fail(Stage::Privileges, errno);
+        fail(SetupStep::Privileges, errno);
     }
     // An empty mask for the program; dispositions need no work: `execve` resets
     // every caught signal, and warden ignores none (it cleared the inherited
@@ -787,7 +787,7 @@ fn exec_child(job: &Job) -> ! {
     // ...except what warden inherited, for the child that receives it.
     for &fd in setup.inherited_fds.iter() {
         if let Err(errno) = sys!(libc::SYS_fcntl, fd, libc::F_SETFD, 0) {
-            fail(Stage::Stdio, errno);
+            fail(SetupStep::Stdio, errno);
         }
     }
     if let Some(entry) = listen_pid
@@ -796,17 +796,17 @@ fn exec_child(job: &Job) -> ! {
         entry.complete(pid);
     }
     if let Some((source, target)) = setup.pass_fd {
-        if let Report::Pipe(fd) = report.get()
+        if let ReportTo::Pipe(fd) = report.get()
             && fd == target
         {
             // Keep the status pipe out of the way of the fd being placed.
             match sys!(libc::SYS_fcntl, target, libc::F_DUPFD_CLOEXEC, target + 1) {
-                Ok(moved) => report.set(Report::Pipe(moved as i32)),
-                Err(errno) => fail(Stage::Stdio, errno),
+                Ok(moved) => report.set(ReportTo::Pipe(moved as i32)),
+                Err(errno) => fail(SetupStep::Stdio, errno),
             }
         }
         if let Err(errno) = place(source, target) {
-            fail(Stage::Stdio, errno);
+            fail(SetupStep::Stdio, errno);
         }
     }
 
@@ -824,7 +824,7 @@ fn exec_child(job: &Job) -> ! {
     if denied && (error == libc::ENOENT || error == libc::ENOTDIR) {
         error = libc::EACCES;
     }
-    fail(Stage::Exec, error)
+    fail(SetupStep::Exec, error)
 }
 
 #[cfg(test)]

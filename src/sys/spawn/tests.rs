@@ -30,7 +30,7 @@ fn shared_memory_start_reports_the_failed_step() {
     let workdir = Setup { workdir: Some(c"/nonexistent/dir".into()), ..Setup::default() };
     let limit = Setup { limits: vec![(libc::RLIMIT_NOFILE as i32, 2, 1)], ..Setup::default() };
     for (setup, stage, errno) in
-        [(workdir, Stage::Workdir, libc::ENOENT), (limit, Stage::Limits, libc::EINVAL)]
+        [(workdir, SetupStep::Workdir, libc::ENOENT), (limit, SetupStep::Limits, libc::EINVAL)]
     {
         match spawn_with(&true_program(), Placement::default(), &setup) {
             Err(SpawnError::Exec { pid, stage: got, error }) => {
@@ -92,7 +92,7 @@ fn a_started_child_reports_through_the_pipe() {
     let missing = Program::new(&["/nonexistent/program".into()], &true_program().0.base, &[]).unwrap();
     let pending = start(&missing, Placement::default(), &Setup::default()).unwrap();
     match outcome_within_2s(&pending) {
-        Some(Err(e @ SpawnError::Exec { stage: Stage::Exec, .. })) => assert_eq!(e.exit_code(), 127),
+        Some(Err(e @ SpawnError::Exec { stage: SetupStep::Exec, .. })) => assert_eq!(e.exit_code(), 127),
         other => panic!("expected not found, got {other:?}"),
     }
     assert_eq!(exit_code_of(pending.pid), 127);
