@@ -1,0 +1,137 @@
+//! Checks that need the whole config: dependencies that exist and can be
+//! met, cycles, one claimant of the inherited descriptors.
+
+use super::*;
+
+/// Checks that need every service: unknown dependencies, cycles, contradictions.
+pub(super) fn validate(config: &Config, root: &Node, problems: &mut Vec<Diagnostic>) {
+    let position_of = |service: &str, key: Option<&str>| -> Option<Position> {
+        let Value::Map(top) = &root.value else { return None };
+        let (_, services) = top.iter().find(|(k, _)| k.value.as_text() == Some("services"))?;
+        let Value::Map(entries) = &services.value else { return None };
+        let (service_key, service_node) = entries.iter().find(|(k, _)| k.value.as_text() == Some(service))?;
+        let Some(key) = key else { return Some(service_key.at) };
+        let Value::Map(fields) = &service_node.value else { return Some(service_key.at) };
+        fields
+            .iter()
+            .find(|(k, _)| k.value.as_text() == Some(key))
+            .map(|(k, _)| k.at)
+            .or(Some(service_key.at))
+    };
+    let names: Vec<&str> = config.services.iter().map(|s| s.name.as_str()).collect();
+    for service in &config.services {
+        let path = format!("services.{}", service.name);
+        for dependency in &service.depends_on {
+            let at = position_of(&service.name, Some("depends_on"));
+            let dep_path = format!("{path}.depends_on");
+            let Some(target) = config.services.iter().find(|s| s.name == dependency.name) else {
+                let others: Vec<&str> = names.iter().copied().filter(|n| *n != service.name).collect();
+                let hint = suggest(&dependency.name, &others)
+                    .map(|s| format!("; did you mean \"{s}\"?"))
+                    .unwrap_or_default();
+                problems.push(Diagnostic {
+                    at,
+                    path: dep_path,
+                    message: format!("no service \"{}\"{hint}", dependency.name),
+                });
+                continue;
+            };
+            if dependency.name == service.name {
+                problems.push(Diagnostic {
+                    at,
+                    path: dep_path,
+                    message: "a service cannot depend on itself".into(),
+                });
+            } else if dependency.condition == Condition::Completed && target.kind != Kind::Oneshot {
+                problems.push(Diagnostic {
+                    at,
+                    path: dep_path,
+                    message: format!(
+                        "\"{}\" is not a oneshot, so it never completes: use started or ready",
+                        dependency.name
+                    ),
+                });
+            }
+        }
+        if matches!(service.kind, Kind::Periodic(_)) && service.critical {
+            problems.push(Diagnostic {
+                at: position_of(&service.name, Some("critical")),
+                path: format!("{path}.critical"),
+                message: "a periodic job cannot be critical".into(),
+            });
+        }
+    }
+    let claimants: Vec<&Service> = config.services.iter().filter(|s| s.inherit_fds).collect();
+    if let [first, others @ ..] = claimants.as_slice() {
+        for other in others {
+            problems.push(Diagnostic {
+                at: position_of(&other.name, Some("inherit_fds")),
+                path: format!("services.{}.inherit_fds", other.name),
+                message: format!(
+                    "\"{}\" already takes the inherited descriptors: only one service may (or the main program, by default)",
+                    first.name
+                ),
+            });
+        }
+    }
+    if let Some(cycle) = find_cycle(config) {
+        // Pointed at the first service's entry that leads around the cycle.
+        let (first, next) =
+            (cycle.first().map_or("", String::as_str), cycle.get(1).map_or("", String::as_str));
+        problems.push(Diagnostic {
+            at: entry_position(root, first, next).or_else(|| position_of(first, Some("depends_on"))),
+            path: format!("services.{first}.depends_on"),
+            message: format!("dependency cycle: {}", cycle.join(" -> ")),
+        });
+    }
+}
+
+/// Where `service`'s `depends_on` names `dependency` (a list item or a map key).
+pub(super) fn entry_position(root: &Node, service: &str, dependency: &str) -> Option<Position> {
+    pub(super) fn field<'a>(node: &'a Node, key: &str) -> Option<&'a Node> {
+        let Value::Map(entries) = &node.value else { return None };
+        entries.iter().find(|(k, _)| k.value.as_text() == Some(key)).map(|(_, v)| v)
+    }
+    let depends_on = field(field(field(root, "services")?, service)?, "depends_on")?;
+    match &depends_on.value {
+        Value::List(items) => items.iter().find(|i| i.value.as_text() == Some(dependency)).map(|i| i.at),
+        Value::Map(entries) => {
+            entries.iter().find(|(k, _)| k.value.as_text() == Some(dependency)).map(|(k, _)| k.at)
+        }
+        _ => None,
+    }
+}
+
+/// A dependency cycle, as the names along it (first repeated at the end).
+pub(super) fn find_cycle(config: &Config) -> Option<Vec<String>> {
+    pub(super) fn visit<'a>(
+        name: &'a str,
+        config: &'a Config,
+        path: &mut Vec<&'a str>,
+        done: &mut Vec<&'a str>,
+    ) -> Option<Vec<String>> {
+        if let Some(start) = path.iter().position(|n| *n == name) {
+            let mut cycle: Vec<String> =
+                path.get(start..).unwrap_or_default().iter().map(|s| s.to_string()).collect();
+            cycle.push(name.to_string());
+            return Some(cycle);
+        }
+        if done.contains(&name) {
+            return None;
+        }
+        path.push(name);
+        let service = config.services.iter().find(|s| s.name == name)?;
+        for dependency in &service.depends_on {
+            if dependency.name != name
+                && let Some(cycle) = visit(&dependency.name, config, path, done)
+            {
+                return Some(cycle);
+            }
+        }
+        path.pop();
+        done.push(name);
+        None
+    }
+    let mut done = Vec::new();
+    config.services.iter().find_map(|s| visit(&s.name, config, &mut Vec::new(), &mut done))
+}

@@ -1,0 +1,519 @@
+//! The reader: positioned YAML nodes in, typed values out, every problem
+//! collected on the way instead of stopping at the first. The top level and
+//! services are here; the compound values (logs, probes, limits...) in `parts`.
+
+use super::*;
+
+pub(super) const GLOBAL_KEYS: &[&str] = &[
+    "grace",
+    "drain",
+    "control",
+    "http",
+    "log_format",
+    "log_timestamps",
+    "crash_reports",
+    "on_crash",
+    "services",
+];
+
+pub(super) const SERVICE_KEYS: &[&str] = &[
+    "command",
+    "type",
+    "schedule",
+    "user",
+    "group",
+    "workdir",
+    "env",
+    "umask",
+    "limits",
+    "depends_on",
+    "restart",
+    "success_codes",
+    "max_restarts",
+    "restart_window",
+    "backoff",
+    "min_uptime",
+    "cooldown",
+    "stop_signal",
+    "stop_timeout",
+    "critical",
+    "optional",
+    "no_new_privs",
+    "inherit_fds",
+    "logs",
+    "startup",
+    "liveness",
+    "readiness",
+    "notify",
+    "notify_fd",
+    "watchdog",
+];
+
+pub(super) const PROBE_KEYS: &[&str] = &[
+    "exec",
+    "http",
+    "tcp",
+    "file",
+    "initial_delay",
+    "period",
+    "timeout",
+    "success_threshold",
+    "failure_threshold",
+];
+
+pub(super) struct Reader<'a> {
+    pub(super) problems: Vec<Diagnostic>,
+    pub(super) env: &'a dyn Fn(&str) -> Option<String>,
+    pub(super) root: &'a Path,
+}
+
+/// The entries of one mapping, checked against its known keys.
+pub(super) struct Fields<'n> {
+    entries: BTreeMap<&'n str, &'n Node>,
+    path: String,
+}
+
+impl<'n> Fields<'n> {
+    pub(super) fn get(&self, key: &str) -> Option<(&'n Node, String)> {
+        self.entries.get(key).map(|node| (*node, join(&self.path, key)))
+    }
+}
+
+pub(super) fn join(path: &str, key: &str) -> String {
+    if path.is_empty() { key.to_string() } else { format!("{path}.{key}") }
+}
+
+impl Reader<'_> {
+    pub(super) fn problem(&mut self, at: Position, path: &str, message: impl Into<String>) {
+        self.problems.push(Diagnostic { at: Some(at), path: path.to_string(), message: message.into() });
+    }
+
+    /// Checks `node` is a mapping whose keys are all in `known`.
+    pub(super) fn fields<'n>(&mut self, node: &'n Node, path: &str, known: &[&str]) -> Option<Fields<'n>> {
+        let Value::Map(entries) = &node.value else {
+            if node.value != Value::Null {
+                self.problem(
+                    node.at,
+                    path,
+                    format!("expected a mapping of keys, found {}", node.value.kind()),
+                );
+            }
+            return None;
+        };
+        let mut fields = Fields { entries: BTreeMap::new(), path: path.to_string() };
+        for (key, value) in entries {
+            let Some(name) = key.value.as_text() else {
+                self.problem(key.at, path, "keys must be plain words");
+                continue;
+            };
+            if known.contains(&name) {
+                fields.entries.insert(name, value);
+            } else {
+                let hint = suggest(name, known)
+                    .map(|s| format!("; did you mean \"{s}\"?"))
+                    .unwrap_or_else(|| format!(" (known keys: {})", known.join(", ")));
+                self.problem(key.at, &join(path, name), format!("unknown key{hint}"));
+            }
+        }
+        Some(fields)
+    }
+
+    /// A scalar's text with `${VAR}` and `${VAR:-default}` expanded.
+    pub(super) fn text(&mut self, node: &Node, path: &str) -> Option<String> {
+        match &node.value {
+            Value::Scalar { text, .. } => match expand(text, self.env) {
+                Ok(expanded) => Some(expanded),
+                Err(message) => {
+                    self.problem(node.at, path, message);
+                    None
+                }
+            },
+            other => {
+                self.problem(node.at, path, format!("expected a single value, found {}", other.kind()));
+                None
+            }
+        }
+    }
+
+    pub(super) fn parsed<T>(
+        &mut self,
+        node: &Node,
+        path: &str,
+        parse: impl FnOnce(&str) -> Result<T, String>,
+    ) -> Option<T> {
+        let text = self.text(node, path)?;
+        parse(&text).map_err(|message| self.problem(node.at, path, message)).ok()
+    }
+
+    pub(super) fn duration(&mut self, node: &Node, path: &str) -> Option<Duration> {
+        self.parsed(node, path, duration::parse)
+    }
+
+    /// A whole number from `low` to `high`.
+    pub(super) fn count(&mut self, node: &Node, path: &str, low: u32, high: u32) -> Option<u32> {
+        self.parsed(node, path, |t| {
+            t.parse::<u32>()
+                .ok()
+                .filter(|c| (low..=high).contains(c))
+                .ok_or_else(|| format!("\"{t}\" is not a count from {low} to {high}"))
+        })
+    }
+
+    pub(super) fn boolean(&mut self, node: &Node, path: &str) -> Option<bool> {
+        self.parsed(node, path, |t| match t {
+            "true" | "yes" | "on" => Ok(true),
+            "false" | "no" | "off" => Ok(false),
+            _ => Err(format!("\"{t}\" is not true or false")),
+        })
+    }
+
+    pub(super) fn signal(&mut self, node: &Node, path: &str) -> Option<i32> {
+        self.parsed(node, path, |t| {
+            signals::parse(t)
+                .ok_or_else(|| format!("unknown signal \"{t}\" (write e.g. TERM, SIGINT, 15 or RTMIN+3)"))
+        })
+    }
+
+    pub(super) fn choice<T: Copy>(&mut self, node: &Node, path: &str, choices: &[(&str, T)]) -> Option<T> {
+        self.parsed(node, path, |t| {
+            choices.iter().find(|(name, _)| *name == t).map(|(_, v)| *v).ok_or_else(|| {
+                let names: Vec<&str> = choices.iter().map(|(n, _)| *n).collect();
+                let hint = suggest(t, &names).map(|s| format!("; did you mean \"{s}\"?")).unwrap_or_default();
+                format!("\"{t}\" is not one of {}{hint}", names.join(", "))
+            })
+        })
+    }
+
+    pub(super) fn list<'n>(&mut self, node: &'n Node, path: &str) -> Option<&'n [Node]> {
+        match &node.value {
+            Value::List(items) => Some(items),
+            other => {
+                self.problem(node.at, path, format!("expected a list, found {}", other.kind()));
+                None
+            }
+        }
+    }
+
+    pub(super) fn config(&mut self, node: &Node) -> Option<Config> {
+        if node.value == Value::Null {
+            self.problem(node.at, "", "the file is empty: it needs at least a \"services\" mapping");
+            return None;
+        }
+        let fields = self.fields(node, "", GLOBAL_KEYS)?;
+        let mut grace = DEFAULT_GRACE;
+        if let Some((n, path)) = fields.get("grace") {
+            grace = self.duration(n, &path).unwrap_or(grace);
+        }
+        let mut drain = Duration::ZERO;
+        if let Some((n, path)) = fields.get("drain") {
+            drain = self.duration(n, &path).unwrap_or(drain);
+        }
+        let formats = [("text", LogFormat::Text), ("json", LogFormat::Json)];
+        let mut log_format = LogFormat::Text;
+        if let Some((n, path)) = fields.get("log_format") {
+            log_format = self.choice(n, &path, &formats).unwrap_or(log_format);
+        }
+        // Environment overrides of the global keys win over the file.
+        let env_at = None;
+        for (variable, key) in
+            [("WARDEN_GRACE", "grace"), ("WARDEN_DRAIN", "drain"), ("WARDEN_LOG_FORMAT", "log_format")]
+        {
+            let Some(value) = (self.env)(variable) else { continue };
+            let result = match key {
+                "grace" => duration::parse(&value).map(|d| grace = d),
+                "drain" => duration::parse(&value).map(|d| drain = d),
+                _ => match value.as_str() {
+                    "text" => Ok(LogFormat::Text),
+                    "json" => Ok(LogFormat::Json),
+                    other => Err(format!("\"{other}\" is not one of text, json")),
+                }
+                .map(|f| log_format = f),
+            };
+            if let Err(message) = result {
+                self.problems.push(Diagnostic { at: env_at, path: variable.to_string(), message });
+            }
+        }
+        let log_timestamps =
+            fields.get("log_timestamps").and_then(|(n, p)| self.boolean(n, &p)).unwrap_or(false);
+        let crash_reports = fields.get("crash_reports").and_then(|(n, p)| self.crash_reports(n, &p));
+        let on_crash = fields.get("on_crash").and_then(|(n, p)| self.hook(n, &p));
+        let mut control = Some(PathBuf::from(DEFAULT_CONTROL));
+        if let Some((n, path)) = fields.get("control") {
+            control = self.parsed(n, &path, parse_control).unwrap_or(control);
+        }
+        let http = fields.get("http").and_then(|(n, path)| self.parsed(n, &path, parse_listen));
+        let (control, http) = self.network_overrides(control, http);
+        let mut services = Vec::new();
+        match fields.get("services") {
+            None => {
+                self.problem(node.at, "services", "missing: list the programs to run under \"services:\"")
+            }
+            Some((n, path)) => {
+                if let Value::Map(entries) = &n.value {
+                    for (key, value) in entries {
+                        let Some(name) = key.value.as_text() else {
+                            self.problem(key.at, &path, "service names must be plain words");
+                            continue;
+                        };
+                        if !valid_name(name) {
+                            self.problem(
+                                key.at,
+                                &join(&path, name),
+                                "a service name may use only letters, digits, '-', '_' and '.'",
+                            );
+                        }
+                        if let Some(service) = self.service(name, value, &join(&path, name)) {
+                            services.push(service);
+                        }
+                    }
+                    if entries.is_empty() {
+                        self.problem(n.at, &path, "no services listed");
+                    }
+                } else {
+                    self.problem(
+                        n.at,
+                        &path,
+                        format!("expected a mapping of service names, found {}", n.value.kind()),
+                    );
+                }
+            }
+        }
+        Some(Config {
+            grace,
+            drain,
+            log_format,
+            log_timestamps,
+            crash_reports,
+            on_crash,
+            control,
+            http,
+            services,
+        })
+    }
+
+    /// WARDEN_CONTROL and WARDEN_HTTP win over the file.
+    pub(super) fn network_overrides(
+        &mut self,
+        mut control: Option<PathBuf>,
+        mut http: Option<std::net::SocketAddr>,
+    ) -> (Option<PathBuf>, Option<std::net::SocketAddr>) {
+        if let Some(value) = (self.env)("WARDEN_CONTROL") {
+            match parse_control(&value) {
+                Ok(c) => control = c,
+                Err(message) => {
+                    self.problems.push(Diagnostic { at: None, path: "WARDEN_CONTROL".into(), message })
+                }
+            }
+        }
+        if let Some(value) = (self.env)("WARDEN_HTTP") {
+            match value.as_str() {
+                "off" | "" => http = None,
+                text => match parse_listen(text) {
+                    Ok(address) => http = Some(address),
+                    Err(message) => {
+                        self.problems.push(Diagnostic { at: None, path: "WARDEN_HTTP".into(), message })
+                    }
+                },
+            }
+        }
+        (control, http)
+    }
+
+    pub(super) fn service(&mut self, name: &str, node: &Node, path: &str) -> Option<Service> {
+        let fields = self.fields(node, path, SERVICE_KEYS);
+        let Some(fields) = fields else {
+            if node.value == Value::Null {
+                self.problem(node.at, path, "empty service: it needs at least a \"command\"");
+            }
+            return None;
+        };
+        let command = match fields.get("command") {
+            None => {
+                self.problem(node.at, &join(path, "command"), "missing: what should this service run?");
+                None
+            }
+            Some((n, p)) => self.command(n, &p),
+        };
+
+        let mut kind = Kind::Longrun;
+        if let Some((n, p)) = fields.get("type") {
+            kind =
+                self.choice(n, &p, &[("longrun", Kind::Longrun), ("oneshot", Kind::Oneshot)]).unwrap_or(kind);
+        }
+        if let Some((n, p)) = fields.get("schedule") {
+            if fields.get("type").is_some() {
+                self.problem(n.at, &p, "a periodic job has no \"type\": remove one of the two");
+            }
+            if let Some(schedule) = self.parsed(n, &p, |t| {
+                if t.split_whitespace().count() > 1 {
+                    crate::cron::Cron::parse(t).map(Schedule::Cron)
+                } else {
+                    duration::parse(t).and_then(|d| {
+                        if d.is_zero() {
+                            Err("the interval must be longer than 0".into())
+                        } else {
+                            Ok(Schedule::Every(d))
+                        }
+                    })
+                }
+            }) {
+                kind = Kind::Periodic(schedule);
+            }
+        }
+
+        let mut credentials = None;
+        let group = fields.get("group").and_then(|(n, p)| self.text(n, &p).map(|g| (g, n.at, p)));
+        if let Some((n, p)) = fields.get("user") {
+            if let Some(user) = self.text(n, &p) {
+                match users::resolve(&user, group.as_ref().map(|(g, _, _)| g.as_str()), self.root) {
+                    Ok(c) => credentials = Some(c),
+                    Err(message) => self.problem(n.at, &p, message),
+                }
+            }
+        } else if let Some((_, at, p)) = &group {
+            self.problem(*at, p, "\"group\" needs a \"user\"");
+        }
+
+        let workdir = fields.get("workdir").and_then(|(n, p)| self.text(n, &p)).map(PathBuf::from);
+        let env = fields.get("env").map(|(n, p)| self.env_map(n, &p)).unwrap_or_default();
+        let umask = fields.get("umask").and_then(|(n, p)| {
+            self.parsed(n, &p, |t| {
+                u32::from_str_radix(t, 8)
+                    .ok()
+                    .filter(|m| *m <= 0o777)
+                    .ok_or_else(|| format!("\"{t}\" is not an octal umask like \"027\" (quote it in YAML)"))
+            })
+        });
+        let limits = fields.get("limits").map(|(n, p)| self.limits(n, &p)).unwrap_or_default();
+        let depends_on = fields.get("depends_on").map(|(n, p)| self.dependencies(n, &p)).unwrap_or_default();
+
+        let mut restart = RestartPolicy::OnFailure;
+        if let Some((n, p)) = fields.get("restart") {
+            let policies = [
+                ("always", RestartPolicy::Always),
+                ("on-failure", RestartPolicy::OnFailure),
+                ("never", RestartPolicy::Never),
+            ];
+            restart = self.choice(n, &p, &policies).unwrap_or(restart);
+        }
+        let mut success_codes = vec![0];
+        if let Some((n, p)) = fields.get("success_codes")
+            && let Some(items) = self.list(n, &p)
+        {
+            success_codes = items
+                .iter()
+                .filter_map(|item| {
+                    self.parsed(item, &p, |t| {
+                        t.parse::<i32>()
+                            .ok()
+                            .filter(|c| (0..=255).contains(c))
+                            .ok_or_else(|| format!("\"{t}\" is not an exit code from 0 to 255"))
+                    })
+                })
+                .collect();
+        }
+        let mut max_restarts = None;
+        if let Some((n, p)) = fields.get("max_restarts") {
+            max_restarts = self
+                .parsed(n, &p, |t| match t {
+                    "unlimited" => Ok(None),
+                    _ => t
+                        .parse::<u32>()
+                        .map(Some)
+                        .map_err(|_| format!("\"{t}\" is not a count or \"unlimited\"")),
+                })
+                .flatten();
+        }
+        let mut restart_window = DEFAULT_RESTART_WINDOW;
+        if let Some((n, p)) = fields.get("restart_window") {
+            restart_window = self.duration(n, &p).unwrap_or(restart_window);
+        }
+        let backoff = fields.get("backoff").map(|(n, p)| self.backoff(n, &p)).unwrap_or(DEFAULT_BACKOFF);
+        let mut min_uptime = DEFAULT_MIN_UPTIME;
+        if let Some((n, p)) = fields.get("min_uptime") {
+            min_uptime = self.duration(n, &p).unwrap_or(min_uptime);
+        }
+        let cooldown = fields.get("cooldown").and_then(|(n, p)| self.duration(n, &p));
+        let mut stop_signal = libc::SIGTERM;
+        if let Some((n, p)) = fields.get("stop_signal") {
+            stop_signal = self.signal(n, &p).unwrap_or(stop_signal);
+        }
+        let mut stop_timeout = DEFAULT_STOP_TIMEOUT;
+        if let Some((n, p)) = fields.get("stop_timeout") {
+            stop_timeout = self.duration(n, &p).unwrap_or(stop_timeout);
+        }
+        let critical = fields.get("critical").and_then(|(n, p)| self.boolean(n, &p)).unwrap_or(false);
+        let optional = fields.get("optional").and_then(|(n, p)| self.boolean(n, &p)).unwrap_or(false);
+        let logs = fields.get("logs").and_then(|(n, p)| self.logs(n, &p)).unwrap_or(Logs::Prefix);
+        let no_new_privs = fields.get("no_new_privs").and_then(|(n, p)| self.boolean(n, &p)).unwrap_or(false);
+        let inherit_fds = fields.get("inherit_fds").and_then(|(n, p)| self.boolean(n, &p)).unwrap_or(false);
+
+        let [startup, liveness, readiness] = ProbeKind::ALL
+            .map(|kind| fields.get(kind.name()).and_then(|(n, p)| self.probe(n, &p, kind)).map(Box::new));
+        let notify = fields.get("notify").and_then(|(n, p)| self.boolean(n, &p)).unwrap_or(false);
+        let notify_fd = fields.get("notify_fd").and_then(|(n, p)| {
+            self.parsed(n, &p, |t| {
+                t.parse::<i32>().ok().filter(|fd| (3..=1023).contains(fd)).ok_or_else(|| {
+                    format!("\"{t}\" is not a descriptor number from 3 to 1023 (0, 1 and 2 are stdio)")
+                })
+            })
+        });
+        let watchdog = fields.get("watchdog").and_then(|(n, p)| {
+            let limit = self.duration(n, &p)?;
+            if !notify {
+                self.problem(
+                    n.at,
+                    &p,
+                    "the watchdog needs \"notify: true\": WATCHDOG=1 pings come over sd_notify",
+                );
+            }
+            if limit < Duration::from_millis(10) {
+                self.problem(n.at, &p, "a watchdog shorter than 10ms cannot be kept");
+            }
+            Some(limit)
+        });
+        if kind != Kind::Longrun {
+            for key in ["readiness", "notify", "notify_fd"] {
+                if let Some((n, p)) = fields.get(key) {
+                    self.problem(
+                        n.at,
+                        &p,
+                        "only a longrun service becomes ready (dependents of a oneshot wait for its completion)",
+                    );
+                }
+            }
+        }
+
+        Some(Service {
+            name: name.to_string(),
+            command: command?,
+            kind,
+            credentials,
+            workdir,
+            env,
+            umask,
+            limits,
+            depends_on,
+            restart,
+            success_codes,
+            max_restarts,
+            restart_window,
+            backoff,
+            min_uptime,
+            cooldown,
+            stop_signal,
+            stop_timeout,
+            critical,
+            optional,
+            no_new_privs,
+            inherit_fds,
+            logs,
+            startup,
+            liveness,
+            readiness,
+            notify,
+            notify_fd,
+            watchdog,
+        })
+    }
+}
