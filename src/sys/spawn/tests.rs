@@ -59,20 +59,31 @@ fn shared_memory_start_reports_the_failed_step() {
 fn a_dropped_start_lends_its_memory_until_the_reap() {
     let mut path: Vec<String> = (0..2000).map(|i| format!("/nonexistent/{i}")).collect();
     path.push("/usr/bin:/bin".into());
-    let env = Environment::new(&[("PATH".into(), path.join(":").into())]).unwrap();
-    let program = Program::new(&["true".into()], &env, &[]).unwrap();
-    let before = outstanding();
-    let pending = start(&program, Placement::default(), &Setup::default()).unwrap();
-    let pid = pending.pid;
-    drop(pending);
-    drop(program);
-    drop(env);
-    if raw::SHARED_MEMORY_SAFE {
-        assert_eq!(outstanding(), before + 1, "the loan must outlive the Pending");
+    // Under load the child may be done before its Pending is dropped (then no
+    // loan is needed): up to five tries to catch one in flight.
+    let mut caught = 0;
+    for _ in 0..5 {
+        let env = Environment::new(&[("PATH".into(), path.join(":").into())]).unwrap();
+        let program = Program::new(&["true".into()], &env, &[]).unwrap();
+        let before = outstanding();
+        let pending = start(&program, Placement::default(), &Setup::default()).unwrap();
+        let pid = pending.pid;
+        drop(pending);
+        drop(program);
+        drop(env);
+        if outstanding() == before + 1 {
+            caught += 1;
+        }
+        assert_eq!(exit_code_of(pid), 0, "the child read its job after the Pending was dropped");
+        reaped(pid);
+        assert_eq!(outstanding(), before);
+        if caught > 0 {
+            break;
+        }
     }
-    assert_eq!(exit_code_of(pid), 0, "the child read its job after the Pending was dropped");
-    reaped(pid);
-    assert_eq!(outstanding(), before);
+    if raw::SHARED_MEMORY_SAFE {
+        assert!(caught > 0, "no loan outlived its Pending in five starts of a child still searching PATH");
+    }
 }
 
 /// Polls a start's outcome for up to 2 s (1000 times 2 ms).
