@@ -14,13 +14,15 @@
 //! dependency order (independent ones in parallel, each with its stop signal
 //! and, after `stop_timeout`, SIGKILL to its process group), then every other
 //! process gets SIGTERM; when `grace` runs out, SIGKILL for all. A second stop
-//! signal skips the waiting.
+//! signal skips the waiting. The phases and what moves them are a pure table
+//! in [`shutdown`], tested cell by cell; this module performs its actions.
 
 mod capture;
 pub mod events;
 pub mod machine;
 pub mod policy;
 mod serve;
+mod shutdown;
 mod watch;
 
 use std::collections::{HashMap, VecDeque};
@@ -29,6 +31,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::time::{Duration, Instant};
 
 use machine::{AfterStop, Input, Machine, Output, State, TimerKind};
+use shutdown::Phase;
 
 use crate::config::{Condition, Config, Kind, LogFormat, Logs, ProbeKind, RestartPolicy, Service};
 use crate::inherited::{Inherited, LISTEN_VARIABLES};
@@ -111,19 +114,6 @@ enum Timer {
     GraceOver,
     KillAgain,
     GiveUp,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Phase {
-    Running,
-    /// Readiness is false; waiting out `drain` before stopping anything.
-    Draining,
-    /// Stopping services in reverse dependency order.
-    Stopping,
-    /// Services are down; remaining processes got SIGTERM.
-    Sweeping,
-    /// Everything got SIGKILL; waiting for the kernel.
-    Killed,
 }
 
 /// One supervised program: its config, its machine, and what spawning needs.
@@ -512,7 +502,7 @@ impl Supervisor {
         release_start_up_code();
         let mut events = Vec::new();
         loop {
-            if matches!(self.phase, Phase::Sweeping | Phase::Killed) && self.no_children {
+            if shutdown::may_exit(self.phase, self.no_children) {
                 return self.finish();
             }
             self.watch_sinks();
@@ -597,14 +587,10 @@ impl Supervisor {
                 }
                 if forwarded.is_none() {
                     debug!("dropping {} (--rewrite)", signals::name(signal));
-                } else if self.phase == Phase::Running {
-                    self.shutdown(None, &format!("{} received", signals::name(signal)));
                 } else {
-                    self.note(&format!(
-                        "second stop signal ({}): killing everything now",
-                        signals::name(signal)
-                    ));
-                    self.kill_everything();
+                    // A second one kills; the first begins the shutdown.
+                    self.advance(shutdown::Event::StopSignal, &signals::name(signal));
+                    self.shutdown(None, &format!("{} received", signals::name(signal)));
                 }
             }
             libc::SIGHUP if self.config_path.is_some() => self.reload_on_signal(),
@@ -727,32 +713,13 @@ impl Supervisor {
                     self.init.reactor.add_timer(deadline_after(every / 2), Timer::OuterWatchdog);
                 }
             }
-            Timer::DrainOver => {
-                if self.phase == Phase::Draining {
-                    self.phase = Phase::Stopping;
-                }
-            }
+            Timer::DrainOver => return self.advance(shutdown::Event::DrainOver, ""),
             Timer::GraceOver => {
                 self.grace_timer = None;
-                self.note(&format!(
-                    "grace period of {} is over: killing what is left",
-                    crate::duration::format(self.config.grace)
-                ));
-                self.kill_everything();
+                return self.advance(shutdown::Event::GraceOver, "");
             }
-            Timer::KillAgain => {
-                if !self.no_children {
-                    self.init.scope.signal_all(&[libc::SIGKILL]);
-                    self.init.reactor.add_timer(deadline_after(KILL_AGAIN), Timer::KillAgain);
-                }
-            }
-            Timer::GiveUp => {
-                self.note(&format!(
-                    "processes survived SIGKILL for {}s; exiting anyway",
-                    AFTER_KILL.as_secs()
-                ));
-                return Some(self.finish());
-            }
+            Timer::KillAgain => return self.advance(shutdown::Event::KillAgain, ""),
+            Timer::GiveUp => return self.advance(shutdown::Event::GiveUp, ""),
         }
         None
     }
@@ -982,13 +949,10 @@ impl Supervisor {
                 }
                 // on_crash hooks of the last crashes may finish (within the grace).
                 if self.units.iter().all(|u| !u.machine.is_live()) && self.hooks.is_empty() {
-                    self.phase = Phase::Sweeping;
-                    // The services are down: now whatever they left behind.
+                    // The services are down: now whatever they left behind
+                    // (reaped first, to know whether anything is).
                     self.reap();
-                    if !self.no_children {
-                        self.note("stopping remaining processes");
-                        self.init.scope.signal_all(&[libc::SIGTERM, libc::SIGCONT]);
-                    }
+                    self.advance(shutdown::Event::ServicesDown, "");
                 }
             }
             Phase::Sweeping | Phase::Killed => {}
@@ -1081,6 +1045,53 @@ impl Supervisor {
         if self.exit_code.is_none() {
             self.exit_code = code;
         }
+        self.advance(shutdown::Event::Begin { drain: !self.config.drain.is_zero() }, reason);
+    }
+
+    /// Feeds the shutdown table (`shutdown`) and performs what it says;
+    /// Some(code) when warden must exit now. `what` is the reason of a
+    /// beginning, or the signal's name for a second stop signal.
+    fn advance(&mut self, event: shutdown::Event, what: &str) -> Option<i32> {
+        use shutdown::Action;
+        let (phase, actions) = shutdown::next(self.phase, event, self.no_children);
+        self.phase = phase;
+        for action in actions {
+            match action {
+                Action::Announce => self.announce_shutdown(what),
+                Action::ArmDrain => {
+                    self.init.reactor.add_timer(deadline_after(self.config.drain), Timer::DrainOver);
+                }
+                Action::Sweep => {
+                    self.note("stopping remaining processes");
+                    self.init.scope.signal_all(&[libc::SIGTERM, libc::SIGCONT]);
+                }
+                Action::ReportSecondSignal => {
+                    self.note(&format!("second stop signal ({what}): killing everything now"))
+                }
+                Action::ReportGraceOver => self.note(&format!(
+                    "grace period of {} is over: killing what is left",
+                    crate::duration::format(self.config.grace)
+                )),
+                Action::KillEverything => self.kill_everything(),
+                Action::KillAgain => {
+                    self.init.scope.signal_all(&[libc::SIGKILL]);
+                    self.init.reactor.add_timer(deadline_after(KILL_AGAIN), Timer::KillAgain);
+                }
+                Action::GiveUp => {
+                    self.note(&format!(
+                        "processes survived SIGKILL for {}s; exiting anyway",
+                        AFTER_KILL.as_secs()
+                    ));
+                    return Some(self.finish());
+                }
+            }
+        }
+        None
+    }
+
+    /// The beginning of a shutdown: said, probing stopped, the grace
+    /// deadline armed, and what is not running stopped at once.
+    fn announce_shutdown(&mut self, reason: &str) {
         self.note(&format!(
             "shutting down: {reason} (grace {}, drain {})",
             crate::duration::format(self.config.grace),
@@ -1107,12 +1118,6 @@ impl Supervisor {
                 self.inputs
                     .push_back((index, Input::Stop { then: AfterStop::Stay, timeout: Duration::ZERO }));
             }
-        }
-        if self.config.drain.is_zero() {
-            self.phase = Phase::Stopping;
-        } else {
-            self.phase = Phase::Draining;
-            self.init.reactor.add_timer(deadline_after(self.config.drain), Timer::DrainOver);
         }
     }
 
@@ -1149,10 +1154,8 @@ impl Supervisor {
         }
     }
 
+    /// SIGKILL for everything (the shutdown table calls it once).
     fn kill_everything(&mut self) {
-        if self.phase == Phase::Killed {
-            return;
-        }
         for index in 0..self.units.len() {
             self.inputs.push_back((index, Input::Kill));
         }
@@ -1161,7 +1164,6 @@ impl Supervisor {
         if let Some(timer) = self.grace_timer.take() {
             self.init.reactor.cancel_timer(timer);
         }
-        self.phase = Phase::Killed;
         self.init.reactor.add_timer(deadline_after(KILL_AGAIN), Timer::KillAgain);
         self.init.reactor.add_timer(deadline_after(AFTER_KILL), Timer::GiveUp);
         self.reap();
