@@ -19,6 +19,7 @@
 
 mod capture;
 pub mod events;
+mod gates;
 pub mod machine;
 pub mod policy;
 mod serve;
@@ -30,6 +31,7 @@ use std::ffi::{CString, OsString};
 use std::os::unix::ffi::OsStrExt;
 use std::time::{Duration, Instant};
 
+use gates::Gate;
 use machine::{AfterStop, Input, Machine, Output, State, TimerKind};
 use shutdown::Phase;
 
@@ -967,39 +969,14 @@ impl Supervisor {
         })
     }
 
+    /// What the gates know of every service that is not retired.
+    fn live_facts(&self) -> Vec<gates::Facts<'_>> {
+        self.units.iter().filter(|u| !u.retired).map(facts).collect()
+    }
+
     fn dependencies(&self, index: usize) -> Gate {
         let Some(unit) = self.units.get(index) else { return Gate::Closed };
-        let mut gate = Gate::Open;
-        for dependency in &unit.service.depends_on {
-            let Some(target) = self.units.iter().find(|u| !u.retired && u.service.name == dependency.name)
-            else {
-                continue;
-            };
-            let m = &target.machine;
-            let met = match dependency.condition {
-                Condition::Started => m.started_once,
-                Condition::Ready => m.ready_once,
-                Condition::Completed => m.completed,
-            };
-            if met {
-                continue;
-            }
-            let hopeless = match m.state {
-                State::Exited | State::Stopped => true,
-                State::Failed => target.service.cooldown.is_none() || target.service.critical,
-                _ => false,
-            };
-            if hopeless {
-                return Gate::Never(format!(
-                    "{} is {} and never became {}",
-                    dependency.name,
-                    m.state.name(),
-                    condition_name(dependency.condition)
-                ));
-            }
-            gate = Gate::Closed;
-        }
-        gate
+        gates::gate(&unit.service.depends_on, &self.live_facts())
     }
 
     fn report_stuck(&mut self, index: usize, why: &str) {
@@ -1023,17 +1000,13 @@ impl Supervisor {
         }
     }
 
-    /// No service runs or can run again: everything ended, and whatever still
-    /// waits waits for something that will never happen.
+    /// No service runs or can run again (`gates::nothing_left`).
     fn nothing_left(&self) -> bool {
-        // A service stopped by hand waits to be started by hand.
-        !self.units.iter().any(|u| u.held && !u.retired)
-            && self.units.iter().enumerate().all(|(index, u)| match u.machine.state {
-                State::Exited | State::Stopped => true,
-                State::Failed => u.service.cooldown.is_none() || u.service.critical,
-                State::Waiting => matches!(self.dependencies(index), Gate::Never(_)),
-                _ => false,
-            })
+        let live = self.live_facts();
+        let all: Vec<gates::Facts> = self.units.iter().map(facts).collect();
+        gates::nothing_left(&all, |index| {
+            self.units.get(index).map_or(Gate::Closed, |u| gates::gate(&u.service.depends_on, &live))
+        })
     }
 
     /// Begins the shutdown sequence; `code` is warden's exit code if it is the
@@ -1322,16 +1295,16 @@ fn release_start_up_code() {
     }
 }
 
-enum Gate {
-    Open,
-    Closed,
-    Never(String),
-}
-
-fn condition_name(condition: Condition) -> &'static str {
-    match condition {
-        Condition::Started => "started",
-        Condition::Ready => "ready",
-        Condition::Completed => "completed",
+/// What the gates (`gates`) know of a unit.
+fn facts(unit: &Unit) -> gates::Facts<'_> {
+    let m = &unit.machine;
+    gates::Facts {
+        name: &unit.service.name,
+        state: m.state,
+        started_once: m.started_once,
+        ready_once: m.ready_once,
+        completed: m.completed,
+        comes_back: unit.service.cooldown.is_some() && !unit.service.critical,
+        held: unit.held && !unit.retired,
     }
 }

@@ -1,0 +1,89 @@
+//! Dependency gates and "nothing left to run", as pure functions over what
+//! is known of each service: no system call, no unit, no clock. The
+//! supervisor asks them after every batch of events.
+
+use super::machine::State;
+use crate::config::{Condition, Dependency};
+
+/// What a gate needs to know about one service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Facts<'a> {
+    pub name: &'a str,
+    pub state: State,
+    pub started_once: bool,
+    pub ready_once: bool,
+    pub completed: bool,
+    /// Failed for good unless it has a cooldown and is not critical.
+    pub comes_back: bool,
+    /// Stopped by hand: it waits to be started by hand.
+    pub held: bool,
+}
+
+impl Facts<'_> {
+    /// It will never change state again by itself.
+    fn settled(&self) -> bool {
+        match self.state {
+            State::Exited | State::Stopped => true,
+            State::Failed => !self.comes_back,
+            _ => false,
+        }
+    }
+}
+
+/// Whether a service waiting on `dependencies` may start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Gate {
+    Open,
+    Closed,
+    /// Can never open: why.
+    Never(String),
+}
+
+/// The gate of `dependencies`, given the facts of every service (a
+/// dependency on a service that does not exist is a config error, and
+/// counts as met here).
+pub fn gate(dependencies: &[Dependency], services: &[Facts]) -> Gate {
+    let mut gate = Gate::Open;
+    for dependency in dependencies {
+        let Some(target) = services.iter().find(|s| s.name == dependency.name) else { continue };
+        let met = match dependency.condition {
+            Condition::Started => target.started_once,
+            Condition::Ready => target.ready_once,
+            Condition::Completed => target.completed,
+        };
+        if met {
+            continue;
+        }
+        if target.settled() {
+            return Gate::Never(format!(
+                "{} is {} and never became {}",
+                dependency.name,
+                target.state.name(),
+                condition_name(dependency.condition)
+            ));
+        }
+        gate = Gate::Closed;
+    }
+    gate
+}
+
+/// No service runs or can run again: everything ended, and whatever still
+/// waits waits for something that will never happen. `gate_of(i)` is the
+/// gate of service `i`.
+pub fn nothing_left(services: &[Facts], gate_of: impl Fn(usize) -> Gate) -> bool {
+    !services.iter().any(|s| s.held)
+        && services.iter().enumerate().all(|(index, s)| {
+            s.settled() || (s.state == State::Waiting && matches!(gate_of(index), Gate::Never(_)))
+        })
+}
+
+pub fn condition_name(condition: Condition) -> &'static str {
+    match condition {
+        Condition::Started => "started",
+        Condition::Ready => "ready",
+        Condition::Completed => "completed",
+    }
+}
+
+#[cfg(test)]
+mod tests;
