@@ -22,6 +22,7 @@ pub mod events;
 mod gates;
 pub mod machine;
 pub mod policy;
+mod reload;
 mod serve;
 mod shutdown;
 mod watch;
@@ -1173,13 +1174,12 @@ impl Supervisor {
         }
         // New units for what is added or changed, all built before anything
         // changes: one that cannot be built leaves everything as it was.
+        let running: Vec<&Service> =
+            self.units.iter().filter(|u| !u.retired && !u.is_main).map(|u| &u.service).collect();
+        let difference = reload::diff(&running, &config.services);
         let mut prepared = Vec::new();
-        for service in &config.services {
-            let current =
-                self.units.iter().find(|u| !u.retired && !u.is_main && u.service.name == service.name);
-            if current.is_some_and(|u| &u.service == service) {
-                continue;
-            }
+        for index in reload::to_build(&difference) {
+            let Some(service) = config.services.get(index) else { continue };
             let id = self.next_unit_id + prepared.len() as u64;
             let nonce = self.random_state;
             match new_unit(id, service, &base, nonce, &self.inherited) {
@@ -1189,7 +1189,7 @@ impl Supervisor {
         }
         self.next_unit_id += prepared.len() as u64;
         let (mut added, mut removed, mut changed) = (Vec::new(), Vec::new(), Vec::new());
-        let unchanged = config.services.len() - prepared.len();
+        let unchanged = difference.unchanged.len();
         for index in 0..self.units.len() {
             let Some(unit) = self.units.get_mut(index) else { continue };
             if unit.retired || unit.is_main || config.services.iter().any(|s| s.name == unit.service.name) {
