@@ -165,7 +165,8 @@ fn every_verb_end_to_end(mode: Mode) {
     let stop = client(&socket, &["stop", "web"]);
     assert!(stop.status.success(), "{}", stderr(&stop));
     assert_eq!(stdout(&stop).trim(), "web: stopped");
-    std::thread::sleep(Duration::from_millis(300));
+    // It stays down: nothing restarts it within this span.
+    hold(Duration::from_millis(300));
     assert!(stdout(&client(&socket, &["status", "web"])).contains("stopped"));
     assert!(s.warden.child.try_wait().unwrap().is_none(), "warden left after a stop by hand");
 

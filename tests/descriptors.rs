@@ -80,13 +80,19 @@ fn warden_command(mode: Mode, args: &[&str], listen_pid: Option<&str>) -> Comman
 fn run(mut command: Command) -> (i32, String, String) {
     let child = command.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
     let pid = child.id() as i32;
-    let guard = std::thread::spawn(move || {
-        // Bounded: a run that hangs is killed after 20 s.
-        std::thread::sleep(20 * SECOND);
-        unsafe { libc::kill(pid, libc::SIGKILL) };
+    let (done, outcome) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = done.send(child.wait_with_output());
     });
-    let output = child.wait_with_output().unwrap();
-    drop(guard);
+    // Bounded: a run that hangs is killed after 20 s (not reaped yet, so the
+    // pid is still the child's).
+    let output = match outcome.recv_timeout(20 * SECOND) {
+        Ok(output) => output.unwrap(),
+        Err(_) => {
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+            panic!("warden did not finish within 20 s");
+        }
+    };
     (
         output.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&output.stdout).into_owned(),

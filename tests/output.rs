@@ -160,7 +160,8 @@ fn a_slow_reader_slows_the_services_down(mode: Mode) {
     let mut launch = Launch::new(mode, &["-c", &config]);
     launch.command.stdout(Stdio::from(write));
     let mut warden = launch.start();
-    std::thread::sleep(1500 * Duration::from_millis(1));
+    // The reader stalls this long: the producer must be held back meanwhile.
+    hold(1500 * Duration::from_millis(1));
     let stalled_rss = rss_kib(warden.warden_pid);
     assert!(!dir.0.join("done").exists(), "the producer was not slowed down");
     assert!(stalled_rss < 8 * 1024, "{stalled_rss} KiB while the reader stalls");

@@ -53,7 +53,7 @@ fn liveness_restarts_a_hung_service_after_its_threshold(mode: Mode) {
     let warden = start(mode, &config);
     warden.expect_stderr(5 * SECOND, "web: starting -> running");
     // Healthy for a while: no restart however long it runs.
-    std::thread::sleep(Duration::from_millis(800));
+    hold(Duration::from_millis(800));
     assert!(!warden.stderr().contains("unhealthy"), "{}", warden.stderr());
     std::fs::write(dir.0.join("hang"), "").unwrap();
     let hung = Instant::now();
@@ -89,7 +89,7 @@ fn slow_starter_survives_its_startup_window(mode: Mode) {
     let ready = seen_at(&warden, 5 * SECOND, "slow: running -> ready: startup probe passed");
     assert!(ready - started >= Duration::from_millis(900), "ready after {:?}", ready - started);
     // A liveness probe that would kill on the first failure never ran before the startup passed.
-    std::thread::sleep(Duration::from_millis(500));
+    hold(Duration::from_millis(500));
     assert!(!warden.stderr().contains("slow: running -> unhealthy"), "{}", warden.stderr());
     // A starter that never answers is stopped once its window is spent.
     warden.expect_stderr(
@@ -180,7 +180,8 @@ fn dependents_and_main_program_wait_for_readiness(mode: Mode) {
     );
     let mut warden = Launch::new(mode, &["-c", &config, "--", "echo", "main ran"]).start();
     warden.expect_stderr(5 * SECOND, "db: starting -> running");
-    std::thread::sleep(Duration::from_millis(500));
+    // Nothing that waits for db's readiness starts meanwhile.
+    hold(Duration::from_millis(500));
     let err = warden.stderr();
     assert!(!err.contains("web: waiting -> starting") && !err.contains("(main): waiting"), "{err}");
     std::fs::write(dir.0.join("db-ready"), "").unwrap();
@@ -205,7 +206,8 @@ fn notify_ready_and_notification_fd_gate_dependents(mode: Mode) {
     let socket = warden.expect_line(5 * SECOND, |l| l.starts_with("db | NOTIFY_SOCKET="));
     assert!(socket.starts_with("db | NOTIFY_SOCKET=@warden/"), "{socket}");
     warden.expect_stderr(5 * SECOND, "cache: running -> ready: ready (notification fd)");
-    std::thread::sleep(Duration::from_millis(100));
+    // web also waits for db, which is not ready yet: it does not start meanwhile.
+    hold(Duration::from_millis(100));
     assert!(!warden.stderr().contains("web: waiting -> starting"), "{}", warden.stderr());
     warden.expect_stderr(5 * SECOND, "db: running -> ready: READY=1");
     warden.expect_stderr(5 * SECOND, "web: waiting -> starting");
@@ -263,7 +265,7 @@ fn outer_ready_is_sent_exactly_once(mode: Mode) {
     std::fs::remove_file(dir.0.join("fail")).unwrap();
     assert!(wait_until(5 * SECOND, || count(&warden.stderr(), "web: running -> ready") == 2));
     // Long enough for a few of warden's own WATCHDOG=1 pings.
-    std::thread::sleep(Duration::from_millis(500));
+    hold(Duration::from_millis(500));
     receive(&mut messages);
     warden.signal(libc::SIGTERM);
     assert_eq!(warden.wait(10 * SECOND), 0);
@@ -336,7 +338,8 @@ fn churning_checks_leak_no_descriptors(mode: Mode) {
         })
     };
     assert!(wait_until(30 * SECOND, all_failed), "{}", warden.stderr());
-    std::thread::sleep(Duration::from_millis(300));
+    // The last checks' sockets and pipes close within this span.
+    hold(Duration::from_millis(300));
     // What the test itself holds open (and so warden may have inherited) is not warden's.
     let targets = |pid: &str| -> Vec<(i32, String)> {
         std::fs::read_dir(format!("/proc/{pid}/fd"))
@@ -436,8 +439,8 @@ fn a_file_probe_on_a_hung_mount_holds_up_nothing(mode: Mode) {
         "probed: running -> unhealthy: liveness probe failed 1 times in a row: timed out after 500ms";
     warden.expect_stderr(10 * SECOND, failed);
     let before = count(&warden.stderr(), "tick: starting -> running");
-    // A hold over a known span: the stat is held for over two more seconds.
-    std::thread::sleep(2 * SECOND);
+    // The stat is held for over two more seconds: tick restarts meanwhile.
+    hold(2 * SECOND);
     let during = count(&warden.stderr(), "tick: starting -> running") - before;
     let _ = strace.kill();
     let _ = strace.wait();

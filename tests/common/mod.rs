@@ -49,6 +49,13 @@ pub fn testkit() -> String {
     path.to_string_lossy().into_owned()
 }
 
+/// The one fixed wait tests make: a hold over a known span, to show that
+/// something does *not* happen within it (no restart, no start before a
+/// gate opens). Everything else waits for a condition (`wait_until`).
+pub fn hold(span: Duration) {
+    std::thread::sleep(span);
+}
+
 pub fn wait_until(timeout: Duration, mut condition: impl FnMut() -> bool) -> bool {
     let deadline = Instant::now() + timeout;
     loop {
