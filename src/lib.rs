@@ -5,7 +5,12 @@
 //! - [`cli`] turns argv into a [`cli::Command`]; it touches no process.
 //! - [`single`] is one-program mode (`warden -- CMD`): spawn, forward, reap, grace.
 //! - [`config`] reads and checks the YAML file; [`supervisor`] runs its services,
-//!   one pure state machine each (`supervisor::machine`) inside one loop.
+//!   one pure state machine each (`supervisor::machine`) inside one loop, with
+//!   the shutdown, dependency gates and reload diff pure as well.
+//! - [`inherited`] holds what warden was given to pass on (descriptors,
+//!   `LISTEN_*`); [`output`] owns warden's stdout and stderr (`output::sink`).
+//!
+//! docs/architecture.md has the whole picture.
 //! - [`init`] is what both modes share as an init: subreaper, signalfd, the
 //!   loop's wait, and the one place children are reaped.
 //! - [`reactor`] is the one event loop (epoll + a timer queue); it knows no policy.
