@@ -99,6 +99,21 @@ impl Sink {
         }
     }
 
+    #[cfg(test)]
+    fn with_target(what: &'static str, target: Target) -> Sink {
+        Sink {
+            what,
+            broken: false,
+            target: Some(target),
+            queue: Vec::new(),
+            written: 0,
+            dropped_lines: 0,
+            own_dropped: 0,
+            own_unreported: 0,
+            warning: None,
+        }
+    }
+
     /// The fd to watch for writability while something is queued (a
     /// blocking target never leaves anything queued).
     pub fn fd(&self) -> Option<RawFd> {
@@ -363,3 +378,6 @@ pub fn index(stream: Stream) -> usize {
         Stream::Stderr => 1,
     }
 }
+
+#[cfg(test)]
+mod tests;
