@@ -38,6 +38,8 @@ in_both_modes!(
     idle_services_make_no_system_calls,
     a_service_stuck_in_exec_holds_up_nothing_else,
     start_up_code_is_released_from_memory,
+    a_reload_restart_waits_for_new_dependencies,
+    a_reload_restarts_dependents_around_their_dependency,
 );
 
 fn start(mode: Mode, args: &[&str]) -> Running {
@@ -513,6 +515,75 @@ fn start_up_code_is_released_from_memory(mode: Mode) {
     assert!(wait_until(5 * SECOND, || released(&warden.stderr()).len() == 2), "{}", warden.stderr());
     let amounts = released(&warden.stderr());
     assert!(amounts.iter().all(|&kib| kib >= 64), "released too little: {amounts:?} KiB");
+    warden.signal(libc::SIGTERM);
+    assert_eq!(warden.wait(10 * SECOND), 0);
+}
+
+/// Where `needle` first appears in `text` after `from` (panics if nowhere).
+fn position_after(text: &str, from: usize, needle: &str) -> usize {
+    text[from..]
+        .find(needle)
+        .map(|at| from + at)
+        .unwrap_or_else(|| panic!("no {needle:?} after {from}:\n{text}"))
+}
+
+/// A service a reload changes to depend on a new one restarts only once
+/// that one is ready, exactly as at boot (it used to restart at once).
+fn a_reload_restart_waits_for_new_dependencies(mode: Mode) {
+    let dir = Dir::new();
+    let config = dir.config("services:\n  web:\n    command: [sleep, \"100\"]\n");
+    let warden = start(mode, &["-c", &config]);
+    warden.expect_stderr(5 * SECOND, "web: starting -> running");
+    dir.config(
+        "services:\n  web:\n    command: [sleep, \"100\"]\n    depends_on: { db2: ready }\n  \
+         db2:\n    command: [sleep, \"100\"]\n    readiness: { file: \"$DIR/db2-ready\", period: 50ms }\n",
+    );
+    warden.signal(libc::SIGHUP);
+    warden.expect_stderr(5 * SECOND, "web: stopping -> waiting: reloaded: waiting for its dependencies");
+    warden.expect_stderr(5 * SECOND, "db2: starting -> running");
+    // db2 is not ready: web does not start meanwhile.
+    hold(Duration::from_millis(1500));
+    let reload_at = warden.stderr().find("reloaded ").unwrap();
+    assert_eq!(count(&warden.stderr()[reload_at..], "web: waiting -> starting"), 0, "{}", warden.stderr());
+    std::fs::write(dir.0.join("db2-ready"), "").unwrap();
+    warden.expect_stderr(5 * SECOND, "db2: running -> ready");
+    warden.expect_stderr(5 * SECOND, "web: waiting -> starting");
+    let log = warden.stderr();
+    let ready = position_after(&log, reload_at, "db2: running -> ready");
+    let web = position_after(&log, reload_at, "web: waiting -> starting");
+    assert!(ready < web, "web started before db2 was ready:\n{log}");
+    warden.signal(libc::SIGTERM);
+    let mut warden = warden;
+    assert_eq!(warden.wait(10 * SECOND), 0);
+}
+
+/// A reload that restarts a dependency stops what depends on it first, and
+/// starts it again only once the dependency is back.
+fn a_reload_restarts_dependents_around_their_dependency(mode: Mode) {
+    let dir = Dir::new();
+    let db = |arg: &str| format!("  db:\n    command: [sleep, \"{arg}\"]\n");
+    let web = "  web:\n    command: [sleep, \"100\"]\n    depends_on: { db: started }\n";
+    let config = dir.config(&format!("services:\n{}{web}", db("100")));
+    let mut warden = start(mode, &["-c", &config]);
+    warden.expect_stderr(5 * SECOND, "web: starting -> running");
+    // A new service depending on db comes with the same reload.
+    let worker = "  worker:\n    command: [sleep, \"100\"]\n    depends_on: [db]\n";
+    dir.config(&format!("services:\n{}{web}{worker}", db("101")));
+    warden.signal(libc::SIGHUP);
+    warden.expect_stderr(5 * SECOND, "added worker; removed none; changed db; 1 unchanged");
+    warden.expect_stderr(10 * SECOND, "web: waiting -> starting");
+    warden.expect_stderr(5 * SECOND, "web: starting -> running");
+    warden.expect_stderr(5 * SECOND, "worker: starting -> running");
+    let log = warden.stderr();
+    let at = log.find("reloaded ").unwrap();
+    let web_stops = position_after(&log, at, "web: running -> stopping");
+    let db_stops = position_after(&log, at, "db: running -> stopping");
+    let db_back = position_after(&log, at, "db: starting -> running");
+    let web_back = position_after(&log, at, "web: waiting -> starting");
+    assert!(web_stops < db_stops, "db stopped before its dependent web:\n{log}");
+    assert!(db_back < web_back, "web started before db was back:\n{log}");
+    let worker_starts = position_after(&log, at, "worker: waiting -> starting");
+    assert!(db_back < worker_starts, "the new worker started while db was down for its restart:\n{log}");
     warden.signal(libc::SIGTERM);
     assert_eq!(warden.wait(10 * SECOND), 0);
 }

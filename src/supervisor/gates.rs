@@ -17,11 +17,16 @@ pub struct Facts<'a> {
     pub comes_back: bool,
     /// Stopped by hand: it waits to be started by hand.
     pub held: bool,
+    /// A reload is about to restart it: what it reached counts no more.
+    pub restarting: bool,
 }
 
 impl Facts<'_> {
     /// It will never change state again by itself.
     fn settled(&self) -> bool {
+        if self.restarting {
+            return false;
+        }
         match self.state {
             State::Exited | State::Stopped => true,
             State::Failed => !self.comes_back,
@@ -46,11 +51,12 @@ pub fn gate(dependencies: &[Dependency], services: &[Facts]) -> Gate {
     let mut gate = Gate::Open;
     for dependency in dependencies {
         let Some(target) = services.iter().find(|s| s.name == dependency.name) else { continue };
-        let met = match dependency.condition {
-            Condition::Started => target.started_once,
-            Condition::Ready => target.ready_once,
-            Condition::Completed => target.completed,
-        };
+        let met = !target.restarting
+            && match dependency.condition {
+                Condition::Started => target.started_once,
+                Condition::Ready => target.ready_once,
+                Condition::Completed => target.completed,
+            };
         if met {
             continue;
         }

@@ -78,8 +78,12 @@ pub enum State {
 pub enum AfterStop {
     /// Stay stopped (shutdown, or stopped by hand).
     Stay,
-    /// Start again at once (restart by hand, changed config on reload).
+    /// Start again at once (restart by hand).
     Restart,
+    /// Back to waiting for its dependencies, as at boot (a reload's restart):
+    /// what it had reached (started, ready, completed) counts no more, so
+    /// its dependents wait for the new run.
+    Wait,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -278,6 +282,9 @@ impl Machine {
 
     pub fn handle(&mut self, service: &Service, input: Input, now: Instant, random: f64) -> Vec<Output> {
         let mut out = Vec::new();
+        if let Input::Stop { then: AfterStop::Wait, .. } = input {
+            self.forget_progress();
+        }
         match (self.state, input) {
             (State::Scheduled, Input::Start) => self.start_counted(&mut out, "scheduled run", false),
             (State::Waiting | State::Stopped, Input::Start) => self.start(&mut out, "start"),
@@ -342,6 +349,13 @@ impl Machine {
                         self.enter_with(&mut out, State::Stopped, "stopped".into(), Some(status), None)
                     }
                     AfterStop::Restart => self.start(&mut out, "restart"),
+                    AfterStop::Wait => self.enter_with(
+                        &mut out,
+                        State::Waiting,
+                        "reloaded: waiting for its dependencies".into(),
+                        Some(status),
+                        None,
+                    ),
                 }
             }
             (State::Backoff, Input::Timer { kind: TimerKind::Backoff, generation })
@@ -390,6 +404,9 @@ impl Machine {
                 match then {
                     AfterStop::Stay => self.enter(&mut out, State::Stopped, "stopped".into()),
                     AfterStop::Restart => self.start(&mut out, "restart"),
+                    AfterStop::Wait => {
+                        self.enter(&mut out, State::Waiting, "reloaded: waiting for its dependencies".into())
+                    }
                 }
             }
             // Everything else cannot happen or needs nothing: a stale timer, a
@@ -397,6 +414,14 @@ impl Machine {
             _ => {}
         }
         out
+    }
+
+    /// A new run is coming: dependents must wait for it to start (or be
+    /// ready, or complete) again.
+    fn forget_progress(&mut self) {
+        self.started_once = false;
+        self.ready_once = false;
+        self.completed = false;
     }
 
     fn start(&mut self, out: &mut Vec<Output>, reason: &str) {
@@ -807,6 +832,34 @@ mod tests {
         assert_eq!(m.state, State::Stopped);
     }
 
+    /// A reload's restart: the service stops, then waits for its gates as at
+    /// boot, and what it had reached counts no more from the moment the stop
+    /// is asked (its dependents wait for the new run).
+    #[test]
+    fn stop_then_wait_goes_back_to_waiting_and_forgets_progress() {
+        let t = Instant::now();
+        let s = service(Kind::Longrun, RestartPolicy::Always, None);
+        let mut m = Machine::default();
+        m.handle(&s, Input::Start, t, 0.5);
+        m.handle(&s, Input::Spawned { pid: 9 }, t, 0.5);
+        assert!(m.started_once && m.ready_once);
+        let out =
+            m.handle(&s, Input::Stop { then: AfterStop::Wait, timeout: Duration::from_secs(1) }, t, 0.5);
+        assert_eq!(m.state, State::Stopping { pid: 9, then: AfterStop::Wait });
+        assert!(out.contains(&Output::Signal(libc::SIGTERM)));
+        assert!(!m.started_once && !m.ready_once && !m.completed, "dependents would not wait");
+        let out = m.handle(&s, Input::Exited { status: ExitStatus::Exited(0) }, t, 0.5);
+        assert_eq!(m.state, State::Waiting);
+        assert!(!out.contains(&Output::Spawn), "it must wait for its gates, not start at once");
+        // A service not running goes straight back to waiting.
+        for state in [State::Backoff, State::Exited, State::Failed, State::Waiting] {
+            let mut m = Machine { state, ..Machine::default() };
+            let out = m.handle(&s, Input::Stop { then: AfterStop::Wait, timeout: Duration::ZERO }, t, 0.5);
+            assert_eq!(m.state, State::Waiting, "{state:?}");
+            assert!(!out.contains(&Output::Spawn));
+        }
+    }
+
     /// Every state × every input: nothing panics, and a live process is never
     /// forgotten (a state with a pid only leaves for a pid-less state on Exited).
     #[test]
@@ -836,6 +889,7 @@ mod tests {
             Input::Timer { kind: TimerKind::Cooldown, generation: 0 },
             Input::Stop { then: AfterStop::Stay, timeout: Duration::from_secs(1) },
             Input::Stop { then: AfterStop::Restart, timeout: Duration::from_secs(1) },
+            Input::Stop { then: AfterStop::Wait, timeout: Duration::from_secs(1) },
             Input::Kill,
             Input::Readiness { ready: true, reason: "x".into() },
             Input::Readiness { ready: false, reason: "x".into() },

@@ -137,6 +137,10 @@ struct Unit {
     stop_sent: bool,
     /// Reported once that its dependencies can never be met.
     stuck_reported: bool,
+    /// A reload restarts it (with this stop timeout) once its dependents
+    /// that restart too are down; until it is back, nothing waiting for it
+    /// may start.
+    reload_restart: Option<Duration>,
     /// Probes, notifications and watchdog.
     watch: Watch,
     /// The last lines of its output (captured modes only).
@@ -342,6 +346,7 @@ impl Unit {
             is_main,
             stop_sent: false,
             stuck_reported: false,
+            reload_restart: None,
             watch: Watch::default(),
             tail: crate::output::Tail::default(),
             file_log: None,
@@ -893,6 +898,7 @@ impl Supervisor {
     fn progress(&mut self) {
         match self.phase {
             Phase::Running => {
+                self.stop_for_reload();
                 // Starting one service may open the gate of the next: repeat until
                 // nothing more starts (at most once per service).
                 for _ in 0..=self.units.len() {
@@ -968,6 +974,59 @@ impl Supervisor {
         self.units.iter().any(|u| {
             !u.retired && u.machine.is_live() && u.service.depends_on.iter().any(|d| &d.name == name)
         })
+    }
+
+    /// A reload restarts `restarting`: what runs and depends on them, directly
+    /// or not, restarts with them (the main program excepted: it is the
+    /// container's, and reloads never touch it), so that it waits for them
+    /// again as at boot.
+    fn restart_dependents_of(&mut self, mut restarting: Vec<usize>) {
+        let mut next = 0;
+        // Bounded: every unit joins at most once.
+        while let Some(&index) = restarting.get(next) {
+            next += 1;
+            let Some(name) = self.units.get(index).map(|u| u.service.name.clone()) else { continue };
+            for (dependent, unit) in self.units.iter_mut().enumerate() {
+                if unit.retired
+                    || unit.is_main
+                    || unit.reload_restart.is_some()
+                    || !unit.machine.is_live()
+                    || matches!(unit.service.kind, Kind::Periodic(_))
+                    || !unit.service.depends_on.iter().any(|d| d.name == name)
+                {
+                    continue;
+                }
+                unit.reload_restart = Some(unit.service.stop_timeout);
+                restarting.push(dependent);
+            }
+        }
+    }
+
+    /// Reload restarts, dependents first: a unit marked by a reload stops
+    /// once no marked unit that depends on it still runs.
+    fn stop_for_reload(&mut self) {
+        for index in 0..self.units.len() {
+            let Some(unit) = self.units.get(index) else { continue };
+            let Some(timeout) = unit.reload_restart else { continue };
+            let name = &unit.service.name;
+            let dependents_up = self.units.iter().any(|u| {
+                u.reload_restart.is_some()
+                    && u.machine.is_live()
+                    && u.service.depends_on.iter().any(|d| &d.name == name)
+            });
+            if dependents_up {
+                continue;
+            }
+            let held = self.units.get_mut(index).is_some_and(|unit| {
+                unit.reload_restart = None;
+                unit.held
+            });
+            // Stopped by hand meanwhile: it stays down, with its new settings.
+            if !held {
+                self.inputs.push_back((index, Input::Stop { then: AfterStop::Wait, timeout }));
+            }
+            self.feed_inputs();
+        }
     }
 
     /// What the gates know of every service that is not retired.
@@ -1189,6 +1248,7 @@ impl Supervisor {
         }
         self.next_unit_id += prepared.len() as u64;
         let (mut added, mut removed, mut changed) = (Vec::new(), Vec::new(), Vec::new());
+        let mut restarting = Vec::new();
         let unchanged = difference.unchanged.len();
         for index in 0..self.units.len() {
             let Some(unit) = self.units.get_mut(index) else { continue };
@@ -1217,8 +1277,25 @@ impl Supervisor {
                     if let Some((_, token)) = &unit.watch.notify {
                         self.watched.remove(token);
                     }
+                    if unit.machine.is_live() && !matches!(new.service.kind, Kind::Periodic(_)) {
+                        // Same unit, new settings: it stops (after what depends
+                        // on it), then waits for its gates and starts from them.
+                        let timeout = unit.service.stop_timeout;
+                        unit.watch.set_probes(&new.service, new.watch.take_programs());
+                        unit.service = new.service;
+                        unit.program = new.program;
+                        unit.setup = new.setup;
+                        unit.watch.notify = new.watch.notify;
+                        unit.stop_sent = false;
+                        unit.stuck_reported = false;
+                        unit.reload_restart = Some(timeout);
+                        self.watch_notify_socket(index);
+                        restarting.push(index);
+                        continue;
+                    }
                     if unit.machine.is_live() {
-                        // Same unit, new settings: it stops, then starts from them.
+                        // A periodic job's run in progress: it stops, then runs
+                        // again from the new settings.
                         let timeout = unit.service.stop_timeout;
                         unit.watch.set_probes(&new.service, new.watch.take_programs());
                         unit.service = new.service;
@@ -1256,6 +1333,7 @@ impl Supervisor {
             self.watch_notify_socket(index);
             self.schedule(index);
         }
+        self.restart_dependents_of(restarting);
         self.config.grace = config.grace;
         self.config.drain = config.drain;
         self.config.log_format = config.log_format;
@@ -1306,5 +1384,6 @@ fn facts(unit: &Unit) -> gates::Facts<'_> {
         completed: m.completed,
         comes_back: unit.service.cooldown.is_some() && !unit.service.critical,
         held: unit.held && !unit.retired,
+        restarting: unit.reload_restart.is_some(),
     }
 }

@@ -18,6 +18,7 @@ fn service(name: &str, state: State) -> Facts<'_> {
         completed: false,
         comes_back: false,
         held: false,
+        restarting: false,
     }
 }
 
@@ -105,4 +106,19 @@ fn nothing_left_when_everything_ended_or_waits_in_vain() {
     let mut held = service("h", State::Stopped);
     held.held = true;
     assert!(!nothing_left(&[held], open));
+}
+
+#[test]
+fn a_dependency_a_reload_restarts_closes_the_gate_until_it_is_back() {
+    let mut db = service("db", running());
+    db.started_once = true;
+    db.ready_once = true;
+    db.restarting = true;
+    for condition in [Condition::Started, Condition::Ready] {
+        assert_eq!(gate(&on("db", condition), &[db]), Gate::Closed, "{condition:?}");
+    }
+    // Even one that ended: it is about to run again.
+    let mut done = service("db", State::Exited);
+    done.restarting = true;
+    assert_eq!(gate(&on("db", Condition::Started), &[done]), Gate::Closed);
 }
