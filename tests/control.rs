@@ -23,6 +23,7 @@ in_both_modes!(
     http_endpoints_serve_200_concurrent_clients,
     metrics_parse_and_move_after_crashes,
     readyz_turns_503_at_the_first_stop_signal,
+    logs_of_a_service_whose_output_is_discarded_is_a_refusal,
 );
 
 struct Setup {
@@ -451,4 +452,26 @@ fn a_socket_that_cannot_be_made_is_one_warning() {
     let answer = client("/nonexistent/dir/w.sock", &["status"]);
     assert_eq!(answer.status.code(), Some(1));
     assert!(stderr(&answer).contains("no warden answers on /nonexistent/dir/w.sock"), "{}", stderr(&answer));
+}
+
+/// `logs: null` (unquoted, as users write it) discards the output: nothing
+/// of it reaches warden's stdout, and `warden logs` says why it has nothing
+/// and exits 1, with or without -f (it used to read `null` as the default,
+/// capture everything, and answer with nothing).
+fn logs_of_a_service_whose_output_is_discarded_is_a_refusal(mode: Mode) {
+    let mut s = start(
+        mode,
+        "control: $SOCK\nservices:\n  quiet:\n    command: \"echo secret-line; exec sleep 100\"\n    logs: null\n  \
+         loud:\n    command: \"echo loud-line; exec sleep 100\"\n",
+    );
+    s.warden.expect_line(5 * SECOND, |l| l == "loud | loud-line");
+    for args in [&["logs", "quiet"][..], &["logs", "-f", "quiet"][..]] {
+        let out = client(&s.socket, args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {}", stdout(&out));
+        assert!(stderr(&out).contains("quiet's output is not captured (logs: null)"), "{}", stderr(&out));
+    }
+    s.warden.signal(libc::SIGTERM);
+    assert_eq!(s.warden.wait(10 * SECOND), 0);
+    s.warden.rest_of_stdout();
+    assert!(!s.warden.seen.iter().any(|l| l.contains("secret-line")), "{:?}", s.warden.seen);
 }

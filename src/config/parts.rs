@@ -6,6 +6,10 @@ use super::*;
 impl Reader<'_> {
     /// `prefix`, `inherit`, `null`, or `{ file: PATH, max_size: 10M, keep: 5 }`.
     pub(super) fn logs(&mut self, node: &Node, path: &str) -> Option<Logs> {
+        // `logs: null` as written is YAML's null, not the word: it means discard.
+        if node.value == Value::Null {
+            return Some(Logs::Null);
+        }
         if let Value::Scalar { .. } = node.value {
             let modes = [("prefix", Logs::Prefix), ("inherit", Logs::Inherit), ("null", Logs::Null)];
             let names: Vec<&str> = modes.iter().map(|(n, _)| *n).collect();

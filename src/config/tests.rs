@@ -140,3 +140,14 @@ fn every_key_is_in_the_configuration_reference() {
         assert!(reference.contains(&format!("| `{key}` |")), "docs/configuration.md has no row for `{key}`");
     }
 }
+
+/// `logs: null` as users write it is YAML's null, not the word "null": it
+/// must discard the output, not fall back to the default (prefix).
+#[test]
+fn logs_null_unquoted_means_discard() {
+    for value in ["null", "~", "\"null\"", "Null", "NULL"] {
+        let config = check(&format!("services:\n  quiet:\n    command: [x]\n    logs: {value}\n"));
+        let logs = config.map(|c| c.services[0].logs.clone());
+        assert_eq!(logs, Ok(Logs::Null), "logs: {value}");
+    }
+}
