@@ -191,6 +191,7 @@ where
 
     let mut parser = lexopt::Parser::from_args(args);
     let bad = |e: lexopt::Error| UsageError(e.to_string());
+    let mut config_given: Option<PathBuf> = None;
     while let Some(arg) = parser.next().map_err(bad)? {
         match arg {
             Long("grace") => {
@@ -199,7 +200,16 @@ where
                     Some(duration::parse(&text).map_err(|e| UsageError(format!("--grace: {e}")))?);
             }
             Short('c') | Long("config") => {
-                options.config = Some(PathBuf::from(parser.value().map_err(bad)?));
+                let path = PathBuf::from(parser.value().map_err(bad)?);
+                if let Some(first) = &config_given {
+                    return Err(UsageError(format!(
+                        "-c given twice ({} and {}): warden runs one config file",
+                        first.display(),
+                        path.display()
+                    )));
+                }
+                config_given = Some(path.clone());
+                options.config = Some(path);
             }
             Long("restart") => {
                 let text = string_value(&mut parser, "--restart")?;
@@ -257,6 +267,17 @@ where
         return Ok(Command::Validate {
             config: options.config.unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG)),
         });
+    }
+    if options.restart.is_none() {
+        for (given, option) in
+            [(options.max_restarts.is_some(), "--max-restarts"), (options.backoff.is_some(), "--backoff")]
+        {
+            if given {
+                return Err(UsageError(format!(
+                    "{option} has no effect without --restart: add --restart on-failure (or always)"
+                )));
+            }
+        }
     }
     if options.command.is_empty() && options.config.is_none() {
         return Err(UsageError("no command given: warden [OPTIONS] -- CMD [ARG...], or -c FILE".into()));

@@ -86,7 +86,14 @@ fn environment(name: &str) -> Option<String> {
 
 fn validate(path: &std::path::Path) -> i32 {
     match config::load(path, &environment, std::path::Path::new("/")) {
-        Ok(config) => print(&format!("{}: valid, {} services\n", path.display(), config.services.len())),
+        Ok(config) => {
+            let count = config.services.len();
+            print(&format!(
+                "{}: valid, {count} service{}\n",
+                path.display(),
+                if count == 1 { "" } else { "s" }
+            ))
+        }
         Err(e) => {
             logger::write_line(&e.to_string());
             2

@@ -51,6 +51,8 @@ fn bad_command_lines_exit_2_and_start_nothing() {
         (&["--exit-map", "1:256", "sh", "-c", &touch], "--exit-map: \"1:256\""),
         (&["--pdeathsig", "99", "sh", "-c", &touch], "--pdeathsig: unknown signal \"99\""),
         (&["--frobnicate", "sh", "-c", &touch], "--frobnicate"),
+        (&["-c", "/a.yaml", "-c", "/b.yaml", "sh", "-c", &touch], "-c given twice (/a.yaml and /b.yaml)"),
+        (&["--max-restarts", "3", "sh", "-c", &touch], "--max-restarts has no effect without --restart"),
     ];
     for (args, message) in cases {
         let (code, _, err) = warden_output(args);

@@ -297,6 +297,10 @@ fn a_valid_config_validates() {
     assert_eq!(String::from_utf8_lossy(&out.stdout), format!("{}: valid, 2 services\n", path.display()));
     let out = Command::new(warden()).arg("validate").env("WARDEN_CONFIG", &path).output().unwrap();
     assert_eq!(out.status.code(), Some(0), "WARDEN_CONFIG is not used");
+    let one = dir.join("one.yaml");
+    std::fs::write(&one, "services:\n  a:\n    command: [sleep, \"1\"]\n").unwrap();
+    let out = Command::new(warden()).arg("validate").arg("-c").arg(&one).output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), format!("{}: valid, 1 service\n", one.display()));
 }
 
 #[test]

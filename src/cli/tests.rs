@@ -100,6 +100,17 @@ fn bad_input_is_explained() {
     assert!(msg(&["--bogus", "x"]).contains("--bogus"));
     assert!(msg(&[]).contains("no command given"));
     assert!(msg(&["--grace"]).contains("--grace"));
+    assert_eq!(
+        msg(&["-c", "a.yaml", "-c", "b.yaml"]),
+        "-c given twice (a.yaml and b.yaml): warden runs one config file"
+    );
+    assert_eq!(
+        msg(&["--max-restarts", "3", "x"]),
+        "--max-restarts has no effect without --restart: add --restart on-failure (or always)"
+    );
+    assert!(msg(&["--backoff", "1s", "x"]).starts_with("--backoff has no effect without --restart"));
+    // With --restart they are what they say.
+    assert!(run(&["--restart", "on-failure", "--max-restarts", "3", "--backoff", "1s", "x"]).is_ok());
 }
 
 #[test]

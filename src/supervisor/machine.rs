@@ -524,7 +524,10 @@ impl Machine {
             self.fail(
                 out,
                 service,
-                format!("{what}; {limit} restarts within {window} used up"),
+                format!(
+                    "{what}; {limit} restart{} within {window} used up",
+                    if limit == 1 { "" } else { "s" }
+                ),
                 status,
                 uptime,
             );
@@ -830,6 +833,29 @@ mod tests {
         m.handle(&s, Input::Stop { then: AfterStop::Stay, timeout: Duration::ZERO }, later, 0.5);
         m.handle(&s, Input::Exited { status: ExitStatus::Exited(0) }, later, 0.5);
         assert_eq!(m.state, State::Stopped);
+    }
+
+    #[test]
+    fn a_budget_of_one_restart_is_said_in_the_singular() {
+        let t = Instant::now();
+        let s = service(Kind::Longrun, RestartPolicy::Always, Some(1));
+        let mut m = Machine::default();
+        let mut reasons = Vec::new();
+        m.handle(&s, Input::Start, t, 0.5);
+        for pid in [1, 2, 3] {
+            m.handle(&s, Input::Spawned { pid }, t, 0.5);
+            for out in m.handle(&s, Input::Exited { status: ExitStatus::Exited(1) }, t, 0.5) {
+                if let Output::Transition(tr) = out {
+                    reasons.push(tr.reason);
+                }
+            }
+            if m.state == State::Failed {
+                break;
+            }
+            let generation = m.generation;
+            m.handle(&s, Input::Timer { kind: TimerKind::Backoff, generation }, t, 0.5);
+        }
+        assert!(reasons.iter().any(|r| r.ends_with("; 1 restart within 10m used up")), "{reasons:?}");
     }
 
     /// A reload's restart: the service stops, then waits for its gates as at
