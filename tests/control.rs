@@ -24,6 +24,7 @@ in_both_modes!(
     metrics_parse_and_move_after_crashes,
     readyz_turns_503_at_the_first_stop_signal,
     logs_of_a_service_whose_output_is_discarded_is_a_refusal,
+    a_stop_that_ends_in_sigkill_says_so,
 );
 
 struct Setup {
@@ -474,4 +475,24 @@ fn logs_of_a_service_whose_output_is_discarded_is_a_refusal(mode: Mode) {
     assert_eq!(s.warden.wait(10 * SECOND), 0);
     s.warden.rest_of_stdout();
     assert!(!s.warden.seen.iter().any(|l| l.contains("secret-line")), "{:?}", s.warden.seen);
+}
+
+/// A service that outlives its stop timeout is SIGKILLed, and every place
+/// says so: the event line (text), `warden status --json` (`stop_kills`,
+/// `last_exit`) and `warden_service_stop_kills_total`. It used to read
+/// `stopping -> stopped: stopped`.
+fn a_stop_that_ends_in_sigkill_says_so(mode: Mode) {
+    let kit = testkit();
+    let (s, port) = start_http(
+        mode,
+        &format!("services:\n  stubborn:\n    command: [\"{kit}\", ignore-term]\n    stop_timeout: 1s\n"),
+    );
+    assert!(wait_until(5 * SECOND, || pid_in_status(&s.socket, "stubborn").is_some()));
+    let stop = client(&s.socket, &["stop", "stubborn"]);
+    assert!(stop.status.success(), "{}", stderr(&stop));
+    s.warden.expect_stderr(5 * SECOND, "stubborn: stopping -> stopped: did not stop within 1s; sent SIGKILL");
+    let json = stdout(&client(&s.socket, &["status", "--json", "stubborn"]));
+    assert!(json.contains("\"stop_kills\":1") && json.contains("\"signal\":\"SIGKILL\""), "{json}");
+    let (_, metrics) = get(port, "/metrics");
+    assert_eq!(metric(&metrics, "warden_service_stop_kills_total{service=\"stubborn\"}"), 1.0);
 }

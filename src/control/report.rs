@@ -73,6 +73,8 @@ pub struct View {
     pub exits: [u64; 4],
     pub probes: Vec<ProbeView>,
     pub lines_dropped: u64,
+    /// Stops that ended in SIGKILL: the program outlived its stop timeout.
+    pub stop_kills: u64,
 }
 
 /// warden itself.
@@ -232,7 +234,7 @@ pub fn json_view(v: &View) -> String {
         .collect();
     format!(
         "{{\"name\":{},\"kind\":\"{}\",\"state\":\"{}\",\"pid\":{},\"uptime_s\":{},\"restarts\":{},\
-         \"last_exit\":{},\"ready\":{},\"optional\":{},\"reason\":{},\"status\":{},\"probes\":{{{}}}}}",
+         \"last_exit\":{},\"stop_kills\":{},\"ready\":{},\"optional\":{},\"reason\":{},\"status\":{},\"probes\":{{{}}}}}",
         json_string(&v.name),
         v.kind,
         v.state,
@@ -240,6 +242,7 @@ pub fn json_view(v: &View) -> String {
         json_option(v.uptime.map(|u| u.as_secs())),
         v.restarts,
         json_exit(v.last_exit),
+        v.stop_kills,
         v.ready,
         v.optional,
         json_string(&v.reason),
@@ -355,6 +358,12 @@ pub fn metrics(warden: &Warden, views: &[View]) -> String {
     family("warden_service_restarts_total", "counter", "Starts of the service after its first.", &mut |o| {
         per_service(o, "warden_service_restarts_total", &|v| Some(v.restarts.to_string()))
     });
+    family(
+        "warden_service_stop_kills_total",
+        "counter",
+        "Stops that ended in SIGKILL because the service outlived its stop timeout.",
+        &mut |o| per_service(o, "warden_service_stop_kills_total", &|v| Some(v.stop_kills.to_string())),
+    );
     family("warden_service_exits_total", "counter", "Ends of the service's runs, by reason.", &mut |o| {
         for v in views {
             for reason in ExitReason::ALL {

@@ -208,6 +208,12 @@ pub struct Machine {
     generation: u64,
     /// A stop asked for while the program was being spawned.
     pending_stop: Option<(AfterStop, Duration)>,
+    /// The time the current stop gave the program, and whether it ran out
+    /// (then the program got SIGKILL, and the stop's end says so).
+    stop_timeout: Duration,
+    stop_killed: bool,
+    /// Stops that ended in SIGKILL because the program outlived its stop timeout.
+    pub stop_kills: u64,
 }
 
 impl State {
@@ -265,6 +271,9 @@ impl Default for Machine {
             starts: 0,
             generation: 0,
             pending_stop: None,
+            stop_timeout: Duration::ZERO,
+            stop_killed: false,
+            stop_kills: 0,
         }
     }
 }
@@ -344,18 +353,29 @@ impl Machine {
             (State::Stopping { then, .. }, Input::Exited { status }) => {
                 self.last_exit = Some(status);
                 self.generation += 1;
+                // A stop that had to end in SIGKILL says so, whatever follows.
+                let killed = std::mem::take(&mut self.stop_killed).then(|| {
+                    format!(
+                        "did not stop within {}; sent SIGKILL",
+                        crate::duration::format(self.stop_timeout)
+                    )
+                });
                 match then {
                     AfterStop::Stay => {
-                        self.enter_with(&mut out, State::Stopped, "stopped".into(), Some(status), None)
+                        let reason = killed.unwrap_or_else(|| "stopped".into());
+                        self.enter_with(&mut out, State::Stopped, reason, Some(status), None)
                     }
-                    AfterStop::Restart => self.start(&mut out, "restart"),
-                    AfterStop::Wait => self.enter_with(
-                        &mut out,
-                        State::Waiting,
-                        "reloaded: waiting for its dependencies".into(),
-                        Some(status),
-                        None,
-                    ),
+                    AfterStop::Restart => match killed {
+                        Some(why) => self.start(&mut out, &format!("restart ({why})")),
+                        None => self.start(&mut out, "restart"),
+                    },
+                    AfterStop::Wait => {
+                        let reason = match killed {
+                            Some(why) => format!("reloaded ({why}): waiting for its dependencies"),
+                            None => "reloaded: waiting for its dependencies".into(),
+                        };
+                        self.enter_with(&mut out, State::Waiting, reason, Some(status), None)
+                    }
                 }
             }
             (State::Backoff, Input::Timer { kind: TimerKind::Backoff, generation })
@@ -375,6 +395,10 @@ impl Machine {
                 State::Stopping { .. } | State::Unhealthy { .. },
                 Input::Timer { kind: TimerKind::StopTimeout, generation },
             ) if generation == self.generation => {
+                if matches!(self.state, State::Stopping { .. }) && !self.stop_killed {
+                    self.stop_killed = true;
+                    self.stop_kills += 1;
+                }
                 out.push(Output::KillGroup);
             }
             (
@@ -442,6 +466,8 @@ impl Machine {
     fn stop(&mut self, out: &mut Vec<Output>, service: &Service, then: AfterStop, timeout: Duration) {
         let (State::Running { pid, .. } | State::Ready { pid, .. }) = self.state else { return };
         self.generation += 1;
+        self.stop_timeout = timeout;
+        self.stop_killed = false;
         self.enter(
             out,
             State::Stopping { pid, then },

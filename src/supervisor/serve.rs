@@ -842,6 +842,7 @@ fn view(unit: &Unit) -> View {
         exits: unit.exits,
         probes,
         lines_dropped: unit.lines_dropped + unit.file_log.as_ref().map_or(0, |f| f.dropped_lines),
+        stop_kills: unit.machine.stop_kills,
     }
 }
 

@@ -24,6 +24,7 @@ fn view(name: &str, state: &'static str, ready: bool) -> View {
             last_error: None,
         }],
         lines_dropped: 0,
+        stop_kills: 0,
     }
 }
 
