@@ -26,6 +26,7 @@ in_both_modes!(
     churning_checks_leak_no_descriptors,
     reloading_stopping_and_watchdog_trigger_notices,
     a_file_probe_on_a_hung_mount_holds_up_nothing,
+    http_probes_close_without_resetting_the_connection,
 );
 
 fn start(mode: Mode, config: &str) -> Running {
@@ -451,5 +452,30 @@ fn a_file_probe_on_a_hung_mount_holds_up_nothing(mode: Mode) {
     );
     warden.signal(libc::SIGTERM);
     let mut warden = warden;
+    assert_eq!(warden.wait(10 * SECOND), 0);
+}
+
+/// An HTTP probe reads the whole answer and lets the server close: the
+/// server sees a clean end, never a reset (the probe used to close with the
+/// body unread, and Python's http.server logged ConnectionResetError).
+fn http_probes_close_without_resetting_the_connection(mode: Mode) {
+    let dir = Dir::new();
+    let port = free_port();
+    let script = format!("{}/tests/support/reset_watch.py", env!("CARGO_MANIFEST_DIR"));
+    let config = dir.config(&format!(
+        "services:\n  srv:\n    command: [python3, \"{script}\", \"{port}\"]\n    \
+         readiness: {{ http: \"http://127.0.0.1:{port}/\", period: 100ms, timeout: 2s }}\n"
+    ));
+    let mut warden = start(mode, &config);
+    warden.expect_line(10 * SECOND, |l| l == "srv | listening");
+    warden.expect_stderr(10 * SECOND, "srv: running -> ready: readiness probe passed");
+    let mut verdicts = Vec::new();
+    while verdicts.len() < 8 {
+        let line = warden.expect_line(10 * SECOND, |l| l.starts_with("srv | ") && l != "srv | listening");
+        verdicts.push(line);
+    }
+    assert!(verdicts.iter().all(|v| v == "srv | CLEAN"), "{verdicts:?}");
+    assert!(!warden.stderr().contains("srv: ready -> running"), "{}", warden.stderr());
+    warden.signal(libc::SIGTERM);
     assert_eq!(warden.wait(10 * SECOND), 0);
 }

@@ -1,7 +1,10 @@
 //! TCP and HTTP checks as small non-blocking state machines: connect, then (HTTP)
-//! send one GET and read just the status line. Each step does what the socket
-//! allows now and says what to wait for next; the caller's epoll does the waiting
-//! and its timer enforces the timeout.
+//! send one GET, read the status line, and read (and discard) the rest of the
+//! answer until the server closes: closing with an answer unread would make
+//! the kernel reset the connection, and the server log a ConnectionResetError.
+//! Each step does what the socket allows now and says what to wait for next;
+//! the caller's epoll does the waiting and its timer enforces the timeout (at
+//! which a check that already has its verdict gives that, not a timeout).
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -13,6 +16,9 @@ use crate::sys::Reason;
 
 /// Bytes of the answer read: enough for "HTTP/1.1 503" and a reason phrase.
 const MAX_STATUS_LINE: usize = 64;
+/// Bytes of the answer read and dropped after the status line, at most: a
+/// larger answer is cut off (and reset) rather than read for ever.
+const MAX_DRAIN: usize = 64 * 1024;
 
 pub enum Step {
     Done(Outcome),
@@ -21,8 +27,17 @@ pub enum Step {
 
 enum Phase {
     Connecting,
-    Sending { sent: usize },
-    Receiving { received: usize },
+    Sending {
+        sent: usize,
+    },
+    Receiving {
+        received: usize,
+    },
+    /// The verdict is known; reading the rest until the server closes.
+    Draining {
+        verdict: Option<Outcome>,
+        drained: usize,
+    },
 }
 
 pub struct SocketCheck {
@@ -57,6 +72,44 @@ impl SocketCheck {
             },
             Phase::Sending { .. } => self.send(),
             Phase::Receiving { .. } => self.receive(),
+            Phase::Draining { .. } => self.drain(),
+        }
+    }
+
+    /// The verdict, if it is known while the rest of the answer is read.
+    pub fn verdict(&self) -> Option<Outcome> {
+        match &self.phase {
+            Phase::Draining { verdict, .. } => verdict.clone(),
+            _ => None,
+        }
+    }
+
+    /// The status line is in: keep the verdict, say we send nothing more,
+    /// and read the rest of the answer.
+    fn judged(&mut self, verdict: Outcome) -> Step {
+        let _ = self.stream.shutdown(std::net::Shutdown::Write);
+        self.phase = Phase::Draining { verdict: Some(verdict), drained: 0 };
+        self.drain()
+    }
+
+    fn drain(&mut self) -> Step {
+        let Phase::Draining { verdict, drained } = &mut self.phase else { return self.advance() };
+        let mut scrap = [0u8; 4096];
+        loop {
+            match self.stream.read(&mut scrap) {
+                // The server closed: a clean end, no reset.
+                Ok(0) => return Step::Done(verdict.take().unwrap_or(Ok(()))),
+                Ok(n) => {
+                    *drained += n;
+                    if *drained > MAX_DRAIN {
+                        return Step::Done(verdict.take().unwrap_or(Ok(())));
+                    }
+                }
+                Err(e) if e.kind() == ErrorKind::WouldBlock => return Step::Wait(Interest::Read),
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                // The server reset it: the verdict stands.
+                Err(_) => return Step::Done(verdict.take().unwrap_or(Ok(()))),
+            }
         }
     }
 
@@ -90,7 +143,8 @@ impl SocketCheck {
         let Phase::Receiving { mut received } = self.phase else { return self.advance() };
         loop {
             let Some(space) = self.response.get_mut(received..).filter(|s| !s.is_empty()) else {
-                return Step::Done(status(&self.response));
+                let verdict = status(&self.response);
+                return self.judged(verdict);
             };
             match self.stream.read(space) {
                 Ok(0) => return Step::Done(status(self.response.get(..received).unwrap_or_default())),
@@ -98,7 +152,8 @@ impl SocketCheck {
                     received += n;
                     let got = self.response.get(..received).unwrap_or_default();
                     if got.contains(&b'\n') {
-                        return Step::Done(status(got));
+                        let verdict = status(got);
+                        return self.judged(verdict);
                     }
                 }
                 Err(e) if e.kind() == ErrorKind::WouldBlock => {

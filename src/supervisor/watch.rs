@@ -386,8 +386,15 @@ impl Supervisor {
             slot.timer = None;
         }
         if let Some(attempt) = self.end_attempt(index, kind) {
+            // An HTTP check that has its verdict and was only reading the rest
+            // of the answer gives that verdict.
+            let verdict = match &attempt {
+                Attempt::Socket { check, .. } => check.verdict(),
+                _ => None,
+            };
             self.abandon(attempt);
-            let outcome = Err(format!("timed out after {}", crate::duration::format(timeout)));
+            let outcome = verdict
+                .unwrap_or_else(|| Err(format!("timed out after {}", crate::duration::format(timeout))));
             self.finish_probe(index, kind, outcome);
         }
     }
