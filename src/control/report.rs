@@ -90,16 +90,8 @@ pub struct Warden {
     pub process: ProcessStats,
 }
 
-/// The `process_*` metrics, read from /proc by the caller.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct ProcessStats {
-    pub cpu_seconds: f64,
-    pub resident_bytes: u64,
-    pub virtual_bytes: u64,
-    pub start_time_seconds: f64,
-    pub open_fds: u64,
-    pub max_fds: u64,
-}
+/// The `process_*` metrics: warden's own use of the machine, read from /proc.
+pub type ProcessStats = crate::sys::process::Usage;
 
 /// Whether everything required is ready and no shutdown has begun.
 pub fn ready(warden: &Warden, views: &[View]) -> bool {

@@ -85,26 +85,15 @@ impl Sink {
             Stream::Stdout => 1,
             Stream::Stderr => 2,
         };
-        let target = open_target(fd);
-        Sink {
-            what: stream.name(),
-            broken: target.is_none(),
-            target,
-            queue: Vec::new(),
-            written: 0,
-            dropped_lines: 0,
-            own_dropped: 0,
-            own_unreported: 0,
-            warning: None,
-        }
+        Sink::with_target(stream.name(), open_target(fd))
     }
 
-    #[cfg(test)]
-    fn with_target(what: &'static str, target: Target) -> Sink {
+    /// A sink writing to `target` (None: nothing can be written).
+    fn with_target(what: &'static str, target: Option<Target>) -> Sink {
         Sink {
             what,
-            broken: false,
-            target: Some(target),
+            broken: target.is_none(),
+            target,
             queue: Vec::new(),
             written: 0,
             dropped_lines: 0,

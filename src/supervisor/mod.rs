@@ -1277,26 +1277,13 @@ impl Supervisor {
                     if let Some((_, token)) = &unit.watch.notify {
                         self.watched.remove(token);
                     }
-                    if unit.machine.is_live() && !matches!(new.service.kind, Kind::Periodic(_)) {
-                        // Same unit, new settings: it stops (after what depends
-                        // on it), then waits for its gates and starts from them.
-                        let timeout = unit.service.stop_timeout;
-                        unit.watch.set_probes(&new.service, new.watch.take_programs());
-                        unit.service = new.service;
-                        unit.program = new.program;
-                        unit.setup = new.setup;
-                        unit.watch.notify = new.watch.notify;
-                        unit.stop_sent = false;
-                        unit.stuck_reported = false;
-                        unit.reload_restart = Some(timeout);
-                        self.watch_notify_socket(index);
-                        restarting.push(index);
-                        continue;
-                    }
                     if unit.machine.is_live() {
-                        // A periodic job's run in progress: it stops, then runs
-                        // again from the new settings.
+                        // Same unit, new settings. A service stops (after what
+                        // depends on it), then waits for its gates and starts
+                        // from them; a periodic job's run in progress stops and
+                        // runs again from them at once.
                         let timeout = unit.service.stop_timeout;
+                        let periodic = matches!(new.service.kind, Kind::Periodic(_));
                         unit.watch.set_probes(&new.service, new.watch.take_programs());
                         unit.service = new.service;
                         unit.program = new.program;
@@ -1304,8 +1291,15 @@ impl Supervisor {
                         unit.watch.notify = new.watch.notify;
                         unit.stop_sent = false;
                         unit.stuck_reported = false;
+                        if !periodic {
+                            unit.reload_restart = Some(timeout);
+                        }
                         self.watch_notify_socket(index);
-                        self.feed(index, Input::Stop { then: AfterStop::Restart, timeout });
+                        if periodic {
+                            self.feed(index, Input::Stop { then: AfterStop::Restart, timeout });
+                        } else {
+                            restarting.push(index);
+                        }
                         continue;
                     }
                     // Not running: start over from the new settings.

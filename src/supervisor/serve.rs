@@ -886,13 +886,5 @@ fn bind_fallback() -> Result<(UnixListener, String), String> {
 
 /// warden's own figures for `process_*`, from /proc (zero where unreadable).
 fn process_stats() -> report::ProcessStats {
-    let usage = process::own_usage();
-    report::ProcessStats {
-        cpu_seconds: usage.cpu_seconds,
-        resident_bytes: usage.resident_bytes,
-        virtual_bytes: usage.virtual_bytes,
-        start_time_seconds: usage.start_time_seconds,
-        open_fds: usage.open_fds,
-        max_fds: usage.max_fds,
-    }
+    process::own_usage()
 }

@@ -38,7 +38,7 @@ fn fill_with_own_lines(sink: &mut Sink) -> usize {
 #[test]
 fn a_guarded_pipe_never_blocks_and_reports_what_it_dropped() {
     let (mut read, write) = pipe();
-    let mut sink = Sink::with_target("stderr", Target::Guarded(write));
+    let mut sink = Sink::with_target("stderr", Some(Target::Guarded(write)));
     let before_drop = fill_with_own_lines(&mut sink);
     assert!(sink.is_blocked());
     // The pipe's 64 KiB plus the queue's 320 KiB, in 100-byte lines.
@@ -66,7 +66,7 @@ fn a_guarded_pipe_never_blocks_and_reports_what_it_dropped() {
 #[test]
 fn a_socket_that_is_not_read_never_blocks() {
     let (mut peer, ours) = socket_pair();
-    let mut sink = Sink::with_target("stderr", Target::Socket(ours));
+    let mut sink = Sink::with_target("stderr", Some(Target::Socket(ours)));
     fill_with_own_lines(&mut sink);
     assert!(sink.is_blocked());
     peer.set_nonblocking(true).unwrap();
@@ -88,7 +88,7 @@ fn a_socket_that_is_not_read_never_blocks() {
 #[test]
 fn services_records_are_queued_and_slow_the_reader_instead_of_dropping() {
     let (_read, write) = pipe();
-    let mut sink = Sink::with_target("stdout", Target::Guarded(write));
+    let mut sink = Sink::with_target("stdout", Some(Target::Guarded(write)));
     let records = vec![b'r'; 64 * 1024];
     let mut pushes = 0;
     while sink.has_room() && pushes < 100 {
@@ -104,7 +104,7 @@ fn services_records_are_queued_and_slow_the_reader_instead_of_dropping() {
 fn a_closed_stream_is_given_up_once() {
     let (read, write) = pipe();
     drop(read);
-    let mut sink = Sink::with_target("stdout", Target::Guarded(write));
+    let mut sink = Sink::with_target("stdout", Some(Target::Guarded(write)));
     sink.push(b"a\n", 1);
     sink.push(b"b\n", 1);
     assert!(sink.warning.take().is_some_and(|w| w.contains("stdout")));
