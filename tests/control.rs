@@ -198,6 +198,8 @@ fn every_verb_end_to_end(mode: Mode) {
     assert_eq!(bad.status.code(), Some(1));
     assert!(stdout(&bad).contains("restart"), "{}", stdout(&bad));
     assert_eq!(pid_in_status(&socket, "web"), Some(after), "a bad reload changed nothing");
+    // Said in warden's own output too, not only to the client (issue 20).
+    s.warden.expect_stderr(5 * SECOND, "warden: reload failed, nothing was changed");
 
     // reload: the difference applied and reported.
     std::fs::write(&s.config, format!("{good}  extra:\n    command: [sleep, \"1000\"]\n")).unwrap();

@@ -417,7 +417,12 @@ impl Supervisor {
             }
             Request::Reload => match self.reload() {
                 Ok(summary) => format!("{}{summary}\n", control::header(Ok(()))),
-                Err(why) => format!("{}{why}\n", control::header(Err("reload failed, nothing was changed"))),
+                Err(why) => {
+                    // Said in warden's own output too, as a SIGHUP reload's failure is.
+                    let sep = if why.contains('\n') { ":\n" } else { ": " };
+                    self.note(&format!("reload failed, nothing was changed{sep}{why}"));
+                    format!("{}{why}\n", control::header(Err("reload failed, nothing was changed")))
+                }
             },
             Request::Logs { name, lines, follow } => {
                 let Some(index) = self.unit_named(&name) else {
