@@ -10,9 +10,10 @@
 //! - a socket (a journal stream) is written with `MSG_DONTWAIT`;
 //! - a pipe or terminal that cannot be reopened (no `/proc`, or a pipe made by
 //!   another user, as a container runtime's is for `--user`) is written only
-//!   after `poll` says it has room, at most `PIPE_BUF` bytes at a time. Only a
-//!   writer sharing the pipe that fills it between the poll and the write
-//!   could still block warden there (documented in docs/output.md);
+//!   after `poll` says it has room, at most `PIPE_BUF` bytes at a time. A
+//!   writer sharing the pipe that fills it between the poll and the write, or
+//!   a terminal with less room than the line (poll only says "some"), could
+//!   still block warden there (documented in docs/output.md);
 //! - a regular file is written as it is: disk writes wait for nobody.
 //!
 //! Records wait in a queue. Services' records stop being read past
