@@ -87,6 +87,17 @@ fn lasting_zombies(root: i32, span: Duration, limit: Duration) -> Vec<i32> {
     lasting
 }
 
+/// One HTTP GET on loopback; the whole answer (bounded by a 10 s timeout).
+fn http_get(port: u16, path: &str) -> String {
+    use std::io::Write;
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream.set_read_timeout(Some(10 * SECOND)).unwrap();
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n").unwrap();
+    let mut text = String::new();
+    stream.read_to_string(&mut text).unwrap();
+    text
+}
+
 fn status_json(socket: &str) -> String {
     let output = Command::new(warden())
         .args(["status", "--json"])
@@ -109,11 +120,12 @@ fn restarts_of(status: &str, name: &str) -> u64 {
 fn a_stalled_reader_stops_nothing_in_services_mode(mode: Mode) {
     let dir = Dir::new();
     let socket = format!("{}/running.sock", dir.0.display());
-    let config = dir.config(
-        "grace: 5s\nservices:\n  crash:\n    command: [\"/bin/false\"]\n    restart: always\n    \
-         backoff: { initial: 0s, max: 0s }\n    min_uptime: 0s\n    logs: null\n  \
-         idle:\n    command: [sleep, \"1000\"]\n",
-    );
+    let port = free_port();
+    let config = dir.config(&format!(
+        "grace: 5s\nhttp: 127.0.0.1:{port}\nservices:\n  crash:\n    command: [\"/bin/false\"]\n    restart: always\n    \
+         backoff: {{ initial: 0s, max: 0s }}\n    min_uptime: 0s\n    logs: null\n  \
+         idle:\n    command: [sleep, \"1000\"]\n"
+    ));
     let mut launch = Launch::new(mode, &["-c", &config]);
     launch.command.env("WARDEN_CONTROL", &socket);
     let mut pipe = on_stalled_pipe(&mut launch);
@@ -144,6 +156,18 @@ fn a_stalled_reader_stops_nothing_in_services_mode(mode: Mode) {
         wait_until(30 * SECOND, || dropped(&table()).is_some_and(|n| n > 0)),
         "no own lines counted as dropped: {}",
         table()
+    );
+    // And in the metrics and /status, answered while the reader still stalls.
+    let metrics = http_get(port, "/metrics");
+    let counted = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("warden_log_lines_dropped_total{source=\"warden\"} "))
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    assert!(counted.is_some_and(|n| n > 0), "{metrics}");
+    let status = http_get(port, "/status");
+    assert!(
+        !status.contains("\"own_lines_dropped\":0,") && status.contains("\"own_lines_dropped\":"),
+        "{status}"
     );
     // The reader comes back: the notice follows the lines that got through.
     let text = drain(&mut pipe, |t| t.contains("of its own were dropped"), 10 * SECOND);
