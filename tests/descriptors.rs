@@ -156,17 +156,25 @@ fn config_with_probe(dir: &Dir, claim: bool) -> String {
     ))
 }
 
-fn services_mode_gives_them_to_the_main_program_only(mode: Mode) {
-    let dir = Dir::new();
-    let config = config_with_probe(&dir, false);
-    let (_read3, write3) = pipe();
+/// Runs `config` with `main` as the main program, pipes at 3 and 7 and
+/// LISTEN_FDS=2 with LISTEN_PID naming warden; returns (code, stdout,
+/// stderr) and the read end of the pipe at 3 (its writers all closed).
+fn run_services_with_pipes(mode: Mode, config: &str, main: &str) -> (i32, String, String, std::fs::File) {
+    let (read3, write3) = pipe();
     let (_read7, write7) = pipe();
-    let kit = testkit();
-    let main = format!("echo main-listen=$LISTEN_FDS,$LISTEN_PID,$$; exec {kit} status");
-    let mut command = warden_command(mode, &["-c", &config, "--", "sh", "-c", &main], Some("warden"));
+    let mut command = warden_command(mode, &["-c", config, "--", "sh", "-c", main], Some("warden"));
     command.env("LISTEN_FDS", "2");
     pass_at_3_and_7(&mut command, &write3, &write7);
     let (code, out, err) = run(command);
+    drop((write3, write7));
+    (code, out, err, read3)
+}
+
+fn services_mode_gives_them_to_the_main_program_only(mode: Mode) {
+    let dir = Dir::new();
+    let config = config_with_probe(&dir, false);
+    let main = format!("echo main-listen=$LISTEN_FDS,$LISTEN_PID,$$; exec {} status", testkit());
+    let (code, out, err, _) = run_services_with_pipes(mode, &config, &main);
     assert_eq!(code, 0, "{err}");
     // The main program: the two descriptors, LISTEN_PID its own pid.
     assert!(out.lines().any(|l| l == "fds 0 1 2 3 7"), "{out}");
@@ -186,16 +194,9 @@ fn services_mode_gives_them_to_the_main_program_only(mode: Mode) {
 fn a_service_with_inherit_fds_takes_them(mode: Mode) {
     let dir = Dir::new();
     let config = config_with_probe(&dir, true);
-    let (mut read3, write3) = pipe();
-    let (_read7, write7) = pipe();
-    let kit = testkit();
     // The main program gets none of them now: its fd 3 is not the pipe.
-    let main = format!("echo main >&3; exec {kit} status");
-    let mut command = warden_command(mode, &["-c", &config, "--", "sh", "-c", &main], Some("warden"));
-    command.env("LISTEN_FDS", "2");
-    pass_at_3_and_7(&mut command, &write3, &write7);
-    let (code, out, err) = run(command);
-    drop((write3, write7));
+    let main = format!("echo main >&3; exec {} status", testkit());
+    let (code, out, err, mut read3) = run_services_with_pipes(mode, &config, &main);
     assert_eq!(code, 0, "{err}");
     assert!(out.lines().any(|l| l == "svc | fds 0 1 2 3 7"), "{out}");
     let listen = out.lines().find_map(|l| l.strip_prefix("svc | listen=")).unwrap_or_else(|| panic!("{out}"));
