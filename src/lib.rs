@@ -9,14 +9,14 @@
 //!   the shutdown, dependency gates and reload diff pure as well.
 //! - [`inherited`] holds what warden was given to pass on (descriptors,
 //!   `LISTEN_*`); [`output`] owns warden's stdout and stderr (`output::sink`).
-//!
-//! docs/architecture.md has the whole picture.
 //! - [`init`] is what both modes share as an init: subreaper, signalfd, the
 //!   loop's wait, and the one place children are reaped.
 //! - [`reactor`] is the one event loop (epoll + a timer queue); it knows no policy.
 //! - [`leftovers`] decides which processes warden answers for at shutdown.
 //! - `sys` is the operating-system boundary and the only module with `unsafe`.
-//! - [`logger`] writes warden's own messages, never failing on a closed stderr.
+//! - [`logger`] formats warden's own messages; they never block (`output::sink`).
+//!
+//! docs/architecture.md has the whole picture.
 
 pub mod cli;
 pub mod config;
