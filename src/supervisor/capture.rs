@@ -149,7 +149,12 @@ impl Supervisor {
 
     /// Reads everything a process left in its pipes, before its exit is handled.
     pub(super) fn drain_output_of(&mut self, pid: i32) {
-        let tokens: Vec<u64> = self.captures.iter().filter(|(_, c)| c.pid == pid).map(|(t, _)| *t).collect();
+        let mut tokens: Vec<u64> =
+            self.captures.iter().filter(|(_, c)| c.pid == pid).map(|(t, _)| *t).collect();
+        // Stdout before stderr (their tokens were taken in that order), not
+        // the map's order: what a process wrote last comes out the same way
+        // every time (its two pipes carry no order between them).
+        tokens.sort_unstable();
         for token in tokens {
             // Enough reads to empty even a grown pipe; bounded all the same.
             self.read_capture(token, PIPE_SIZE / READ_SIZE + 1, false);
