@@ -25,6 +25,7 @@ in_both_modes!(
     readyz_turns_503_at_the_first_stop_signal,
     logs_of_a_service_whose_output_is_discarded_is_a_refusal,
     a_stop_that_ends_in_sigkill_says_so,
+    start_of_a_periodic_job_waits_for_its_run,
 );
 
 struct Setup {
@@ -497,4 +498,25 @@ fn a_stop_that_ends_in_sigkill_says_so(mode: Mode) {
     assert!(json.contains("\"stop_kills\":1") && json.contains("\"signal\":\"SIGKILL\""), "{json}");
     let (_, metrics) = get(port, "/metrics");
     assert_eq!(metric(&metrics, "warden_service_stop_kills_total{service=\"stubborn\"}"), 1.0);
+}
+
+/// `warden start JOB` answers once the run it started is over, as documented
+/// ("run, for a periodic job"); it used to answer `running` at once. A start
+/// while a run goes waits for that run; a stopped job is not run by its
+/// schedule until started again.
+fn start_of_a_periodic_job_waits_for_its_run(mode: Mode) {
+    let s = start(mode, "control: $SOCK\nservices:\n  job:\n    command: sleep 1.5\n    schedule: 1h\n");
+    let began = Instant::now();
+    let run = client(&s.socket, &["start", "job"]);
+    let took = began.elapsed();
+    assert!(run.status.success(), "{}{}", stdout(&run), stderr(&run));
+    assert_eq!(stdout(&run), "job: ran, next run scheduled\n");
+    assert!(took >= Duration::from_millis(1400), "answered after {took:?}, before the run was over");
+    s.warden.expect_stderr(5 * SECOND, "job: running -> scheduled");
+
+    let stop = client(&s.socket, &["stop", "job"]);
+    assert!(stop.status.success(), "{}", stderr(&stop));
+    assert_eq!(stdout(&stop), "job: stopped\n");
+    let restart = client(&s.socket, &["restart", "job"]);
+    assert_eq!(stdout(&restart), "job: ran, next run scheduled\n", "{}", stderr(&restart));
 }

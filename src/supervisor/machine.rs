@@ -214,6 +214,11 @@ pub struct Machine {
     stop_killed: bool,
     /// Stops that ended in SIGKILL because the program outlived its stop timeout.
     pub stop_kills: u64,
+    /// When its current or last run started (its exec confirmed).
+    pub last_start: Option<Instant>,
+    /// Stopped by hand: stays down (and keeps warden up) until started by
+    /// hand; schedules and reloads do not start it (`command`).
+    pub held: bool,
 }
 
 impl State {
@@ -274,6 +279,8 @@ impl Default for Machine {
             stop_timeout: Duration::ZERO,
             stop_killed: false,
             stop_kills: 0,
+            last_start: None,
+            held: false,
         }
     }
 }
@@ -295,6 +302,8 @@ impl Machine {
             self.forget_progress();
         }
         match (self.state, input) {
+            // Held by hand: neither a schedule nor a gate starts it.
+            (State::Stopped, Input::Start) if self.held => {}
             (State::Scheduled, Input::Start) => self.start_counted(&mut out, "scheduled run", false),
             (State::Waiting | State::Stopped, Input::Start) => self.start(&mut out, "start"),
             (State::Running { .. } | State::Ready { .. } | State::Unhealthy { .. }, Input::Start)
@@ -304,6 +313,7 @@ impl Machine {
             }
             (State::Starting, Input::Spawned { pid }) => {
                 self.started_once = true;
+                self.last_start = Some(now);
                 // Without a readiness check a running service is ready.
                 self.gated = service.kind != Kind::Longrun || service.has_readiness_check();
                 self.enter(&mut out, State::Running { pid, since: now }, "started".into());

@@ -18,6 +18,7 @@
 //! in [`shutdown`], tested cell by cell; this module performs its actions.
 
 mod capture;
+mod command;
 pub mod events;
 mod gates;
 pub mod machine;
@@ -147,12 +148,8 @@ struct Unit {
     tail: crate::output::Tail,
     /// Its log file, with `logs: { file: ... }`.
     file_log: Option<crate::output::rotate::RotatingFile>,
-    /// Stopped by hand: stays down (and keeps warden up) until started by hand.
-    held: bool,
     /// Ends of its runs, by `ExitReason`.
     exits: [u64; 4],
-    /// When its current or last run started.
-    last_start: Option<Instant>,
     /// Reason of its last state change, for status and control answers.
     reason: String,
     /// Lines of its output lost on warden's stdout or stderr.
@@ -350,9 +347,7 @@ impl Unit {
             watch: Watch::default(),
             tail: crate::output::Tail::default(),
             file_log: None,
-            held: false,
             exits: [0; 4],
-            last_start: None,
             reason: String::new(),
             lines_dropped: 0,
         }
@@ -683,10 +678,8 @@ impl Supervisor {
                     && self.phase == Phase::Running
                 {
                     self.arm_schedule(index, id, &name, schedule);
-                    if self.units.get(index).is_some_and(|u| u.held) {
-                        return None; // stopped by hand: no runs until started
-                    }
-                    if self.units.get(index).is_some_and(|u| u.machine.is_live()) {
+                    // (Stopped by hand, its machine ignores the start.)
+                    if self.units.get(index).is_some_and(|u| u.machine.is_live() && !u.machine.held) {
                         self.note(&format!(
                             "{}: run skipped: the previous one is still going",
                             self.units.get(index).map_or("", |u| u.service.name.as_str())
@@ -825,6 +818,21 @@ impl Supervisor {
         let random = self.random();
         let Some(unit) = self.units.get_mut(index) else { return };
         let outputs = unit.machine.handle(&unit.service, input, now, random);
+        self.perform_all(index, outputs);
+    }
+
+    /// A command by hand for one unit's machine; from when a run counts for
+    /// its answer, or why it was refused.
+    fn feed_command(&mut self, index: usize, command: command::Command) -> Result<Instant, command::Refusal> {
+        let now = Instant::now();
+        let random = self.random();
+        let Some(unit) = self.units.get_mut(index) else { return Ok(now) };
+        let accepted = unit.machine.command(&unit.service, command, now, random)?;
+        self.perform_all(index, accepted.outputs);
+        Ok(accepted.since)
+    }
+
+    fn perform_all(&mut self, index: usize, outputs: Vec<Output>) {
         for output in outputs {
             self.perform(index, output);
         }
@@ -863,9 +871,6 @@ impl Supervisor {
             Output::Transition(t) => {
                 events::emit(self.format, &name, &t);
                 if let Some(unit) = self.units.get_mut(index) {
-                    if t.from == "starting" && t.to == "running" {
-                        unit.last_start = Some(Instant::now());
-                    }
                     unit.reason = t.reason;
                 }
             }
@@ -1018,7 +1023,7 @@ impl Supervisor {
             }
             let held = self.units.get_mut(index).is_some_and(|unit| {
                 unit.reload_restart = None;
-                unit.held
+                unit.machine.held
             });
             // Stopped by hand meanwhile: it stays down, with its new settings.
             if !held {
@@ -1075,7 +1080,7 @@ impl Supervisor {
         // waits for a gate, or is held.
         let may_end = |u: &Unit| {
             matches!(u.machine.state, State::Exited | State::Stopped | State::Failed | State::Waiting)
-                && (!u.held || u.retired)
+                && (!u.machine.held || u.retired)
         };
         if !self.units.iter().all(may_end) {
             return false;
@@ -1395,7 +1400,7 @@ fn facts(unit: &Unit) -> gates::Facts<'_> {
         ready_once: m.ready_once,
         completed: m.completed,
         comes_back: unit.service.cooldown.is_some() && !unit.service.critical,
-        held: unit.held && !unit.retired,
+        held: unit.machine.held && !unit.retired,
         restarting: unit.reload_restart.is_some(),
     }
 }

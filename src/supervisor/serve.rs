@@ -15,7 +15,8 @@ use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime};
 
-use super::machine::{AfterStop, Input, State};
+use super::command::{Answer, Command};
+use super::machine::State;
 use super::{Phase, Supervisor, Timer, Unit};
 use crate::config::Kind;
 use crate::control::report::{self, ExitReason, ProbeView, View, Warden};
@@ -81,21 +82,15 @@ impl PeerSocket {
     }
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Goal {
-    Up,
-    Down,
-}
-
 enum Stage {
     Reading,
     /// Sending the answer, then closing.
     Answering,
-    /// Waiting for services to reach a goal: (unit, unit id, name).
+    /// Waiting for services to carry out a command: (unit, unit id, name,
+    /// from when a run counts).
     Waiting {
-        goal: Goal,
-        units: Vec<(usize, u64, String)>,
-        since: Instant,
+        command: Command,
+        units: Vec<(usize, u64, String, Instant)>,
     },
     /// `logs -f`: output of the unit is appended as it comes.
     Following {
@@ -448,9 +443,9 @@ impl Supervisor {
                 }
                 body
             }
-            Request::Start(names) => return self.command(token, &names, Goal::Up, false),
-            Request::Restart(names) => return self.command(token, &names, Goal::Up, true),
-            Request::Stop(names) => return self.command(token, &names, Goal::Down, false),
+            Request::Start(names) => return self.command(token, &names, Command::Start),
+            Request::Restart(names) => return self.command(token, &names, Command::Restart),
+            Request::Stop(names) => return self.command(token, &names, Command::Stop),
         };
         self.answer(token, answer.into_bytes());
     }
@@ -475,8 +470,8 @@ impl Supervisor {
         format!("no service named \"{name}\" (services: {})", known.join(", "))
     }
 
-    /// start, stop, restart: acts on each service, then waits for them all.
-    fn command(&mut self, token: u64, names: &[String], goal: Goal, restart: bool) {
+    /// start, stop, restart: given to each service's machine, then waited for.
+    fn command(&mut self, token: u64, names: &[String], command: Command) {
         if self.phase != Phase::Running {
             return self.answer(token, control::header(Err("warden is shutting down")).into_bytes());
         }
@@ -491,32 +486,16 @@ impl Supervisor {
                 None => return self.answer(token, control::header(Err(&self.unknown(name))).into_bytes()),
             }
         }
+        // What the loop still has for the machines goes first.
+        self.feed_inputs();
         let mut refused = Vec::new();
         let mut waits = Vec::new();
         for index in indexes {
-            let Some(unit) = self.units.get_mut(index) else { continue };
-            let name = unit.service.name.clone();
-            let timeout = unit.service.stop_timeout;
-            let input = match (goal, unit.machine.state) {
-                (Goal::Down, _) => Some(Input::Stop { then: AfterStop::Stay, timeout }),
-                (Goal::Up, State::Stopping { .. } | State::Unhealthy { .. }) => {
-                    refused.push(format!("{name}: is being stopped; try again when it is down"));
-                    continue;
-                }
-                (Goal::Up, State::Waiting) if !restart => {
-                    refused.push(format!("{name}: still waiting for its dependencies"));
-                    continue;
-                }
-                (Goal::Up, State::Stopped | State::Waiting) => Some(Input::Start),
-                (Goal::Up, State::Starting | State::Running { .. } | State::Ready { .. }) if !restart => None,
-                (Goal::Up, State::Starting) => None,
-                // A start by hand of a failed service gets a fresh restart budget.
-                (Goal::Up, _) => Some(Input::Stop { then: AfterStop::Restart, timeout }),
-            };
-            unit.held = goal == Goal::Down;
-            waits.push((index, unit.id, name));
-            if let Some(input) = input {
-                self.inputs.push_back((index, input));
+            let Some(unit) = self.units.get(index) else { continue };
+            let (id, name) = (unit.id, unit.service.name.clone());
+            match self.feed_command(index, command) {
+                Ok(since) => waits.push((index, id, name, since)),
+                Err(refusal) => refused.push(format!("{name}: {refusal}")),
             }
         }
         self.feed_inputs();
@@ -526,7 +505,7 @@ impl Supervisor {
                 .answer(token, format!("{}{body}", control::header(Err("nothing was done"))).into_bytes());
         }
         if let Some(conn) = self.server.conns.get_mut(&token) {
-            conn.stage = Stage::Waiting { goal, units: waits, since: Instant::now() };
+            conn.stage = Stage::Waiting { command, units: waits };
             // The request's deadline no longer applies: the wait has its own.
             if let Some(timer) = conn.timer.take() {
                 self.init.reactor.cancel_timer(timer);
@@ -538,7 +517,7 @@ impl Supervisor {
         self.settle_waits();
     }
 
-    /// Answers the clients whose services have reached their goal.
+    /// Answers the clients whose services have carried out their command.
     pub(super) fn settle_waits(&mut self) {
         let waiting: Vec<u64> = self
             .server
@@ -548,23 +527,23 @@ impl Supervisor {
             .map(|(t, _)| *t)
             .collect();
         for token in waiting {
-            let Some(Stage::Waiting { goal, units, since }) = self.server.conns.get(&token).map(|c| &c.stage)
+            let Some(Stage::Waiting { command, units }) = self.server.conns.get(&token).map(|c| &c.stage)
             else {
                 continue;
             };
-            let outcomes: Vec<Option<Result<String, String>>> = units
+            let answers: Vec<Answer> = units
                 .iter()
-                .map(|(index, id, name)| self.outcome(*index, *id, name, *goal, *since))
+                .map(|(index, id, _, since)| self.answer_of(*index, *id, *command, *since))
                 .collect();
-            if outcomes.iter().any(Option::is_none) {
+            if answers.contains(&Answer::Pending) {
                 continue;
             }
-            let failed = outcomes.iter().any(|o| matches!(o, Some(Err(_))));
+            let failed = answers.iter().any(|a| matches!(a, Answer::Failed(_)));
             let mut body = String::new();
-            for outcome in outcomes.into_iter().flatten() {
-                let (Ok(line) | Err(line)) = outcome;
-                body.push_str(&line);
-                body.push('\n');
+            for (answer, (_, _, name, _)) in answers.into_iter().zip(units) {
+                if let Answer::Done(line) | Answer::Failed(line) = answer {
+                    body.push_str(&format!("{name}: {line}\n"));
+                }
             }
             self.finish_wait(token, failed, &body);
         }
@@ -584,42 +563,12 @@ impl Supervisor {
         self.answer(token, answer);
     }
 
-    /// Where a service stands against a goal: None while on its way.
-    fn outcome(
-        &self,
-        index: usize,
-        id: u64,
-        name: &str,
-        goal: Goal,
-        since: Instant,
-    ) -> Option<Result<String, String>> {
-        let Some(unit) = self.units.get(index).filter(|u| u.id == id && !u.retired) else {
-            return Some(Err(format!("{name}: removed by a reload")));
-        };
-        let machine = &unit.machine;
-        let state = machine.state;
-        let pid = state.pid().map(|p| format!(" (pid {p})")).unwrap_or_default();
-        match goal {
-            Goal::Down if !machine.is_live() => Some(Ok(format!("{name}: {}", state.name()))),
-            Goal::Down => None,
-            Goal::Up if state == State::Starting || state.pid().is_some() && !machine.is_up() => None,
-            Goal::Up
-                if machine.is_up() && (machine.ready || matches!(unit.service.kind, Kind::Periodic(_))) =>
-            {
-                Some(Ok(format!("{name}: {}{pid}", state.name())))
-            }
-            // Up, not ready yet: wait (for a periodic job, its run is enough).
-            Goal::Up if machine.is_up() => None,
-            Goal::Up if state == State::Exited && machine.completed => Some(Ok(format!("{name}: completed"))),
-            Goal::Up
-                if state == State::Scheduled
-                    && machine.starts > 0
-                    && unit.last_start.is_some_and(|start| start >= since) =>
-            {
-                Some(Ok(format!("{name}: ran, next run scheduled")))
-            }
-            Goal::Up if matches!(state, State::Waiting | State::Scheduled) => None,
-            Goal::Up => Some(Err(format!("{name}: {}: {}", state.name(), unit.reason))),
+    /// Where a unit stands against a command (its machine says), unless a
+    /// reload removed it.
+    fn answer_of(&self, index: usize, id: u64, command: Command, since: Instant) -> Answer {
+        match self.units.get(index).filter(|u| u.id == id && !u.retired) {
+            Some(unit) => unit.machine.answer(&unit.service, command, since, &unit.reason),
+            None => Answer::Failed("removed by a reload".into()),
         }
     }
 
@@ -734,7 +683,7 @@ impl Supervisor {
         conn.timer = None;
         match &conn.stage {
             Stage::Waiting { units, .. } => {
-                let names: Vec<&str> = units.iter().map(|(_, _, n)| n.as_str()).collect();
+                let names: Vec<&str> = units.iter().map(|(_, _, n, _)| n.as_str()).collect();
                 let body = format!(
                     "{}: still on the way after {}; not waiting any longer\n",
                     names.join(", "),
@@ -840,7 +789,7 @@ fn view(unit: &Unit) -> View {
         live: !matches!(machine.state, State::Failed | State::Unhealthy { .. }),
         reason,
         notice: unit.watch.status.clone(),
-        started_at: unit.last_start.map(|start| {
+        started_at: unit.machine.last_start.map(|start| {
             let wall = SystemTime::now().checked_sub(start.elapsed()).unwrap_or(SystemTime::UNIX_EPOCH);
             wall.duration_since(SystemTime::UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64())
         }),
