@@ -7,13 +7,15 @@
 //! converts nodes into typed values, collecting errors instead of stopping at the
 //! first; `validate` checks what needs the whole picture (dependencies, cycles).
 //!
-//! The rooms: `model` (the typed form and the defaults), `reader` (top level
+//! The rooms: `model` (the typed form and the defaults), `keys` (every
+//! service key once: type, default, summary, reader), `reader` (top level
 //! and services) and `parts` (compound values), `values` (single values and
 //! suggestions), `checks` (cross-checks), `users` (/etc/passwd and group),
 //! `yaml` (the parser's positioned nodes). The imports below are shared by
 //! them (`use super::*`).
 
 mod checks;
+mod keys;
 mod model;
 mod parts;
 mod reader;
@@ -52,7 +54,10 @@ pub struct Diagnostic {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ConfigError {
     pub file: String,
+    /// In the order of their place in the file (those without one first).
     pub problems: Vec<Diagnostic>,
+    /// Said once after the problems: the keys an unknown one could have been.
+    pub notes: Vec<String>,
 }
 
 impl std::fmt::Display for ConfigError {
@@ -70,6 +75,9 @@ impl std::fmt::Display for ConfigError {
             }
             f.write_str(&p.message)?;
         }
+        for note in &self.notes {
+            write!(f, "\n{note}")?;
+        }
         Ok(())
     }
 }
@@ -81,6 +89,7 @@ pub fn load(path: &Path, env: &dyn Fn(&str) -> Option<String>, root: &Path) -> R
     let fail = |message: String| ConfigError {
         file: file.clone(),
         problems: vec![Diagnostic { at: None, path: String::new(), message }],
+        notes: Vec::new(),
     };
     let size =
         std::fs::metadata(path).map_err(|e| fail(format!("cannot read: {}", crate::sys::Reason(&e))))?.len();
@@ -90,6 +99,30 @@ pub fn load(path: &Path, env: &dyn Fn(&str) -> Option<String>, root: &Path) -> R
     let text = std::fs::read_to_string(path)
         .map_err(|e| fail(format!("cannot read: {}", crate::sys::Reason(&e))))?;
     parse(&text, &file, env, root)
+}
+
+/// The lists of keys that an unknown key without a close match was checked
+/// against, each once; the service keys with what each is for.
+fn known_keys_notes(lists: &[Vec<String>]) -> Vec<String> {
+    let service: Vec<&str> = keys::service_key_names().collect();
+    lists
+        .iter()
+        .map(|list| {
+            if list.iter().map(String::as_str).eq(service.iter().copied()) {
+                let width = service.iter().map(|k| k.len()).max().unwrap_or(0);
+                let rows: Vec<String> = keys::SERVICE
+                    .iter()
+                    .map(|k| {
+                        let default = k.default.replace('`', "");
+                        format!("  {:width$}  {} (default: {default})", k.name, k.summary)
+                    })
+                    .collect();
+                format!("service keys (docs/configuration.md):\n{}", rows.join("\n"))
+            } else {
+                format!("known keys there: {}", list.join(", "))
+            }
+        })
+        .collect()
 }
 
 /// Checks config `text`, named `file` in messages.
@@ -106,16 +139,21 @@ pub fn parse(
             path: String::new(),
             message: format!("invalid YAML: {}", e.message),
         }],
+        notes: Vec::new(),
     })?;
-    let mut reader = Reader { problems: Vec::new(), env, root };
+    let mut reader = Reader { problems: Vec::new(), env, root, key_lists: Vec::new() };
     let config = reader.config(&node);
     let mut problems = reader.problems;
     if let Some(config) = &config {
         validate(config, &node, &mut problems);
     }
+    // Stable: problems at one place keep the order they were found in.
+    problems.sort_by_key(|p| p.at.map(|at| (at.line, at.column)));
     match config {
         Some(config) if problems.is_empty() => Ok(config),
-        _ => Err(ConfigError { file: file.to_string(), problems }),
+        _ => {
+            Err(ConfigError { file: file.to_string(), problems, notes: known_keys_notes(&reader.key_lists) })
+        }
     }
 }
 

@@ -16,39 +16,6 @@ pub(super) const GLOBAL_KEYS: &[&str] = &[
     "services",
 ];
 
-pub(super) const SERVICE_KEYS: &[&str] = &[
-    "command",
-    "type",
-    "schedule",
-    "user",
-    "group",
-    "workdir",
-    "env",
-    "umask",
-    "limits",
-    "depends_on",
-    "restart",
-    "success_codes",
-    "max_restarts",
-    "restart_window",
-    "backoff",
-    "min_uptime",
-    "cooldown",
-    "stop_signal",
-    "stop_timeout",
-    "critical",
-    "optional",
-    "no_new_privs",
-    "inherit_fds",
-    "logs",
-    "startup",
-    "liveness",
-    "readiness",
-    "notify",
-    "notify_fd",
-    "watchdog",
-];
-
 pub(super) const PROBE_KEYS: &[&str] = &[
     "exec",
     "http",
@@ -65,6 +32,8 @@ pub(super) struct Reader<'a> {
     pub(super) problems: Vec<Diagnostic>,
     pub(super) env: &'a dyn Fn(&str) -> Option<String>,
     pub(super) root: &'a Path,
+    /// Key lists an unknown key had no close match in, to be listed once.
+    pub(super) key_lists: Vec<Vec<String>>,
 }
 
 /// The entries of one mapping, checked against its known keys.
@@ -109,13 +78,30 @@ impl Reader<'_> {
             if known.contains(&name) {
                 fields.entries.insert(name, value);
             } else {
-                let hint = suggest(name, known)
-                    .map(|s| format!("; did you mean \"{s}\"?"))
-                    .unwrap_or_else(|| format!(" (known keys: {})", known.join(", ")));
+                let hint =
+                    suggest(name, known).map(|s| format!("; did you mean \"{s}\"?")).unwrap_or_else(|| {
+                        if !self
+                            .key_lists
+                            .iter()
+                            .any(|list| list.iter().map(String::as_str).eq(known.iter().copied()))
+                        {
+                            self.key_lists.push(known.iter().map(|k| k.to_string()).collect());
+                        }
+                        " (the known keys are listed below)".to_string()
+                    });
                 self.problem(key.at, &join(path, name), format!("unknown key{hint}"));
             }
         }
         Some(fields)
+    }
+
+    /// A scalar's text, expanded, without reporting what is wrong with it
+    /// (for a key that another key's reader consults; it reports its own).
+    pub(super) fn quiet_text(&self, node: &Node) -> Option<String> {
+        match &node.value {
+            Value::Scalar { text, .. } => expand(text, self.env).ok(),
+            _ => None,
+        }
     }
 
     /// A scalar's text with `${VAR}` and `${VAR:-default}` expanded.
@@ -319,160 +305,26 @@ impl Reader<'_> {
         (control, http)
     }
 
+    /// One service: every key of `keys::SERVICE` in its order, then the
+    /// checks that need the whole service.
     pub(super) fn service(&mut self, name: &str, node: &Node, path: &str) -> Option<Service> {
-        let fields = self.fields(node, path, SERVICE_KEYS);
-        let Some(fields) = fields else {
+        let known: Vec<&str> = keys::service_key_names().collect();
+        let Some(fields) = self.fields(node, path, &known) else {
             if node.value == Value::Null {
                 self.problem(node.at, path, "empty service: it needs at least a \"command\"");
             }
             return None;
         };
-        let command = match fields.get("command") {
-            None => {
-                self.problem(node.at, &join(path, "command"), "missing: what should this service run?");
-                None
-            }
-            Some((n, p)) => self.command(n, &p),
-        };
-
-        let mut kind = Kind::Longrun;
-        if let Some((n, p)) = fields.get("type") {
-            kind =
-                self.choice(n, &p, &[("longrun", Kind::Longrun), ("oneshot", Kind::Oneshot)]).unwrap_or(kind);
-        }
-        if let Some((n, p)) = fields.get("schedule") {
-            if fields.get("type").is_some() {
-                self.problem(n.at, &p, "a periodic job has no \"type\": remove one of the two");
-            }
-            if let Some(schedule) = self.parsed(n, &p, |t| {
-                if t.split_whitespace().count() > 1 {
-                    crate::cron::Cron::parse(t).map(Schedule::Cron)
-                } else {
-                    duration::parse(t).and_then(|d| {
-                        if d.is_zero() {
-                            Err("the interval must be longer than 0".into())
-                        } else {
-                            Ok(Schedule::Every(d))
-                        }
-                    })
-                }
-            }) {
-                kind = Kind::Periodic(schedule);
+        let mut service = Service::new(name, Vec::new());
+        for key in keys::SERVICE {
+            if let Some((n, p)) = fields.get(key.name) {
+                (key.read)(self, &fields, n, &p, &mut service);
             }
         }
-
-        let mut credentials = None;
-        let group = fields.get("group").and_then(|(n, p)| self.text(n, &p).map(|g| (g, n.at, p)));
-        if let Some((n, p)) = fields.get("user") {
-            if let Some(user) = self.text(n, &p) {
-                match users::resolve(&user, group.as_ref().map(|(g, _, _)| g.as_str()), self.root) {
-                    Ok(c) => credentials = Some(c),
-                    Err(message) => self.problem(n.at, &p, message),
-                }
-            }
-        } else if let Some((_, at, p)) = &group {
-            self.problem(*at, p, "\"group\" needs a \"user\"");
+        if fields.get("command").is_none() {
+            self.problem(node.at, &join(path, "command"), "missing: what should this service run?");
         }
-
-        let workdir = fields.get("workdir").and_then(|(n, p)| self.text(n, &p)).map(PathBuf::from);
-        let env = fields.get("env").map(|(n, p)| self.env_map(n, &p)).unwrap_or_default();
-        let umask = fields.get("umask").and_then(|(n, p)| {
-            self.parsed(n, &p, |t| {
-                u32::from_str_radix(t, 8)
-                    .ok()
-                    .filter(|m| *m <= 0o777)
-                    .ok_or_else(|| format!("\"{t}\" is not an octal umask like \"027\" (quote it in YAML)"))
-            })
-        });
-        let limits = fields.get("limits").map(|(n, p)| self.limits(n, &p)).unwrap_or_default();
-        let depends_on = fields.get("depends_on").map(|(n, p)| self.dependencies(n, &p)).unwrap_or_default();
-
-        let mut restart = RestartPolicy::OnFailure;
-        if let Some((n, p)) = fields.get("restart") {
-            let policies = [
-                ("always", RestartPolicy::Always),
-                ("on-failure", RestartPolicy::OnFailure),
-                ("never", RestartPolicy::Never),
-            ];
-            restart = self.choice(n, &p, &policies).unwrap_or(restart);
-        }
-        let mut success_codes = vec![0];
-        if let Some((n, p)) = fields.get("success_codes")
-            && let Some(items) = self.list(n, &p)
-        {
-            success_codes = items
-                .iter()
-                .filter_map(|item| {
-                    self.parsed(item, &p, |t| {
-                        t.parse::<i32>()
-                            .ok()
-                            .filter(|c| (0..=255).contains(c))
-                            .ok_or_else(|| format!("\"{t}\" is not an exit code from 0 to 255"))
-                    })
-                })
-                .collect();
-        }
-        let mut max_restarts = None;
-        if let Some((n, p)) = fields.get("max_restarts") {
-            max_restarts = self
-                .parsed(n, &p, |t| match t {
-                    "unlimited" => Ok(None),
-                    _ => t
-                        .parse::<u32>()
-                        .map(Some)
-                        .map_err(|_| format!("\"{t}\" is not a count or \"unlimited\"")),
-                })
-                .flatten();
-        }
-        let mut restart_window = DEFAULT_RESTART_WINDOW;
-        if let Some((n, p)) = fields.get("restart_window") {
-            restart_window = self.duration(n, &p).unwrap_or(restart_window);
-        }
-        let backoff = fields.get("backoff").map(|(n, p)| self.backoff(n, &p)).unwrap_or(DEFAULT_BACKOFF);
-        let mut min_uptime = DEFAULT_MIN_UPTIME;
-        if let Some((n, p)) = fields.get("min_uptime") {
-            min_uptime = self.duration(n, &p).unwrap_or(min_uptime);
-        }
-        let cooldown = fields.get("cooldown").and_then(|(n, p)| self.duration(n, &p));
-        let mut stop_signal = libc::SIGTERM;
-        if let Some((n, p)) = fields.get("stop_signal") {
-            stop_signal = self.signal(n, &p).unwrap_or(stop_signal);
-        }
-        let mut stop_timeout = DEFAULT_STOP_TIMEOUT;
-        if let Some((n, p)) = fields.get("stop_timeout") {
-            stop_timeout = self.duration(n, &p).unwrap_or(stop_timeout);
-        }
-        let critical = fields.get("critical").and_then(|(n, p)| self.boolean(n, &p)).unwrap_or(false);
-        let optional = fields.get("optional").and_then(|(n, p)| self.boolean(n, &p)).unwrap_or(false);
-        let logs = fields.get("logs").and_then(|(n, p)| self.logs(n, &p)).unwrap_or(Logs::Prefix);
-        let no_new_privs = fields.get("no_new_privs").and_then(|(n, p)| self.boolean(n, &p)).unwrap_or(false);
-        let inherit_fds = fields.get("inherit_fds").and_then(|(n, p)| self.boolean(n, &p)).unwrap_or(false);
-
-        let [startup, liveness, readiness] = ProbeKind::ALL
-            .map(|kind| fields.get(kind.name()).and_then(|(n, p)| self.probe(n, &p, kind)).map(Box::new));
-        let notify = fields.get("notify").and_then(|(n, p)| self.boolean(n, &p)).unwrap_or(false);
-        let notify_fd = fields.get("notify_fd").and_then(|(n, p)| {
-            self.parsed(n, &p, |t| {
-                t.parse::<i32>().ok().filter(|fd| (3..=1023).contains(fd)).ok_or_else(|| {
-                    format!("\"{t}\" is not a descriptor number from 3 to 1023 (0, 1 and 2 are stdio)")
-                })
-            })
-        });
-        let watchdog = fields.get("watchdog").and_then(|(n, p)| {
-            let limit = self.duration(n, &p)?;
-            if !notify {
-                self.problem(
-                    n.at,
-                    &p,
-                    "the watchdog needs \"notify: true\": WATCHDOG=1 pings come over sd_notify",
-                );
-            }
-            if limit < Duration::from_millis(10) {
-                self.problem(n.at, &p, "a watchdog shorter than 10ms cannot be kept");
-            }
-            Some(limit)
-        });
-        if kind != Kind::Longrun {
+        if service.kind != Kind::Longrun {
             for key in ["readiness", "notify", "notify_fd"] {
                 if let Some((n, p)) = fields.get(key) {
                     self.problem(
@@ -483,37 +335,7 @@ impl Reader<'_> {
                 }
             }
         }
-
-        Some(Service {
-            name: name.to_string(),
-            command: command?,
-            kind,
-            credentials,
-            workdir,
-            env,
-            umask,
-            limits,
-            depends_on,
-            restart,
-            success_codes,
-            max_restarts,
-            restart_window,
-            backoff,
-            min_uptime,
-            cooldown,
-            stop_signal,
-            stop_timeout,
-            critical,
-            optional,
-            no_new_privs,
-            inherit_fds,
-            logs,
-            startup,
-            liveness,
-            readiness,
-            notify,
-            notify_fd,
-            watchdog,
-        })
+        // A command that could not be read is reported; nothing runs then.
+        (!service.command.is_empty()).then_some(service)
     }
 }

@@ -65,6 +65,33 @@ fn reports_every_error_with_place_and_hint() {
     );
 }
 
+/// An unknown key with no close match says so on its line; the keys it could
+/// have been are listed once after all the problems, service keys with what
+/// each is for; problems come in the order of their place in the file.
+#[test]
+fn known_keys_are_listed_once_and_problems_sorted() {
+    let err = check(
+        "services:\n  web:\n    command: x\n    zzzz: 1\n    qqqq: 2\n    restart: sometimes\n  db:\n    command: y\n    wwww: 3\n    backoff: { pppp: 1 }\n",
+    )
+    .unwrap_err();
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(
+        lines[..5],
+        [
+            "w.yaml:4:5: services.web.zzzz: unknown key (the known keys are listed below)",
+            "w.yaml:5:5: services.web.qqqq: unknown key (the known keys are listed below)",
+            "w.yaml:6:14: services.web.restart: \"sometimes\" is not one of always, on-failure, never",
+            "w.yaml:9:5: services.db.wwww: unknown key (the known keys are listed below)",
+            "w.yaml:10:16: services.db.backoff.pppp: unknown key (the known keys are listed below)",
+        ]
+    );
+    assert_eq!(lines[5], "service keys (docs/configuration.md):");
+    assert_eq!(err.matches("service keys").count(), 1, "{err}");
+    assert!(err.contains("\n  restart         what follows an exit (default: on-failure)\n"), "{err}");
+    assert_eq!(lines.len(), 5 + 1 + keys::SERVICE.len() + 1, "{err}");
+    assert!(lines.last().unwrap().starts_with("known keys there: initial, max"), "{err}");
+}
+
 #[test]
 fn finds_cycles() {
     let err = check("services:\n  a: { command: x, depends_on: [b] }\n  b: { command: x, depends_on: [c] }\n  c: { command: x, depends_on: [a] }\n")
@@ -84,9 +111,10 @@ fn expands_variables() {
 
 #[test]
 fn suggests_close_words_only() {
-    assert_eq!(suggest("restrat", SERVICE_KEYS), Some("restart"));
-    assert_eq!(suggest("comand", SERVICE_KEYS), Some("command"));
-    assert_eq!(suggest("zzzzzz", SERVICE_KEYS), None);
+    let keys: Vec<&str> = keys::service_key_names().collect();
+    assert_eq!(suggest("restrat", &keys), Some("restart"));
+    assert_eq!(suggest("comand", &keys), Some("command"));
+    assert_eq!(suggest("zzzzzz", &keys), None);
 }
 
 #[test]
@@ -136,8 +164,13 @@ fn reads_probes_with_kubernetes_defaults() {
 #[test]
 fn every_key_is_in_the_configuration_reference() {
     let reference = include_str!("../../docs/configuration.md");
-    for key in GLOBAL_KEYS.iter().chain(SERVICE_KEYS).chain(PROBE_KEYS) {
+    for key in GLOBAL_KEYS.iter().chain(PROBE_KEYS) {
         assert!(reference.contains(&format!("| `{key}` |")), "docs/configuration.md has no row for `{key}`");
+    }
+    // A service key's row says what the key table says of its type and default.
+    for key in keys::SERVICE {
+        let row = format!("| `{}` | {} | {} |", key.name, key.kind, key.default);
+        assert!(reference.contains(&row), "docs/configuration.md has no row starting {row}");
     }
 }
 
