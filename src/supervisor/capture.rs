@@ -106,7 +106,7 @@ impl Supervisor {
     /// ENFILE) the start fails and is retried with backoff, as a failed fork
     /// is: running it on warden's own streams would lose its labels.
     pub(super) fn before_spawn_output(&mut self, index: usize) -> Result<Option<OutputPipes>, String> {
-        let Some(unit) = self.units.get_mut(index) else { return Ok(None) };
+        let Some(unit) = self.slots.get_mut(index) else { return Ok(None) };
         unit.setup.output = None;
         if !matches!(unit.service.logs, Logs::Prefix | Logs::File(_)) {
             return Ok(None);
@@ -126,7 +126,7 @@ impl Supervisor {
 
     /// The child `pid` of unit `index` has its copies: watch the read ends.
     pub(super) fn watch_output(&mut self, index: usize, pid: i32, reads: [OwnedFd; 2]) {
-        let Some((id, name)) = self.units.get(index).map(|u| (u.id, u.service.name.clone())) else { return };
+        let Some((id, name)) = self.slots.get(index).map(|u| (u.id, u.service.name.clone())) else { return };
         for (stream, read) in [Stream::Stdout, Stream::Stderr].into_iter().zip(reads) {
             let token = self.take_token();
             if let Err(e) = self.init.reactor.register(read.as_raw_fd(), token, Interest::Read) {
@@ -170,7 +170,7 @@ impl Supervisor {
         }
         let mut open = true;
         for _ in 0..reads {
-            let prefix = self.units.get(capture.index).is_some_and(|u| u.service.logs == Logs::Prefix);
+            let prefix = self.slots.get(capture.index).is_some_and(|u| u.service.logs == Logs::Prefix);
             if respect_room && prefix && !has_room(capture.stream) {
                 self.pause(&mut capture);
                 break;
@@ -228,7 +228,7 @@ impl Supervisor {
         // A unit removed by a reload may still have output in flight: it goes
         // to warden's streams under the name it was started with.
         let mut gone = (crate::output::Tail::default(), None);
-        let (tail, file) = match self.units.get_mut(capture.index).filter(|u| u.id == capture.id) {
+        let (tail, file) = match self.slots.get_mut(capture.index).filter(|u| u.id == capture.id) {
             Some(unit) => (&mut unit.tail, &mut unit.file_log),
             None => (&mut gone.0, &mut gone.1),
         };
@@ -284,7 +284,7 @@ impl Supervisor {
         });
         if let Some((flushed, lost)) = pushed {
             if lost > 0
-                && let Some(unit) = self.units.get_mut(capture.index).filter(|u| u.id == capture.id)
+                && let Some(unit) = self.slots.get_mut(capture.index).filter(|u| u.id == capture.id)
             {
                 unit.lines_dropped += lost;
             }
@@ -372,7 +372,7 @@ impl Supervisor {
 
     /// A run crashed: write its report and run the hook, as configured.
     pub(super) fn on_crash(&mut self, index: usize, crash: &Crash) {
-        let Some(unit) = self.units.get(index) else { return };
+        let Some(unit) = self.slots.get(index) else { return };
         let mut report_path = None;
         if let Some(reports) = &self.config.crash_reports {
             let report = crash::Report {

@@ -216,6 +216,9 @@ pub struct Machine {
     pub stop_kills: u64,
     /// When its current or last run started (its exec confirmed).
     pub last_start: Option<Instant>,
+    /// The signal to stop it with instead of its service's `stop_signal`
+    /// (the main program: the stop signal warden received).
+    pub stop_signal: Option<i32>,
     /// Stopped by hand: stays down (and keeps warden up) until started by
     /// hand; schedules and reloads do not start it (`command`).
     pub held: bool,
@@ -280,6 +283,7 @@ impl Default for Machine {
             stop_killed: false,
             stop_kills: 0,
             last_start: None,
+            stop_signal: None,
             held: false,
         }
     }
@@ -348,7 +352,7 @@ impl Machine {
             ) => {
                 self.generation += 1;
                 self.enter(&mut out, State::Unhealthy { pid, since, cause }, reason);
-                out.push(Output::Signal(service.stop_signal));
+                out.push(Output::Signal(self.stop_signal.unwrap_or(service.stop_signal)));
                 out.push(Output::SetTimer {
                     kind: TimerKind::StopTimeout,
                     after: service.stop_timeout,
@@ -478,12 +482,13 @@ impl Machine {
         self.generation += 1;
         self.stop_timeout = timeout;
         self.stop_killed = false;
+        let signal = self.stop_signal.unwrap_or(service.stop_signal);
         self.enter(
             out,
             State::Stopping { pid, then },
-            format!("sending {}", crate::sys::signals::name(service.stop_signal)),
+            format!("sending {}", crate::sys::signals::name(signal)),
         );
-        out.push(Output::Signal(service.stop_signal));
+        out.push(Output::Signal(signal));
         out.push(Output::SetTimer {
             kind: TimerKind::StopTimeout,
             after: timeout,

@@ -1,24 +1,26 @@
-//! Services mode, `warden -c FILE [-- CMD]`: the imperative shell around one
-//! pure [`machine::Machine`] per service.
+//! Services mode, `warden -c FILE [-- CMD]`: the runtime around the pure
+//! [`core::Core`], which decides everything.
 //!
-//! The loop reads signals and timers, reaps, feeds each event to the machine it
-//! concerns and performs what the machine asks for (spawn, signal, arm a timer,
-//! print an event). After every batch, `progress` starts the services whose
-//! dependencies are met, and during shutdown stops the services that nothing
-//! running depends on any more. The supervisor owns every pid: a pid is in the
-//! table from spawn until it is reaped, never longer, so no signal can reach a
+//! The runtime owns the reactor, the descriptors, the timers and the child
+//! processes. It turns what the kernel says (signals, exits, exec statuses,
+//! probe sockets, timers) into `core::Event`s, hands each to
+//! `Core::handle` with the time, and performs the `core::Action`s that come
+//! back (spawn, signal, arm a timer, print an event). After every batch it
+//! sends `Event::Settle`, when the core starts what its gates allow, notices
+//! that nothing is left to run, and stops services in reverse dependency
+//! order during a shutdown. The runtime owns every pid: a pid is in its table
+//! from spawn until it is reaped, never longer, so no signal can reach a
 //! reused pid.
 //!
-//! Shutdown (stop signal, critical failure, main program exit, nothing left to
-//! run): readiness goes false, `drain` elapses, services stop in reverse
-//! dependency order (independent ones in parallel, each with its stop signal
-//! and, after `stop_timeout`, SIGKILL to its process group), then every other
-//! process gets SIGTERM; when `grace` runs out, SIGKILL for all. A second stop
-//! signal skips the waiting. The phases and what moves them are a pure table
-//! in [`shutdown`], tested cell by cell; this module performs its actions.
+//! Per unit, the core holds the decisions (`core::Unit`: the service, its
+//! machine, its counters) and the runtime a `Slot` at the same index: what
+//! spawning needs, probes, captured output. Both share the service's
+//! settings (`Rc<Service>`). `docs/architecture.md` follows one child's exit
+//! and one control request through both.
 
 mod capture;
 mod command;
+mod core;
 pub mod events;
 mod gates;
 pub mod machine;
@@ -31,20 +33,21 @@ mod watch;
 use std::collections::{HashMap, VecDeque};
 use std::ffi::{CString, OsString};
 use std::os::unix::ffi::OsStrExt;
-use std::time::{Duration, Instant};
+use std::rc::Rc;
+use std::time::Instant;
 
-use gates::Gate;
-use machine::{AfterStop, Input, Machine, Output, State, TimerKind};
+use self::core::{Action, Core, Event, MainSettings, Placed};
+use machine::State;
 use shutdown::Phase;
 
 use crate::config::{Condition, Config, Kind, LogFormat, Logs, ProbeKind, RestartPolicy, Service};
 use crate::inherited::{Inherited, LISTEN_VARIABLES};
-use crate::init::{AFTER_KILL, Base, KILL_AGAIN, SIGNALS};
+use crate::init::{Base, SIGNALS};
 use crate::logger::{debug, error, warning};
 use crate::notify::{NotifySocket, Outer};
-use crate::reactor::{Event, Interest, TimerId, deadline_after};
+use crate::reactor::{Event as Ready, Interest, TimerId, deadline_after};
 use crate::sys::reap::ExitStatus;
-use crate::sys::signals::{self, Received};
+use crate::sys::signals::Received;
 use crate::sys::spawn::{Environment, Pending, Placement, Program, Setup, SpawnError, start};
 use crate::sys::{Reason, process};
 use capture::{Capture, Outputs, RunningHook, SINK_TOKENS};
@@ -54,6 +57,8 @@ use watch::{Watch, Watched};
 const SPAWNS: u64 = 1 << 32;
 /// Spawns waiting for their exec at once: each holds a pipe.
 const MAX_IN_FLIGHT: usize = 128;
+/// Events one batch may cause in turn (each spawn causes at most one more).
+const EVENT_BUDGET: usize = 100_000;
 /// Name of the main program in events; not a valid service name, so no clash.
 const MAIN: &str = "(main)";
 /// Services run in a session of their own: own process group, no terminal.
@@ -74,16 +79,8 @@ pub struct MainProgram {
 
 #[derive(Debug)]
 enum Timer {
-    Service {
-        index: usize,
-        id: u64,
-        kind: TimerKind,
-        generation: u64,
-    },
-    Schedule {
-        index: usize,
-        id: u64,
-    },
+    /// One of the core's: handed back to it.
+    Core(core::Timer),
     /// A probe is due (`round`: the probing round it was set in).
     Probe {
         index: usize,
@@ -114,71 +111,44 @@ enum Timer {
     Relisten,
     /// Time for warden's own WATCHDOG=1 to the service manager.
     OuterWatchdog,
-    DrainOver,
-    GraceOver,
-    KillAgain,
-    GiveUp,
 }
 
-/// One supervised program: its config, its machine, and what spawning needs.
-struct Unit {
-    /// Unique for the life of warden: timers name it, so a timer set for a unit
-    /// that was since removed or replaced (on reload) acts on nothing.
+/// What the runtime keeps of one unit, at the core unit's index.
+struct Slot {
+    /// The core unit's id: what a timer, probe or capture of this slot names.
     id: u64,
-    /// Removed by a reload: stopping or stopped, never started again; its slot is
-    /// reused by the next added service.
-    retired: bool,
-    service: Service,
-    machine: Machine,
+    service: Rc<Service>,
     program: Program,
     setup: Setup,
     placement: Placement,
-    is_main: bool,
-    /// Told to stop during shutdown.
-    stop_sent: bool,
-    /// Reported once that its dependencies can never be met.
-    stuck_reported: bool,
-    /// A reload restarts it (with this stop timeout) once its dependents
-    /// that restart too are down; until it is back, nothing waiting for it
-    /// may start.
-    reload_restart: Option<Duration>,
     /// Probes, notifications and watchdog.
     watch: Watch,
     /// The last lines of its output (captured modes only).
     tail: crate::output::Tail,
     /// Its log file, with `logs: { file: ... }`.
     file_log: Option<crate::output::rotate::RotatingFile>,
-    /// Ends of its runs, by `ExitReason`.
-    exits: [u64; 4],
-    /// Reason of its last state change, for status and control answers.
-    reason: String,
     /// Lines of its output lost on warden's stdout or stderr.
     lines_dropped: u64,
 }
 
 pub struct Supervisor {
+    /// Global settings (its services are the units').
     config: Config,
     format: LogFormat,
     init: Base<Timer>,
-    units: Vec<Unit>,
-    next_unit_id: u64,
+    core: Core,
+    slots: Vec<Slot>,
+    /// Events for the core that actions caused, handled in order.
+    pending: VecDeque<Event>,
     /// Where the config came from, for reload; None for a lone supervised program.
     config_path: Option<std::path::PathBuf>,
+    /// Every child that is a unit's program: pid → unit.
     pids: HashMap<i32, usize>,
-    main: Option<usize>,
-    main_group: bool,
-    exit_map: Vec<(i32, i32)>,
-    rewrites: Vec<(i32, i32)>,
-    phase: Phase,
-    exit_code: Option<i32>,
-    grace_deadline: Option<Instant>,
     grace_timer: Option<TimerId>,
-    no_children: bool,
-    random_state: u64,
+    /// Makes notification socket names unique.
+    seed: u64,
     received: Vec<Received>,
     ended: Vec<(i32, ExitStatus)>,
-    /// (unit, input) still to be fed to machines, in order.
-    inputs: VecDeque<(usize, Input)>,
     /// Units whose program is to be forked, in order.
     spawn_queue: VecDeque<usize>,
     /// Forked, exec not yet confirmed: token → (unit, child).
@@ -298,22 +268,22 @@ fn prepare(
     Ok(Prepared { program, setup, probes })
 }
 
-/// A unit for `service`, with its notification socket if it has `notify`
-/// (`nonce` keeps the socket's name unique).
-fn new_unit(
+/// A slot for `service` (unit `id`), with its notification socket if it
+/// has `notify` (`nonce` keeps the socket's name unique).
+fn new_slot(
     id: u64,
-    service: &Service,
+    service: Rc<Service>,
     base: &Environment,
     nonce: u64,
     inherited: &Inherited,
-) -> Result<Unit, String> {
-    let notify = notify_socket(service, nonce ^ id.wrapping_mul(0x2545_f491_4f6c_dd1d))?;
-    let prepared = prepare(service, base, notify.as_ref().map(|s| s.address.as_str()), inherited)?;
-    let mut unit = Unit::new(id, service.clone(), prepared.program, prepared.setup, SERVICE_PLACEMENT, false);
-    unit.watch.set_probes(service, prepared.probes);
-    unit.file_log = capture::file_log(&service.logs);
-    unit.watch.notify = notify.map(|socket| (socket, 0));
-    Ok(unit)
+) -> Result<Slot, String> {
+    let notify = notify_socket(&service, nonce ^ id.wrapping_mul(0x2545_f491_4f6c_dd1d))?;
+    let prepared = prepare(&service, base, notify.as_ref().map(|s| s.address.as_str()), inherited)?;
+    let mut slot = Slot::new(id, service, prepared.program, prepared.setup, SERVICE_PLACEMENT);
+    slot.watch.set_probes(&slot.service, prepared.probes);
+    slot.file_log = capture::file_log(&slot.service.logs);
+    slot.watch.notify = notify.map(|socket| (socket, 0));
+    Ok(slot)
 }
 
 fn notify_socket(service: &Service, nonce: u64) -> Result<Option<NotifySocket>, String> {
@@ -323,32 +293,17 @@ fn notify_socket(service: &Service, nonce: u64) -> Result<Option<NotifySocket>, 
     NotifySocket::bind(nonce).map(Some).map_err(|e| format!("cannot make its NOTIFY_SOCKET: {}", Reason(&e)))
 }
 
-impl Unit {
-    fn new(
-        id: u64,
-        service: Service,
-        program: Program,
-        setup: Setup,
-        placement: Placement,
-        is_main: bool,
-    ) -> Unit {
-        Unit {
+impl Slot {
+    fn new(id: u64, service: Rc<Service>, program: Program, setup: Setup, placement: Placement) -> Slot {
+        Slot {
             id,
-            retired: false,
             service,
-            machine: Machine::default(),
             program,
             setup,
             placement,
-            is_main,
-            stop_sent: false,
-            stuck_reported: false,
-            reload_restart: None,
             watch: Watch::default(),
             tail: crate::output::Tail::default(),
             file_log: None,
-            exits: [0; 4],
-            reason: String::new(),
             lines_dropped: 0,
         }
     }
@@ -374,16 +329,20 @@ impl Supervisor {
             .map_or(0x9e37_79b9, |d| d.as_nanos() as u64)
             ^ (u64::from(process::pid().unsigned_abs()) << 32);
         let mut units = Vec::new();
+        let mut slots = Vec::new();
         for service in &config.services {
-            let unit = new_unit(units.len() as u64, service, &base, seed, &inherited).map_err(|why| {
+            let id = slots.len() as u64;
+            let service = Rc::new(service.clone());
+            let slot = new_slot(id, service.clone(), &base, seed, &inherited).map_err(|why| {
                 error!("service {}: {why}", service.name);
                 2
             })?;
-            units.push(unit);
+            units.push(core::Unit::new(id, service, false));
+            slots.push(slot);
         }
         let mut main_index = None;
         let mut main_holds_fds = false;
-        let (mut exit_map, mut rewrites, mut main_group) = (Vec::new(), Vec::new(), false);
+        let mut settings = MainSettings::default();
         if let Some(main) = main {
             // The main program waits for every service that is not optional.
             let depends_on = config
@@ -395,7 +354,7 @@ impl Supervisor {
                     condition: if s.kind == Kind::Oneshot { Condition::Completed } else { Condition::Ready },
                 })
                 .collect();
-            let service = Service {
+            let service = Rc::new(Service {
                 depends_on,
                 restart: main.restart,
                 max_restarts: main.max_restarts,
@@ -405,7 +364,7 @@ impl Supervisor {
                 // It keeps warden's own streams, as in the one-program mode.
                 logs: Logs::Inherit,
                 ..Service::new(MAIN, main.command.clone())
-            };
+            });
             // It receives the inherited descriptors unless a service takes them.
             let receives = !config.services.iter().any(|s| s.inherit_fds);
             let mut setup = Setup::default();
@@ -420,36 +379,30 @@ impl Supervisor {
                 error!("cannot run the main program: {e}");
                 2
             })?;
-            main_index = Some(units.len());
+            let id = slots.len() as u64;
+            main_index = Some(slots.len());
             let placement = Placement { own_process_group: true, take_terminal: true, new_session: false };
-            units.push(Unit::new(units.len() as u64, service, program, setup, placement, true));
-            exit_map = main.exit_map;
-            rewrites = main.rewrites;
-            main_group = main.group;
+            units.push(core::Unit::new(id, service.clone(), true));
+            slots.push(Slot::new(id, service, program, setup, placement));
+            settings = MainSettings { exit_map: main.exit_map, rewrites: main.rewrites, group: main.group };
         }
+        let core =
+            Core::new(units, main_index, settings, config.grace, config.drain, config_path.is_some(), seed);
         // The units hold the services from here on; keep one copy only.
         let config = Config { services: Vec::new(), ..config };
         Ok(Supervisor {
             format: config.log_format,
             config,
             init,
-            next_unit_id: units.len() as u64,
-            units,
+            core,
+            slots,
+            pending: VecDeque::new(),
             config_path,
             pids: HashMap::new(),
-            main: main_index,
-            main_group,
-            exit_map,
-            rewrites,
-            phase: Phase::Running,
-            exit_code: None,
-            grace_deadline: None,
             grace_timer: None,
-            no_children: false,
-            random_state: seed | 1,
+            seed,
             received: Vec::with_capacity(16),
             ended: Vec::new(),
-            inputs: VecDeque::new(),
             spawn_queue: VecDeque::new(),
             in_flight: HashMap::new(),
             next_token: SPAWNS,
@@ -471,60 +424,51 @@ impl Supervisor {
     /// Puts a unit's notification socket into the loop.
     fn watch_notify_socket(&mut self, index: usize) {
         let token = self.take_token();
-        let Some(unit) = self.units.get_mut(index) else { return };
-        let Some((socket, slot)) = &mut unit.watch.notify else { return };
-        *slot = token;
+        let Some(slot) = self.slots.get_mut(index) else { return };
+        let Some((socket, registered)) = &mut slot.watch.notify else { return };
+        *registered = token;
         if let Err(e) = self.init.reactor.register(socket.fd(), token, Interest::Read) {
-            warning!("{}: cannot watch its NOTIFY_SOCKET: {}", unit.service.name, Reason(&e));
+            warning!("{}: cannot watch its NOTIFY_SOCKET: {}", slot.service.name, Reason(&e));
             return;
         }
-        self.watched.insert(token, Watched::Notify { index, id: unit.id });
-    }
-
-    /// xorshift64*: uniform in [0, 1), for backoff jitter. Not for secrets.
-    fn random(&mut self) -> f64 {
-        let mut x = self.random_state;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.random_state = x;
-        (x.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 11) as f64 / (1u64 << 53) as f64
+        self.watched.insert(token, Watched::Notify { index, id: slot.id });
     }
 
     fn run(&mut self) -> i32 {
         self.open_listeners();
-        for index in 0..self.units.len() {
+        for index in 0..self.slots.len() {
             self.watch_notify_socket(index);
-            self.schedule(index);
         }
         if let Some(every) = self.outer.as_ref().and_then(|o| o.watchdog) {
             self.init.reactor.add_timer(deadline_after(every / 2), Timer::OuterWatchdog);
         }
-        self.progress();
+        let actions = self.core.boot(Instant::now());
+        self.perform(actions);
+        self.drain_pending();
         self.notify_outer_ready();
         release_start_up_code();
         let mut events = Vec::new();
         loop {
-            if shutdown::may_exit(self.phase, self.no_children) {
+            if self.core.finished() {
                 return self.finish();
             }
             self.watch_sinks();
             self.init.wait(&mut events);
             for event in events.drain(..) {
                 match event {
-                    Event::Io(ready) if ready.token == SIGNALS => self.drain_signals(),
-                    Event::Io(ready) if ready.token == watch::FILE_CHECKS => self.on_file_checks(),
-                    Event::Io(ready) if SINK_TOKENS.contains(&ready.token) => {
+                    Ready::Io(ready) if ready.token == SIGNALS => self.drain_signals(),
+                    Ready::Io(ready) if ready.token == watch::FILE_CHECKS => self.on_file_checks(),
+                    Ready::Io(ready) if SINK_TOKENS.contains(&ready.token) => {
                         self.on_sink(usize::from(ready.token == SINK_TOKENS[1]))
                     }
-                    Event::Io(ready) if self.captures.contains_key(&ready.token) => {
+                    Ready::Io(ready) if self.captures.contains_key(&ready.token) => {
                         self.on_capture(ready.token)
                     }
-                    Event::Io(ready) if self.in_flight.contains_key(&ready.token) => {
+                    Ready::Io(ready) if self.in_flight.contains_key(&ready.token) => {
                         self.on_spawn_status(ready.token)
                     }
-                    Event::Io(ready) if self.owns_token(ready.token) => self.on_server_io(ready),
-                    Event::Io(ready) => match self.watched.get(&ready.token).copied() {
+                    Ready::Io(ready) if self.owns_token(ready.token) => self.on_server_io(ready),
+                    Ready::Io(ready) => match self.watched.get(&ready.token).copied() {
                         Some(Watched::Probe { index, id, kind }) => {
                             self.on_probe_io(index, id, kind, ready.token)
                         }
@@ -532,37 +476,85 @@ impl Supervisor {
                         Some(Watched::Pipe { index, id }) => self.on_pipe(index, id, ready.token),
                         None => {}
                     },
-                    Event::Timer(timer) => {
-                        if let Some(code) = self.on_timer(timer) {
-                            return code;
-                        }
-                    }
+                    Ready::Timer(timer) => self.on_timer(timer),
                 }
-                self.feed_inputs();
+                self.drain_pending();
             }
-            self.progress();
+            self.pending.push_back(Event::Settle { hooks_running: !self.hooks.is_empty() });
+            self.drain_pending();
             self.notify_outer_ready();
             self.note_started();
             self.settle_waits();
         }
     }
 
-    /// Puts a periodic job on its schedule (no-op for other kinds).
-    fn schedule(&mut self, index: usize) {
-        let Some(unit) = self.units.get_mut(index) else { return };
-        if let Kind::Periodic(schedule) = unit.service.kind {
-            unit.machine.state = State::Scheduled;
-            let (id, name) = (unit.id, unit.service.name.clone());
-            self.arm_schedule(index, id, &name, schedule);
+    /// Hands the events waiting for the core to it, in order, and performs
+    /// what it answers (which may cause more events).
+    fn drain_pending(&mut self) {
+        let mut budget = EVENT_BUDGET;
+        while let Some(event) = self.pending.pop_front() {
+            budget -= 1;
+            if budget == 0 {
+                error!("internal: runaway event chain; dropping the rest");
+                self.pending.clear();
+                return;
+            }
+            let actions = self.core.handle(Instant::now(), event);
+            self.perform(actions);
         }
     }
 
-    fn arm_schedule(&mut self, index: usize, id: u64, name: &str, schedule: crate::config::Schedule) {
+    /// Carries out the core's actions; events they cause go to `pending`.
+    fn perform(&mut self, actions: Vec<Action>) {
+        for action in actions {
+            match action {
+                Action::Spawn(index) => {
+                    self.spawn_queue.push_back(index);
+                    self.launch_queued();
+                }
+                Action::Signal { pid, signal } => {
+                    debug!("sending {} to {pid}", crate::sys::signals::name(signal));
+                    let _ = process::send(pid, signal);
+                }
+                Action::KillGroup(pid) => process::kill_group_and_leader(pid),
+                Action::SetTimer { after, timer } => {
+                    let id = self.init.reactor.add_timer(deadline_after(after), Timer::Core(timer));
+                    if timer == core::Timer::GraceOver {
+                        self.grace_timer = Some(id);
+                    }
+                }
+                Action::CancelGraceTimer => {
+                    if let Some(timer) = self.grace_timer.take() {
+                        self.init.reactor.cancel_timer(timer);
+                    }
+                }
+                Action::ArmSchedule(index) => self.arm_schedule(index),
+                Action::Transition { index, transition } => {
+                    if let Some(slot) = self.slots.get(index) {
+                        events::emit(self.format, &slot.service.name, &transition);
+                    }
+                }
+                Action::Crash { index, crash } => self.on_crash(index, &crash),
+                Action::Changed(index) => self.watch_follow(index),
+                Action::Note(message) => self.note(&message),
+                Action::ShutdownBegun { reason } => self.on_shutdown_begun(&reason),
+                Action::SignalAll(signals) => self.init.scope.signal_all(signals),
+                Action::Reap => self.reap(),
+                Action::Reload => self.reload_on_signal(),
+            }
+        }
+    }
+
+    /// Sets the timer of a periodic job's next run.
+    fn arm_schedule(&mut self, index: usize) {
+        let Some(slot) = self.slots.get(index) else { return };
+        let Kind::Periodic(schedule) = slot.service.kind else { return };
         match schedule.next_delay() {
             Some(delay) => {
-                self.init.reactor.add_timer(deadline_after(delay), Timer::Schedule { index, id });
+                let timer = Timer::Core(core::Timer::Schedule { index, id: slot.id });
+                self.init.reactor.add_timer(deadline_after(delay), timer);
             }
-            None => self.note(&format!("{name}: its cron line never fires again")),
+            None => self.note(&format!("{}: its cron line never fires again", slot.service.name)),
         }
     }
 
@@ -570,7 +562,7 @@ impl Supervisor {
         let mut batch = std::mem::take(&mut self.received);
         let child_ended = self.init.read_signals(&mut batch);
         for received in batch.drain(..) {
-            self.on_signal(received.signal);
+            self.pending.push_back(Event::Signal(received.signal));
         }
         self.received = batch;
         if child_ended {
@@ -578,58 +570,11 @@ impl Supervisor {
         }
     }
 
-    fn on_signal(&mut self, signal: i32) {
-        match signal {
-            libc::SIGTERM | libc::SIGINT | libc::SIGQUIT => {
-                // The main program is stopped with the signal that was received.
-                let forwarded = self.rewrite(signal);
-                if let (Some(main), Some(forwarded)) = (self.main, forwarded)
-                    && let Some(unit) = self.units.get_mut(main)
-                {
-                    unit.service.stop_signal = forwarded;
-                }
-                if forwarded.is_none() {
-                    debug!("dropping {} (--rewrite)", signals::name(signal));
-                } else {
-                    // A second one kills; the first begins the shutdown.
-                    self.advance(shutdown::Event::StopSignal, &signals::name(signal));
-                    self.shutdown(None, &format!("{} received", signals::name(signal)));
-                }
-            }
-            libc::SIGHUP if self.config_path.is_some() => self.reload_on_signal(),
-            _ => {
-                let Some(signal) = self.rewrite(signal) else { return };
-                // Other signals go to the main program, or else to every service.
-                let targets: Vec<(i32, bool)> = match self.main {
-                    Some(main) => self
-                        .units
-                        .get(main)
-                        .and_then(|u| u.machine.state.pid())
-                        .map(|pid| vec![(pid, self.main_group)])
-                        .unwrap_or_default(),
-                    None => self
-                        .units
-                        .iter()
-                        .filter_map(|u| u.machine.state.pid())
-                        .map(|pid| (pid, true))
-                        .collect(),
-                };
-                for (pid, group) in targets {
-                    debug!("forwarding {} to {pid}", signals::name(signal));
-                    let _ = process::send(if group { -pid } else { pid }, signal);
-                }
-            }
-        }
-    }
-
-    /// The signal to forward for `received`; None drops it (`--rewrite SIG:0`).
-    fn rewrite(&self, received: i32) -> Option<i32> {
-        crate::cli::rewrite(&self.rewrites, received)
-    }
-
+    /// Every ended child: probes and hooks are settled here; a unit's
+    /// program becomes an `Exited` event for the core.
     fn reap(&mut self) {
         let mut ended = std::mem::take(&mut self.ended);
-        self.no_children = self.init.reap_all(&mut ended);
+        let no_children = self.init.reap_all(&mut ended);
         for (pid, status) in ended.drain(..) {
             if self.on_probe_exit(pid, status) || self.on_hook_exit(pid, status) {
                 continue;
@@ -643,15 +588,7 @@ impl Supervisor {
                 self.on_spawn_status(token);
             }
             match self.pids.remove(&pid) {
-                Some(index) => {
-                    if let Some(unit) = self.units.get_mut(index) {
-                        let reason = serve::exit_reason(unit.machine.state, status);
-                        if let Some(count) = unit.exits.get_mut(reason.index()) {
-                            *count += 1;
-                        }
-                    }
-                    self.inputs.push_back((index, Input::Exited { status }))
-                }
+                Some(index) => self.pending.push_back(Event::Exited { index, status }),
                 None => {
                     self.server.orphans_reaped += 1;
                     debug!("reaped pid {pid} ({status:?})")
@@ -659,34 +596,16 @@ impl Supervisor {
             }
         }
         self.ended = ended;
-        self.feed_inputs();
+        self.pending.push_back(Event::ChildrenLeft(!no_children));
     }
 
-    fn on_timer(&mut self, timer: Timer) -> Option<i32> {
+    fn on_timer(&mut self, timer: Timer) {
         match timer {
-            Timer::Service { index, id, kind, generation } => {
-                if self.units.get(index).is_some_and(|u| u.id == id) {
-                    self.inputs.push_back((index, Input::Timer { kind, generation }));
+            Timer::Core(timer) => {
+                if timer == core::Timer::GraceOver {
+                    self.grace_timer = None;
                 }
-            }
-            Timer::Schedule { index, id } => {
-                if let Some((Kind::Periodic(schedule), name)) = self
-                    .units
-                    .get(index)
-                    .filter(|u| u.id == id && !u.retired)
-                    .map(|u| (u.service.kind, u.service.name.clone()))
-                    && self.phase == Phase::Running
-                {
-                    self.arm_schedule(index, id, &name, schedule);
-                    // (Stopped by hand, its machine ignores the start.)
-                    if self.units.get(index).is_some_and(|u| u.machine.is_live() && !u.machine.held) {
-                        self.note(&format!(
-                            "{}: run skipped: the previous one is still going",
-                            self.units.get(index).map_or("", |u| u.service.name.as_str())
-                        ));
-                    }
-                    self.inputs.push_back((index, Input::Start));
-                }
+                self.pending.push_back(Event::Timer(timer));
             }
             Timer::Probe { index, id, kind, round } => {
                 if self.current_round(index, id, round) {
@@ -714,15 +633,7 @@ impl Supervisor {
                     self.init.reactor.add_timer(deadline_after(every / 2), Timer::OuterWatchdog);
                 }
             }
-            Timer::DrainOver => return self.advance(shutdown::Event::DrainOver, ""),
-            Timer::GraceOver => {
-                self.grace_timer = None;
-                return self.advance(shutdown::Event::GraceOver, "");
-            }
-            Timer::KillAgain => return self.advance(shutdown::Event::KillAgain, ""),
-            Timer::GiveUp => return self.advance(shutdown::Event::GiveUp, ""),
         }
-        None
     }
 
     /// Forks queued programs while fewer than MAX_IN_FLIGHT await their exec.
@@ -731,23 +642,22 @@ impl Supervisor {
     fn launch_queued(&mut self) {
         while self.in_flight.len() < MAX_IN_FLIGHT {
             let Some(index) = self.spawn_queue.pop_front() else { return };
-            let Some(unit) = self.units.get(index) else { continue };
-            if unit.machine.state != State::Starting {
+            if self.core.units.get(index).is_none_or(|u| u.machine.state != State::Starting) {
                 continue;
             }
-            let name = unit.service.name.clone();
+            let Some(name) = self.slots.get(index).map(|s| s.service.name.clone()) else { continue };
             // Held open until the child has its copies of the pipes.
             let notify_pipe = self.before_spawn(index);
             let output_pipes = match self.before_spawn_output(index) {
                 Ok(pipes) => pipes,
                 Err(why) => {
                     drop(notify_pipe);
-                    self.inputs.push_back((index, Input::SpawnFailed { code: 126, why }));
+                    self.pending.push_back(Event::SpawnFailed { index, code: 126, why });
                     continue;
                 }
             };
-            let Some(unit) = self.units.get(index) else { continue };
-            let started = start(&unit.program, unit.placement, &unit.setup);
+            let Some(slot) = self.slots.get(index) else { continue };
+            let started = start(&slot.program, slot.placement, &slot.setup);
             drop(notify_pipe);
             let output_reads = output_pipes.map(|(writes, reads)| {
                 drop(writes);
@@ -773,7 +683,7 @@ impl Supervisor {
                         warning!("{name}: unable to fork: {}", Reason(err));
                     }
                     let why = format!("cannot run: {e}");
-                    self.inputs.push_back((index, Input::SpawnFailed { code: e.exit_code(), why }));
+                    self.pending.push_back(Event::SpawnFailed { index, code: e.exit_code(), why });
                 }
             }
         }
@@ -786,393 +696,26 @@ impl Supervisor {
         // Dropping `pending` closes the pipe, which also takes it out of epoll.
         let Some((index, pending)) = self.in_flight.remove(&token) else { return };
         match outcome {
-            Ok(pid) => self.inputs.push_back((index, Input::Spawned { pid })),
+            Ok(pid) => self.pending.push_back(Event::Spawned { index, pid }),
             Err(e) => {
-                // The child exits 127 by itself; its reap is no concern of the machine.
+                // The child exits 127 by itself; its reap is no concern of the core.
                 self.pids.remove(&pending.pid);
                 let why = format!("cannot run: {e}");
-                self.inputs.push_back((index, Input::SpawnFailed { code: e.exit_code(), why }));
+                self.pending.push_back(Event::SpawnFailed { index, code: e.exit_code(), why });
             }
         }
-        self.feed_inputs();
         self.launch_queued();
     }
 
-    /// Feeds queued inputs to their machines and performs what they ask for.
-    fn feed_inputs(&mut self) {
-        // Bounded: each input produces at most one spawn, which feeds at most one input.
-        let mut budget = 10_000;
-        while let Some((index, input)) = self.inputs.pop_front() {
-            budget -= 1;
-            if budget == 0 {
-                error!("internal: runaway event chain; dropping the rest");
-                self.inputs.clear();
-                return;
-            }
-            self.feed(index, input);
-        }
-    }
-
-    fn feed(&mut self, index: usize, input: Input) {
-        let now = Instant::now();
-        let random = self.random();
-        let Some(unit) = self.units.get_mut(index) else { return };
-        let outputs = unit.machine.handle(&unit.service, input, now, random);
-        self.perform_all(index, outputs);
-    }
-
-    /// A command by hand for one unit's machine; from when a run counts for
-    /// its answer, or why it was refused.
-    fn feed_command(&mut self, index: usize, command: command::Command) -> Result<Instant, command::Refusal> {
-        let now = Instant::now();
-        let random = self.random();
-        let Some(unit) = self.units.get_mut(index) else { return Ok(now) };
-        let accepted = unit.machine.command(&unit.service, command, now, random)?;
-        self.perform_all(index, accepted.outputs);
-        Ok(accepted.since)
-    }
-
-    fn perform_all(&mut self, index: usize, outputs: Vec<Output>) {
-        for output in outputs {
-            self.perform(index, output);
-        }
-        self.after_change(index);
-    }
-
-    fn perform(&mut self, index: usize, output: Output) {
-        let Some(unit) = self.units.get(index) else { return };
-        let name = unit.service.name.clone();
-        match output {
-            Output::Spawn => {
-                self.spawn_queue.push_back(index);
-                self.launch_queued();
-            }
-            Output::Signal(signal) => {
-                if let Some(pid) = unit.machine.state.pid() {
-                    // The main program gets it like a forwarded signal (its group only
-                    // with -g); a service's whole process group gets it.
-                    let group = !unit.is_main || self.main_group;
-                    let _ = process::send(if group { -pid } else { pid }, signal);
-                    // A stopped process cannot act on the signal until continued.
-                    let _ = process::send(if group { -pid } else { pid }, libc::SIGCONT);
-                }
-            }
-            Output::KillGroup => {
-                if let Some(pid) = unit.machine.state.pid() {
-                    process::kill_group_and_leader(pid);
-                }
-            }
-            Output::SetTimer { kind, after, generation } => {
-                let id = unit.id;
-                self.init
-                    .reactor
-                    .add_timer(deadline_after(after), Timer::Service { index, id, kind, generation });
-            }
-            Output::Transition(t) => {
-                events::emit(self.format, &name, &t);
-                if let Some(unit) = self.units.get_mut(index) {
-                    unit.reason = t.reason;
-                }
-            }
-            Output::Crash(crash) => self.on_crash(index, &crash),
-            Output::FailedForGood { code } => {
-                if unit.is_main {
-                    // Handled in after_change: the main program's end is the container's.
-                } else if unit.service.critical && self.phase == Phase::Running {
-                    self.shutdown(Some(code), &format!("critical service {name} failed"));
-                }
-            }
-        }
-    }
-
-    /// Consequences of a machine's new state that concern more than the machine.
-    fn after_change(&mut self, index: usize) {
-        self.watch_follow(index);
-        let Some(unit) = self.units.get(index) else { return };
-        if unit.is_main
-            && matches!(unit.machine.state, State::Exited | State::Failed)
-            && self.phase == Phase::Running
-        {
-            let code = unit.machine.last_exit.map_or(0, ExitStatus::code);
-            let mapped = crate::cli::map_exit(&self.exit_map, code);
-            self.shutdown(Some(mapped), "the main program ended");
-        }
-    }
-
-    /// Starts what can start; during shutdown, stops what may stop.
-    fn progress(&mut self) {
-        match self.phase {
-            Phase::Running => {
-                self.stop_for_reload();
-                // Starting one service may open the gate of the next: repeat until
-                // nothing more starts (at most once per service).
-                for _ in 0..=self.units.len() {
-                    let mut started = false;
-                    // The gates of every waiting unit, from one look at all of
-                    // them (not one per unit: 1000 services start at once).
-                    for (index, gate) in self.waiting_gates() {
-                        if !self.units.get(index).is_some_and(|u| u.machine.state == State::Waiting) {
-                            continue;
-                        }
-                        match gate {
-                            Gate::Open => {
-                                self.inputs.push_back((index, Input::Start));
-                                self.feed_inputs();
-                                started = true;
-                            }
-                            Gate::Closed => {}
-                            Gate::Never(why) => self.report_stuck(index, &why),
-                        }
-                    }
-                    if !started || self.phase != Phase::Running {
-                        break;
-                    }
-                }
-                if self.phase == Phase::Running && self.nothing_left() {
-                    let failed = self.units.iter().any(|u| u.machine.state == State::Failed);
-                    self.shutdown(Some(i32::from(failed)), "no service is left to run");
-                }
-                if self.phase != Phase::Running {
-                    self.progress();
-                }
-            }
-            Phase::Draining => {}
-            Phase::Stopping => {
-                let grace_left = self
-                    .grace_deadline
-                    .map_or(Duration::ZERO, |d| d.saturating_duration_since(Instant::now()));
-                for index in 0..self.units.len() {
-                    let Some(unit) = self.units.get(index) else { continue };
-                    if unit.stop_sent || self.has_live_dependents(index) {
-                        continue;
-                    }
-                    if matches!(unit.machine.state, State::Stopped | State::Exited | State::Failed) {
-                        // Already ended: it keeps the state that says how.
-                        if let Some(u) = self.units.get_mut(index) {
-                            u.stop_sent = true;
-                        }
-                        continue;
-                    }
-                    let timeout = unit.service.stop_timeout.min(grace_left);
-                    if let Some(u) = self.units.get_mut(index) {
-                        u.stop_sent = true;
-                    }
-                    self.inputs.push_back((index, Input::Stop { then: AfterStop::Stay, timeout }));
-                    self.feed_inputs();
-                }
-                // on_crash hooks of the last crashes may finish (within the grace).
-                if self.units.iter().all(|u| !u.machine.is_live()) && self.hooks.is_empty() {
-                    // The services are down: now whatever they left behind
-                    // (reaped first, to know whether anything is).
-                    self.reap();
-                    self.advance(shutdown::Event::ServicesDown, "");
-                }
-            }
-            Phase::Sweeping | Phase::Killed => {}
-        }
-    }
-
-    /// Whether a unit still running depends on `index` (so it must wait to stop).
-    fn has_live_dependents(&self, index: usize) -> bool {
-        let Some(name) = self.units.get(index).map(|u| &u.service.name) else { return false };
-        self.units.iter().any(|u| {
-            !u.retired && u.machine.is_live() && u.service.depends_on.iter().any(|d| &d.name == name)
-        })
-    }
-
-    /// A reload restarts `restarting`: what runs and depends on them, directly
-    /// or not, restarts with them (the main program excepted: it is the
-    /// container's, and reloads never touch it), so that it waits for them
-    /// again as at boot.
-    fn restart_dependents_of(&mut self, mut restarting: Vec<usize>) {
-        let mut next = 0;
-        // Bounded: every unit joins at most once.
-        while let Some(&index) = restarting.get(next) {
-            next += 1;
-            let Some(name) = self.units.get(index).map(|u| u.service.name.clone()) else { continue };
-            for (dependent, unit) in self.units.iter_mut().enumerate() {
-                if unit.retired
-                    || unit.is_main
-                    || unit.reload_restart.is_some()
-                    || !unit.machine.is_live()
-                    || matches!(unit.service.kind, Kind::Periodic(_))
-                    || !unit.service.depends_on.iter().any(|d| d.name == name)
-                {
-                    continue;
-                }
-                unit.reload_restart = Some(unit.service.stop_timeout);
-                restarting.push(dependent);
-            }
-        }
-    }
-
-    /// Reload restarts, dependents first: a unit marked by a reload stops
-    /// once no marked unit that depends on it still runs.
-    fn stop_for_reload(&mut self) {
-        for index in 0..self.units.len() {
-            let Some(unit) = self.units.get(index) else { continue };
-            let Some(timeout) = unit.reload_restart else { continue };
-            let name = &unit.service.name;
-            let dependents_up = self.units.iter().any(|u| {
-                u.reload_restart.is_some()
-                    && u.machine.is_live()
-                    && u.service.depends_on.iter().any(|d| &d.name == name)
-            });
-            if dependents_up {
-                continue;
-            }
-            let held = self.units.get_mut(index).is_some_and(|unit| {
-                unit.reload_restart = None;
-                unit.machine.held
-            });
-            // Stopped by hand meanwhile: it stays down, with its new settings.
-            if !held {
-                self.inputs.push_back((index, Input::Stop { then: AfterStop::Wait, timeout }));
-            }
-            self.feed_inputs();
-        }
-    }
-
-    /// What the gates know of every service that is not retired.
-    fn live_facts(&self) -> Vec<gates::Facts<'_>> {
-        self.units.iter().filter(|u| !u.retired).map(facts).collect()
-    }
-
-    /// The gate of every unit that waits (and is not retired).
-    fn waiting_gates(&self) -> Vec<(usize, Gate)> {
-        let waiting = |u: &Unit| !u.retired && u.machine.state == State::Waiting;
-        if !self.units.iter().any(waiting) {
-            return Vec::new();
-        }
-        let live = self.live_facts();
-        self.units
-            .iter()
-            .enumerate()
-            .filter(|(_, u)| waiting(u))
-            .map(|(index, u)| (index, gates::gate(&u.service.depends_on, &live)))
-            .collect()
-    }
-
-    fn report_stuck(&mut self, index: usize, why: &str) {
-        let Some(unit) = self.units.get_mut(index) else { return };
-        if unit.stuck_reported {
-            return;
-        }
-        unit.stuck_reported = true;
-        let name = unit.service.name.clone();
-        let is_main = unit.is_main;
-        self.note(&format!("{name}: cannot start: {why}"));
-        if is_main && self.phase == Phase::Running {
-            // The main program will never run: the container has nothing to do.
-            let code = self
-                .units
-                .iter()
-                .filter(|u| u.machine.state == State::Failed)
-                .find_map(|u| u.machine.last_exit.map(ExitStatus::code))
-                .unwrap_or(1);
-            self.shutdown(Some(code), "the main program cannot start");
-        }
-    }
-
-    /// No service runs or can run again (`gates::nothing_left`).
-    fn nothing_left(&self) -> bool {
-        // The common case, without building anything: something runs, or
-        // waits for a gate, or is held.
-        let may_end = |u: &Unit| {
-            matches!(u.machine.state, State::Exited | State::Stopped | State::Failed | State::Waiting)
-                && (!u.machine.held || u.retired)
-        };
-        if !self.units.iter().all(may_end) {
-            return false;
-        }
-        let live = self.live_facts();
-        let all: Vec<gates::Facts> = self.units.iter().map(facts).collect();
-        gates::nothing_left(&all, |index| {
-            self.units.get(index).map_or(Gate::Closed, |u| gates::gate(&u.service.depends_on, &live))
-        })
-    }
-
-    /// Begins the shutdown sequence; `code` is warden's exit code if it is the
-    /// first to be decided.
-    fn shutdown(&mut self, code: Option<i32>, reason: &str) {
-        if self.phase != Phase::Running {
-            return;
-        }
-        if self.exit_code.is_none() {
-            self.exit_code = code;
-        }
-        self.advance(shutdown::Event::Begin { drain: !self.config.drain.is_zero() }, reason);
-    }
-
-    /// Feeds the shutdown table (`shutdown`) and performs what it says;
-    /// Some(code) when warden must exit now. `what` is the reason of a
-    /// beginning, or the signal's name for a second stop signal.
-    fn advance(&mut self, event: shutdown::Event, what: &str) -> Option<i32> {
-        use shutdown::Action;
-        let (phase, actions) = shutdown::next(self.phase, event, self.no_children);
-        self.phase = phase;
-        for action in actions {
-            match action {
-                Action::Announce => self.announce_shutdown(what),
-                Action::ArmDrain => {
-                    self.init.reactor.add_timer(deadline_after(self.config.drain), Timer::DrainOver);
-                }
-                Action::Sweep => {
-                    self.note("stopping remaining processes");
-                    self.init.scope.signal_all(&[libc::SIGTERM, libc::SIGCONT]);
-                }
-                Action::ReportSecondSignal => {
-                    self.note(&format!("second stop signal ({what}): killing everything now"))
-                }
-                Action::ReportGraceOver => self.note(&format!(
-                    "grace period of {} is over: killing what is left",
-                    crate::duration::format(self.config.grace)
-                )),
-                Action::KillEverything => self.kill_everything(),
-                Action::KillAgain => {
-                    self.init.scope.signal_all(&[libc::SIGKILL]);
-                    self.init.reactor.add_timer(deadline_after(KILL_AGAIN), Timer::KillAgain);
-                }
-                Action::GiveUp => {
-                    self.note(&format!(
-                        "processes survived SIGKILL for {}s; exiting anyway",
-                        AFTER_KILL.as_secs()
-                    ));
-                    return Some(self.finish());
-                }
-            }
-        }
-        None
-    }
-
-    /// The beginning of a shutdown: said, probing stopped, the grace
-    /// deadline armed, and what is not running stopped at once.
-    fn announce_shutdown(&mut self, reason: &str) {
-        self.note(&format!(
-            "shutting down: {reason} (grace {}, drain {})",
-            crate::duration::format(self.config.grace),
-            crate::duration::format(self.config.drain)
-        ));
+    /// The shutdown began: the service manager hears it, and nothing is
+    /// probed any more, so no restart can race the shutdown.
+    fn on_shutdown_begun(&mut self, reason: &str) {
         if let Some(outer) = &self.outer {
             outer.send(&format!("STOPPING=1\nSTATUS=shutting down: {reason}"));
         }
-        // Nothing is probed any more: no restart can race the shutdown.
-        for index in 0..self.units.len() {
-            if self.units.get(index).is_some_and(|u| u.machine.is_up()) {
+        for index in 0..self.slots.len() {
+            if self.core.units.get(index).is_some_and(|u| u.machine.is_up()) {
                 self.watch_end(index);
-            }
-        }
-        let deadline = deadline_after(self.config.grace);
-        self.grace_deadline = Some(deadline);
-        self.grace_timer = Some(self.init.reactor.add_timer(deadline, Timer::GraceOver));
-        // Nothing starts any more: what is not running now is stopped at once.
-        for index in 0..self.units.len() {
-            if self.units.get(index).is_some_and(|u| {
-                !u.machine.is_live()
-                    && !matches!(u.machine.state, State::Stopped | State::Exited | State::Failed)
-            }) {
-                self.inputs
-                    .push_back((index, Input::Stop { then: AfterStop::Stay, timeout: Duration::ZERO }));
             }
         }
     }
@@ -1182,47 +725,12 @@ impl Supervisor {
         self.close_listeners();
         self.flush_output();
         let dropped = self.outputs.dropped_lines()
-            + self.units.iter().filter_map(|u| u.file_log.as_ref()).map(|f| f.dropped_lines).sum::<u64>();
+            + self.slots.iter().filter_map(|s| s.file_log.as_ref()).map(|f| f.dropped_lines).sum::<u64>();
         if dropped > 0 {
             self.note(&format!("{dropped} lines of services' output could not be written and were dropped"));
             crate::output::sink::flush_before_exit(std::time::Instant::now() + capture::EXIT_FLUSH);
         }
-        self.final_code()
-    }
-
-    /// warden's exit code: the first one decided (critical failure, main
-    /// program's end); else the main program's last exit; else 0.
-    fn final_code(&self) -> i32 {
-        if let Some(code) = self.exit_code {
-            return code;
-        }
-        let main = self.main.and_then(|m| self.units.get(m)).and_then(|u| u.machine.last_exit);
-        match main {
-            Some(status) => {
-                let code = status.code();
-                crate::cli::map_exit(&self.exit_map, code)
-            }
-            // The main program was killed at the end of the grace and not yet reaped.
-            None if self.main.is_some_and(|m| self.units.get(m).is_some_and(|u| u.machine.is_live())) => {
-                128 + libc::SIGKILL
-            }
-            None => 0,
-        }
-    }
-
-    /// SIGKILL for everything (the shutdown table calls it once).
-    fn kill_everything(&mut self) {
-        for index in 0..self.units.len() {
-            self.inputs.push_back((index, Input::Kill));
-        }
-        self.feed_inputs();
-        self.init.scope.signal_all(&[libc::SIGKILL]);
-        if let Some(timer) = self.grace_timer.take() {
-            self.init.reactor.cancel_timer(timer);
-        }
-        self.init.reactor.add_timer(deadline_after(KILL_AGAIN), Timer::KillAgain);
-        self.init.reactor.add_timer(deadline_after(AFTER_KILL), Timer::GiveUp);
-        self.reap();
+        self.core.exit_code()
     }
 
     /// SIGHUP: re-reads the config and applies the difference: added services
@@ -1230,7 +738,7 @@ impl Supervisor {
     /// unchanged ones keep running untouched (same pid). An invalid file, or one
     /// whose programs cannot be prepared, changes nothing.
     fn reload(&mut self) -> Result<String, String> {
-        if self.phase != Phase::Running {
+        if self.core.phase != Phase::Running {
             return Err("not reloading: warden is shutting down".into());
         }
         let Some(path) = self.config_path.clone() else {
@@ -1254,117 +762,74 @@ impl Supervisor {
                 claimant.name
             ));
         }
-        // New units for what is added or changed, all built before anything
+        // New slots for what is added or changed, all built before anything
         // changes: one that cannot be built leaves everything as it was.
-        let running: Vec<&Service> =
-            self.units.iter().filter(|u| !u.retired && !u.is_main).map(|u| &u.service).collect();
-        let difference = reload::diff(&running, &config.services);
-        let mut prepared = Vec::new();
-        for index in reload::to_build(&difference) {
+        let to_build = reload::to_build(&self.core.difference(&config.services));
+        let first_id = self.core.reserve_ids(to_build.len());
+        let mut built = Vec::new();
+        for (n, index) in to_build.into_iter().enumerate() {
             let Some(service) = config.services.get(index) else { continue };
-            let id = self.next_unit_id + prepared.len() as u64;
-            let nonce = self.random_state;
-            match new_unit(id, service, &base, nonce, &self.inherited) {
-                Ok(unit) => prepared.push(unit),
-                Err(why) => return Err(format!("service {}: {why}", service.name)),
+            let name = service.name.clone();
+            match new_slot(first_id + n as u64, Rc::new(service.clone()), &base, self.seed, &self.inherited) {
+                Ok(slot) => built.push(slot),
+                Err(why) => return Err(format!("service {name}: {why}")),
             }
         }
-        self.next_unit_id += prepared.len() as u64;
-        let (mut added, mut removed, mut changed) = (Vec::new(), Vec::new(), Vec::new());
-        let mut restarting = Vec::new();
-        let unchanged = difference.unchanged.len();
-        for index in 0..self.units.len() {
-            let Some(unit) = self.units.get_mut(index) else { continue };
-            if unit.retired || unit.is_main || config.services.iter().any(|s| s.name == unit.service.name) {
-                continue;
-            }
-            unit.retired = true;
-            removed.push(unit.service.name.clone());
+        let units = built.iter().map(|s| (s.service.clone(), s.id)).collect();
+        let reloaded = self.core.reload(Instant::now(), &config, units);
+        let mut removed = Vec::new();
+        for index in reloaded.removed {
             // Its notification socket goes now; the slot may wait long for reuse.
-            if let Some((_, token)) = unit.watch.notify.take() {
+            if let Some(slot) = self.slots.get_mut(index) {
+                if let Some((_, token)) = slot.watch.notify.take() {
+                    self.watched.remove(&token);
+                }
+                removed.push(slot.service.name.clone());
+            }
+        }
+        let (mut added, mut changed) = (Vec::new(), Vec::new());
+        for (mut new, (index, placed)) in built.into_iter().zip(reloaded.placed) {
+            let name = new.service.name.clone();
+            if let Some(token) = self.slots.get(index).and_then(|s| s.watch.notify.as_ref()).map(|(_, t)| *t)
+            {
                 self.watched.remove(&token);
             }
-            let timeout = unit.service.stop_timeout;
-            // Fed at once, so that no pending input outlives the slot's reuse.
-            self.feed(index, Input::Stop { then: AfterStop::Stay, timeout });
-        }
-        for mut new in prepared {
-            let existing = self
-                .units
-                .iter()
-                .position(|u| !u.retired && !u.is_main && u.service.name == new.service.name);
-            let index = match existing {
-                Some(index) => {
-                    changed.push(new.service.name.clone());
-                    let Some(unit) = self.units.get_mut(index) else { continue };
-                    if let Some((_, token)) = &unit.watch.notify {
-                        self.watched.remove(token);
-                    }
-                    if unit.machine.is_live() {
-                        // Same unit, new settings. A service stops (after what
-                        // depends on it), then waits for its gates and starts
-                        // from them; a periodic job's run in progress stops and
-                        // runs again from them at once.
-                        let timeout = unit.service.stop_timeout;
-                        let periodic = matches!(new.service.kind, Kind::Periodic(_));
-                        unit.watch.set_probes(&new.service, new.watch.take_programs());
-                        unit.service = new.service;
-                        unit.program = new.program;
-                        unit.setup = new.setup;
-                        unit.watch.notify = new.watch.notify;
-                        unit.stop_sent = false;
-                        unit.stuck_reported = false;
-                        if !periodic {
-                            unit.reload_restart = Some(timeout);
-                        }
-                        self.watch_notify_socket(index);
-                        if periodic {
-                            self.feed(index, Input::Stop { then: AfterStop::Restart, timeout });
-                        } else {
-                            restarting.push(index);
-                        }
-                        continue;
-                    }
-                    // Not running: start over from the new settings.
-                    *unit = new;
-                    index
+            match (placed, self.slots.get_mut(index)) {
+                // Same unit, new settings: it restarts (the core says when).
+                (Placed::Kept, Some(slot)) => {
+                    slot.watch.set_probes(&new.service, new.watch.take_programs());
+                    slot.service = new.service;
+                    slot.program = new.program;
+                    slot.setup = new.setup;
+                    slot.watch.notify = new.watch.notify;
                 }
-                None => {
-                    added.push(new.service.name.clone());
-                    let free = self.units.iter().position(|u| u.retired && !u.machine.is_live());
-                    match free.and_then(|slot| self.units.get_mut(slot).map(|u| (slot, u))) {
-                        Some((slot, old)) => {
-                            if let Some((_, token)) = &old.watch.notify {
-                                self.watched.remove(token);
-                            }
-                            *old = new;
-                            slot
-                        }
-                        None => {
-                            self.units.push(new);
-                            self.units.len() - 1
-                        }
-                    }
-                }
-            };
+                (_, Some(slot)) => *slot = new,
+                (_, None) => self.slots.push(new),
+            }
+            if placed == Placed::Added {
+                added.push(name)
+            } else {
+                changed.push(name)
+            }
             self.watch_notify_socket(index);
-            self.schedule(index);
         }
-        self.restart_dependents_of(restarting);
         self.config.grace = config.grace;
         self.config.drain = config.drain;
         self.config.log_format = config.log_format;
         self.format = config.log_format;
         let list = |names: &[String]| if names.is_empty() { "none".to_string() } else { names.join(", ") };
         let summary = format!(
-            "reloaded {}: added {}; removed {}; changed {}; {unchanged} unchanged",
+            "reloaded {}: added {}; removed {}; changed {}; {} unchanged",
             path.display(),
             list(&added),
             list(&removed),
-            list(&changed)
+            list(&changed),
+            reloaded.unchanged
         );
         self.note(&summary);
-        self.feed_inputs();
+        let actions = self.core.take_actions();
+        self.perform(actions);
+        self.drain_pending();
         Ok(summary)
     }
 
@@ -1387,20 +852,5 @@ fn release_start_up_code() {
     match crate::sys::memory::release_clean_image() {
         Ok(bytes) => debug!("released {} KiB of code pages", bytes / 1024),
         Err(e) => debug!("unable to release code pages: {}", Reason(&e)),
-    }
-}
-
-/// What the gates (`gates`) know of a unit.
-fn facts(unit: &Unit) -> gates::Facts<'_> {
-    let m = &unit.machine;
-    gates::Facts {
-        name: &unit.service.name,
-        state: m.state,
-        started_once: m.started_once,
-        ready_once: m.ready_once,
-        completed: m.completed,
-        comes_back: unit.service.cooldown.is_some() && !unit.service.critical,
-        held: unit.machine.held && !unit.retired,
-        restarting: unit.reload_restart.is_some(),
     }
 }

@@ -16,10 +16,11 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime};
 
 use super::command::{Answer, Command};
+use super::core::Unit;
 use super::machine::State;
-use super::{Phase, Supervisor, Timer, Unit};
+use super::{Phase, Slot, Supervisor, Timer};
 use crate::config::Kind;
-use crate::control::report::{self, ExitReason, ProbeView, View, Warden};
+use crate::control::report::{self, ProbeView, View, Warden};
 use crate::control::{self, Request, http};
 use crate::logger::{info, warning};
 use crate::reactor::{Interest, Ready, deadline_after};
@@ -423,7 +424,7 @@ impl Supervisor {
                 let Some(index) = self.unit_named(&name) else {
                     return self.answer(token, control::header(Err(&self.unknown(&name))).into_bytes());
                 };
-                let Some(unit) = self.units.get(index) else { return };
+                let Some(unit) = self.slots.get(index) else { return };
                 if !unit.service.logs.captured() {
                     let why = format!(
                         "{name}'s output is not captured (logs: {}), so warden keeps none of it",
@@ -461,24 +462,29 @@ impl Supervisor {
     }
 
     fn unit_named(&self, name: &str) -> Option<usize> {
-        self.units.iter().position(|u| !u.retired && u.service.name == name)
+        self.core.unit_named(name)
     }
 
     fn unknown(&self, name: &str) -> String {
-        let known: Vec<&str> =
-            self.units.iter().filter(|u| !u.retired && !u.is_main).map(|u| u.service.name.as_str()).collect();
+        let known: Vec<&str> = self
+            .core
+            .units
+            .iter()
+            .filter(|u| !u.retired && !u.is_main)
+            .map(|u| u.service.name.as_str())
+            .collect();
         format!("no service named \"{name}\" (services: {})", known.join(", "))
     }
 
     /// start, stop, restart: given to each service's machine, then waited for.
     fn command(&mut self, token: u64, names: &[String], command: Command) {
-        if self.phase != Phase::Running {
+        if self.core.phase != Phase::Running {
             return self.answer(token, control::header(Err("warden is shutting down")).into_bytes());
         }
         let mut indexes = Vec::new();
         for name in names {
             match self.unit_named(name) {
-                Some(index) if self.units.get(index).is_some_and(|u| u.is_main) => {
+                Some(index) if self.core.units.get(index).is_some_and(|u| u.is_main) => {
                     let why = "the main program is controlled with signals to warden, not by name";
                     return self.answer(token, control::header(Err(why)).into_bytes());
                 }
@@ -486,19 +492,21 @@ impl Supervisor {
                 None => return self.answer(token, control::header(Err(&self.unknown(name))).into_bytes()),
             }
         }
-        // What the loop still has for the machines goes first.
-        self.feed_inputs();
+        // What the loop still has for the core goes first.
+        self.drain_pending();
         let mut refused = Vec::new();
         let mut waits = Vec::new();
         for index in indexes {
-            let Some(unit) = self.units.get(index) else { continue };
+            let Some(unit) = self.core.units.get(index) else { continue };
             let (id, name) = (unit.id, unit.service.name.clone());
-            match self.feed_command(index, command) {
+            match self.core.command(Instant::now(), index, command) {
                 Ok(since) => waits.push((index, id, name, since)),
                 Err(refusal) => refused.push(format!("{name}: {refusal}")),
             }
+            let actions = self.core.take_actions();
+            self.perform(actions);
         }
-        self.feed_inputs();
+        self.drain_pending();
         if !refused.is_empty() && waits.is_empty() {
             let body = refused.join("\n") + "\n";
             return self
@@ -566,7 +574,7 @@ impl Supervisor {
     /// Where a unit stands against a command (its machine says), unless a
     /// reload removed it.
     fn answer_of(&self, index: usize, id: u64, command: Command, since: Instant) -> Answer {
-        match self.units.get(index).filter(|u| u.id == id && !u.retired) {
+        match self.core.units.get(index).filter(|u| u.id == id && !u.retired) {
             Some(unit) => unit.machine.answer(&unit.service, command, since, &unit.reason),
             None => Answer::Failed("removed by a reload".into()),
         }
@@ -703,7 +711,7 @@ impl Supervisor {
     /// What `/readyz` and friends need to know about warden.
     fn warden_view(&self) -> Warden {
         Warden {
-            shutting_down: self.phase != Phase::Running,
+            shutting_down: self.core.phase != Phase::Running,
             started: self.server.started,
             orphans_reaped: self.server.orphans_reaped,
             own_lines_dropped: crate::output::sink::own_dropped(),
@@ -714,15 +722,15 @@ impl Supervisor {
     /// Latches `started` once every required service has been ready. Runs
     /// every turn of the loop until then, so it builds no views.
     pub(super) fn note_started(&mut self) {
-        if !self.server.started && self.phase == Phase::Running {
+        if !self.server.started && self.core.phase == Phase::Running {
             self.server.started =
-                self.units.iter().filter(|u| !u.retired).all(|u| optional(u) || counts_ready(u));
+                self.core.units.iter().filter(|u| !u.retired).all(|u| optional(u) || counts_ready(u));
         }
     }
 
     /// Every unit, as reported.
     pub(super) fn views(&self) -> Vec<View> {
-        self.units.iter().filter(|u| !u.retired).map(view).collect()
+        self.core.units.iter().zip(&self.slots).filter(|(u, _)| !u.retired).map(|(u, s)| view(u, s)).collect()
     }
 }
 
@@ -742,7 +750,7 @@ fn optional(unit: &Unit) -> bool {
     unit.service.optional || matches!(unit.service.kind, Kind::Periodic(_))
 }
 
-fn view(unit: &Unit) -> View {
+fn view(unit: &Unit, slot: &Slot) -> View {
     let machine = &unit.machine;
     let kind = match unit.service.kind {
         _ if unit.is_main => "main",
@@ -754,24 +762,24 @@ fn view(unit: &Unit) -> View {
     let probes = crate::config::ProbeKind::ALL
         .iter()
         .filter_map(|&kind| {
-            let slot = unit.watch.slot(kind)?;
+            let probe = slot.watch.slot(kind)?;
             unit.service.probe(kind)?;
             Some(ProbeView {
                 kind: kind.name(),
-                passing: slot.tracker.passing,
-                successes: slot.tracker.successes,
-                failures: slot.tracker.failures,
-                last_error: slot.tracker.last_error.clone(),
+                passing: probe.tracker.passing,
+                successes: probe.tracker.successes,
+                failures: probe.tracker.failures,
+                last_error: probe.tracker.last_error.clone(),
             })
         })
         .collect();
     // Not ready because of a failing readiness probe: that says more than
     // the last state change.
-    let failing = unit
+    let failing = slot
         .watch
         .slot(crate::config::ProbeKind::Readiness)
-        .filter(|slot| !ready && slot.tracker.last_ok == Some(false))
-        .and_then(|slot| slot.tracker.last_error.as_ref());
+        .filter(|probe| !ready && probe.tracker.last_ok == Some(false))
+        .and_then(|probe| probe.tracker.last_error.as_ref());
     let reason = match failing {
         Some(error) => format!("readiness: {error}"),
         None => unit.reason.clone(),
@@ -788,25 +796,15 @@ fn view(unit: &Unit) -> View {
         optional: optional(unit),
         live: !matches!(machine.state, State::Failed | State::Unhealthy { .. }),
         reason,
-        notice: unit.watch.status.clone(),
+        notice: slot.watch.status.clone(),
         started_at: unit.machine.last_start.map(|start| {
             let wall = SystemTime::now().checked_sub(start.elapsed()).unwrap_or(SystemTime::UNIX_EPOCH);
             wall.duration_since(SystemTime::UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64())
         }),
         exits: unit.exits,
         probes,
-        lines_dropped: unit.lines_dropped + unit.file_log.as_ref().map_or(0, |f| f.dropped_lines),
+        lines_dropped: slot.lines_dropped + slot.file_log.as_ref().map_or(0, |f| f.dropped_lines),
         stop_kills: unit.machine.stop_kills,
-    }
-}
-
-/// Why a run of a unit in `state` ended with `status`.
-pub fn exit_reason(state: State, status: crate::sys::reap::ExitStatus) -> ExitReason {
-    match (state, status) {
-        (State::Unhealthy { .. }, _) => ExitReason::Health,
-        (State::Stopping { .. }, _) => ExitReason::Stop,
-        (_, crate::sys::reap::ExitStatus::Signaled { .. }) => ExitReason::Signal,
-        _ => ExitReason::Exit,
     }
 }
 

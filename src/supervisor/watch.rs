@@ -15,6 +15,7 @@
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::time::{Duration, Instant};
 
+use super::core::Event;
 use super::machine::Input;
 use super::{Phase, SERVICE_PLACEMENT, Supervisor, Timer};
 use crate::config::{Check, Kind, ProbeKind, Service};
@@ -120,9 +121,9 @@ enum Attempt {
 impl Supervisor {
     /// Starts or stops probing when a unit comes up or goes down.
     pub(super) fn watch_follow(&mut self, index: usize) {
-        let Some(unit) = self.units.get(index) else { return };
-        let up = unit.machine.is_up();
-        if up && !unit.watch.active && self.phase == Phase::Running {
+        let Some(unit) = self.slots.get(index) else { return };
+        let up = self.core.units.get(index).is_some_and(|u| u.machine.is_up());
+        if up && !unit.watch.active && self.core.phase == Phase::Running {
             self.watch_begin(index);
         } else if !up && unit.watch.active {
             self.watch_end(index);
@@ -131,7 +132,7 @@ impl Supervisor {
 
     fn watch_begin(&mut self, index: usize) {
         let now = Instant::now();
-        let Some(unit) = self.units.get_mut(index) else { return };
+        let Some(unit) = self.slots.get_mut(index) else { return };
         let watch = &mut unit.watch;
         watch.active = true;
         watch.round += 1;
@@ -152,33 +153,33 @@ impl Supervisor {
             let (id, round) = (unit.id, watch.round);
             let timer =
                 self.init.reactor.add_timer(deadline_after(limit), Timer::Watchdog { index, id, round });
-            if let Some(u) = self.units.get_mut(index) {
+            if let Some(u) = self.slots.get_mut(index) {
                 u.watch.watchdog_timer = Some(timer);
             }
         }
         for kind in first {
             self.schedule_first(index, kind, now);
         }
-        let notified = self.units.get(index).is_some_and(|u| u.watch.notified);
+        let notified = self.slots.get(index).is_some_and(|u| u.watch.notified);
         // READY=1 may have come before warden learnt that the exec succeeded.
         self.update_readiness(index, if notified { "READY=1" } else { "started" });
     }
 
     /// Arms a probe's first run: `initial_delay` after the program started.
     fn schedule_first(&mut self, index: usize, kind: ProbeKind, now: Instant) {
-        let Some(unit) = self.units.get(index) else { return };
+        let Some(unit) = self.slots.get(index) else { return };
         let Some(probe) = unit.service.probe(kind) else { return };
-        let since = unit.machine.state.since().unwrap_or(now);
+        let since = self.core.units.get(index).and_then(|u| u.machine.state.since()).unwrap_or(now);
         let after = (since + probe.initial_delay).saturating_duration_since(now);
         self.arm_probe(index, kind, after);
     }
 
     fn arm_probe(&mut self, index: usize, kind: ProbeKind, after: Duration) {
-        let Some(unit) = self.units.get(index) else { return };
+        let Some(unit) = self.slots.get(index) else { return };
         let (id, round) = (unit.id, unit.watch.round);
         let timer =
             self.init.reactor.add_timer(deadline_after(after), Timer::Probe { index, id, kind, round });
-        if let Some(slot) = self.units.get_mut(index).and_then(|u| u.watch.slot_mut(kind)) {
+        if let Some(slot) = self.slots.get_mut(index).and_then(|u| u.watch.slot_mut(kind)) {
             slot.timer = Some(timer);
         }
     }
@@ -186,7 +187,7 @@ impl Supervisor {
     /// Stops every check of a unit: in-flight runs are abandoned (sockets
     /// closed, exec probes killed) and pending timers cancelled.
     pub(super) fn watch_end(&mut self, index: usize) {
-        let Some(unit) = self.units.get_mut(index) else { return };
+        let Some(unit) = self.slots.get_mut(index) else { return };
         unit.watch.active = false;
         unit.watch.round += 1;
         let mut timers: Vec<TimerId> = unit.watch.watchdog_timer.take().into_iter().collect();
@@ -223,7 +224,7 @@ impl Supervisor {
     /// A probe is due: run it.
     pub(super) fn run_probe(&mut self, index: usize, kind: ProbeKind) {
         let now = Instant::now();
-        let Some(unit) = self.units.get_mut(index) else { return };
+        let Some(unit) = self.slots.get_mut(index) else { return };
         let Some(probe) = unit.service.probe(kind).cloned() else { return };
         let Some(slot) = unit.watch.slot_mut(kind) else { return };
         if slot.attempt.is_some() {
@@ -242,12 +243,12 @@ impl Supervisor {
         match outcome {
             Some(outcome) => self.finish_probe(index, kind, outcome),
             None => {
-                let Some(unit) = self.units.get(index) else { return };
+                let Some(unit) = self.slots.get(index) else { return };
                 let (id, round) = (unit.id, unit.watch.round);
                 let deadline = deadline_after(probe.timeout);
                 let timer =
                     self.init.reactor.add_timer(deadline, Timer::ProbeTimeout { index, id, kind, round });
-                if let Some(slot) = self.units.get_mut(index).and_then(|u| u.watch.slot_mut(kind)) {
+                if let Some(slot) = self.slots.get_mut(index).and_then(|u| u.watch.slot_mut(kind)) {
                     slot.timer = Some(timer);
                 }
             }
@@ -270,13 +271,13 @@ impl Supervisor {
             let Step::Done(outcome) = step else { return None };
             return Some(outcome);
         };
-        let id = self.units.get(index)?.id;
+        let id = self.slots.get(index)?.id;
         let token = self.take_token();
         if let Err(e) = self.init.reactor.register(check.fd(), token, interest) {
             return Some(Err(format!("cannot watch the socket: {}", Reason(&e))));
         }
         self.watched.insert(token, Watched::Probe { index, id, kind });
-        let slot = self.units.get_mut(index)?.watch.slot_mut(kind)?;
+        let slot = self.slots.get_mut(index)?.watch.slot_mut(kind)?;
         slot.attempt = Some(Attempt::Socket { check, token });
         None
     }
@@ -289,7 +290,7 @@ impl Supervisor {
         kind: ProbeKind,
         path: std::path::PathBuf,
     ) -> Option<Outcome> {
-        let id = self.units.get(index)?.id;
+        let id = self.slots.get(index)?.id;
         let ticket = self.take_token();
         let first = self.paths.fd().is_none();
         if let Err(outcome) = self.paths.ask(ticket, path) {
@@ -302,7 +303,7 @@ impl Supervisor {
             warning!("cannot watch the file-check thread: {}", Reason(&e));
         }
         self.file_checks.insert(ticket, (index, id, kind));
-        let slot = self.units.get_mut(index)?.watch.slot_mut(kind)?;
+        let slot = self.slots.get_mut(index)?.watch.slot_mut(kind)?;
         slot.attempt = Some(Attempt::File { ticket });
         None
     }
@@ -312,7 +313,7 @@ impl Supervisor {
         for (ticket, outcome) in self.paths.results() {
             let Some((index, id, kind)) = self.file_checks.remove(&ticket) else { continue };
             let current = self
-                .units
+                .slots
                 .get(index)
                 .filter(|u| u.id == id)
                 .and_then(|u| u.watch.slot(kind))
@@ -327,7 +328,7 @@ impl Supervisor {
     /// Starts an exec check as a child of its own session; Some(outcome) if it
     /// could not be started.
     fn start_exec(&mut self, index: usize, kind: ProbeKind) -> Option<Outcome> {
-        let unit = self.units.get(index)?;
+        let unit = self.slots.get(index)?;
         let program = unit.watch.slot(kind)?.exec.as_ref()?;
         // Output is discarded; the exit code is the answer.
         // The service's user, limits and directory; none of its descriptors.
@@ -343,7 +344,7 @@ impl Supervisor {
             Ok(pending) => {
                 let id = unit.id;
                 self.probe_pids.insert(pending.pid, (index, id, kind));
-                let slot = self.units.get_mut(index)?.watch.slot_mut(kind)?;
+                let slot = self.slots.get_mut(index)?.watch.slot_mut(kind)?;
                 slot.attempt = Some(Attempt::Exec { pending });
                 None
             }
@@ -354,7 +355,7 @@ impl Supervisor {
     /// A probe's socket is ready.
     pub(super) fn on_probe_io(&mut self, index: usize, id: u64, kind: ProbeKind, token: u64) {
         let Some(slot) =
-            self.units.get_mut(index).filter(|u| u.id == id).and_then(|u| u.watch.slot_mut(kind))
+            self.slots.get_mut(index).filter(|u| u.id == id).and_then(|u| u.watch.slot_mut(kind))
         else {
             self.watched.remove(&token);
             return;
@@ -380,9 +381,9 @@ impl Supervisor {
 
     /// The timeout of a running probe: it counts as a failure.
     pub(super) fn on_probe_timeout(&mut self, index: usize, kind: ProbeKind) {
-        let Some(unit) = self.units.get(index) else { return };
+        let Some(unit) = self.slots.get(index) else { return };
         let timeout = unit.service.probe(kind).map_or(Duration::ZERO, |p| p.timeout);
-        if let Some(slot) = self.units.get_mut(index).and_then(|u| u.watch.slot_mut(kind)) {
+        if let Some(slot) = self.slots.get_mut(index).and_then(|u| u.watch.slot_mut(kind)) {
             slot.timer = None;
         }
         if let Some(attempt) = self.end_attempt(index, kind) {
@@ -403,7 +404,7 @@ impl Supervisor {
     pub(super) fn on_probe_exit(&mut self, pid: i32, status: ExitStatus) -> bool {
         let Some((index, id, kind)) = self.probe_pids.remove(&pid) else { return false };
         let current = self
-            .units
+            .slots
             .get(index)
             .filter(|u| u.id == id)
             .and_then(|u| u.watch.slot(kind))
@@ -418,7 +419,7 @@ impl Supervisor {
             _ => Err(super::machine::describe(status)),
         };
         if let Some(timer) =
-            self.units.get_mut(index).and_then(|u| u.watch.slot_mut(kind)).and_then(|s| s.timer.take())
+            self.slots.get_mut(index).and_then(|u| u.watch.slot_mut(kind)).and_then(|s| s.timer.take())
         {
             self.init.reactor.cancel_timer(timer);
         }
@@ -428,7 +429,7 @@ impl Supervisor {
 
     /// Takes the running attempt out of its slot (closing a socket's watch).
     fn end_attempt(&mut self, index: usize, kind: ProbeKind) -> Option<Attempt> {
-        let slot = self.units.get_mut(index)?.watch.slot_mut(kind)?;
+        let slot = self.slots.get_mut(index)?.watch.slot_mut(kind)?;
         let attempt = slot.attempt.take()?;
         if let Some(timer) = slot.timer.take() {
             self.init.reactor.cancel_timer(timer);
@@ -442,7 +443,7 @@ impl Supervisor {
     /// Records a result, acts on the verdict, and arms the next run.
     fn finish_probe(&mut self, index: usize, kind: ProbeKind, outcome: Outcome) {
         let now = Instant::now();
-        let Some(unit) = self.units.get_mut(index) else { return };
+        let Some(unit) = self.slots.get_mut(index) else { return };
         let Some(probe) = unit.service.probe(kind).cloned() else { return };
         let Some(slot) = unit.watch.slot_mut(kind) else { return };
         let error = outcome.as_ref().err().cloned().unwrap_or_default();
@@ -461,7 +462,8 @@ impl Supervisor {
             }
             (ProbeKind::Startup | ProbeKind::Liveness, Change::Failed) => {
                 let cause = kind.name();
-                self.inputs.push_back((index, Input::Unhealthy { cause, reason: failed }));
+                self.pending
+                    .push_back(Event::Health { index, input: Input::Unhealthy { cause, reason: failed } });
                 return; // the service goes down; probing ends with it
             }
             (ProbeKind::Readiness, Change::Passed) => self.update_readiness(index, "readiness probe passed"),
@@ -475,9 +477,10 @@ impl Supervisor {
     /// up, past its startup probe, passing its readiness probe and notified
     /// (each only if it has one).
     fn update_readiness(&mut self, index: usize, reason: &str) {
-        let Some(unit) = self.units.get(index) else { return };
+        let Some(unit) = self.slots.get(index) else { return };
+        let Some(machine) = self.core.units.get(index).map(|u| &u.machine) else { return };
         let service = &unit.service;
-        if !unit.machine.is_up() || !service.has_readiness_check() || service.kind != Kind::Longrun {
+        if !machine.is_up() || !service.has_readiness_check() || service.kind != Kind::Longrun {
             return;
         }
         let watch = &unit.watch;
@@ -485,8 +488,11 @@ impl Supervisor {
             || watch.slot(ProbeKind::Readiness).is_some_and(|s| s.tracker.passing);
         let notified = !(service.notify || service.notify_fd.is_some()) || watch.notified;
         let ready = watch.active && watch.startup_passed && readiness_ok && notified;
-        if ready != unit.machine.ready {
-            self.inputs.push_back((index, Input::Readiness { ready, reason: reason.to_string() }));
+        if ready != machine.ready {
+            self.pending.push_back(Event::Health {
+                index,
+                input: Input::Readiness { ready, reason: reason.to_string() },
+            });
         }
     }
 
@@ -494,7 +500,7 @@ impl Supervisor {
     /// and make the notification pipe if it has `notify_fd`. Returns the write
     /// end, to be closed once the child has its copy.
     pub(super) fn before_spawn(&mut self, index: usize) -> Option<OwnedFd> {
-        let unit = self.units.get_mut(index)?;
+        let unit = self.slots.get_mut(index)?;
         unit.watch.notified = false;
         unit.watch.status = None;
         if let Some((socket, _)) = &unit.watch.notify {
@@ -503,7 +509,7 @@ impl Supervisor {
         if let Some((_, token)) = unit.watch.pipe.take() {
             self.watched.remove(&token);
         }
-        let unit = self.units.get_mut(index)?;
+        let unit = self.slots.get_mut(index)?;
         unit.setup.pass_fd = None;
         let target = unit.service.notify_fd?;
         let (read, write) = match crate::sys::fds::pipe() {
@@ -520,7 +526,7 @@ impl Supervisor {
             return None;
         }
         self.watched.insert(token, Watched::Pipe { index, id });
-        let unit = self.units.get_mut(index)?;
+        let unit = self.slots.get_mut(index)?;
         unit.setup.pass_fd = Some((write.as_raw_fd(), target));
         unit.watch.pipe = Some((std::fs::File::from(read), token));
         Some(write)
@@ -528,7 +534,7 @@ impl Supervisor {
 
     /// The notification pipe has data or was closed.
     pub(super) fn on_pipe(&mut self, index: usize, id: u64, token: u64) {
-        let Some(unit) = self.units.get_mut(index).filter(|u| u.id == id) else {
+        let Some(unit) = self.slots.get_mut(index).filter(|u| u.id == id) else {
             self.watched.remove(&token);
             return;
         };
@@ -556,16 +562,18 @@ impl Supervisor {
 
     /// Datagrams on a service's notification socket.
     pub(super) fn on_notify(&mut self, index: usize, id: u64) {
-        let Some(unit) = self.units.get_mut(index).filter(|u| u.id == id) else { return };
+        let Some(unit) = self.slots.get_mut(index).filter(|u| u.id == id) else { return };
         let Some((socket, _)) = &unit.watch.notify else { return };
         let notices = socket.receive();
         // Only the run in progress may speak; a late word of a stopped one is dropped.
-        if !(unit.machine.is_up() || unit.machine.state == super::machine::State::Starting) {
+        let Some(machine) = self.core.units.get(index).map(|u| &u.machine) else { return };
+        let up = machine.is_up();
+        if !(up || machine.state == super::machine::State::Starting) {
             return;
         }
         let name = unit.service.name.clone();
         for notice in notices {
-            let Some(unit) = self.units.get_mut(index) else { return };
+            let Some(unit) = self.slots.get_mut(index) else { return };
             match notice {
                 Notice::Ready => {
                     unit.watch.notified = true;
@@ -578,9 +586,12 @@ impl Supervisor {
                 Notice::Status(text) => unit.watch.status = Some(text),
                 Notice::Stopping => self.note(&format!("{name}: says it is stopping (STOPPING=1)")),
                 Notice::Watchdog => unit.watch.last_ping = Some(Instant::now()),
-                Notice::WatchdogTrigger if unit.machine.is_up() => {
+                Notice::WatchdogTrigger if up => {
                     let reason = "watchdog: the service asked for it (WATCHDOG=trigger)".to_string();
-                    self.inputs.push_back((index, Input::Unhealthy { cause: "watchdog", reason }));
+                    self.pending.push_back(Event::Health {
+                        index,
+                        input: Input::Unhealthy { cause: "watchdog", reason },
+                    });
                 }
                 Notice::WatchdogTrigger => {}
             }
@@ -590,34 +601,35 @@ impl Supervisor {
     /// The watchdog deadline of a unit: restart it unless it pinged meanwhile.
     pub(super) fn on_watchdog(&mut self, index: usize) {
         let now = Instant::now();
-        let Some(unit) = self.units.get_mut(index) else { return };
+        let Some(unit) = self.slots.get_mut(index) else { return };
         unit.watch.watchdog_timer = None;
         let (Some(limit), Some(last)) = (unit.service.watchdog, unit.watch.last_ping) else { return };
         let deadline = last + limit;
         if deadline > now {
             let (id, round) = (unit.id, unit.watch.round);
             let timer = self.init.reactor.add_timer(deadline, Timer::Watchdog { index, id, round });
-            if let Some(u) = self.units.get_mut(index) {
+            if let Some(u) = self.slots.get_mut(index) {
                 u.watch.watchdog_timer = Some(timer);
             }
             return;
         }
         let reason = format!("watchdog: no WATCHDOG=1 for {}", crate::duration::format(limit));
-        self.inputs.push_back((index, Input::Unhealthy { cause: "watchdog", reason }));
+        self.pending
+            .push_back(Event::Health { index, input: Input::Unhealthy { cause: "watchdog", reason } });
     }
 
     /// Whether a timer of `round` still concerns this unit's probing.
     pub(super) fn current_round(&self, index: usize, id: u64, round: u64) -> bool {
-        self.units.get(index).is_some_and(|u| u.id == id && u.watch.active && u.watch.round == round)
+        self.slots.get(index).is_some_and(|u| u.id == id && u.watch.active && u.watch.round == round)
     }
 
     /// Sends the outer READY=1 once every service that must be is ready.
     pub(super) fn notify_outer_ready(&mut self) {
-        if self.phase != Phase::Running || self.outer.as_ref().is_none_or(|o| o.ready_sent()) {
+        if self.core.phase != Phase::Running || self.outer.as_ref().is_none_or(|o| o.ready_sent()) {
             return;
         }
         let mut count = 0;
-        for unit in self.units.iter().filter(|u| !u.retired) {
+        for unit in self.core.units.iter().filter(|u| !u.retired) {
             let ready = match unit.service.kind {
                 _ if unit.is_main => unit.machine.is_up(),
                 Kind::Periodic(_) => continue,

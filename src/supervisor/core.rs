@@ -1,0 +1,899 @@
+//! The supervisor's decisions, pure: `Core::handle(now, Event) -> Vec<Action>`.
+//!
+//! The core owns what decides: each unit's service and machine, the flags
+//! around it (retired by a reload, told to stop in the shutdown, restarting
+//! for a reload, reported stuck), the shutdown phase and warden's exit code.
+//! It makes no system call and reads no clock: the runtime (`super`) passes
+//! the time with each event, performs the actions, and turns what the kernel
+//! says back into events. Its pieces are tables of their own, each tested on
+//! its own: `machine` (one service), `command` (control commands),
+//! `gates` (dependencies, "nothing left"), `shutdown` (the phases),
+//! `reload` (the difference between two configs), `policy` (restarts).
+//!
+//! After each batch of events the runtime sends `Event::Settle`: that is when
+//! waiting units whose gates opened start, when "nothing left to run" is
+//! noticed, and, during a shutdown, when units are stopped in reverse
+//! dependency order.
+
+use std::collections::VecDeque;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use super::command::{Accepted, Command, Refusal};
+use super::gates::{self, Gate};
+use super::machine::{AfterStop, Crash, Input, Machine, Output, State, TimerKind, Transition};
+use super::reload::{self, Diff as Difference};
+use super::shutdown::{self, Phase};
+use crate::config::{Kind, Service};
+use crate::control::report::ExitReason;
+use crate::init::{AFTER_KILL, KILL_AGAIN};
+use crate::sys::reap::ExitStatus;
+use crate::sys::signals;
+
+/// One supervised program, as far as decisions go.
+#[derive(Debug)]
+pub struct Unit {
+    /// Unique for the life of warden: timers and waits name it, so one set
+    /// for a unit that was since removed or replaced acts on nothing.
+    pub id: u64,
+    /// Removed by a reload: stopping or stopped, never started again; its
+    /// slot is reused by the next added service.
+    pub retired: bool,
+    pub service: Rc<Service>,
+    pub machine: Machine,
+    pub is_main: bool,
+    /// Told to stop during shutdown.
+    stop_sent: bool,
+    /// Reported once that its dependencies can never be met.
+    stuck_reported: bool,
+    /// A reload restarts it (with this stop timeout) once its dependents
+    /// that restart too are down; until it is back, nothing waiting for it
+    /// may start.
+    pub reload_restart: Option<Duration>,
+    /// Ends of its runs, by `ExitReason`.
+    pub exits: [u64; 4],
+    /// Reason of its last state change, for status and control answers.
+    pub reason: String,
+}
+
+impl Unit {
+    pub fn new(id: u64, service: Rc<Service>, is_main: bool) -> Unit {
+        Unit {
+            id,
+            retired: false,
+            service,
+            machine: Machine::default(),
+            is_main,
+            stop_sent: false,
+            stuck_reported: false,
+            reload_restart: None,
+            exits: [0; 4],
+            reason: String::new(),
+        }
+    }
+}
+
+/// Timers the core sets; the runtime hands them back as `Event::Timer`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Timer {
+    Service {
+        index: usize,
+        id: u64,
+        kind: TimerKind,
+        generation: u64,
+    },
+    /// A periodic job's next run is due.
+    Schedule {
+        index: usize,
+        id: u64,
+    },
+    DrainOver,
+    GraceOver,
+    KillAgain,
+    GiveUp,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    /// The runtime handled a batch of events: start what may start, notice
+    /// the end, and during a shutdown stop what may stop. `hooks_running`:
+    /// on_crash hooks still going (the shutdown waits for them).
+    Settle {
+        hooks_running: bool,
+    },
+    /// A signal warden received (SIGCHLD excepted: that is `Exited`).
+    Signal(i32),
+    Spawned {
+        index: usize,
+        pid: i32,
+    },
+    SpawnFailed {
+        index: usize,
+        code: i32,
+        why: String,
+    },
+    Exited {
+        index: usize,
+        status: ExitStatus,
+    },
+    Timer(Timer),
+    /// A probe, notification or watchdog says something of a unit's health
+    /// (`Input::Readiness` or `Input::Unhealthy`).
+    Health {
+        index: usize,
+        input: Input,
+    },
+    /// A reap is over: whether any child at all is left.
+    ChildrenLeft(bool),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    /// Start the unit's program (its machine is `starting`).
+    Spawn(usize),
+    /// `kill(pid, signal)`; a negative pid is a process group.
+    Signal {
+        pid: i32,
+        signal: i32,
+    },
+    /// SIGKILL to the process group led by `pid`, and to `pid` itself.
+    KillGroup(i32),
+    SetTimer {
+        after: Duration,
+        timer: Timer,
+    },
+    CancelGraceTimer,
+    /// Put a periodic job's next run on the calendar (the runtime reads the
+    /// wall clock for cron lines) and set `Timer::Schedule`.
+    ArmSchedule(usize),
+    /// One state change of a unit, to print.
+    Transition {
+        index: usize,
+        transition: Transition,
+    },
+    /// A run ended unexpectedly: crash report and hook.
+    Crash {
+        index: usize,
+        crash: Crash,
+    },
+    /// The unit's state changed: probing follows it.
+    Changed(usize),
+    /// A line in warden's own output.
+    Note(String),
+    /// The shutdown began: tell the service manager and stop probing.
+    ShutdownBegun {
+        reason: String,
+    },
+    /// Signals to every process in warden's scope, in order.
+    SignalAll(&'static [i32]),
+    /// Reap now (the next `ChildrenLeft` says whether anything is left).
+    Reap,
+    /// SIGHUP with a config file: read it again.
+    Reload,
+}
+
+/// The main program's settings that are warden's, not a service's.
+#[derive(Debug, Clone, Default)]
+pub struct MainSettings {
+    pub exit_map: Vec<(i32, i32)>,
+    pub rewrites: Vec<(i32, i32)>,
+    /// Forwarded signals go to its process group (`-g`).
+    pub group: bool,
+}
+
+pub struct Core {
+    pub units: Vec<Unit>,
+    pub main: Option<usize>,
+    main_settings: MainSettings,
+    pub grace: Duration,
+    pub drain: Duration,
+    /// A config file to reload on SIGHUP.
+    reloadable: bool,
+    pub phase: Phase,
+    exit_code: Option<i32>,
+    grace_deadline: Option<Instant>,
+    no_children: bool,
+    /// Stopping: every unit is down; the next `ChildrenLeft` moves on.
+    services_down: bool,
+    gave_up: bool,
+    random_state: u64,
+    next_unit_id: u64,
+    inputs: VecDeque<(usize, Input)>,
+    out: Vec<Action>,
+}
+
+/// Bound on inputs one event may cause (each input spawns at most once, and
+/// a spawn's outcome is another event).
+const INPUT_BUDGET: usize = 10_000;
+
+impl Core {
+    pub fn new(
+        units: Vec<Unit>,
+        main: Option<usize>,
+        settings: MainSettings,
+        grace: Duration,
+        drain: Duration,
+        reloadable: bool,
+        seed: u64,
+    ) -> Core {
+        Core {
+            next_unit_id: units.len() as u64,
+            units,
+            main,
+            main_settings: settings,
+            grace,
+            drain,
+            reloadable,
+            phase: Phase::Running,
+            exit_code: None,
+            grace_deadline: None,
+            no_children: false,
+            services_down: false,
+            gave_up: false,
+            random_state: seed | 1,
+            inputs: VecDeque::new(),
+            out: Vec::new(),
+        }
+    }
+
+    /// The first actions: periodic jobs on their schedule, then what may start.
+    pub fn boot(&mut self, now: Instant) -> Vec<Action> {
+        for index in 0..self.units.len() {
+            self.schedule(index);
+        }
+        self.handle(now, Event::Settle { hooks_running: false })
+    }
+
+    pub fn handle(&mut self, now: Instant, event: Event) -> Vec<Action> {
+        match event {
+            Event::Settle { hooks_running } => self.settle(now, hooks_running),
+            Event::Signal(signal) => self.on_signal(now, signal),
+            Event::Spawned { index, pid } => self.inputs.push_back((index, Input::Spawned { pid })),
+            Event::SpawnFailed { index, code, why } => {
+                self.inputs.push_back((index, Input::SpawnFailed { code, why }))
+            }
+            Event::Exited { index, status } => {
+                if let Some(unit) = self.units.get_mut(index) {
+                    let reason = exit_reason(unit.machine.state, status);
+                    if let Some(count) = unit.exits.get_mut(reason.index()) {
+                        *count += 1;
+                    }
+                }
+                self.inputs.push_back((index, Input::Exited { status }));
+            }
+            Event::Timer(timer) => self.on_timer(now, timer),
+            Event::Health { index, input } => self.inputs.push_back((index, input)),
+            Event::ChildrenLeft(any) => {
+                self.no_children = !any;
+                if std::mem::take(&mut self.services_down) {
+                    self.advance(now, shutdown::Event::ServicesDown, "");
+                }
+            }
+        }
+        self.feed_inputs(now);
+        std::mem::take(&mut self.out)
+    }
+
+    /// A command by hand for one unit (see `command`).
+    /// Returns from when a run counts for `Machine::answer`; the actions
+    /// are collected with `take_actions`.
+    pub fn command(&mut self, now: Instant, index: usize, command: Command) -> Result<Instant, Refusal> {
+        self.feed_inputs(now);
+        let random = self.random();
+        let Some(unit) = self.units.get_mut(index) else { return Ok(now) };
+        let Accepted { outputs, since } = unit.machine.command(&unit.service, command, now, random)?;
+        self.perform_all(now, index, outputs);
+        self.feed_inputs(now);
+        Ok(since)
+    }
+
+    /// Actions left by `command` (or anything else outside `handle`).
+    pub fn take_actions(&mut self) -> Vec<Action> {
+        std::mem::take(&mut self.out)
+    }
+
+    /// warden may exit: the shutdown is over and nothing is left, or it
+    /// gave up on processes that survive SIGKILL.
+    pub fn finished(&self) -> bool {
+        self.gave_up || shutdown::may_exit(self.phase, self.no_children)
+    }
+
+    /// warden's exit code: the first one decided (critical failure, main
+    /// program's end); else the main program's last exit; else 0.
+    pub fn exit_code(&self) -> i32 {
+        if let Some(code) = self.exit_code {
+            return code;
+        }
+        let main = self.main.and_then(|m| self.units.get(m));
+        match main.and_then(|u| u.machine.last_exit) {
+            Some(status) => crate::cli::map_exit(&self.main_settings.exit_map, status.code()),
+            // The main program was killed at the end of the grace and not yet reaped.
+            None if main.is_some_and(|u| u.machine.is_live()) => 128 + libc::SIGKILL,
+            None => 0,
+        }
+    }
+
+    /// The unit that runs `name`, if any (retired ones excepted).
+    pub fn unit_named(&self, name: &str) -> Option<usize> {
+        self.units.iter().position(|u| !u.retired && u.service.name == name)
+    }
+
+    /// xorshift64*: uniform in [0, 1), for backoff jitter. Not for secrets.
+    fn random(&mut self) -> f64 {
+        let mut x = self.random_state;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.random_state = x;
+        (x.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    fn note(&mut self, message: String) {
+        self.out.push(Action::Note(message));
+    }
+
+    fn on_signal(&mut self, now: Instant, signal: i32) {
+        match signal {
+            libc::SIGTERM | libc::SIGINT | libc::SIGQUIT => {
+                let Some(forwarded) = crate::cli::rewrite(&self.main_settings.rewrites, signal) else {
+                    return; // dropped (--rewrite SIG:0)
+                };
+                // The main program is stopped with the signal that was received.
+                if let Some(unit) = self.main.and_then(|m| self.units.get_mut(m)) {
+                    unit.machine.stop_signal = Some(forwarded);
+                }
+                // A second one kills; the first begins the shutdown.
+                self.advance(now, shutdown::Event::StopSignal, &signals::name(signal));
+                self.shutdown(now, None, &format!("{} received", signals::name(signal)));
+            }
+            libc::SIGHUP if self.reloadable => self.out.push(Action::Reload),
+            _ => {
+                let Some(signal) = crate::cli::rewrite(&self.main_settings.rewrites, signal) else { return };
+                // Other signals go to the main program, or else to every service.
+                let targets: Vec<i32> = match self.main {
+                    Some(main) => self
+                        .units
+                        .get(main)
+                        .and_then(|u| u.machine.state.pid())
+                        .map(|pid| if self.main_settings.group { -pid } else { pid })
+                        .into_iter()
+                        .collect(),
+                    None => self.units.iter().filter_map(|u| u.machine.state.pid()).map(|pid| -pid).collect(),
+                };
+                for pid in targets {
+                    self.out.push(Action::Signal { pid, signal });
+                }
+            }
+        }
+    }
+
+    fn on_timer(&mut self, now: Instant, timer: Timer) {
+        match timer {
+            Timer::Service { index, id, kind, generation } => {
+                if self.units.get(index).is_some_and(|u| u.id == id) {
+                    self.inputs.push_back((index, Input::Timer { kind, generation }));
+                }
+            }
+            Timer::Schedule { index, id } => {
+                let Some(unit) = self.units.get(index).filter(|u| u.id == id && !u.retired) else { return };
+                if self.phase != Phase::Running {
+                    return;
+                }
+                self.out.push(Action::ArmSchedule(index));
+                // (Stopped by hand, its machine ignores the start.)
+                if unit.machine.is_live() && !unit.machine.held {
+                    let name = unit.service.name.clone();
+                    self.note(format!("{name}: run skipped: the previous one is still going"));
+                }
+                self.inputs.push_back((index, Input::Start));
+            }
+            Timer::DrainOver => self.advance(now, shutdown::Event::DrainOver, ""),
+            Timer::GraceOver => self.advance(now, shutdown::Event::GraceOver, ""),
+            Timer::KillAgain => self.advance(now, shutdown::Event::KillAgain, ""),
+            Timer::GiveUp => self.advance(now, shutdown::Event::GiveUp, ""),
+        }
+    }
+
+    /// Puts a periodic job on its schedule (no-op for other kinds).
+    fn schedule(&mut self, index: usize) {
+        let Some(unit) = self.units.get_mut(index) else { return };
+        if let Kind::Periodic(_) = unit.service.kind {
+            unit.machine.state = State::Scheduled;
+            self.out.push(Action::ArmSchedule(index));
+        }
+    }
+
+    /// Feeds queued inputs to their machines and performs what they ask for.
+    fn feed_inputs(&mut self, now: Instant) {
+        let mut budget = INPUT_BUDGET;
+        while let Some((index, input)) = self.inputs.pop_front() {
+            budget -= 1;
+            if budget == 0 {
+                self.note("internal: runaway event chain; dropping the rest".into());
+                self.inputs.clear();
+                return;
+            }
+            let random = self.random();
+            let Some(unit) = self.units.get_mut(index) else { continue };
+            let outputs = unit.machine.handle(&unit.service, input, now, random);
+            self.perform_all(now, index, outputs);
+        }
+    }
+
+    fn perform_all(&mut self, now: Instant, index: usize, outputs: Vec<Output>) {
+        for output in outputs {
+            self.perform(now, index, output);
+        }
+        self.after_change(now, index);
+    }
+
+    /// A machine's output as actions (or as consequences for the others).
+    fn perform(&mut self, now: Instant, index: usize, output: Output) {
+        let Some(unit) = self.units.get_mut(index) else { return };
+        match output {
+            Output::Spawn => self.out.push(Action::Spawn(index)),
+            Output::Signal(signal) => {
+                if let Some(pid) = unit.machine.state.pid() {
+                    // The main program gets it like a forwarded signal (its group only
+                    // with -g); a service's whole process group gets it.
+                    let pid = if !unit.is_main || self.main_settings.group { -pid } else { pid };
+                    self.out.push(Action::Signal { pid, signal });
+                    // A stopped process cannot act on the signal until continued.
+                    self.out.push(Action::Signal { pid, signal: libc::SIGCONT });
+                }
+            }
+            Output::KillGroup => {
+                if let Some(pid) = unit.machine.state.pid() {
+                    self.out.push(Action::KillGroup(pid));
+                }
+            }
+            Output::SetTimer { kind, after, generation } => {
+                let timer = Timer::Service { index, id: unit.id, kind, generation };
+                self.out.push(Action::SetTimer { after, timer });
+            }
+            Output::Transition(transition) => {
+                unit.reason = transition.reason.clone();
+                self.out.push(Action::Transition { index, transition });
+            }
+            Output::Crash(crash) => self.out.push(Action::Crash { index, crash }),
+            Output::FailedForGood { code } => {
+                // The main program's end is the container's: see after_change.
+                if !unit.is_main && unit.service.critical && self.phase == Phase::Running {
+                    let reason = format!("critical service {} failed", unit.service.name);
+                    self.shutdown(now, Some(code), &reason);
+                }
+            }
+        }
+    }
+
+    /// Consequences of a machine's new state that concern more than the machine.
+    fn after_change(&mut self, now: Instant, index: usize) {
+        self.out.push(Action::Changed(index));
+        let Some(unit) = self.units.get(index) else { return };
+        if unit.is_main
+            && matches!(unit.machine.state, State::Exited | State::Failed)
+            && self.phase == Phase::Running
+        {
+            let code = unit.machine.last_exit.map_or(0, ExitStatus::code);
+            let mapped = crate::cli::map_exit(&self.main_settings.exit_map, code);
+            self.shutdown(now, Some(mapped), "the main program ended");
+        }
+    }
+
+    /// Starts what can start; during shutdown, stops what may stop.
+    fn settle(&mut self, now: Instant, hooks_running: bool) {
+        match self.phase {
+            Phase::Running => {
+                self.stop_for_reload(now);
+                // Starting one service may open the gate of the next: repeat until
+                // nothing more starts (at most once per service).
+                for _ in 0..=self.units.len() {
+                    let mut started = false;
+                    for (index, gate) in self.waiting_gates() {
+                        if !self.units.get(index).is_some_and(|u| u.machine.state == State::Waiting) {
+                            continue;
+                        }
+                        match gate {
+                            Gate::Open => {
+                                self.inputs.push_back((index, Input::Start));
+                                self.feed_inputs(now);
+                                started = true;
+                            }
+                            Gate::Closed => {}
+                            Gate::Never(why) => self.report_stuck(now, index, &why),
+                        }
+                    }
+                    if !started || self.phase != Phase::Running {
+                        break;
+                    }
+                }
+                if self.phase == Phase::Running && self.nothing_left() {
+                    let failed = self.units.iter().any(|u| u.machine.state == State::Failed);
+                    self.shutdown(now, Some(i32::from(failed)), "no service is left to run");
+                }
+                if self.phase != Phase::Running {
+                    self.settle(now, hooks_running);
+                }
+            }
+            Phase::Stopping => {
+                let grace_left =
+                    self.grace_deadline.map_or(Duration::ZERO, |d| d.saturating_duration_since(now));
+                for index in 0..self.units.len() {
+                    let Some(unit) = self.units.get(index) else { continue };
+                    if unit.stop_sent || self.has_live_dependents(index) {
+                        continue;
+                    }
+                    let ended = matches!(unit.machine.state, State::Stopped | State::Exited | State::Failed);
+                    let timeout = unit.service.stop_timeout.min(grace_left);
+                    if let Some(u) = self.units.get_mut(index) {
+                        u.stop_sent = true;
+                    }
+                    // Already ended: it keeps the state that says how.
+                    if !ended {
+                        self.inputs.push_back((index, Input::Stop { then: AfterStop::Stay, timeout }));
+                        self.feed_inputs(now);
+                    }
+                }
+                // on_crash hooks of the last crashes may finish (within the grace).
+                if self.units.iter().all(|u| !u.machine.is_live()) && !hooks_running && !self.services_down {
+                    // The services are down: now whatever they left behind
+                    // (reaped first, to know whether anything is).
+                    self.services_down = true;
+                    self.out.push(Action::Reap);
+                }
+            }
+            Phase::Draining | Phase::Sweeping | Phase::Killed => {}
+        }
+    }
+
+    /// Whether a unit still running depends on `index` (so it must wait to stop).
+    fn has_live_dependents(&self, index: usize) -> bool {
+        let Some(name) = self.units.get(index).map(|u| &u.service.name) else { return false };
+        self.units.iter().any(|u| {
+            !u.retired && u.machine.is_live() && u.service.depends_on.iter().any(|d| &d.name == name)
+        })
+    }
+
+    /// A reload restarts `restarting`: what runs and depends on them, directly
+    /// or not, restarts with them (the main program excepted: it is the
+    /// container's, and reloads never touch it), so that it waits for them
+    /// again as at boot.
+    fn restart_dependents_of(&mut self, mut restarting: Vec<usize>) {
+        let mut next = 0;
+        // Bounded: every unit joins at most once.
+        while let Some(&index) = restarting.get(next) {
+            next += 1;
+            let Some(name) = self.units.get(index).map(|u| u.service.name.clone()) else { continue };
+            for (dependent, unit) in self.units.iter_mut().enumerate() {
+                if unit.retired
+                    || unit.is_main
+                    || unit.reload_restart.is_some()
+                    || !unit.machine.is_live()
+                    || matches!(unit.service.kind, Kind::Periodic(_))
+                    || !unit.service.depends_on.iter().any(|d| d.name == name)
+                {
+                    continue;
+                }
+                unit.reload_restart = Some(unit.service.stop_timeout);
+                restarting.push(dependent);
+            }
+        }
+    }
+
+    /// Reload restarts, dependents first: a unit marked by a reload stops
+    /// once no marked unit that depends on it still runs.
+    fn stop_for_reload(&mut self, now: Instant) {
+        for index in 0..self.units.len() {
+            let Some(unit) = self.units.get(index) else { continue };
+            let Some(timeout) = unit.reload_restart else { continue };
+            let name = &unit.service.name;
+            let dependents_up = self.units.iter().any(|u| {
+                u.reload_restart.is_some()
+                    && u.machine.is_live()
+                    && u.service.depends_on.iter().any(|d| &d.name == name)
+            });
+            if dependents_up {
+                continue;
+            }
+            let held = self.units.get_mut(index).is_some_and(|unit| {
+                unit.reload_restart = None;
+                unit.machine.held
+            });
+            // Stopped by hand meanwhile: it stays down, with its new settings.
+            if !held {
+                self.inputs.push_back((index, Input::Stop { then: AfterStop::Wait, timeout }));
+            }
+            self.feed_inputs(now);
+        }
+    }
+
+    /// What the gates know of every service that is not retired.
+    fn live_facts(&self) -> Vec<gates::Facts<'_>> {
+        self.units.iter().filter(|u| !u.retired).map(facts).collect()
+    }
+
+    /// The gate of every unit that waits (and is not retired).
+    fn waiting_gates(&self) -> Vec<(usize, Gate)> {
+        let waiting = |u: &Unit| !u.retired && u.machine.state == State::Waiting;
+        if !self.units.iter().any(waiting) {
+            return Vec::new();
+        }
+        let live = self.live_facts();
+        self.units
+            .iter()
+            .enumerate()
+            .filter(|(_, u)| waiting(u))
+            .map(|(index, u)| (index, gates::gate(&u.service.depends_on, &live)))
+            .collect()
+    }
+
+    fn report_stuck(&mut self, now: Instant, index: usize, why: &str) {
+        let Some(unit) = self.units.get_mut(index) else { return };
+        if unit.stuck_reported {
+            return;
+        }
+        unit.stuck_reported = true;
+        let is_main = unit.is_main;
+        let message = format!("{}: cannot start: {why}", unit.service.name);
+        self.note(message);
+        if is_main && self.phase == Phase::Running {
+            // The main program will never run: the container has nothing to do.
+            let code = self
+                .units
+                .iter()
+                .filter(|u| u.machine.state == State::Failed)
+                .find_map(|u| u.machine.last_exit.map(ExitStatus::code))
+                .unwrap_or(1);
+            self.shutdown(now, Some(code), "the main program cannot start");
+        }
+    }
+
+    /// No service runs or can run again (`gates::nothing_left`).
+    fn nothing_left(&self) -> bool {
+        // The common case, without building anything: something runs, or
+        // waits for a gate, or is held.
+        let may_end = |u: &Unit| {
+            matches!(u.machine.state, State::Exited | State::Stopped | State::Failed | State::Waiting)
+                && (!u.machine.held || u.retired)
+        };
+        if !self.units.iter().all(may_end) {
+            return false;
+        }
+        let live = self.live_facts();
+        let all: Vec<gates::Facts> = self.units.iter().map(facts).collect();
+        gates::nothing_left(&all, |index| {
+            self.units.get(index).map_or(Gate::Closed, |u| gates::gate(&u.service.depends_on, &live))
+        })
+    }
+
+    /// Begins the shutdown sequence; `code` is warden's exit code if it is the
+    /// first to be decided.
+    fn shutdown(&mut self, now: Instant, code: Option<i32>, reason: &str) {
+        if self.phase != Phase::Running {
+            return;
+        }
+        if self.exit_code.is_none() {
+            self.exit_code = code;
+        }
+        self.advance(now, shutdown::Event::Begin { drain: !self.drain.is_zero() }, reason);
+    }
+
+    /// Feeds the shutdown table (`shutdown`) and turns what it says into
+    /// actions. `what` is the reason of a beginning, or the signal's name for
+    /// a second stop signal.
+    fn advance(&mut self, now: Instant, event: shutdown::Event, what: &str) {
+        use shutdown::Action as Step;
+        let (phase, steps) = shutdown::next(self.phase, event, self.no_children);
+        self.phase = phase;
+        for step in steps {
+            match step {
+                Step::Announce => self.announce_shutdown(now, what),
+                Step::ArmDrain => {
+                    self.out.push(Action::SetTimer { after: self.drain, timer: Timer::DrainOver })
+                }
+                Step::Sweep => {
+                    self.note("stopping remaining processes".into());
+                    self.out.push(Action::SignalAll(&[libc::SIGTERM, libc::SIGCONT]));
+                }
+                Step::ReportSecondSignal => {
+                    self.note(format!("second stop signal ({what}): killing everything now"))
+                }
+                Step::ReportGraceOver => self.note(format!(
+                    "grace period of {} is over: killing what is left",
+                    crate::duration::format(self.grace)
+                )),
+                Step::KillEverything => self.kill_everything(now),
+                Step::KillAgain => {
+                    self.out.push(Action::SignalAll(&[libc::SIGKILL]));
+                    self.out.push(Action::SetTimer { after: KILL_AGAIN, timer: Timer::KillAgain });
+                }
+                Step::GiveUp => {
+                    self.note(format!(
+                        "processes survived SIGKILL for {}s; exiting anyway",
+                        AFTER_KILL.as_secs()
+                    ));
+                    self.gave_up = true;
+                }
+            }
+        }
+    }
+
+    /// The beginning of a shutdown: said, the grace deadline armed, and what
+    /// is not running stopped at once.
+    fn announce_shutdown(&mut self, now: Instant, reason: &str) {
+        self.note(format!(
+            "shutting down: {reason} (grace {}, drain {})",
+            crate::duration::format(self.grace),
+            crate::duration::format(self.drain)
+        ));
+        self.out.push(Action::ShutdownBegun { reason: reason.to_string() });
+        self.grace_deadline = Some(now + self.grace);
+        self.out.push(Action::SetTimer { after: self.grace, timer: Timer::GraceOver });
+        // Nothing starts any more: what is not running now is stopped at once.
+        for (index, unit) in self.units.iter().enumerate() {
+            if !unit.machine.is_live()
+                && !matches!(unit.machine.state, State::Stopped | State::Exited | State::Failed)
+            {
+                self.inputs
+                    .push_back((index, Input::Stop { then: AfterStop::Stay, timeout: Duration::ZERO }));
+            }
+        }
+    }
+
+    /// SIGKILL for everything (the shutdown table says so once).
+    fn kill_everything(&mut self, now: Instant) {
+        for index in 0..self.units.len() {
+            self.inputs.push_back((index, Input::Kill));
+        }
+        self.feed_inputs(now);
+        self.out.push(Action::SignalAll(&[libc::SIGKILL]));
+        self.out.push(Action::CancelGraceTimer);
+        self.out.push(Action::SetTimer { after: KILL_AGAIN, timer: Timer::KillAgain });
+        self.out.push(Action::SetTimer { after: AFTER_KILL, timer: Timer::GiveUp });
+        self.out.push(Action::Reap);
+    }
+
+    /// The difference between what runs and `services` (a reload's plan).
+    pub fn difference(&self, services: &[Service]) -> Difference {
+        let running: Vec<&Service> =
+            self.units.iter().filter(|u| !u.retired && !u.is_main).map(|u| u.service.as_ref()).collect();
+        reload::diff(&running, services)
+    }
+
+    /// Ids for `count` units about to be built.
+    pub fn reserve_ids(&mut self, count: usize) -> u64 {
+        let first = self.next_unit_id;
+        self.next_unit_id += count as u64;
+        first
+    }
+
+    /// Applies a reload whose new units are built (`built`: the new
+    /// services by name, each with its id): removed services stop and are
+    /// retired; a changed one that runs keeps its unit and stops to restart
+    /// with its new settings (after its dependents; a periodic job's run
+    /// restarts at once); a changed one that does not run starts over; an
+    /// added one takes a retired slot or a new one. Returns where each built
+    /// service went and how.
+    pub fn reload(
+        &mut self,
+        now: Instant,
+        config: &crate::config::Config,
+        built: Vec<(Rc<Service>, u64)>,
+    ) -> Reloaded {
+        let mut done =
+            Reloaded { unchanged: self.difference(&config.services).unchanged.len(), ..Reloaded::default() };
+        self.grace = config.grace;
+        self.drain = config.drain;
+        for index in 0..self.units.len() {
+            let Some(unit) = self.units.get_mut(index) else { continue };
+            if unit.retired || unit.is_main || config.services.iter().any(|s| s.name == unit.service.name) {
+                continue;
+            }
+            unit.retired = true;
+            done.removed.push(index);
+            let timeout = unit.service.stop_timeout;
+            // Fed at once, so that no pending input outlives the slot's reuse.
+            self.inputs.push_back((index, Input::Stop { then: AfterStop::Stay, timeout }));
+            self.feed_inputs(now);
+        }
+        let mut restarting = Vec::new();
+        for (service, id) in built {
+            let existing =
+                self.units.iter().position(|u| !u.retired && !u.is_main && u.service.name == service.name);
+            match existing.and_then(|index| self.units.get_mut(index).map(|u| (index, u))) {
+                Some((index, unit)) if unit.machine.is_live() => {
+                    // Same unit, new settings.
+                    let timeout = unit.service.stop_timeout;
+                    let periodic = matches!(service.kind, Kind::Periodic(_));
+                    unit.service = service;
+                    unit.stop_sent = false;
+                    unit.stuck_reported = false;
+                    done.placed.push((index, Placed::Kept));
+                    if periodic {
+                        self.inputs.push_back((index, Input::Stop { then: AfterStop::Restart, timeout }));
+                        self.feed_inputs(now);
+                    } else {
+                        unit.reload_restart = Some(timeout);
+                        restarting.push(index);
+                    }
+                }
+                Some((index, unit)) => {
+                    // Not running: start over from the new settings.
+                    *unit = Unit::new(id, service, false);
+                    done.placed.push((index, Placed::Renewed));
+                    self.schedule(index);
+                }
+                None => {
+                    let free = self.units.iter().position(|u| u.retired && !u.machine.is_live());
+                    let index = match free.and_then(|slot| self.units.get_mut(slot).map(|u| (slot, u))) {
+                        Some((slot, old)) => {
+                            *old = Unit::new(id, service, false);
+                            slot
+                        }
+                        None => {
+                            self.units.push(Unit::new(id, service, false));
+                            self.units.len() - 1
+                        }
+                    };
+                    done.placed.push((index, Placed::Added));
+                    self.schedule(index);
+                }
+            }
+        }
+        self.restart_dependents_of(restarting);
+        self.feed_inputs(now);
+        done
+    }
+}
+
+/// Where a reload put what it built.
+#[derive(Debug, Default)]
+pub struct Reloaded {
+    /// Units retired.
+    pub removed: Vec<usize>,
+    /// For each built unit, in the order given: its place, and how.
+    pub placed: Vec<(usize, Placed)>,
+    /// Services left as they were.
+    pub unchanged: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Placed {
+    /// A changed service's running unit kept, with the new settings: it
+    /// restarts.
+    Kept,
+    /// A changed service that did not run: a new unit in its place.
+    Renewed,
+    /// An added service: a retired unit's place, or a new one at the end.
+    Added,
+}
+
+/// What the gates (`gates`) know of a unit.
+fn facts(unit: &Unit) -> gates::Facts<'_> {
+    let m = &unit.machine;
+    gates::Facts {
+        name: &unit.service.name,
+        state: m.state,
+        started_once: m.started_once,
+        ready_once: m.ready_once,
+        completed: m.completed,
+        comes_back: unit.service.cooldown.is_some() && !unit.service.critical,
+        held: m.held && !unit.retired,
+        restarting: unit.reload_restart.is_some(),
+    }
+}
+
+/// How a run ended, for the exit counters: by a failed check, by a stop,
+/// by a signal, or by exiting.
+pub fn exit_reason(state: State, status: ExitStatus) -> ExitReason {
+    match (state, status) {
+        (State::Unhealthy { .. }, _) => ExitReason::Health,
+        (State::Stopping { .. }, _) => ExitReason::Stop,
+        (_, ExitStatus::Signaled { .. }) => ExitReason::Signal,
+        _ => ExitReason::Exit,
+    }
+}
+
+#[cfg(test)]
+#[path = "core/tests.rs"]
+mod tests;
