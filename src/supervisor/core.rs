@@ -19,14 +19,19 @@ use std::collections::VecDeque;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
+#[path = "core/reloading.rs"]
+mod reloading;
+#[path = "core/stopping.rs"]
+mod stopping;
+
+pub use reloading::Placed;
+
 use super::command::{Accepted, Command, Refusal};
 use super::gates::{self, Gate};
 use super::machine::{AfterStop, Crash, Input, Machine, Output, State, TimerKind, Transition};
-use super::reload::{self, Diff as Difference};
 use super::shutdown::{self, Phase};
 use crate::config::{Kind, Service};
 use crate::control::report::ExitReason;
-use crate::init::{AFTER_KILL, KILL_AGAIN};
 use crate::sys::reap::ExitStatus;
 use crate::sys::signals;
 
@@ -554,59 +559,6 @@ impl Core {
         })
     }
 
-    /// A reload restarts `restarting`: what runs and depends on them, directly
-    /// or not, restarts with them (the main program excepted: it is the
-    /// container's, and reloads never touch it), so that it waits for them
-    /// again as at boot.
-    fn restart_dependents_of(&mut self, mut restarting: Vec<usize>) {
-        let mut next = 0;
-        // Bounded: every unit joins at most once.
-        while let Some(&index) = restarting.get(next) {
-            next += 1;
-            let Some(name) = self.units.get(index).map(|u| u.service.name.clone()) else { continue };
-            for (dependent, unit) in self.units.iter_mut().enumerate() {
-                if unit.retired
-                    || unit.is_main
-                    || unit.reload_restart.is_some()
-                    || !unit.machine.is_live()
-                    || matches!(unit.service.kind, Kind::Periodic(_))
-                    || !unit.service.depends_on.iter().any(|d| d.name == name)
-                {
-                    continue;
-                }
-                unit.reload_restart = Some(unit.service.stop_timeout);
-                restarting.push(dependent);
-            }
-        }
-    }
-
-    /// Reload restarts, dependents first: a unit marked by a reload stops
-    /// once no marked unit that depends on it still runs.
-    fn stop_for_reload(&mut self, now: Instant) {
-        for index in 0..self.units.len() {
-            let Some(unit) = self.units.get(index) else { continue };
-            let Some(timeout) = unit.reload_restart else { continue };
-            let name = &unit.service.name;
-            let dependents_up = self.units.iter().any(|u| {
-                u.reload_restart.is_some()
-                    && u.machine.is_live()
-                    && u.service.depends_on.iter().any(|d| &d.name == name)
-            });
-            if dependents_up {
-                continue;
-            }
-            let held = self.units.get_mut(index).is_some_and(|unit| {
-                unit.reload_restart = None;
-                unit.machine.held
-            });
-            // Stopped by hand meanwhile: it stays down, with its new settings.
-            if !held {
-                self.inputs.push_back((index, Input::Stop { then: AfterStop::Wait, timeout }));
-            }
-            self.feed_inputs(now);
-        }
-    }
-
     /// What the gates know of every service that is not retired.
     fn live_facts(&self) -> Vec<gates::Facts<'_>> {
         self.units.iter().filter(|u| !u.retired).map(facts).collect()
@@ -665,207 +617,6 @@ impl Core {
             self.units.get(index).map_or(Gate::Closed, |u| gates::gate(&u.service.depends_on, &live))
         })
     }
-
-    /// Begins the shutdown sequence; `code` is warden's exit code if it is the
-    /// first to be decided.
-    fn shutdown(&mut self, now: Instant, code: Option<i32>, reason: &str) {
-        if self.phase != Phase::Running {
-            return;
-        }
-        if self.exit_code.is_none() {
-            self.exit_code = code;
-        }
-        self.advance(now, shutdown::Event::Begin { drain: !self.drain.is_zero() }, reason);
-    }
-
-    /// Feeds the shutdown table (`shutdown`) and turns what it says into
-    /// actions. `what` is the reason of a beginning, or the signal's name for
-    /// a second stop signal.
-    fn advance(&mut self, now: Instant, event: shutdown::Event, what: &str) {
-        use shutdown::Action as Step;
-        let (phase, steps) = shutdown::next(self.phase, event, self.no_children);
-        self.phase = phase;
-        for step in steps {
-            match step {
-                Step::Announce => self.announce_shutdown(now, what),
-                Step::ArmDrain => {
-                    self.out.push(Action::SetTimer { after: self.drain, timer: Timer::DrainOver })
-                }
-                Step::Sweep => {
-                    self.note("stopping remaining processes".into());
-                    self.out.push(Action::SignalAll(&[libc::SIGTERM, libc::SIGCONT]));
-                }
-                Step::ReportSecondSignal => {
-                    self.note(format!("second stop signal ({what}): killing everything now"))
-                }
-                Step::ReportGraceOver => self.note(format!(
-                    "grace period of {} is over: killing what is left",
-                    crate::duration::format(self.grace)
-                )),
-                Step::KillEverything => self.kill_everything(now),
-                Step::KillAgain => {
-                    self.out.push(Action::SignalAll(&[libc::SIGKILL]));
-                    self.out.push(Action::SetTimer { after: KILL_AGAIN, timer: Timer::KillAgain });
-                }
-                Step::GiveUp => {
-                    self.note(format!(
-                        "processes survived SIGKILL for {}s; exiting anyway",
-                        AFTER_KILL.as_secs()
-                    ));
-                    self.gave_up = true;
-                }
-            }
-        }
-    }
-
-    /// The beginning of a shutdown: said, the grace deadline armed, and what
-    /// is not running stopped at once.
-    fn announce_shutdown(&mut self, now: Instant, reason: &str) {
-        self.note(format!(
-            "shutting down: {reason} (grace {}, drain {})",
-            crate::duration::format(self.grace),
-            crate::duration::format(self.drain)
-        ));
-        self.out.push(Action::ShutdownBegun { reason: reason.to_string() });
-        self.grace_deadline = Some(now + self.grace);
-        self.out.push(Action::SetTimer { after: self.grace, timer: Timer::GraceOver });
-        // Nothing starts any more: what is not running now is stopped at once.
-        for (index, unit) in self.units.iter().enumerate() {
-            if !unit.machine.is_live()
-                && !matches!(unit.machine.state, State::Stopped | State::Exited | State::Failed)
-            {
-                self.inputs
-                    .push_back((index, Input::Stop { then: AfterStop::Stay, timeout: Duration::ZERO }));
-            }
-        }
-    }
-
-    /// SIGKILL for everything (the shutdown table says so once).
-    fn kill_everything(&mut self, now: Instant) {
-        for index in 0..self.units.len() {
-            self.inputs.push_back((index, Input::Kill));
-        }
-        self.feed_inputs(now);
-        self.out.push(Action::SignalAll(&[libc::SIGKILL]));
-        self.out.push(Action::CancelGraceTimer);
-        self.out.push(Action::SetTimer { after: KILL_AGAIN, timer: Timer::KillAgain });
-        self.out.push(Action::SetTimer { after: AFTER_KILL, timer: Timer::GiveUp });
-        self.out.push(Action::Reap);
-    }
-
-    /// The difference between what runs and `services` (a reload's plan).
-    pub fn difference(&self, services: &[Service]) -> Difference {
-        let running: Vec<&Service> =
-            self.units.iter().filter(|u| !u.retired && !u.is_main).map(|u| u.service.as_ref()).collect();
-        reload::diff(&running, services)
-    }
-
-    /// Ids for `count` units about to be built.
-    pub fn reserve_ids(&mut self, count: usize) -> u64 {
-        let first = self.next_unit_id;
-        self.next_unit_id += count as u64;
-        first
-    }
-
-    /// Applies a reload whose new units are built (`built`: the new
-    /// services by name, each with its id): removed services stop and are
-    /// retired; a changed one that runs keeps its unit and stops to restart
-    /// with its new settings (after its dependents; a periodic job's run
-    /// restarts at once); a changed one that does not run starts over; an
-    /// added one takes a retired slot or a new one. Returns where each built
-    /// service went and how.
-    pub fn reload(
-        &mut self,
-        now: Instant,
-        config: &crate::config::Config,
-        built: Vec<(Rc<Service>, u64)>,
-    ) -> Reloaded {
-        let mut done =
-            Reloaded { unchanged: self.difference(&config.services).unchanged.len(), ..Reloaded::default() };
-        self.grace = config.grace;
-        self.drain = config.drain;
-        for index in 0..self.units.len() {
-            let Some(unit) = self.units.get_mut(index) else { continue };
-            if unit.retired || unit.is_main || config.services.iter().any(|s| s.name == unit.service.name) {
-                continue;
-            }
-            unit.retired = true;
-            done.removed.push(index);
-            let timeout = unit.service.stop_timeout;
-            // Fed at once, so that no pending input outlives the slot's reuse.
-            self.inputs.push_back((index, Input::Stop { then: AfterStop::Stay, timeout }));
-            self.feed_inputs(now);
-        }
-        let mut restarting = Vec::new();
-        for (service, id) in built {
-            let existing =
-                self.units.iter().position(|u| !u.retired && !u.is_main && u.service.name == service.name);
-            match existing.and_then(|index| self.units.get_mut(index).map(|u| (index, u))) {
-                Some((index, unit)) if unit.machine.is_live() => {
-                    // Same unit, new settings.
-                    let timeout = unit.service.stop_timeout;
-                    let periodic = matches!(service.kind, Kind::Periodic(_));
-                    unit.service = service;
-                    unit.stop_sent = false;
-                    unit.stuck_reported = false;
-                    done.placed.push((index, Placed::Kept));
-                    if periodic {
-                        self.inputs.push_back((index, Input::Stop { then: AfterStop::Restart, timeout }));
-                        self.feed_inputs(now);
-                    } else {
-                        unit.reload_restart = Some(timeout);
-                        restarting.push(index);
-                    }
-                }
-                Some((index, unit)) => {
-                    // Not running: start over from the new settings.
-                    *unit = Unit::new(id, service, false);
-                    done.placed.push((index, Placed::Renewed));
-                    self.schedule(index);
-                }
-                None => {
-                    let free = self.units.iter().position(|u| u.retired && !u.machine.is_live());
-                    let index = match free.and_then(|slot| self.units.get_mut(slot).map(|u| (slot, u))) {
-                        Some((slot, old)) => {
-                            *old = Unit::new(id, service, false);
-                            slot
-                        }
-                        None => {
-                            self.units.push(Unit::new(id, service, false));
-                            self.units.len() - 1
-                        }
-                    };
-                    done.placed.push((index, Placed::Added));
-                    self.schedule(index);
-                }
-            }
-        }
-        self.restart_dependents_of(restarting);
-        self.feed_inputs(now);
-        done
-    }
-}
-
-/// Where a reload put what it built.
-#[derive(Debug, Default)]
-pub struct Reloaded {
-    /// Units retired.
-    pub removed: Vec<usize>,
-    /// For each built unit, in the order given: its place, and how.
-    pub placed: Vec<(usize, Placed)>,
-    /// Services left as they were.
-    pub unchanged: usize,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Placed {
-    /// A changed service's running unit kept, with the new settings: it
-    /// restarts.
-    Kept,
-    /// A changed service that did not run: a new unit in its place.
-    Renewed,
-    /// An added service: a retired unit's place, or a new one at the end.
-    Added,
 }
 
 /// What the gates (`gates`) know of a unit.

@@ -25,30 +25,33 @@ pub mod events;
 mod gates;
 pub mod machine;
 pub mod policy;
+mod reconfigure;
 mod reload;
+mod requests;
 mod serve;
 mod shutdown;
+mod spawning;
+mod views;
 mod watch;
 
 use std::collections::{HashMap, VecDeque};
-use std::ffi::{CString, OsString};
-use std::os::unix::ffi::OsStrExt;
+use std::ffi::OsString;
 use std::rc::Rc;
 use std::time::Instant;
 
-use self::core::{Action, Core, Event, MainSettings, Placed};
-use machine::State;
+use self::core::{Action, Core, Event, MainSettings};
 use shutdown::Phase;
+use spawning::{base_environment, new_slot};
 
 use crate::config::{Condition, Config, Kind, LogFormat, Logs, ProbeKind, RestartPolicy, Service};
-use crate::inherited::{Inherited, LISTEN_VARIABLES};
+use crate::inherited::Inherited;
 use crate::init::{Base, SIGNALS};
 use crate::logger::{debug, error, warning};
-use crate::notify::{NotifySocket, Outer};
+use crate::notify::Outer;
 use crate::reactor::{Event as Ready, Interest, TimerId, deadline_after};
 use crate::sys::reap::ExitStatus;
 use crate::sys::signals::Received;
-use crate::sys::spawn::{Environment, Pending, Placement, Program, Setup, SpawnError, start};
+use crate::sys::spawn::{Environment, Pending, Placement, Program, Setup};
 use crate::sys::{Reason, process};
 use capture::{Capture, Outputs, RunningHook, SINK_TOKENS};
 use watch::{Watch, Watched};
@@ -191,106 +194,6 @@ pub fn run(
         Ok(mut supervisor) => supervisor.run(),
         Err(code) => code,
     }
-}
-
-/// The environment every service starts from: warden's own, without the
-/// variables addressed to warden itself.
-fn base_environment() -> Result<Environment, String> {
-    // The LISTEN_* variables go to the one child that receives the inherited
-    // descriptors, as overrides of its own (`Inherited`).
-    const WARDENS_OWN: &[&str] = &["NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID"];
-    let vars: Vec<(OsString, OsString)> = std::env::vars_os()
-        .filter(|(k, _)| !WARDENS_OWN.iter().chain(&LISTEN_VARIABLES).any(|own| k == own))
-        .collect();
-    Environment::new(&vars).map_err(|e| e.to_string())
-}
-
-/// A service's programs, ready to spawn.
-struct Prepared {
-    program: Program,
-    setup: Setup,
-    probes: [Option<Program>; 3],
-}
-
-/// Builds what spawning `service` needs; `notify` is its NOTIFY_SOCKET value.
-fn prepare(
-    service: &Service,
-    base: &Environment,
-    notify: Option<&str>,
-    inherited: &Inherited,
-) -> Result<Prepared, String> {
-    // What this service changes on top of the shared environment; later wins.
-    let mut overrides: Vec<(OsString, OsString)> = Vec::new();
-    if let Some(c) = &service.credentials {
-        if let Some(name) = &c.name {
-            overrides.push(("USER".into(), name.into()));
-            overrides.push(("LOGNAME".into(), name.into()));
-        }
-        overrides.push(("HOME".into(), c.home.clone().unwrap_or_else(|| "/".into()).into()));
-    }
-    if let Some(address) = notify {
-        overrides.push(("NOTIFY_SOCKET".into(), address.into()));
-        if let Some(limit) = service.watchdog {
-            overrides.push(("WATCHDOG_USEC".into(), limit.as_micros().to_string().into()));
-        }
-    }
-    for (key, value) in &service.env {
-        overrides.retain(|(k, _)| k != key.as_str());
-        overrides.push((key.into(), value.into()));
-    }
-    let probes = watch::prepare_probes(service, base, &overrides)?;
-    // The LISTEN_* variables are for the service itself, never its probes.
-    if service.inherit_fds {
-        let listen =
-            inherited.variables.iter().filter(|(k, _)| !service.env.iter().any(|(key, _)| k == key.as_str()));
-        overrides.extend(listen.cloned());
-    }
-    let program = Program::new(&service.command, base, &overrides).map_err(|e| e.to_string())?;
-    let workdir = match &service.workdir {
-        Some(dir) => {
-            Some(CString::new(dir.as_os_str().as_bytes()).map_err(|_| "workdir contains a NUL byte")?)
-        }
-        None => None,
-    };
-    let mut setup = Setup {
-        null_stdin: true,
-        null_output: service.logs == Logs::Null,
-        workdir,
-        umask: service.umask,
-        limits: service.limits.iter().map(|l| (l.resource, l.soft, l.hard)).collect(),
-        credentials: service.credentials.as_ref().map(|c| (c.uid, c.gid, c.groups.clone())),
-        no_new_privs: service.no_new_privs,
-        ..Setup::default()
-    };
-    if service.inherit_fds {
-        inherited.give(&mut setup);
-    }
-    Ok(Prepared { program, setup, probes })
-}
-
-/// A slot for `service` (unit `id`), with its notification socket if it
-/// has `notify` (`nonce` keeps the socket's name unique).
-fn new_slot(
-    id: u64,
-    service: Rc<Service>,
-    base: &Environment,
-    nonce: u64,
-    inherited: &Inherited,
-) -> Result<Slot, String> {
-    let notify = notify_socket(&service, nonce ^ id.wrapping_mul(0x2545_f491_4f6c_dd1d))?;
-    let prepared = prepare(&service, base, notify.as_ref().map(|s| s.address.as_str()), inherited)?;
-    let mut slot = Slot::new(id, service, prepared.program, prepared.setup, SERVICE_PLACEMENT);
-    slot.watch.set_probes(&slot.service, prepared.probes);
-    slot.file_log = capture::file_log(&slot.service.logs);
-    slot.watch.notify = notify.map(|socket| (socket, 0));
-    Ok(slot)
-}
-
-fn notify_socket(service: &Service, nonce: u64) -> Result<Option<NotifySocket>, String> {
-    if !service.notify {
-        return Ok(None);
-    }
-    NotifySocket::bind(nonce).map(Some).map_err(|e| format!("cannot make its NOTIFY_SOCKET: {}", Reason(&e)))
 }
 
 impl Slot {
@@ -636,77 +539,6 @@ impl Supervisor {
         }
     }
 
-    /// Forks queued programs while fewer than MAX_IN_FLIGHT await their exec.
-    /// warden does not wait for each exec: the status pipe tells the loop later,
-    /// so a hundred services start as fast as a plain fork loop.
-    fn launch_queued(&mut self) {
-        while self.in_flight.len() < MAX_IN_FLIGHT {
-            let Some(index) = self.spawn_queue.pop_front() else { return };
-            if self.core.units.get(index).is_none_or(|u| u.machine.state != State::Starting) {
-                continue;
-            }
-            let Some(name) = self.slots.get(index).map(|s| s.service.name.clone()) else { continue };
-            // Held open until the child has its copies of the pipes.
-            let notify_pipe = self.before_spawn(index);
-            let output_pipes = match self.before_spawn_output(index) {
-                Ok(pipes) => pipes,
-                Err(why) => {
-                    drop(notify_pipe);
-                    self.pending.push_back(Event::SpawnFailed { index, code: 126, why });
-                    continue;
-                }
-            };
-            let Some(slot) = self.slots.get(index) else { continue };
-            let started = start(&slot.program, slot.placement, &slot.setup);
-            drop(notify_pipe);
-            let output_reads = output_pipes.map(|(writes, reads)| {
-                drop(writes);
-                reads
-            });
-            match started {
-                Ok(pending) => {
-                    if let Some(reads) = output_reads {
-                        self.watch_output(index, pending.pid, reads);
-                    }
-                    let token = self.next_token;
-                    self.next_token += 1;
-                    self.pids.insert(pending.pid, index);
-                    if let Err(e) = self.init.reactor.register(pending.fd(), token, Interest::Read) {
-                        // Cannot watch it: learn the outcome when the child is reaped.
-                        warning!("{name}: unable to watch the start: {}", Reason(&e));
-                    }
-                    self.in_flight.insert(token, (index, pending));
-                }
-                // A failed fork (EAGAIN, EMFILE for the pipe) is retried with backoff.
-                Err(e) => {
-                    if let SpawnError::Fork(err) = &e {
-                        warning!("{name}: unable to fork: {}", Reason(err));
-                    }
-                    let why = format!("cannot run: {e}");
-                    self.pending.push_back(Event::SpawnFailed { index, code: e.exit_code(), why });
-                }
-            }
-        }
-    }
-
-    /// The exec-status pipe of a spawn in flight has news.
-    fn on_spawn_status(&mut self, token: u64) {
-        let Some((_, pending)) = self.in_flight.get(&token) else { return };
-        let Some(outcome) = pending.outcome() else { return };
-        // Dropping `pending` closes the pipe, which also takes it out of epoll.
-        let Some((index, pending)) = self.in_flight.remove(&token) else { return };
-        match outcome {
-            Ok(pid) => self.pending.push_back(Event::Spawned { index, pid }),
-            Err(e) => {
-                // The child exits 127 by itself; its reap is no concern of the core.
-                self.pids.remove(&pending.pid);
-                let why = format!("cannot run: {e}");
-                self.pending.push_back(Event::SpawnFailed { index, code: e.exit_code(), why });
-            }
-        }
-        self.launch_queued();
-    }
-
     /// The shutdown began: the service manager hears it, and nothing is
     /// probed any more, so no restart can race the shutdown.
     fn on_shutdown_begun(&mut self, reason: &str) {
@@ -731,114 +563,6 @@ impl Supervisor {
             crate::output::sink::flush_before_exit(std::time::Instant::now() + capture::EXIT_FLUSH);
         }
         self.core.exit_code()
-    }
-
-    /// SIGHUP: re-reads the config and applies the difference: added services
-    /// start, removed ones stop, changed ones restart with their new settings,
-    /// unchanged ones keep running untouched (same pid). An invalid file, or one
-    /// whose programs cannot be prepared, changes nothing.
-    fn reload(&mut self) -> Result<String, String> {
-        if self.core.phase != Phase::Running {
-            return Err("not reloading: warden is shutting down".into());
-        }
-        let Some(path) = self.config_path.clone() else {
-            return Err("not reloading: warden runs no config file".into());
-        };
-        let environment = |name: &str| std::env::var(name).ok();
-        let loaded = crate::config::load(&path, &environment, std::path::Path::new("/"));
-        // The parser ran again: its code need not stay resident until the next reload.
-        release_start_up_code();
-        let config = match loaded {
-            Ok(config) => config,
-            Err(e) => return Err(e.to_string()),
-        };
-        let base = base_environment()?;
-        if self.main_holds_fds
-            && let Some(claimant) = config.services.iter().find(|s| s.inherit_fds)
-        {
-            return Err(format!(
-                "services.{}.inherit_fds: the main program holds the inherited descriptors for this run; \
-                 restart warden to give them to a service",
-                claimant.name
-            ));
-        }
-        // New slots for what is added or changed, all built before anything
-        // changes: one that cannot be built leaves everything as it was.
-        let to_build = reload::to_build(&self.core.difference(&config.services));
-        let first_id = self.core.reserve_ids(to_build.len());
-        let mut built = Vec::new();
-        for (n, index) in to_build.into_iter().enumerate() {
-            let Some(service) = config.services.get(index) else { continue };
-            let name = service.name.clone();
-            match new_slot(first_id + n as u64, Rc::new(service.clone()), &base, self.seed, &self.inherited) {
-                Ok(slot) => built.push(slot),
-                Err(why) => return Err(format!("service {name}: {why}")),
-            }
-        }
-        let units = built.iter().map(|s| (s.service.clone(), s.id)).collect();
-        let reloaded = self.core.reload(Instant::now(), &config, units);
-        let mut removed = Vec::new();
-        for index in reloaded.removed {
-            // Its notification socket goes now; the slot may wait long for reuse.
-            if let Some(slot) = self.slots.get_mut(index) {
-                if let Some((_, token)) = slot.watch.notify.take() {
-                    self.watched.remove(&token);
-                }
-                removed.push(slot.service.name.clone());
-            }
-        }
-        let (mut added, mut changed) = (Vec::new(), Vec::new());
-        for (mut new, (index, placed)) in built.into_iter().zip(reloaded.placed) {
-            let name = new.service.name.clone();
-            if let Some(token) = self.slots.get(index).and_then(|s| s.watch.notify.as_ref()).map(|(_, t)| *t)
-            {
-                self.watched.remove(&token);
-            }
-            match (placed, self.slots.get_mut(index)) {
-                // Same unit, new settings: it restarts (the core says when).
-                (Placed::Kept, Some(slot)) => {
-                    slot.watch.set_probes(&new.service, new.watch.take_programs());
-                    slot.service = new.service;
-                    slot.program = new.program;
-                    slot.setup = new.setup;
-                    slot.watch.notify = new.watch.notify;
-                }
-                (_, Some(slot)) => *slot = new,
-                (_, None) => self.slots.push(new),
-            }
-            if placed == Placed::Added {
-                added.push(name)
-            } else {
-                changed.push(name)
-            }
-            self.watch_notify_socket(index);
-        }
-        self.config.grace = config.grace;
-        self.config.drain = config.drain;
-        self.config.log_format = config.log_format;
-        self.format = config.log_format;
-        let list = |names: &[String]| if names.is_empty() { "none".to_string() } else { names.join(", ") };
-        let summary = format!(
-            "reloaded {}: added {}; removed {}; changed {}; {} unchanged",
-            path.display(),
-            list(&added),
-            list(&removed),
-            list(&changed),
-            reloaded.unchanged
-        );
-        self.note(&summary);
-        let actions = self.core.take_actions();
-        self.perform(actions);
-        self.drain_pending();
-        Ok(summary)
-    }
-
-    /// SIGHUP: reload, and say how it went in the event stream.
-    fn reload_on_signal(&mut self) {
-        if let Err(why) = self.reload() {
-            let sep = if why.contains('\n') { ":\n" } else { ": " };
-            self.note(&format!("reload failed, nothing was changed{sep}{why}"));
-        }
     }
 
     fn note(&self, message: &str) {

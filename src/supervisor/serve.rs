@@ -13,18 +13,14 @@ use std::net::TcpListener;
 use std::os::fd::{AsFd, AsRawFd, RawFd};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::PathBuf;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
-use super::command::{Answer, Command};
-use super::core::Unit;
-use super::machine::State;
-use super::{Phase, Slot, Supervisor, Timer};
-use crate::config::Kind;
-use crate::control::report::{self, ProbeView, View, Warden};
+use super::command::Command;
+use super::{Supervisor, Timer};
 use crate::control::{self, Request, http};
 use crate::logger::{info, warning};
 use crate::reactor::{Interest, Ready, deadline_after};
-use crate::sys::{Reason, net, process};
+use crate::sys::{Reason, net};
 
 pub const CONTROL_TOKEN: u64 = 3;
 pub const HTTP_TOKEN: u64 = 4;
@@ -60,6 +56,17 @@ enum PeerSocket {
     Tcp(std::net::TcpStream),
 }
 
+impl Server {
+    /// Connections waiting for a command to be carried out.
+    pub(super) fn waiting(&self) -> Vec<u64> {
+        self.conns.iter().filter(|(_, c)| matches!(c.stage, Stage::Waiting { .. })).map(|(t, _)| *t).collect()
+    }
+
+    pub(super) fn stage(&self, token: u64) -> Option<&Stage> {
+        self.conns.get(&token).map(|c| &c.stage)
+    }
+}
+
 impl PeerSocket {
     fn fd(&self) -> RawFd {
         match self {
@@ -83,7 +90,7 @@ impl PeerSocket {
     }
 }
 
-enum Stage {
+pub(super) enum Stage {
     Reading,
     /// Sending the answer, then closing.
     Answering,
@@ -309,45 +316,6 @@ impl Supervisor {
         self.answer(token, answer);
     }
 
-    fn http_answer(&self, request: &http::Request) -> Vec<u8> {
-        let (warden, views) = (self.warden_view(), self.views());
-        let text = |ok: bool, body: String| {
-            http::response(if ok { 200 } else { 503 }, http::TEXT, &body, request.head)
-        };
-        let one = |name: &str| views.iter().find(|v| v.name == name);
-        match request.path.trim_end_matches('/') {
-            "/livez" | "/healthz" => text(true, report::livez(request.verbose)),
-            "/readyz" => {
-                let (ok, body) = report::readyz(&warden, &views, request.verbose);
-                text(ok, body)
-            }
-            "/startupz" => text(warden.started, if warden.started { "ok\n" } else { "starting\n" }.into()),
-            "/metrics" => http::response(200, http::METRICS, &report::metrics(&warden, &views), request.head),
-            "/status" => http::response(200, http::JSON, &report::json_status(&warden, &views), request.head),
-            path => {
-                let service = path
-                    .strip_prefix("/livez/")
-                    .or_else(|| path.strip_prefix("/healthz/"))
-                    .map(|name| (name, false))
-                    .or_else(|| path.strip_prefix("/readyz/").map(|name| (name, true)));
-                match service.and_then(|(name, ready)| one(name).map(|v| (v, ready))) {
-                    Some((v, ready)) => {
-                        let ok = if ready { v.ready && !warden.shutting_down } else { v.live };
-                        let mut body = String::new();
-                        report::check_line(&mut body, &v.name, ok, &format!("{} ({})", v.state, v.reason));
-                        text(ok, body)
-                    }
-                    None => http::response(
-                        404,
-                        http::TEXT,
-                        "not found: try /livez, /readyz, /startupz, /metrics, /status, /livez/NAME, /readyz/NAME\n",
-                        request.head,
-                    ),
-                }
-            }
-        }
-    }
-
     fn on_control_input(&mut self, token: u64) {
         let Some(conn) = self.server.conns.get(&token) else { return };
         let Some(end) = conn.input.iter().position(|&b| b == b'\n') else {
@@ -365,199 +333,21 @@ impl Supervisor {
         }
     }
 
-    fn on_request(&mut self, token: u64, request: Request) {
-        let answer = match request {
-            Request::Status { json, color, names } => match self.pick(&names) {
-                Ok(picked) => {
-                    let views: Vec<View> = self
-                        .views()
-                        .into_iter()
-                        .filter(|v| picked.is_empty() || picked.contains(&v.name))
-                        .collect();
-                    let mut body =
-                        if json { report::json_list(&views) } else { report::table(&views, color) };
-                    let dropped = crate::output::sink::own_dropped();
-                    if !json && dropped > 0 {
-                        body.push_str(&report::own_lines_dropped_note(dropped));
-                    }
-                    format!("{}{body}", control::header(Ok(())))
-                }
-                Err(why) => control::header(Err(&why)),
-            },
-            Request::Check { ready, name } => {
-                let (warden, views) = (self.warden_view(), self.views());
-                let result = match &name {
-                    Some(name) => match views.iter().find(|v| &v.name == name) {
-                        None => Err(format!("no service named \"{name}\"")),
-                        Some(v) if ready && (warden.shutting_down || !v.ready) => {
-                            Err(format!("{} is not ready: {} ({})", v.name, v.state, v.reason))
-                        }
-                        Some(v) if !ready && !v.live => {
-                            Err(format!("{} is not live: {} ({})", v.name, v.state, v.reason))
-                        }
-                        Some(v) => Ok(format!("{}: {}\n", v.name, v.state)),
-                    },
-                    None if !ready => Ok(report::livez(false)),
-                    None => {
-                        let (ok, body) = report::readyz(&warden, &views, true);
-                        if ok { Ok(body) } else { Err(format!("not ready\n{body}")) }
-                    }
-                };
-                match result {
-                    Ok(body) => format!("{}{body}", control::header(Ok(()))),
-                    Err(why) => {
-                        let (first, rest) = why.split_once('\n').unwrap_or((&why, ""));
-                        format!("{}{rest}", control::header(Err(first)))
-                    }
-                }
-            }
-            Request::Reload => match self.reload() {
-                Ok(summary) => format!("{}{summary}\n", control::header(Ok(()))),
-                Err(why) => {
-                    // Said in warden's own output too, as a SIGHUP reload's failure is.
-                    let sep = if why.contains('\n') { ":\n" } else { ": " };
-                    self.note(&format!("reload failed, nothing was changed{sep}{why}"));
-                    format!("{}{why}\n", control::header(Err("reload failed, nothing was changed")))
-                }
-            },
-            Request::Logs { name, lines, follow } => {
-                let Some(index) = self.unit_named(&name) else {
-                    return self.answer(token, control::header(Err(&self.unknown(&name))).into_bytes());
-                };
-                let Some(unit) = self.slots.get(index) else { return };
-                if !unit.service.logs.captured() {
-                    let why = format!(
-                        "{name}'s output is not captured (logs: {}), so warden keeps none of it",
-                        unit.service.logs.name()
-                    );
-                    return self.answer(token, control::header(Err(&why)).into_bytes());
-                }
-                let mut body = control::header(Ok(()));
-                let tail = unit.tail.lines();
-                for (_, text) in tail.iter().skip(tail.len().saturating_sub(lines)) {
-                    body.push_str(text);
-                    body.push('\n');
-                }
-                if follow {
-                    let id = unit.id;
-                    return self.follow(token, index, id, body.into_bytes());
-                }
-                body
-            }
-            Request::Start(names) => return self.command(token, &names, Command::Start),
-            Request::Restart(names) => return self.command(token, &names, Command::Restart),
-            Request::Stop(names) => return self.command(token, &names, Command::Stop),
-        };
-        self.answer(token, answer.into_bytes());
+    /// The connection waits for a command to be carried out (`requests`
+    /// settles it); `refused` goes before its answer.
+    pub(super) fn wait(&mut self, token: u64, stage: Stage, refused: Vec<u8>) {
+        let Some(conn) = self.server.conns.get_mut(&token) else { return };
+        conn.stage = stage;
+        // The request's deadline no longer applies: the wait has its own.
+        if let Some(timer) = conn.timer.take() {
+            self.init.reactor.cancel_timer(timer);
+        }
+        let timer = self.init.reactor.add_timer(deadline_after(WAIT_LIMIT), Timer::Connection { token });
+        conn.timer = Some(timer);
+        conn.output = refused;
     }
 
-    /// The names asked for, checked; empty means all.
-    fn pick(&self, names: &[String]) -> Result<Vec<String>, String> {
-        for name in names {
-            if self.unit_named(name).is_none() {
-                return Err(self.unknown(name));
-            }
-        }
-        Ok(names.to_vec())
-    }
-
-    fn unit_named(&self, name: &str) -> Option<usize> {
-        self.core.unit_named(name)
-    }
-
-    fn unknown(&self, name: &str) -> String {
-        let known: Vec<&str> = self
-            .core
-            .units
-            .iter()
-            .filter(|u| !u.retired && !u.is_main)
-            .map(|u| u.service.name.as_str())
-            .collect();
-        format!("no service named \"{name}\" (services: {})", known.join(", "))
-    }
-
-    /// start, stop, restart: given to each service's machine, then waited for.
-    fn command(&mut self, token: u64, names: &[String], command: Command) {
-        if self.core.phase != Phase::Running {
-            return self.answer(token, control::header(Err("warden is shutting down")).into_bytes());
-        }
-        let mut indexes = Vec::new();
-        for name in names {
-            match self.unit_named(name) {
-                Some(index) if self.core.units.get(index).is_some_and(|u| u.is_main) => {
-                    let why = "the main program is controlled with signals to warden, not by name";
-                    return self.answer(token, control::header(Err(why)).into_bytes());
-                }
-                Some(index) => indexes.push(index),
-                None => return self.answer(token, control::header(Err(&self.unknown(name))).into_bytes()),
-            }
-        }
-        // What the loop still has for the core goes first.
-        self.drain_pending();
-        let mut refused = Vec::new();
-        let mut waits = Vec::new();
-        for index in indexes {
-            let Some(unit) = self.core.units.get(index) else { continue };
-            let (id, name) = (unit.id, unit.service.name.clone());
-            match self.core.command(Instant::now(), index, command) {
-                Ok(since) => waits.push((index, id, name, since)),
-                Err(refusal) => refused.push(format!("{name}: {refusal}")),
-            }
-            let actions = self.core.take_actions();
-            self.perform(actions);
-        }
-        self.drain_pending();
-        if !refused.is_empty() && waits.is_empty() {
-            let body = refused.join("\n") + "\n";
-            return self
-                .answer(token, format!("{}{body}", control::header(Err("nothing was done"))).into_bytes());
-        }
-        if let Some(conn) = self.server.conns.get_mut(&token) {
-            conn.stage = Stage::Waiting { command, units: waits };
-            // The request's deadline no longer applies: the wait has its own.
-            if let Some(timer) = conn.timer.take() {
-                self.init.reactor.cancel_timer(timer);
-            }
-            let timer = self.init.reactor.add_timer(deadline_after(WAIT_LIMIT), Timer::Connection { token });
-            conn.timer = Some(timer);
-            conn.output = refused.iter().map(|r| format!("{r}\n")).collect::<String>().into_bytes();
-        }
-        self.settle_waits();
-    }
-
-    /// Answers the clients whose services have carried out their command.
-    pub(super) fn settle_waits(&mut self) {
-        let waiting: Vec<u64> = self
-            .server
-            .conns
-            .iter()
-            .filter(|(_, c)| matches!(c.stage, Stage::Waiting { .. }))
-            .map(|(t, _)| *t)
-            .collect();
-        for token in waiting {
-            let Some(Stage::Waiting { command, units }) = self.server.conns.get(&token).map(|c| &c.stage)
-            else {
-                continue;
-            };
-            let answers: Vec<Answer> = units
-                .iter()
-                .map(|(index, id, _, since)| self.answer_of(*index, *id, *command, *since))
-                .collect();
-            if answers.contains(&Answer::Pending) {
-                continue;
-            }
-            let failed = answers.iter().any(|a| matches!(a, Answer::Failed(_)));
-            let mut body = String::new();
-            for (answer, (_, _, name, _)) in answers.into_iter().zip(units) {
-                if let Answer::Done(line) | Answer::Failed(line) = answer {
-                    body.push_str(&format!("{name}: {line}\n"));
-                }
-            }
-            self.finish_wait(token, failed, &body);
-        }
-    }
-
-    fn finish_wait(&mut self, token: u64, failed: bool, body: &str) {
+    pub(super) fn finish_wait(&mut self, token: u64, failed: bool, body: &str) {
         let Some(conn) = self.server.conns.get_mut(&token) else { return };
         let refused = std::mem::take(&mut conn.output);
         let header = control::header(if failed || !refused.is_empty() {
@@ -571,16 +361,7 @@ impl Supervisor {
         self.answer(token, answer);
     }
 
-    /// Where a unit stands against a command (its machine says), unless a
-    /// reload removed it.
-    fn answer_of(&self, index: usize, id: u64, command: Command, since: Instant) -> Answer {
-        match self.core.units.get(index).filter(|u| u.id == id && !u.retired) {
-            Some(unit) => unit.machine.answer(&unit.service, command, since, &unit.reason),
-            None => Answer::Failed("removed by a reload".into()),
-        }
-    }
-
-    fn follow(&mut self, token: u64, index: usize, id: u64, first: Vec<u8>) {
+    pub(super) fn follow(&mut self, token: u64, index: usize, id: u64, first: Vec<u8>) {
         let Some(conn) = self.server.conns.get_mut(&token) else { return };
         conn.stage = Stage::Following { index, id, dropped: 0 };
         if let Some(timer) = conn.timer.take() {
@@ -633,7 +414,7 @@ impl Supervisor {
     }
 
     /// Queues a whole answer; the connection closes once it is sent.
-    fn answer(&mut self, token: u64, bytes: Vec<u8>) {
+    pub(super) fn answer(&mut self, token: u64, bytes: Vec<u8>) {
         let Some(conn) = self.server.conns.get_mut(&token) else { return };
         conn.stage = Stage::Answering;
         conn.output = bytes;
@@ -707,105 +488,6 @@ impl Supervisor {
     pub(super) fn on_relisten(&mut self) {
         self.listen(true);
     }
-
-    /// What `/readyz` and friends need to know about warden.
-    fn warden_view(&self) -> Warden {
-        Warden {
-            shutting_down: self.core.phase != Phase::Running,
-            started: self.server.started,
-            orphans_reaped: self.server.orphans_reaped,
-            own_lines_dropped: crate::output::sink::own_dropped(),
-            process: process_stats(),
-        }
-    }
-
-    /// Latches `started` once every required service has been ready. Runs
-    /// every turn of the loop until then, so it builds no views.
-    pub(super) fn note_started(&mut self) {
-        if !self.server.started && self.core.phase == Phase::Running {
-            self.server.started =
-                self.core.units.iter().filter(|u| !u.retired).all(|u| optional(u) || counts_ready(u));
-        }
-    }
-
-    /// Every unit, as reported.
-    pub(super) fn views(&self) -> Vec<View> {
-        self.core.units.iter().zip(&self.slots).filter(|(u, _)| !u.retired).map(|(u, s)| view(u, s)).collect()
-    }
-}
-
-/// Ready as `/readyz` counts it: a ready longrun, a completed oneshot, a
-/// periodic job that has not failed.
-fn counts_ready(unit: &Unit) -> bool {
-    let machine = &unit.machine;
-    match unit.service.kind {
-        Kind::Oneshot => machine.completed,
-        Kind::Periodic(_) => machine.state != State::Failed,
-        Kind::Longrun => machine.ready && machine.is_up(),
-    }
-}
-
-/// Left out of `/readyz`: marked optional, or a periodic job.
-fn optional(unit: &Unit) -> bool {
-    unit.service.optional || matches!(unit.service.kind, Kind::Periodic(_))
-}
-
-fn view(unit: &Unit, slot: &Slot) -> View {
-    let machine = &unit.machine;
-    let kind = match unit.service.kind {
-        _ if unit.is_main => "main",
-        Kind::Longrun => "longrun",
-        Kind::Oneshot => "oneshot",
-        Kind::Periodic(_) => "periodic",
-    };
-    let ready = counts_ready(unit);
-    let probes = crate::config::ProbeKind::ALL
-        .iter()
-        .filter_map(|&kind| {
-            let probe = slot.watch.slot(kind)?;
-            unit.service.probe(kind)?;
-            Some(ProbeView {
-                kind: kind.name(),
-                passing: probe.tracker.passing,
-                successes: probe.tracker.successes,
-                failures: probe.tracker.failures,
-                last_error: probe.tracker.last_error.clone(),
-            })
-        })
-        .collect();
-    // Not ready because of a failing readiness probe: that says more than
-    // the last state change.
-    let failing = slot
-        .watch
-        .slot(crate::config::ProbeKind::Readiness)
-        .filter(|probe| !ready && probe.tracker.last_ok == Some(false))
-        .and_then(|probe| probe.tracker.last_error.as_ref());
-    let reason = match failing {
-        Some(error) => format!("readiness: {error}"),
-        None => unit.reason.clone(),
-    };
-    View {
-        name: unit.service.name.clone(),
-        kind,
-        state: machine.state.name(),
-        pid: machine.state.pid(),
-        uptime: machine.state.since().map(|s| s.elapsed()),
-        restarts: machine.restarts,
-        last_exit: machine.last_exit,
-        ready,
-        optional: optional(unit),
-        live: !matches!(machine.state, State::Failed | State::Unhealthy { .. }),
-        reason,
-        notice: slot.watch.status.clone(),
-        started_at: unit.machine.last_start.map(|start| {
-            let wall = SystemTime::now().checked_sub(start.elapsed()).unwrap_or(SystemTime::UNIX_EPOCH);
-            wall.duration_since(SystemTime::UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64())
-        }),
-        exits: unit.exits,
-        probes,
-        lines_dropped: slot.lines_dropped + slot.file_log.as_ref().map_or(0, |f| f.dropped_lines),
-        stop_kills: unit.machine.stop_kills,
-    }
 }
 
 /// Binds the control socket, mode 0600. A socket file left by a warden that
@@ -834,9 +516,4 @@ fn bind_fallback() -> Result<(UnixListener, String), String> {
     let listener = UnixListener::bind_addr(&address).map_err(|e| Reason(&e).to_string())?;
     listener.set_nonblocking(true).map_err(|e| Reason(&e).to_string())?;
     Ok((listener, control::describe_address(&address)))
-}
-
-/// warden's own figures for `process_*`, from /proc (zero where unreadable).
-fn process_stats() -> report::ProcessStats {
-    process::own_usage()
 }

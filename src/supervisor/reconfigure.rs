@@ -1,0 +1,121 @@
+//! The runtime's half of a reload: the file read again, the new slots
+//! built before anything changes, and put where the core placed their units
+//! (`core::Core::reload` decides the rest).
+
+use std::rc::Rc;
+use std::time::Instant;
+
+use super::core::Placed;
+use super::shutdown::Phase;
+use super::spawning::{base_environment, new_slot};
+use super::{Supervisor, release_start_up_code, reload};
+
+impl Supervisor {
+    /// SIGHUP: re-reads the config and applies the difference: added services
+    /// start, removed ones stop, changed ones restart with their new settings,
+    /// unchanged ones keep running untouched (same pid). An invalid file, or one
+    /// whose programs cannot be prepared, changes nothing.
+    pub(super) fn reload(&mut self) -> Result<String, String> {
+        if self.core.phase != Phase::Running {
+            return Err("not reloading: warden is shutting down".into());
+        }
+        let Some(path) = self.config_path.clone() else {
+            return Err("not reloading: warden runs no config file".into());
+        };
+        let environment = |name: &str| std::env::var(name).ok();
+        let loaded = crate::config::load(&path, &environment, std::path::Path::new("/"));
+        // The parser ran again: its code need not stay resident until the next reload.
+        release_start_up_code();
+        let config = match loaded {
+            Ok(config) => config,
+            Err(e) => return Err(e.to_string()),
+        };
+        let base = base_environment()?;
+        if self.main_holds_fds
+            && let Some(claimant) = config.services.iter().find(|s| s.inherit_fds)
+        {
+            return Err(format!(
+                "services.{}.inherit_fds: the main program holds the inherited descriptors for this run; \
+                 restart warden to give them to a service",
+                claimant.name
+            ));
+        }
+        // New slots for what is added or changed, all built before anything
+        // changes: one that cannot be built leaves everything as it was.
+        let to_build = reload::to_build(&self.core.difference(&config.services));
+        let first_id = self.core.reserve_ids(to_build.len());
+        let mut built = Vec::new();
+        for (n, index) in to_build.into_iter().enumerate() {
+            let Some(service) = config.services.get(index) else { continue };
+            let name = service.name.clone();
+            match new_slot(first_id + n as u64, Rc::new(service.clone()), &base, self.seed, &self.inherited) {
+                Ok(slot) => built.push(slot),
+                Err(why) => return Err(format!("service {name}: {why}")),
+            }
+        }
+        let units = built.iter().map(|s| (s.service.clone(), s.id)).collect();
+        let reloaded = self.core.reload(Instant::now(), &config, units);
+        let mut removed = Vec::new();
+        for index in reloaded.removed {
+            // Its notification socket goes now; the slot may wait long for reuse.
+            if let Some(slot) = self.slots.get_mut(index) {
+                if let Some((_, token)) = slot.watch.notify.take() {
+                    self.watched.remove(&token);
+                }
+                removed.push(slot.service.name.clone());
+            }
+        }
+        let (mut added, mut changed) = (Vec::new(), Vec::new());
+        for (mut new, (index, placed)) in built.into_iter().zip(reloaded.placed) {
+            let name = new.service.name.clone();
+            if let Some(token) = self.slots.get(index).and_then(|s| s.watch.notify.as_ref()).map(|(_, t)| *t)
+            {
+                self.watched.remove(&token);
+            }
+            match (placed, self.slots.get_mut(index)) {
+                // Same unit, new settings: it restarts (the core says when).
+                (Placed::Kept, Some(slot)) => {
+                    slot.watch.set_probes(&new.service, new.watch.take_programs());
+                    slot.service = new.service;
+                    slot.program = new.program;
+                    slot.setup = new.setup;
+                    slot.watch.notify = new.watch.notify;
+                }
+                (_, Some(slot)) => *slot = new,
+                (_, None) => self.slots.push(new),
+            }
+            if placed == Placed::Added {
+                added.push(name)
+            } else {
+                changed.push(name)
+            }
+            self.watch_notify_socket(index);
+        }
+        self.config.grace = config.grace;
+        self.config.drain = config.drain;
+        self.config.log_format = config.log_format;
+        self.format = config.log_format;
+        let list = |names: &[String]| if names.is_empty() { "none".to_string() } else { names.join(", ") };
+        let summary = format!(
+            "reloaded {}: added {}; removed {}; changed {}; {} unchanged",
+            path.display(),
+            list(&added),
+            list(&removed),
+            list(&changed),
+            reloaded.unchanged
+        );
+        self.note(&summary);
+        let actions = self.core.take_actions();
+        self.perform(actions);
+        self.drain_pending();
+        Ok(summary)
+    }
+
+    /// SIGHUP: reload, and say how it went in the event stream.
+    pub(super) fn reload_on_signal(&mut self) {
+        if let Err(why) = self.reload() {
+            let sep = if why.contains('\n') { ":\n" } else { ": " };
+            self.note(&format!("reload failed, nothing was changed{sep}{why}"));
+        }
+    }
+}

@@ -1,0 +1,237 @@
+//! What control requests mean: status, checks, logs and reload answered at
+//! once; `start`, `stop` and `restart` given to the core and waited for
+//! (`Machine::answer` says when each is satisfied). The connections
+//! themselves are `serve`'s, which knows nothing of services.
+
+use std::time::Instant;
+
+use super::Supervisor;
+use super::command::{Answer, Command};
+use super::serve::Stage;
+use super::shutdown::Phase;
+use crate::control::report::View;
+use crate::control::{self, Request, http, report};
+
+impl Supervisor {
+    pub(super) fn http_answer(&self, request: &http::Request) -> Vec<u8> {
+        let (warden, views) = (self.warden_view(), self.views());
+        let text = |ok: bool, body: String| {
+            http::response(if ok { 200 } else { 503 }, http::TEXT, &body, request.head)
+        };
+        let one = |name: &str| views.iter().find(|v| v.name == name);
+        match request.path.trim_end_matches('/') {
+            "/livez" | "/healthz" => text(true, report::livez(request.verbose)),
+            "/readyz" => {
+                let (ok, body) = report::readyz(&warden, &views, request.verbose);
+                text(ok, body)
+            }
+            "/startupz" => text(warden.started, if warden.started { "ok\n" } else { "starting\n" }.into()),
+            "/metrics" => http::response(200, http::METRICS, &report::metrics(&warden, &views), request.head),
+            "/status" => http::response(200, http::JSON, &report::json_status(&warden, &views), request.head),
+            path => {
+                let service = path
+                    .strip_prefix("/livez/")
+                    .or_else(|| path.strip_prefix("/healthz/"))
+                    .map(|name| (name, false))
+                    .or_else(|| path.strip_prefix("/readyz/").map(|name| (name, true)));
+                match service.and_then(|(name, ready)| one(name).map(|v| (v, ready))) {
+                    Some((v, ready)) => {
+                        let ok = if ready { v.ready && !warden.shutting_down } else { v.live };
+                        let mut body = String::new();
+                        report::check_line(&mut body, &v.name, ok, &format!("{} ({})", v.state, v.reason));
+                        text(ok, body)
+                    }
+                    None => http::response(
+                        404,
+                        http::TEXT,
+                        "not found: try /livez, /readyz, /startupz, /metrics, /status, /livez/NAME, /readyz/NAME\n",
+                        request.head,
+                    ),
+                }
+            }
+        }
+    }
+
+    pub(super) fn on_request(&mut self, token: u64, request: Request) {
+        let answer = match request {
+            Request::Status { json, color, names } => match self.pick(&names) {
+                Ok(picked) => {
+                    let views: Vec<View> = self
+                        .views()
+                        .into_iter()
+                        .filter(|v| picked.is_empty() || picked.contains(&v.name))
+                        .collect();
+                    let mut body =
+                        if json { report::json_list(&views) } else { report::table(&views, color) };
+                    let dropped = crate::output::sink::own_dropped();
+                    if !json && dropped > 0 {
+                        body.push_str(&report::own_lines_dropped_note(dropped));
+                    }
+                    format!("{}{body}", control::header(Ok(())))
+                }
+                Err(why) => control::header(Err(&why)),
+            },
+            Request::Check { ready, name } => {
+                let (warden, views) = (self.warden_view(), self.views());
+                let result = match &name {
+                    Some(name) => match views.iter().find(|v| &v.name == name) {
+                        None => Err(format!("no service named \"{name}\"")),
+                        Some(v) if ready && (warden.shutting_down || !v.ready) => {
+                            Err(format!("{} is not ready: {} ({})", v.name, v.state, v.reason))
+                        }
+                        Some(v) if !ready && !v.live => {
+                            Err(format!("{} is not live: {} ({})", v.name, v.state, v.reason))
+                        }
+                        Some(v) => Ok(format!("{}: {}\n", v.name, v.state)),
+                    },
+                    None if !ready => Ok(report::livez(false)),
+                    None => {
+                        let (ok, body) = report::readyz(&warden, &views, true);
+                        if ok { Ok(body) } else { Err(format!("not ready\n{body}")) }
+                    }
+                };
+                match result {
+                    Ok(body) => format!("{}{body}", control::header(Ok(()))),
+                    Err(why) => {
+                        let (first, rest) = why.split_once('\n').unwrap_or((&why, ""));
+                        format!("{}{rest}", control::header(Err(first)))
+                    }
+                }
+            }
+            Request::Reload => match self.reload() {
+                Ok(summary) => format!("{}{summary}\n", control::header(Ok(()))),
+                Err(why) => {
+                    // Said in warden's own output too, as a SIGHUP reload's failure is.
+                    let sep = if why.contains('\n') { ":\n" } else { ": " };
+                    self.note(&format!("reload failed, nothing was changed{sep}{why}"));
+                    format!("{}{why}\n", control::header(Err("reload failed, nothing was changed")))
+                }
+            },
+            Request::Logs { name, lines, follow } => {
+                let Some(index) = self.unit_named(&name) else {
+                    return self.answer(token, control::header(Err(&self.unknown(&name))).into_bytes());
+                };
+                let Some(unit) = self.slots.get(index) else { return };
+                if !unit.service.logs.captured() {
+                    let why = format!(
+                        "{name}'s output is not captured (logs: {}), so warden keeps none of it",
+                        unit.service.logs.name()
+                    );
+                    return self.answer(token, control::header(Err(&why)).into_bytes());
+                }
+                let mut body = control::header(Ok(()));
+                let tail = unit.tail.lines();
+                for (_, text) in tail.iter().skip(tail.len().saturating_sub(lines)) {
+                    body.push_str(text);
+                    body.push('\n');
+                }
+                if follow {
+                    let id = unit.id;
+                    return self.follow(token, index, id, body.into_bytes());
+                }
+                body
+            }
+            Request::Start(names) => return self.command(token, &names, Command::Start),
+            Request::Restart(names) => return self.command(token, &names, Command::Restart),
+            Request::Stop(names) => return self.command(token, &names, Command::Stop),
+        };
+        self.answer(token, answer.into_bytes());
+    }
+
+    /// The names asked for, checked; empty means all.
+    fn pick(&self, names: &[String]) -> Result<Vec<String>, String> {
+        for name in names {
+            if self.unit_named(name).is_none() {
+                return Err(self.unknown(name));
+            }
+        }
+        Ok(names.to_vec())
+    }
+
+    fn unit_named(&self, name: &str) -> Option<usize> {
+        self.core.unit_named(name)
+    }
+
+    fn unknown(&self, name: &str) -> String {
+        let known: Vec<&str> = self
+            .core
+            .units
+            .iter()
+            .filter(|u| !u.retired && !u.is_main)
+            .map(|u| u.service.name.as_str())
+            .collect();
+        format!("no service named \"{name}\" (services: {})", known.join(", "))
+    }
+
+    /// start, stop, restart: given to each service's machine, then waited for.
+    fn command(&mut self, token: u64, names: &[String], command: Command) {
+        if self.core.phase != Phase::Running {
+            return self.answer(token, control::header(Err("warden is shutting down")).into_bytes());
+        }
+        let mut indexes = Vec::new();
+        for name in names {
+            match self.unit_named(name) {
+                Some(index) if self.core.units.get(index).is_some_and(|u| u.is_main) => {
+                    let why = "the main program is controlled with signals to warden, not by name";
+                    return self.answer(token, control::header(Err(why)).into_bytes());
+                }
+                Some(index) => indexes.push(index),
+                None => return self.answer(token, control::header(Err(&self.unknown(name))).into_bytes()),
+            }
+        }
+        // What the loop still has for the core goes first.
+        self.drain_pending();
+        let mut refused = Vec::new();
+        let mut waits = Vec::new();
+        for index in indexes {
+            let Some(unit) = self.core.units.get(index) else { continue };
+            let (id, name) = (unit.id, unit.service.name.clone());
+            match self.core.command(Instant::now(), index, command) {
+                Ok(since) => waits.push((index, id, name, since)),
+                Err(refusal) => refused.push(format!("{name}: {refusal}")),
+            }
+            let actions = self.core.take_actions();
+            self.perform(actions);
+        }
+        self.drain_pending();
+        if !refused.is_empty() && waits.is_empty() {
+            let body = refused.join("\n") + "\n";
+            return self
+                .answer(token, format!("{}{body}", control::header(Err("nothing was done"))).into_bytes());
+        }
+        let refused = refused.iter().map(|r| format!("{r}\n")).collect::<String>();
+        self.wait(token, Stage::Waiting { command, units: waits }, refused.into_bytes());
+        self.settle_waits();
+    }
+
+    /// Answers the clients whose services have carried out their command.
+    pub(super) fn settle_waits(&mut self) {
+        for token in self.server.waiting() {
+            let Some(Stage::Waiting { command, units }) = self.server.stage(token) else { continue };
+            let answers: Vec<Answer> = units
+                .iter()
+                .map(|(index, id, _, since)| self.answer_of(*index, *id, *command, *since))
+                .collect();
+            if answers.contains(&Answer::Pending) {
+                continue;
+            }
+            let failed = answers.iter().any(|a| matches!(a, Answer::Failed(_)));
+            let mut body = String::new();
+            for (answer, (_, _, name, _)) in answers.into_iter().zip(units) {
+                if let Answer::Done(line) | Answer::Failed(line) = answer {
+                    body.push_str(&format!("{name}: {line}\n"));
+                }
+            }
+            self.finish_wait(token, failed, &body);
+        }
+    }
+
+    /// Where a unit stands against a command (its machine says), unless a
+    /// reload removed it.
+    fn answer_of(&self, index: usize, id: u64, command: Command, since: Instant) -> Answer {
+        match self.core.units.get(index).filter(|u| u.id == id && !u.retired) {
+            Some(unit) => unit.machine.answer(&unit.service, command, since, &unit.reason),
+            None => Answer::Failed("removed by a reload".into()),
+        }
+    }
+}

@@ -1,0 +1,118 @@
+//! Units as `warden status`, `/status`, `/metrics` and the probe endpoints
+//! report them: built from the core's decisions and the runtime's slots.
+
+use std::time::SystemTime;
+
+use super::core::Unit;
+use super::machine::State;
+use super::shutdown::Phase;
+use super::{Slot, Supervisor};
+use crate::config::Kind;
+use crate::control::report::{self, ProbeView, View, Warden};
+use crate::sys::process;
+
+impl Supervisor {
+    /// What `/readyz` and friends need to know about warden.
+    pub(super) fn warden_view(&self) -> Warden {
+        Warden {
+            shutting_down: self.core.phase != Phase::Running,
+            started: self.server.started,
+            orphans_reaped: self.server.orphans_reaped,
+            own_lines_dropped: crate::output::sink::own_dropped(),
+            process: process_stats(),
+        }
+    }
+
+    /// Latches `started` once every required service has been ready. Runs
+    /// every turn of the loop until then, so it builds no views.
+    pub(super) fn note_started(&mut self) {
+        if !self.server.started && self.core.phase == Phase::Running {
+            self.server.started =
+                self.core.units.iter().filter(|u| !u.retired).all(|u| optional(u) || counts_ready(u));
+        }
+    }
+
+    /// Every unit, as reported.
+    pub(super) fn views(&self) -> Vec<View> {
+        self.core.units.iter().zip(&self.slots).filter(|(u, _)| !u.retired).map(|(u, s)| view(u, s)).collect()
+    }
+}
+
+/// Ready as `/readyz` counts it: a ready longrun, a completed oneshot, a
+/// periodic job that has not failed.
+fn counts_ready(unit: &Unit) -> bool {
+    let machine = &unit.machine;
+    match unit.service.kind {
+        Kind::Oneshot => machine.completed,
+        Kind::Periodic(_) => machine.state != State::Failed,
+        Kind::Longrun => machine.ready && machine.is_up(),
+    }
+}
+
+/// Left out of `/readyz`: marked optional, or a periodic job.
+fn optional(unit: &Unit) -> bool {
+    unit.service.optional || matches!(unit.service.kind, Kind::Periodic(_))
+}
+
+fn view(unit: &Unit, slot: &Slot) -> View {
+    let machine = &unit.machine;
+    let kind = match unit.service.kind {
+        _ if unit.is_main => "main",
+        Kind::Longrun => "longrun",
+        Kind::Oneshot => "oneshot",
+        Kind::Periodic(_) => "periodic",
+    };
+    let ready = counts_ready(unit);
+    let probes = crate::config::ProbeKind::ALL
+        .iter()
+        .filter_map(|&kind| {
+            let probe = slot.watch.slot(kind)?;
+            unit.service.probe(kind)?;
+            Some(ProbeView {
+                kind: kind.name(),
+                passing: probe.tracker.passing,
+                successes: probe.tracker.successes,
+                failures: probe.tracker.failures,
+                last_error: probe.tracker.last_error.clone(),
+            })
+        })
+        .collect();
+    // Not ready because of a failing readiness probe: that says more than
+    // the last state change.
+    let failing = slot
+        .watch
+        .slot(crate::config::ProbeKind::Readiness)
+        .filter(|probe| !ready && probe.tracker.last_ok == Some(false))
+        .and_then(|probe| probe.tracker.last_error.as_ref());
+    let reason = match failing {
+        Some(error) => format!("readiness: {error}"),
+        None => unit.reason.clone(),
+    };
+    View {
+        name: unit.service.name.clone(),
+        kind,
+        state: machine.state.name(),
+        pid: machine.state.pid(),
+        uptime: machine.state.since().map(|s| s.elapsed()),
+        restarts: machine.restarts,
+        last_exit: machine.last_exit,
+        ready,
+        optional: optional(unit),
+        live: !matches!(machine.state, State::Failed | State::Unhealthy { .. }),
+        reason,
+        notice: slot.watch.status.clone(),
+        started_at: unit.machine.last_start.map(|start| {
+            let wall = SystemTime::now().checked_sub(start.elapsed()).unwrap_or(SystemTime::UNIX_EPOCH);
+            wall.duration_since(SystemTime::UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64())
+        }),
+        exits: unit.exits,
+        probes,
+        lines_dropped: slot.lines_dropped + slot.file_log.as_ref().map_or(0, |f| f.dropped_lines),
+        stop_kills: unit.machine.stop_kills,
+    }
+}
+
+/// warden's own figures for `process_*`, from /proc (zero where unreadable).
+fn process_stats() -> report::ProcessStats {
+    process::own_usage()
+}
