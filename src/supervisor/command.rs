@@ -41,6 +41,8 @@ pub enum Command {
 pub enum Refusal {
     BeingStopped,
     WaitingForDependencies,
+    /// warden's shutdown has begun: nothing starts or stops by hand any more.
+    ShuttingDown,
 }
 
 impl fmt::Display for Refusal {
@@ -48,6 +50,7 @@ impl fmt::Display for Refusal {
         f.write_str(match self {
             Refusal::BeingStopped => "is being stopped; try again when it is down",
             Refusal::WaitingForDependencies => "still waiting for its dependencies",
+            Refusal::ShuttingDown => "warden is shutting down",
         })
     }
 }

@@ -283,6 +283,9 @@ impl Core {
     /// Returns from when a run counts for `Machine::answer`; the actions
     /// are collected with `take_actions`.
     pub fn command(&mut self, now: Instant, index: usize, command: Command) -> Result<Instant, Refusal> {
+        if let Some(refusal) = self.refuses_commands() {
+            return Err(refusal);
+        }
         self.feed_inputs(now);
         let random = self.random();
         let Some(unit) = self.units.get_mut(index) else { return Ok(now) };
@@ -290,6 +293,11 @@ impl Core {
         self.perform_all(now, index, outputs);
         self.feed_inputs(now);
         Ok(since)
+    }
+
+    /// Why no command is taken now (the shutdown has begun), if so.
+    pub fn refuses_commands(&self) -> Option<Refusal> {
+        (self.phase != Phase::Running).then_some(Refusal::ShuttingDown)
     }
 
     /// Actions left by `command` (or anything else outside `handle`).

@@ -54,7 +54,9 @@ impl Supervisor {
             }
         }
         let units = built.iter().map(|s| (s.service.clone(), s.id)).collect();
-        let reloaded = self.core.reload(Instant::now(), &config, units);
+        let reloaded = self.core.reload(Instant::now(), &config.services, units);
+        self.core.grace = config.grace;
+        self.core.drain = config.drain;
         let mut removed = Vec::new();
         for index in reloaded.removed {
             // Its notification socket goes now; the slot may wait long for reuse.

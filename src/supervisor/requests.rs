@@ -8,7 +8,6 @@ use std::time::Instant;
 use super::Supervisor;
 use super::command::{Answer, Command};
 use super::serve::Stage;
-use super::shutdown::Phase;
 use crate::control::report::View;
 use crate::control::{self, Request, http, report};
 
@@ -165,8 +164,8 @@ impl Supervisor {
 
     /// start, stop, restart: given to each service's machine, then waited for.
     fn command(&mut self, token: u64, names: &[String], command: Command) {
-        if self.core.phase != Phase::Running {
-            return self.answer(token, control::header(Err("warden is shutting down")).into_bytes());
+        if let Some(refusal) = self.core.refuses_commands() {
+            return self.answer(token, control::header(Err(&refusal.to_string())).into_bytes());
         }
         let mut indexes = Vec::new();
         for name in names {
