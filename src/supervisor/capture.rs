@@ -13,6 +13,7 @@ use std::io::{ErrorKind, Read};
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::time::SystemTime;
 
+use super::core::UnitId;
 use super::machine::Crash;
 use super::{Supervisor, Timer};
 use crate::config::{LogFormat, Logs};
@@ -43,8 +44,7 @@ const MAX_HOOKS: usize = 4;
 
 /// One capture pipe of one run.
 pub struct Capture {
-    index: usize,
-    id: u64,
+    unit: UnitId,
     pid: i32,
     stream: Stream,
     /// The service's name when the run started (labels its lines).
@@ -135,9 +135,19 @@ impl Supervisor {
             }
             let pipe = File::from(read);
             let (name, lines) = (name.clone(), Lines::default());
+            self.registry.add_token(token, super::registry::Token::Capture);
             self.captures.insert(
                 token,
-                Capture { index, id, pid, stream, name, pipe, lines, paused: false, grown: false },
+                Capture {
+                    unit: UnitId { index, serial: id },
+                    pid,
+                    stream,
+                    name,
+                    pipe,
+                    lines,
+                    paused: false,
+                    grown: false,
+                },
             );
         }
     }
@@ -170,7 +180,7 @@ impl Supervisor {
         }
         let mut open = true;
         for _ in 0..reads {
-            let prefix = self.slots.get(capture.index).is_some_and(|u| u.service.logs == Logs::Prefix);
+            let prefix = self.slots.get(capture.unit.index).is_some_and(|u| u.service.logs == Logs::Prefix);
             if respect_room && prefix && !has_room(capture.stream) {
                 self.pause(&mut capture);
                 break;
@@ -202,19 +212,20 @@ impl Supervisor {
             self.captures.insert(token, capture);
         } else {
             // Closing the pipe takes it out of epoll.
+            self.registry.remove_token(token);
             self.take_lines(&mut capture, |lines, emit| lines.finish(emit));
         }
     }
 
     /// Turns what `feed` makes `Lines` emit into records, and sends them.
     fn take_lines(&mut self, capture: &mut Capture, feed: impl FnOnce(&mut Lines, &mut dyn FnMut(Piece))) {
-        let followed = self.followed(capture.index, capture.id);
+        let followed = self.followed(capture.unit);
         self.outputs.followed.clear();
         self.emit_lines(capture, feed, followed);
         if followed && !self.outputs.followed.is_empty() {
             let copies = std::mem::take(&mut self.outputs.followed);
             let lines = copies.iter().filter(|&&b| b == b'\n').count() as u64;
-            self.deliver(capture.index, capture.id, &copies, lines);
+            self.deliver(capture.unit, &copies, lines);
             self.outputs.followed = copies;
         }
     }
@@ -228,10 +239,11 @@ impl Supervisor {
         // A unit removed by a reload may still have output in flight: it goes
         // to warden's streams under the name it was started with.
         let mut gone = (crate::output::Tail::default(), None);
-        let (tail, file) = match self.slots.get_mut(capture.index).filter(|u| u.id == capture.id) {
-            Some(unit) => (&mut unit.tail, &mut unit.file_log),
-            None => (&mut gone.0, &mut gone.1),
-        };
+        let (tail, file) =
+            match self.slots.get_mut(capture.unit.index).filter(|u| u.id == capture.unit.serial) {
+                Some(unit) => (&mut unit.tail, &mut unit.file_log),
+                None => (&mut gone.0, &mut gone.1),
+            };
         let format = self.format;
         let timestamps = self.config.log_timestamps;
         let name = capture.name.as_str();
@@ -284,7 +296,8 @@ impl Supervisor {
         });
         if let Some((flushed, lost)) = pushed {
             if lost > 0
-                && let Some(unit) = self.slots.get_mut(capture.index).filter(|u| u.id == capture.id)
+                && let Some(unit) =
+                    self.slots.get_mut(capture.unit.index).filter(|u| u.id == capture.unit.serial)
             {
                 unit.lines_dropped += lost;
             }
@@ -430,6 +443,7 @@ impl Supervisor {
                 let pid = pending.pid;
                 let timer =
                     self.init.reactor.add_timer(deadline_after(hook.timeout), Timer::HookTimeout { pid });
+                self.registry.add_child(pid, super::registry::Child::Hook);
                 self.hooks.insert(pid, RunningHook { service: name, pending, timer });
             }
             Err(e) => warning!("{name}: on_crash hook cannot run: {e}"),
@@ -437,8 +451,8 @@ impl Supervisor {
     }
 
     /// A hook ended; false if `pid` is no hook.
-    pub(super) fn on_hook_exit(&mut self, pid: i32, status: ExitStatus) -> bool {
-        let Some(hook) = self.hooks.remove(&pid) else { return false };
+    pub(super) fn on_hook_exit(&mut self, pid: i32, status: ExitStatus) {
+        let Some(hook) = self.hooks.remove(&pid) else { return };
         self.init.reactor.cancel_timer(hook.timer);
         match hook.pending.outcome() {
             Some(Err(e)) => warning!("{}: on_crash hook cannot run: {e}", hook.service),
@@ -447,7 +461,6 @@ impl Supervisor {
             }
             _ => {}
         }
-        true
     }
 
     pub(super) fn on_hook_timeout(&mut self, pid: i32) {

@@ -35,6 +35,15 @@ use crate::control::report::ExitReason;
 use crate::sys::reap::ExitStatus;
 use crate::sys::signals;
 
+/// A unit as the runtime names it in timers, probes, captures and waits:
+/// its place in the tables and the serial of the unit there. A reload
+/// reuses places, so a name whose serial no longer matches names nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct UnitId {
+    pub index: usize,
+    pub serial: u64,
+}
+
 /// One supervised program, as far as decisions go.
 #[derive(Debug)]
 pub struct Unit {
@@ -82,16 +91,12 @@ impl Unit {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Timer {
     Service {
-        index: usize,
-        id: u64,
+        unit: UnitId,
         kind: TimerKind,
         generation: u64,
     },
     /// A periodic job's next run is due.
-    Schedule {
-        index: usize,
-        id: u64,
-    },
+    Schedule(UnitId),
     DrainOver,
     GraceOver,
     KillAgain,
@@ -326,6 +331,11 @@ impl Core {
         }
     }
 
+    /// The unit `id` names, if it is still that one.
+    pub fn unit(&self, id: UnitId) -> Option<&Unit> {
+        self.units.get(id.index).filter(|u| u.id == id.serial)
+    }
+
     /// The unit that runs `name`, if any (retired ones excepted).
     pub fn unit_named(&self, name: &str) -> Option<usize> {
         self.units.iter().position(|u| !u.retired && u.service.name == name)
@@ -382,20 +392,22 @@ impl Core {
 
     fn on_timer(&mut self, now: Instant, timer: Timer) {
         match timer {
-            Timer::Service { index, id, kind, generation } => {
-                if self.units.get(index).is_some_and(|u| u.id == id) {
-                    self.inputs.push_back((index, Input::Timer { kind, generation }));
+            Timer::Service { unit, kind, generation } => {
+                if self.unit(unit).is_some() {
+                    self.inputs.push_back((unit.index, Input::Timer { kind, generation }));
                 }
             }
-            Timer::Schedule { index, id } => {
-                let Some(unit) = self.units.get(index).filter(|u| u.id == id && !u.retired) else { return };
+            Timer::Schedule(id) => {
+                let index = id.index;
+                let Some(unit) = self.unit(id).filter(|u| !u.retired) else { return };
                 if self.phase != Phase::Running {
                     return;
                 }
-                self.out.push(Action::ArmSchedule(index));
                 // (Stopped by hand, its machine ignores the start.)
-                if unit.machine.is_live() && !unit.machine.held {
-                    let name = unit.service.name.clone();
+                let skipped =
+                    (unit.machine.is_live() && !unit.machine.held).then(|| unit.service.name.clone());
+                self.out.push(Action::ArmSchedule(index));
+                if let Some(name) = skipped {
                     self.note(format!("{name}: run skipped: the previous one is still going"));
                 }
                 self.inputs.push_back((index, Input::Start));
@@ -461,7 +473,7 @@ impl Core {
                 }
             }
             Output::SetTimer { kind, after, generation } => {
-                let timer = Timer::Service { index, id: unit.id, kind, generation };
+                let timer = Timer::Service { unit: UnitId { index, serial: unit.id }, kind, generation };
                 self.out.push(Action::SetTimer { after, timer });
             }
             Output::Transition(transition) => {

@@ -26,6 +26,7 @@ mod gates;
 pub mod machine;
 pub mod policy;
 mod reconfigure;
+mod registry;
 mod reload;
 mod requests;
 mod serve;
@@ -45,7 +46,7 @@ use spawning::{base_environment, new_slot};
 
 use crate::config::{Condition, Config, Kind, LogFormat, Logs, ProbeKind, RestartPolicy, Service};
 use crate::inherited::Inherited;
-use crate::init::{Base, SIGNALS};
+use crate::init::Base;
 use crate::logger::{debug, error, warning};
 use crate::notify::Outer;
 use crate::reactor::{Event as Ready, Interest, TimerId, deadline_after};
@@ -53,8 +54,9 @@ use crate::sys::reap::ExitStatus;
 use crate::sys::signals::Received;
 use crate::sys::spawn::{Environment, Pending, Placement, Program, Setup};
 use crate::sys::{Reason, process};
-use capture::{Capture, Outputs, RunningHook, SINK_TOKENS};
-use watch::{Watch, Watched};
+use capture::{Capture, Outputs, RunningHook};
+use registry::{Child, Registry, Token};
+use watch::Watch;
 
 /// Tokens from here on are exec-status pipes of spawns in flight.
 const SPAWNS: u64 = 1 << 32;
@@ -86,20 +88,17 @@ enum Timer {
     Core(core::Timer),
     /// A probe is due (`round`: the probing round it was set in).
     Probe {
-        index: usize,
-        id: u64,
+        unit: core::UnitId,
         kind: ProbeKind,
         round: u64,
     },
     ProbeTimeout {
-        index: usize,
-        id: u64,
+        unit: core::UnitId,
         kind: ProbeKind,
         round: u64,
     },
     Watchdog {
-        index: usize,
-        id: u64,
+        unit: core::UnitId,
         round: u64,
     },
     /// An on_crash hook's time is up.
@@ -145,8 +144,8 @@ pub struct Supervisor {
     pending: VecDeque<Event>,
     /// Where the config came from, for reload; None for a lone supervised program.
     config_path: Option<std::path::PathBuf>,
-    /// Every child that is a unit's program: pid → unit.
-    pids: HashMap<i32, usize>,
+    /// Whose each token and each child is.
+    registry: Registry,
     grace_timer: Option<TimerId>,
     /// Makes notification socket names unique.
     seed: u64,
@@ -157,12 +156,8 @@ pub struct Supervisor {
     /// Forked, exec not yet confirmed: token → (unit, child).
     in_flight: HashMap<u64, (usize, Pending)>,
     next_token: u64,
-    /// Probe sockets and notification fds in epoll: token → what it is.
-    watched: HashMap<u64, Watched>,
-    /// Exec probes running: pid → (unit, unit id, probe).
-    probe_pids: HashMap<i32, (usize, u64, ProbeKind)>,
-    /// File probes on the helper thread: ticket → (unit, unit id, probe).
-    file_checks: HashMap<u64, (usize, u64, ProbeKind)>,
+    /// File probes on the helper thread: ticket → (unit, probe).
+    file_checks: HashMap<u64, (core::UnitId, ProbeKind)>,
     /// The helper thread that runs file probes' `stat`s.
     paths: crate::health::paths::PathChecks,
     /// The service manager warden reports to (its own NOTIFY_SOCKET).
@@ -197,6 +192,11 @@ pub fn run(
 }
 
 impl Slot {
+    /// How timers, probes and captures name this slot's unit.
+    fn unit_id(&self, index: usize) -> core::UnitId {
+        core::UnitId { index, serial: self.id }
+    }
+
     fn new(id: u64, service: Rc<Service>, program: Program, setup: Setup, placement: Placement) -> Slot {
         Slot {
             id,
@@ -301,7 +301,7 @@ impl Supervisor {
             slots,
             pending: VecDeque::new(),
             config_path,
-            pids: HashMap::new(),
+            registry: Registry::default(),
             grace_timer: None,
             seed,
             received: Vec::with_capacity(16),
@@ -309,8 +309,6 @@ impl Supervisor {
             spawn_queue: VecDeque::new(),
             in_flight: HashMap::new(),
             next_token: SPAWNS,
-            watched: HashMap::new(),
-            probe_pids: HashMap::new(),
             file_checks: HashMap::new(),
             paths: Default::default(),
             outer: Outer::from_environment(),
@@ -334,7 +332,7 @@ impl Supervisor {
             warning!("{}: cannot watch its NOTIFY_SOCKET: {}", slot.service.name, Reason(&e));
             return;
         }
-        self.watched.insert(token, Watched::Notify { index, id: slot.id });
+        self.registry.add_token(token, Token::Notify(core::UnitId { index, serial: slot.id }));
     }
 
     fn run(&mut self) -> i32 {
@@ -359,24 +357,17 @@ impl Supervisor {
             self.init.wait(&mut events);
             for event in events.drain(..) {
                 match event {
-                    Ready::Io(ready) if ready.token == SIGNALS => self.drain_signals(),
-                    Ready::Io(ready) if ready.token == watch::FILE_CHECKS => self.on_file_checks(),
-                    Ready::Io(ready) if SINK_TOKENS.contains(&ready.token) => {
-                        self.on_sink(usize::from(ready.token == SINK_TOKENS[1]))
-                    }
-                    Ready::Io(ready) if self.captures.contains_key(&ready.token) => {
-                        self.on_capture(ready.token)
-                    }
-                    Ready::Io(ready) if self.in_flight.contains_key(&ready.token) => {
-                        self.on_spawn_status(ready.token)
-                    }
-                    Ready::Io(ready) if self.owns_token(ready.token) => self.on_server_io(ready),
-                    Ready::Io(ready) => match self.watched.get(&ready.token).copied() {
-                        Some(Watched::Probe { index, id, kind }) => {
-                            self.on_probe_io(index, id, kind, ready.token)
-                        }
-                        Some(Watched::Notify { index, id }) => self.on_notify(index, id),
-                        Some(Watched::Pipe { index, id }) => self.on_pipe(index, id, ready.token),
+                    Ready::Io(ready) => match self.registry.token(ready.token) {
+                        Some(Token::Signals) => self.drain_signals(),
+                        Some(Token::Sink(index)) => self.on_sink(index),
+                        Some(Token::Listener { http }) => self.accept(http),
+                        Some(Token::Connection) => self.on_connection(ready.token, ready),
+                        Some(Token::FileChecks) => self.on_file_checks(),
+                        Some(Token::Capture) => self.on_capture(ready.token),
+                        Some(Token::SpawnStatus) => self.on_spawn_status(ready.token),
+                        Some(Token::Probe { unit, kind }) => self.on_probe_io(unit, kind, ready.token),
+                        Some(Token::Notify(unit)) => self.on_notify(unit),
+                        Some(Token::Pipe(unit)) => self.on_pipe(unit, ready.token),
                         None => {}
                     },
                     Ready::Timer(timer) => self.on_timer(timer),
@@ -454,7 +445,7 @@ impl Supervisor {
         let Kind::Periodic(schedule) = slot.service.kind else { return };
         match schedule.next_delay() {
             Some(delay) => {
-                let timer = Timer::Core(core::Timer::Schedule { index, id: slot.id });
+                let timer = Timer::Core(core::Timer::Schedule(core::UnitId { index, serial: slot.id }));
                 self.init.reactor.add_timer(deadline_after(delay), timer);
             }
             None => self.note(&format!("{}: its cron line never fires again", slot.service.name)),
@@ -479,19 +470,25 @@ impl Supervisor {
         let mut ended = std::mem::take(&mut self.ended);
         let no_children = self.init.reap_all(&mut ended);
         for (pid, status) in ended.drain(..) {
-            if self.on_probe_exit(pid, status) || self.on_hook_exit(pid, status) {
-                continue;
+            let owner = self.registry.remove_child(pid);
+            match owner {
+                Some(Child::Probe { unit, kind }) => self.on_probe_exit(pid, unit, kind, status),
+                Some(Child::Hook) => self.on_hook_exit(pid, status),
+                Some(Child::Program(_)) | None => {
+                    // What it wrote before dying comes before its end (and into its crash report).
+                    self.drain_output_of(pid);
+                    // A child can end before its exec was confirmed: settle that first,
+                    // so that its machine hears "spawned" before "exited". (One whose exec
+                    // failed was forgotten by the registry then, and is no unit's any more.)
+                    let token = self.in_flight.iter().find(|(_, (_, p))| p.pid == pid).map(|(t, _)| *t);
+                    if let Some(token) = token {
+                        self.on_spawn_status(token);
+                    }
+                }
             }
-            // What it wrote before dying comes before its end (and into its crash report).
-            self.drain_output_of(pid);
-            // A child can end before its exec was confirmed: settle that first,
-            // so that its machine hears "spawned" before "exited".
-            let token = self.in_flight.iter().find(|(_, (_, p))| p.pid == pid).map(|(t, _)| *t);
-            if let Some(token) = token {
-                self.on_spawn_status(token);
-            }
-            match self.pids.remove(&pid) {
-                Some(index) => self.pending.push_back(Event::Exited { index, status }),
+            match owner {
+                Some(Child::Program(index)) => self.pending.push_back(Event::Exited { index, status }),
+                Some(_) => {}
                 None => {
                     self.server.orphans_reaped += 1;
                     debug!("reaped pid {pid} ({status:?})")
@@ -510,22 +507,22 @@ impl Supervisor {
                 }
                 self.pending.push_back(Event::Timer(timer));
             }
-            Timer::Probe { index, id, kind, round } => {
-                if self.current_round(index, id, round) {
-                    self.run_probe(index, kind);
+            Timer::Probe { unit, kind, round } => {
+                if self.current_round(unit, round) {
+                    self.run_probe(unit.index, kind);
                 }
             }
-            Timer::ProbeTimeout { index, id, kind, round } => {
-                if self.current_round(index, id, round) {
-                    self.on_probe_timeout(index, kind);
+            Timer::ProbeTimeout { unit, kind, round } => {
+                if self.current_round(unit, round) {
+                    self.on_probe_timeout(unit.index, kind);
                 }
             }
             Timer::HookTimeout { pid } => self.on_hook_timeout(pid),
             Timer::Connection { token } => self.on_connection_timer(token),
             Timer::Relisten => self.on_relisten(),
-            Timer::Watchdog { index, id, round } => {
-                if self.current_round(index, id, round) {
-                    self.on_watchdog(index);
+            Timer::Watchdog { unit, round } => {
+                if self.current_round(unit, round) {
+                    self.on_watchdog(unit.index);
                 }
             }
             Timer::OuterWatchdog => {

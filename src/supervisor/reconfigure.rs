@@ -62,7 +62,7 @@ impl Supervisor {
             // Its notification socket goes now; the slot may wait long for reuse.
             if let Some(slot) = self.slots.get_mut(index) {
                 if let Some((_, token)) = slot.watch.notify.take() {
-                    self.watched.remove(&token);
+                    self.registry.remove_token(token);
                 }
                 removed.push(slot.service.name.clone());
             }
@@ -72,7 +72,7 @@ impl Supervisor {
             let name = new.service.name.clone();
             if let Some(token) = self.slots.get(index).and_then(|s| s.watch.notify.as_ref()).map(|(_, t)| *t)
             {
-                self.watched.remove(&token);
+                self.registry.remove_token(token);
             }
             match (placed, self.slots.get_mut(index)) {
                 // Same unit, new settings: it restarts (the core says when).

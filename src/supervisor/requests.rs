@@ -7,6 +7,7 @@ use std::time::Instant;
 
 use super::Supervisor;
 use super::command::{Answer, Command};
+use super::core::UnitId;
 use super::serve::Stage;
 use crate::control::report::View;
 use crate::control::{self, Request, http, report};
@@ -125,8 +126,8 @@ impl Supervisor {
                     body.push('\n');
                 }
                 if follow {
-                    let id = unit.id;
-                    return self.follow(token, index, id, body.into_bytes());
+                    let unit = unit.unit_id(index);
+                    return self.follow(token, unit, body.into_bytes());
                 }
                 body
             }
@@ -186,7 +187,7 @@ impl Supervisor {
             let Some(unit) = self.core.units.get(index) else { continue };
             let (id, name) = (unit.id, unit.service.name.clone());
             match self.core.command(Instant::now(), index, command) {
-                Ok(since) => waits.push((index, id, name, since)),
+                Ok(since) => waits.push((UnitId { index, serial: id }, name, since)),
                 Err(refusal) => refused.push(format!("{name}: {refusal}")),
             }
             let actions = self.core.take_actions();
@@ -207,16 +208,14 @@ impl Supervisor {
     pub(super) fn settle_waits(&mut self) {
         for token in self.server.waiting() {
             let Some(Stage::Waiting { command, units }) = self.server.stage(token) else { continue };
-            let answers: Vec<Answer> = units
-                .iter()
-                .map(|(index, id, _, since)| self.answer_of(*index, *id, *command, *since))
-                .collect();
+            let answers: Vec<Answer> =
+                units.iter().map(|(unit, _, since)| self.answer_of(*unit, *command, *since)).collect();
             if answers.contains(&Answer::Pending) {
                 continue;
             }
             let failed = answers.iter().any(|a| matches!(a, Answer::Failed(_)));
             let mut body = String::new();
-            for (answer, (_, _, name, _)) in answers.into_iter().zip(units) {
+            for (answer, (_, name, _)) in answers.into_iter().zip(units) {
                 if let Answer::Done(line) | Answer::Failed(line) = answer {
                     body.push_str(&format!("{name}: {line}\n"));
                 }
@@ -227,8 +226,8 @@ impl Supervisor {
 
     /// Where a unit stands against a command (its machine says), unless a
     /// reload removed it.
-    fn answer_of(&self, index: usize, id: u64, command: Command, since: Instant) -> Answer {
-        match self.core.units.get(index).filter(|u| u.id == id && !u.retired) {
+    fn answer_of(&self, unit: UnitId, command: Command, since: Instant) -> Answer {
+        match self.core.unit(unit).filter(|u| !u.retired) {
             Some(unit) => unit.machine.answer(&unit.service, command, since, &unit.reason),
             None => Answer::Failed("removed by a reload".into()),
         }

@@ -16,14 +16,13 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use super::command::Command;
-use super::{Supervisor, Timer};
+use super::core::UnitId;
+use super::{Supervisor, Timer, registry};
 use crate::control::{self, Request, http};
 use crate::logger::{info, warning};
 use crate::reactor::{Interest, Ready, deadline_after};
 use crate::sys::{Reason, net};
 
-pub const CONTROL_TOKEN: u64 = 3;
-pub const HTTP_TOKEN: u64 = 4;
 /// Connections open at once, both sockets together; more are closed at once.
 const MAX_CONNECTIONS: usize = 512;
 /// Time a client has to send its request and take its answer.
@@ -94,16 +93,15 @@ pub(super) enum Stage {
     Reading,
     /// Sending the answer, then closing.
     Answering,
-    /// Waiting for services to carry out a command: (unit, unit id, name,
-    /// from when a run counts).
+    /// Waiting for services to carry out a command: (unit, its name, from
+    /// when a run counts).
     Waiting {
         command: Command,
-        units: Vec<(usize, u64, String, Instant)>,
+        units: Vec<(UnitId, String, Instant)>,
     },
     /// `logs -f`: output of the unit is appended as it comes.
     Following {
-        index: usize,
-        id: u64,
+        unit: UnitId,
         dropped: u64,
     },
 }
@@ -155,8 +153,8 @@ impl Supervisor {
         }
         self.server.listening = on;
         let fds = [
-            (self.server.control.as_ref().map(|(l, _)| l.as_raw_fd()), CONTROL_TOKEN),
-            (self.server.http.as_ref().map(AsRawFd::as_raw_fd), HTTP_TOKEN),
+            (self.server.control.as_ref().map(|(l, _)| l.as_raw_fd()), registry::CONTROL),
+            (self.server.http.as_ref().map(AsRawFd::as_raw_fd), registry::HTTP),
         ];
         for (fd, token) in fds {
             let Some(fd) = fd else { continue };
@@ -180,19 +178,7 @@ impl Supervisor {
         self.server.conns.clear();
     }
 
-    pub(super) fn owns_token(&self, token: u64) -> bool {
-        token == CONTROL_TOKEN || token == HTTP_TOKEN || self.server.conns.contains_key(&token)
-    }
-
-    pub(super) fn on_server_io(&mut self, ready: Ready) {
-        match ready.token {
-            CONTROL_TOKEN => self.accept(false),
-            HTTP_TOKEN => self.accept(true),
-            token => self.on_connection(token, ready),
-        }
-    }
-
-    fn accept(&mut self, is_http: bool) {
+    pub(super) fn accept(&mut self, is_http: bool) {
         for _ in 0..ACCEPTS_PER_WAKE {
             let accepted = if is_http {
                 let Some(listener) = &self.server.http else { return };
@@ -265,10 +251,11 @@ impl Supervisor {
             interest: Interest::Read,
             timer: Some(timer),
         };
+        self.registry.add_token(token, registry::Token::Connection);
         self.server.conns.insert(token, conn);
     }
 
-    fn on_connection(&mut self, token: u64, ready: Ready) {
+    pub(super) fn on_connection(&mut self, token: u64, ready: Ready) {
         let Some(conn) = self.server.conns.get_mut(&token) else { return };
         if conn.interest == Interest::Write {
             self.flush(token);
@@ -361,9 +348,9 @@ impl Supervisor {
         self.answer(token, answer);
     }
 
-    pub(super) fn follow(&mut self, token: u64, index: usize, id: u64, first: Vec<u8>) {
+    pub(super) fn follow(&mut self, token: u64, unit: UnitId, first: Vec<u8>) {
         let Some(conn) = self.server.conns.get_mut(&token) else { return };
-        conn.stage = Stage::Following { index, id, dropped: 0 };
+        conn.stage = Stage::Following { unit, dropped: 0 };
         if let Some(timer) = conn.timer.take() {
             self.init.reactor.cancel_timer(timer);
         }
@@ -374,24 +361,24 @@ impl Supervisor {
     }
 
     /// Whether anyone follows this unit's output (so that lines are copied).
-    pub(super) fn followed(&self, index: usize, id: u64) -> bool {
+    pub(super) fn followed(&self, unit: UnitId) -> bool {
         self.server.followers > 0
             && self
                 .server
                 .conns
                 .values()
-                .any(|c| matches!(c.stage, Stage::Following { index: i, id: d, .. } if i == index && d == id))
+                .any(|c| matches!(c.stage, Stage::Following { unit: u, .. } if u == unit))
     }
 
     /// New output lines of a unit, for its followers.
-    pub(super) fn deliver(&mut self, index: usize, id: u64, lines: &[u8], count: u64) {
+    pub(super) fn deliver(&mut self, unit: UnitId, lines: &[u8], count: u64) {
         let tokens: Vec<u64> = self
             .server
             .conns
             .iter_mut()
             .filter_map(|(token, c)| {
-                let Stage::Following { index: i, id: d, dropped } = &mut c.stage else { return None };
-                if *i != index || *d != id {
+                let Stage::Following { unit: u, dropped } = &mut c.stage else { return None };
+                if *u != unit {
                     return None;
                 }
                 if c.output.len() + lines.len() > FOLLOW_LIMIT {
@@ -452,6 +439,7 @@ impl Supervisor {
     }
 
     fn close(&mut self, token: u64) {
+        self.registry.remove_token(token);
         if let Some(conn) = self.server.conns.remove(&token) {
             if let Some(timer) = conn.timer {
                 self.init.reactor.cancel_timer(timer);
@@ -472,7 +460,7 @@ impl Supervisor {
         conn.timer = None;
         match &conn.stage {
             Stage::Waiting { units, .. } => {
-                let names: Vec<&str> = units.iter().map(|(_, _, n, _)| n.as_str()).collect();
+                let names: Vec<&str> = units.iter().map(|(_, n, _)| n.as_str()).collect();
                 let body = format!(
                     "{}: still on the way after {}; not waiting any longer\n",
                     names.join(", "),

@@ -8,6 +8,7 @@ use std::rc::Rc;
 
 use super::core::Event;
 use super::machine::State;
+use super::registry::{Child, Token};
 use super::{MAX_IN_FLIGHT, SERVICE_PLACEMENT, Slot, Supervisor, capture, watch};
 use crate::config::{Logs, Service};
 use crate::inherited::{Inherited, LISTEN_VARIABLES};
@@ -152,11 +153,12 @@ impl Supervisor {
                     }
                     let token = self.next_token;
                     self.next_token += 1;
-                    self.pids.insert(pending.pid, index);
+                    self.registry.add_child(pending.pid, Child::Program(index));
                     if let Err(e) = self.init.reactor.register(pending.fd(), token, Interest::Read) {
                         // Cannot watch it: learn the outcome when the child is reaped.
                         warning!("{name}: unable to watch the start: {}", Reason(&e));
                     }
+                    self.registry.add_token(token, Token::SpawnStatus);
                     self.in_flight.insert(token, (index, pending));
                 }
                 // A failed fork (EAGAIN, EMFILE for the pipe) is retried with backoff.
@@ -177,11 +179,12 @@ impl Supervisor {
         let Some(outcome) = pending.outcome() else { return };
         // Dropping `pending` closes the pipe, which also takes it out of epoll.
         let Some((index, pending)) = self.in_flight.remove(&token) else { return };
+        self.registry.remove_token(token);
         match outcome {
             Ok(pid) => self.pending.push_back(Event::Spawned { index, pid }),
             Err(e) => {
                 // The child exits 127 by itself; its reap is no concern of the core.
-                self.pids.remove(&pending.pid);
+                self.registry.remove_child(pending.pid);
                 let why = format!("cannot run: {e}");
                 self.pending.push_back(Event::SpawnFailed { index, code: e.exit_code(), why });
             }

@@ -15,8 +15,9 @@
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::time::{Duration, Instant};
 
-use super::core::Event;
+use super::core::{Event, UnitId};
 use super::machine::Input;
+use super::registry::{Child, Token};
 use super::{Phase, SERVICE_PLACEMENT, Supervisor, Timer};
 use crate::config::{Check, Kind, ProbeKind, Service};
 use crate::health::socket::{self, SocketCheck, Step};
@@ -29,16 +30,9 @@ use crate::sys::spawn::{Pending, Program, Setup, start};
 use crate::sys::{Reason, process};
 
 /// The reactor token of the file-check thread's eventfd (after the signalfd 0,
-/// the output sinks 1 and 2, the control and HTTP listeners 3 and 4).
+/// the output sinks 1 and 2, the control and HTTP listeners 3 and 4; the
+/// registry has them all).
 pub const FILE_CHECKS: u64 = 5;
-
-/// What an fd watched for a unit is.
-#[derive(Debug, Clone, Copy)]
-pub enum Watched {
-    Probe { index: usize, id: u64, kind: ProbeKind },
-    Notify { index: usize, id: u64 },
-    Pipe { index: usize, id: u64 },
-}
 
 /// One unit's checks and what they found.
 #[derive(Default)]
@@ -151,8 +145,10 @@ impl Supervisor {
         if let Some(limit) = unit.service.watchdog {
             watch.last_ping = Some(now);
             let (id, round) = (unit.id, watch.round);
-            let timer =
-                self.init.reactor.add_timer(deadline_after(limit), Timer::Watchdog { index, id, round });
+            let timer = self.init.reactor.add_timer(
+                deadline_after(limit),
+                Timer::Watchdog { unit: UnitId { index, serial: id }, round },
+            );
             if let Some(u) = self.slots.get_mut(index) {
                 u.watch.watchdog_timer = Some(timer);
             }
@@ -177,8 +173,10 @@ impl Supervisor {
     fn arm_probe(&mut self, index: usize, kind: ProbeKind, after: Duration) {
         let Some(unit) = self.slots.get(index) else { return };
         let (id, round) = (unit.id, unit.watch.round);
-        let timer =
-            self.init.reactor.add_timer(deadline_after(after), Timer::Probe { index, id, kind, round });
+        let timer = self.init.reactor.add_timer(
+            deadline_after(after),
+            Timer::Probe { unit: UnitId { index, serial: id }, kind, round },
+        );
         if let Some(slot) = self.slots.get_mut(index).and_then(|u| u.watch.slot_mut(kind)) {
             slot.timer = Some(timer);
         }
@@ -208,7 +206,7 @@ impl Supervisor {
         match attempt {
             // Closing the socket also takes it out of epoll.
             Attempt::Socket { token, .. } => {
-                self.watched.remove(&token);
+                self.registry.remove_token(token);
             }
             // Reaped later like any child; its result is ignored then.
             Attempt::Exec { pending } => {
@@ -246,8 +244,10 @@ impl Supervisor {
                 let Some(unit) = self.slots.get(index) else { return };
                 let (id, round) = (unit.id, unit.watch.round);
                 let deadline = deadline_after(probe.timeout);
-                let timer =
-                    self.init.reactor.add_timer(deadline, Timer::ProbeTimeout { index, id, kind, round });
+                let timer = self.init.reactor.add_timer(
+                    deadline,
+                    Timer::ProbeTimeout { unit: UnitId { index, serial: id }, kind, round },
+                );
                 if let Some(slot) = self.slots.get_mut(index).and_then(|u| u.watch.slot_mut(kind)) {
                     slot.timer = Some(timer);
                 }
@@ -276,7 +276,7 @@ impl Supervisor {
         if let Err(e) = self.init.reactor.register(check.fd(), token, interest) {
             return Some(Err(format!("cannot watch the socket: {}", Reason(&e))));
         }
-        self.watched.insert(token, Watched::Probe { index, id, kind });
+        self.registry.add_token(token, Token::Probe { unit: UnitId { index, serial: id }, kind });
         let slot = self.slots.get_mut(index)?.watch.slot_mut(kind)?;
         slot.attempt = Some(Attempt::Socket { check, token });
         None
@@ -302,7 +302,7 @@ impl Supervisor {
         {
             warning!("cannot watch the file-check thread: {}", Reason(&e));
         }
-        self.file_checks.insert(ticket, (index, id, kind));
+        self.file_checks.insert(ticket, (UnitId { index, serial: id }, kind));
         let slot = self.slots.get_mut(index)?.watch.slot_mut(kind)?;
         slot.attempt = Some(Attempt::File { ticket });
         None
@@ -311,7 +311,9 @@ impl Supervisor {
     /// The file-check thread has answers.
     pub(super) fn on_file_checks(&mut self) {
         for (ticket, outcome) in self.paths.results() {
-            let Some((index, id, kind)) = self.file_checks.remove(&ticket) else { continue };
+            let Some((UnitId { index, serial: id }, kind)) = self.file_checks.remove(&ticket) else {
+                continue;
+            };
             let current = self
                 .slots
                 .get(index)
@@ -342,8 +344,8 @@ impl Supervisor {
         };
         match start(program, SERVICE_PLACEMENT, &setup) {
             Ok(pending) => {
-                let id = unit.id;
-                self.probe_pids.insert(pending.pid, (index, id, kind));
+                let unit = UnitId { index, serial: unit.id };
+                self.registry.add_child(pending.pid, Child::Probe { unit, kind });
                 let slot = self.slots.get_mut(index)?.watch.slot_mut(kind)?;
                 slot.attempt = Some(Attempt::Exec { pending });
                 None
@@ -353,11 +355,11 @@ impl Supervisor {
     }
 
     /// A probe's socket is ready.
-    pub(super) fn on_probe_io(&mut self, index: usize, id: u64, kind: ProbeKind, token: u64) {
+    pub(super) fn on_probe_io(&mut self, UnitId { index, serial: id }: UnitId, kind: ProbeKind, token: u64) {
         let Some(slot) =
             self.slots.get_mut(index).filter(|u| u.id == id).and_then(|u| u.watch.slot_mut(kind))
         else {
-            self.watched.remove(&token);
+            self.registry.remove_token(token);
             return;
         };
         let Some(Attempt::Socket { check, token: current }) = &mut slot.attempt else { return };
@@ -400,9 +402,9 @@ impl Supervisor {
         }
     }
 
-    /// An exec probe ended; false if `pid` is no probe's.
-    pub(super) fn on_probe_exit(&mut self, pid: i32, status: ExitStatus) -> bool {
-        let Some((index, id, kind)) = self.probe_pids.remove(&pid) else { return false };
+    /// An exec probe of `unit` ended.
+    pub(super) fn on_probe_exit(&mut self, pid: i32, unit: UnitId, kind: ProbeKind, status: ExitStatus) {
+        let UnitId { index, serial: id } = unit;
         let current = self
             .slots
             .get(index)
@@ -410,9 +412,9 @@ impl Supervisor {
             .and_then(|u| u.watch.slot(kind))
             .is_some_and(|s| matches!(&s.attempt, Some(Attempt::Exec { pending }) if pending.pid == pid));
         if !current {
-            return true; // abandoned (timed out, or the service went down)
+            return; // abandoned (timed out, or the service went down)
         }
-        let Some(Attempt::Exec { pending }) = self.end_attempt(index, kind) else { return true };
+        let Some(Attempt::Exec { pending }) = self.end_attempt(index, kind) else { return };
         let outcome = match pending.outcome() {
             Some(Err(e)) => Err(format!("cannot run: {e}")),
             _ if status == ExitStatus::Exited(0) => Ok(()),
@@ -424,7 +426,6 @@ impl Supervisor {
             self.init.reactor.cancel_timer(timer);
         }
         self.finish_probe(index, kind, outcome);
-        true
     }
 
     /// Takes the running attempt out of its slot (closing a socket's watch).
@@ -435,7 +436,7 @@ impl Supervisor {
             self.init.reactor.cancel_timer(timer);
         }
         if let Attempt::Socket { token, .. } = &attempt {
-            self.watched.remove(token);
+            self.registry.remove_token(*token);
         }
         Some(attempt)
     }
@@ -507,7 +508,7 @@ impl Supervisor {
             socket.discard();
         }
         if let Some((_, token)) = unit.watch.pipe.take() {
-            self.watched.remove(&token);
+            self.registry.remove_token(token);
         }
         let unit = self.slots.get_mut(index)?;
         unit.setup.pass_fd = None;
@@ -525,7 +526,7 @@ impl Supervisor {
             warning!("{name}: cannot watch the notification pipe: {}", Reason(&e));
             return None;
         }
-        self.watched.insert(token, Watched::Pipe { index, id });
+        self.registry.add_token(token, Token::Pipe(UnitId { index, serial: id }));
         let unit = self.slots.get_mut(index)?;
         unit.setup.pass_fd = Some((write.as_raw_fd(), target));
         unit.watch.pipe = Some((std::fs::File::from(read), token));
@@ -533,9 +534,9 @@ impl Supervisor {
     }
 
     /// The notification pipe has data or was closed.
-    pub(super) fn on_pipe(&mut self, index: usize, id: u64, token: u64) {
+    pub(super) fn on_pipe(&mut self, UnitId { index, serial: id }: UnitId, token: u64) {
         let Some(unit) = self.slots.get_mut(index).filter(|u| u.id == id) else {
-            self.watched.remove(&token);
+            self.registry.remove_token(token);
             return;
         };
         let Some((pipe, current)) = &unit.watch.pipe else { return };
@@ -552,7 +553,7 @@ impl Supervisor {
         if newline || done {
             // One newline is all it says; EOF means it never will.
             unit.watch.pipe = None;
-            self.watched.remove(&token);
+            self.registry.remove_token(token);
         }
         if newline {
             unit.watch.notified = true;
@@ -561,7 +562,7 @@ impl Supervisor {
     }
 
     /// Datagrams on a service's notification socket.
-    pub(super) fn on_notify(&mut self, index: usize, id: u64) {
+    pub(super) fn on_notify(&mut self, UnitId { index, serial: id }: UnitId) {
         let Some(unit) = self.slots.get_mut(index).filter(|u| u.id == id) else { return };
         let Some((socket, _)) = &unit.watch.notify else { return };
         let notices = socket.receive();
@@ -607,7 +608,10 @@ impl Supervisor {
         let deadline = last + limit;
         if deadline > now {
             let (id, round) = (unit.id, unit.watch.round);
-            let timer = self.init.reactor.add_timer(deadline, Timer::Watchdog { index, id, round });
+            let timer = self
+                .init
+                .reactor
+                .add_timer(deadline, Timer::Watchdog { unit: UnitId { index, serial: id }, round });
             if let Some(u) = self.slots.get_mut(index) {
                 u.watch.watchdog_timer = Some(timer);
             }
@@ -619,8 +623,10 @@ impl Supervisor {
     }
 
     /// Whether a timer of `round` still concerns this unit's probing.
-    pub(super) fn current_round(&self, index: usize, id: u64, round: u64) -> bool {
-        self.slots.get(index).is_some_and(|u| u.id == id && u.watch.active && u.watch.round == round)
+    pub(super) fn current_round(&self, unit: UnitId, round: u64) -> bool {
+        self.slots
+            .get(unit.index)
+            .is_some_and(|u| u.id == unit.serial && u.watch.active && u.watch.round == round)
     }
 
     /// Sends the outer READY=1 once every service that must be is ready.

@@ -127,7 +127,7 @@ impl World {
                 Action::CancelGraceTimer => self.timers.retain(|(_, t)| *t != Timer::GraceOver),
                 Action::ArmSchedule(index) => {
                     let id = self.core.units.get(index).map_or(0, |u| u.id);
-                    self.timers.push((self.now + 2 * SECOND, Timer::Schedule { index, id }));
+                    self.timers.push((self.now + 2 * SECOND, Timer::Schedule(UnitId { index, serial: id })));
                 }
                 Action::SignalAll(signals) => {
                     let pids: Vec<i32> = self.processes.keys().copied().collect();
