@@ -31,6 +31,7 @@ pub mod logger;
 pub mod notify;
 pub mod output;
 pub mod reactor;
+pub mod shutdown;
 pub mod single;
 pub mod supervisor;
 pub mod sys;

@@ -18,6 +18,7 @@ use crate::output::Stream;
 use crate::output::sink::{self, Flushed};
 use crate::reactor::Interest;
 use crate::reactor::{Event, TimerId, deadline_after};
+use crate::shutdown::{self, Action as Step, Phase};
 use crate::sys::reap::ExitStatus;
 use crate::sys::signals::{self, Received};
 use crate::sys::spawn::{Environment, Placement, Program, Setup, SpawnError, spawn_with};
@@ -60,7 +61,9 @@ struct Init {
     stop_requested: bool,
     /// CMD has exited; its leftovers get SIGTERM once the reap pass is over.
     sweep_pending: bool,
-    killed: bool,
+    /// Running until the grace runs out, then killed (`crate::shutdown`'s
+    /// table decides the tail, as in services mode).
+    phase: Phase,
     no_children: bool,
     /// Reused buffers for signal batches and reaped children.
     received: Vec<Received>,
@@ -121,7 +124,7 @@ impl Init {
             grace: None,
             stop_requested: false,
             sweep_pending: false,
-            killed: false,
+            phase: Phase::Running,
             no_children: false,
             received: Vec::with_capacity(16),
             ended: Vec::new(),
@@ -157,24 +160,15 @@ impl Init {
                         sink::with(Stream::Stderr, |s| s.flush());
                     }
                     Event::Io(_) => {}
-                    Event::Timer(Timer::GraceOver) => {
-                        warning!(
-                            "grace period of {} is over: killing what is left",
-                            crate::duration::format(self.options.grace())
-                        );
-                        self.kill_everything();
-                    }
-                    Event::Timer(Timer::KillAgain) if !self.no_children => {
-                        // A process forked while the SIGKILL walk ran may have escaped it
-                        // (only possible as a subreaper: kill(-1) is atomic).
-                        self.base.scope.signal_all(&[libc::SIGKILL]);
-                        self.base.reactor.add_timer(deadline_after(KILL_AGAIN), Timer::KillAgain);
-                    }
-                    Event::Timer(Timer::KillAgain) => {}
-                    Event::Timer(Timer::GiveUp) => {
-                        warning!("processes survived SIGKILL for {}s; exiting anyway", AFTER_KILL.as_secs());
-                        sink::flush_before_exit(deadline_after(EXIT_FLUSH));
-                        return self.exit_code_now();
+                    Event::Timer(timer) => {
+                        let event = match timer {
+                            Timer::GraceOver => shutdown::Event::GraceOver,
+                            Timer::KillAgain => shutdown::Event::KillAgain,
+                            Timer::GiveUp => shutdown::Event::GiveUp,
+                        };
+                        if let Some(code) = self.advance(event) {
+                            return code;
+                        }
                     }
                 }
             }
@@ -237,7 +231,7 @@ impl Init {
                     warning!("unable to forward {} to {target}: {}", signals::name(forward), Reason(&e));
                 }
             }
-            ProgramState::Exited { .. } if is_stop && !self.killed && !self.no_children => {
+            ProgramState::Exited { .. } if is_stop && self.phase != Phase::Killed && !self.no_children => {
                 debug!("forwarding {} to the processes left", signals::name(forward));
                 self.base.scope.signal_all(&[forward]);
             }
@@ -255,7 +249,7 @@ impl Init {
     }
 
     fn arm_grace(&mut self) {
-        if self.grace.is_none() && !self.killed {
+        if self.grace.is_none() && self.phase != Phase::Killed {
             self.grace =
                 Some(self.base.reactor.add_timer(deadline_after(self.options.grace()), Timer::GraceOver));
         }
@@ -294,7 +288,35 @@ impl Init {
         }
         self.program = ProgramState::Exited { code };
         // What the program left behind gets the same chance to stop cleanly.
-        self.sweep_pending = !self.killed;
+        self.sweep_pending = self.phase != Phase::Killed;
+    }
+
+    /// Feeds the shutdown table's tail and performs what it says; Some(code)
+    /// when warden must exit now.
+    fn advance(&mut self, event: shutdown::Event) -> Option<i32> {
+        let (phase, actions) = shutdown::next(self.phase, event, self.no_children);
+        self.phase = phase;
+        for action in actions {
+            match action {
+                Step::ReportGraceOver => warning!("{}", shutdown::grace_over_message(self.options.grace())),
+                Step::KillEverything => self.kill_everything(),
+                // A process forked while the SIGKILL walk ran may have escaped it
+                // (only possible as a subreaper: kill(-1) is atomic).
+                Step::KillAgain => {
+                    self.base.scope.signal_all(&[libc::SIGKILL]);
+                    self.base.reactor.add_timer(deadline_after(KILL_AGAIN), Timer::KillAgain);
+                }
+                Step::GiveUp => {
+                    warning!("{}", shutdown::give_up_message());
+                    sink::flush_before_exit(deadline_after(EXIT_FLUSH));
+                    return Some(self.exit_code_now());
+                }
+                // Stop signals go to the program here, and there are no
+                // services: the other steps are services mode's.
+                Step::Announce | Step::ArmDrain | Step::Sweep | Step::ReportSecondSignal => {}
+            }
+        }
+        None
     }
 
     fn kill_everything(&mut self) {
@@ -305,12 +327,9 @@ impl Init {
         if let Some(timer) = self.grace.take() {
             self.base.reactor.cancel_timer(timer);
         }
-        if !self.killed {
-            self.killed = true;
-            self.sweep_pending = false;
-            self.base.reactor.add_timer(deadline_after(AFTER_KILL), Timer::GiveUp);
-            self.base.reactor.add_timer(deadline_after(KILL_AGAIN), Timer::KillAgain);
-        }
+        self.sweep_pending = false;
+        self.base.reactor.add_timer(deadline_after(AFTER_KILL), Timer::GiveUp);
+        self.base.reactor.add_timer(deadline_after(KILL_AGAIN), Timer::KillAgain);
     }
 
     fn exit_code_now(&self) -> i32 {

@@ -55,7 +55,15 @@ fn start(mode: Mode, yaml: &str) -> Setup {
 /// is the rest of the config.
 fn start_http(mode: Mode, yaml: &str) -> (Setup, u16) {
     let port = free_port();
-    (start(mode, &format!("control: $SOCK\nhttp: 127.0.0.1:{port}\n{yaml}")), port)
+    let setup = start(mode, &format!("control: $SOCK\nhttp: 127.0.0.1:{port}\n{yaml}"));
+    // The HTTP listener is bound just after the control socket: under load a
+    // client can come in between.
+    assert!(
+        wait_until(5 * SECOND, || TcpStream::connect(("127.0.0.1", port)).is_ok()),
+        "no HTTP listener: {}",
+        setup.warden.stderr()
+    );
+    (setup, port)
 }
 
 fn client(socket: &str, args: &[&str]) -> Output {

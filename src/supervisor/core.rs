@@ -29,9 +29,9 @@ pub use reloading::Placed;
 use super::command::{Accepted, Command, Refusal};
 use super::gates::{self, Gate};
 use super::machine::{AfterStop, Crash, Input, Machine, Output, State, TimerKind, Transition};
-use super::shutdown::{self, Phase};
 use crate::config::{Kind, Service};
 use crate::control::report::ExitReason;
+use crate::shutdown::{self, Phase};
 use crate::sys::reap::ExitStatus;
 use crate::sys::signals;
 

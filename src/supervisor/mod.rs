@@ -30,7 +30,6 @@ mod registry;
 mod reload;
 mod requests;
 mod serve;
-mod shutdown;
 mod spawning;
 mod views;
 mod watch;
@@ -41,7 +40,7 @@ use std::rc::Rc;
 use std::time::Instant;
 
 use self::core::{Action, Core, Event, MainSettings};
-use shutdown::Phase;
+use crate::shutdown::Phase;
 use spawning::{base_environment, new_slot};
 
 use crate::config::{Condition, Config, Kind, LogFormat, Logs, ProbeKind, RestartPolicy, Service};

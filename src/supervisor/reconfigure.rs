@@ -6,9 +6,9 @@ use std::rc::Rc;
 use std::time::Instant;
 
 use super::core::Placed;
-use super::shutdown::Phase;
 use super::spawning::{base_environment, new_slot};
 use super::{Supervisor, release_start_up_code, reload};
+use crate::shutdown::Phase;
 
 impl Supervisor {
     /// SIGHUP: re-reads the config and applies the difference: added services

@@ -5,10 +5,10 @@ use std::time::SystemTime;
 
 use super::core::Unit;
 use super::machine::State;
-use super::shutdown::Phase;
 use super::{Slot, Supervisor};
 use crate::config::Kind;
 use crate::control::report::{self, ProbeView, View, Warden};
+use crate::shutdown::Phase;
 use crate::sys::process;
 
 impl Supervisor {

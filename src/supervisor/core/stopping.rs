@@ -1,12 +1,12 @@
 //! The shutdown's decisions: when it begins, what each phase of the table
-//! in `super::shutdown` asks for, and what is stopped at once.
+//! in `crate::shutdown` asks for, and what is stopped at once.
 
 use std::time::{Duration, Instant};
 
 use super::super::machine::{AfterStop, Input, State};
-use super::super::shutdown::{self, Phase};
 use super::{Action, Core, Timer};
 use crate::init::{AFTER_KILL, KILL_AGAIN};
+use crate::shutdown::{self, Phase};
 
 impl Core {
     /// Begins the shutdown sequence; `code` is warden's exit code if it is the
@@ -41,20 +41,14 @@ impl Core {
                 Step::ReportSecondSignal => {
                     self.note(format!("second stop signal ({what}): killing everything now"))
                 }
-                Step::ReportGraceOver => self.note(format!(
-                    "grace period of {} is over: killing what is left",
-                    crate::duration::format(self.grace)
-                )),
+                Step::ReportGraceOver => self.note(shutdown::grace_over_message(self.grace)),
                 Step::KillEverything => self.kill_everything(now),
                 Step::KillAgain => {
                     self.out.push(Action::SignalAll(&[libc::SIGKILL]));
                     self.out.push(Action::SetTimer { after: KILL_AGAIN, timer: Timer::KillAgain });
                 }
                 Step::GiveUp => {
-                    self.note(format!(
-                        "processes survived SIGKILL for {}s; exiting anyway",
-                        AFTER_KILL.as_secs()
-                    ));
+                    self.note(shutdown::give_up_message());
                     self.gave_up = true;
                 }
             }

@@ -1,7 +1,10 @@
-//! The shutdown of services mode as a state × event table: pure, no system
-//! call, no clock. The supervisor feeds it events and performs the actions
-//! it returns; which service stops when (reverse dependency order) stays the
-//! supervisor's, since it needs the units.
+//! The shutdown as a state × event table: pure, no system call, no clock.
+//! Services mode feeds it every event below (the supervisor's core performs
+//! the actions; which service stops when, in reverse dependency order, is
+//! the core's, since it needs the units). One-program mode uses its tail:
+//! grace over, SIGKILL walked again while anything is left, giving up after
+//! `AFTER_KILL` (it forwards stop signals to its program instead of
+//! stopping anything itself, so it sends no `Begin` or `StopSignal`).
 //!
 //! ```text
 //!             begin               drain over        services down      no children
@@ -94,6 +97,16 @@ pub fn next(phase: Phase, event: Event, no_children: bool) -> (Phase, Vec<Action
         (_, Event::KillAgain) => (phase, Vec::new()),
         (_, Event::GiveUp) => (phase, vec![GiveUp]),
     }
+}
+
+/// What warden says when the grace runs out.
+pub fn grace_over_message(grace: std::time::Duration) -> String {
+    format!("grace period of {} is over: killing what is left", crate::duration::format(grace))
+}
+
+/// What warden says when processes outlive SIGKILL.
+pub fn give_up_message() -> String {
+    format!("processes survived SIGKILL for {}s; exiting anyway", crate::init::AFTER_KILL.as_secs())
 }
 
 /// Whether warden may exit now: everything is stopped (or killed) and no
