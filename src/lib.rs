@@ -4,9 +4,10 @@
 //! - `main.rs` blocks every signal before anything else can run, then calls [`run`].
 //! - [`cli`] turns argv into a [`cli::Command`]; it touches no process.
 //! - [`single`] is one-program mode (`warden -- CMD`): spawn, forward, reap, grace.
-//! - [`config`] reads and checks the YAML file; [`supervisor`] runs its services,
-//!   one pure state machine each (`supervisor::machine`) inside one loop, with
-//!   the shutdown, dependency gates and reload diff pure as well.
+//! - [`config`] reads and checks the YAML file; [`supervisor`] runs its services:
+//!   a pure core (`Core::handle(now, Event) -> Vec<Action>`, one state machine
+//!   per service inside it) decides, and a runtime around one loop performs.
+//! - [`shutdown`] is the shutdown as a state × event table, for both modes.
 //! - [`inherited`] holds what warden was given to pass on (descriptors,
 //!   `LISTEN_*`); [`output`] owns warden's stdout and stderr (`output::sink`).
 //! - [`init`] is what both modes share as an init: subreaper, signalfd, the
