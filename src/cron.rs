@@ -70,6 +70,25 @@ fn field(text: &str, what: &str, first: u32, last: u32, names: &[&str]) -> Resul
 
 impl Cron {
     pub fn parse(line: &str) -> Result<Cron, String> {
+        let line = match line.trim() {
+            "@hourly" => "0 * * * *",
+            "@daily" | "@midnight" => "0 0 * * *",
+            "@weekly" => "0 0 * * 0",
+            "@monthly" => "0 0 1 * *",
+            "@yearly" | "@annually" => "0 0 1 1 *",
+            "@reboot" => {
+                return Err(
+                    "@reboot means once when warden starts: write \"type: oneshot\" instead of a schedule"
+                        .into(),
+                );
+            }
+            shortcut if shortcut.starts_with('@') => {
+                return Err(format!(
+                    "unknown shortcut \"{shortcut}\" (known: @hourly, @daily, @midnight, @weekly, @monthly, @yearly, @annually)"
+                ));
+            }
+            line => line,
+        };
         let fields: Vec<&str> = line.split_whitespace().collect();
         let [minute, hour, day, month, weekday] = fields.as_slice() else {
             return Err(format!(

@@ -4,6 +4,10 @@
 
 use std::time::Duration;
 
+/// The longest duration accepted: ten years (longer ones are mistakes, and
+/// deadlines that far out could overflow the clock).
+pub const MAX: Duration = Duration::from_secs(10 * 365 * 24 * 3600);
+
 /// Parses a duration; the error says what is wrong and how to write it.
 pub fn parse(text: &str) -> Result<Duration, String> {
     let text = text.trim();
@@ -23,8 +27,13 @@ pub fn parse(text: &str) -> Result<Duration, String> {
         let (number, after) = rest.split_at(digits);
         let letters = after.bytes().take_while(u8::is_ascii_alphabetic).count();
         let (unit, after) = after.split_at(letters);
-        let value: u64 = number.parse().map_err(|_| {
-            format!("\"{text}\" is not a duration; write e.g. \"500ms\", \"10s\", \"2m\" or \"1h\"")
+        let too_large = || format!("\"{text}\" is too large (max {})", format(MAX));
+        let value: u64 = number.parse().map_err(|e: std::num::ParseIntError| {
+            if matches!(e.kind(), std::num::IntErrorKind::PosOverflow) {
+                too_large()
+            } else {
+                format!("\"{text}\" is not a duration; write e.g. \"500ms\", \"10s\", \"2m\" or \"1h\"")
+            }
         })?;
         let millis_per_unit: u64 = match unit {
             "ms" => 1,
@@ -35,10 +44,9 @@ pub fn parse(text: &str) -> Result<Duration, String> {
                 return Err(format!("\"{text}\": unknown unit \"{unit}\" (units: ms, s, m, h)"));
             }
         };
-        let millis = value.checked_mul(millis_per_unit).ok_or_else(|| format!("\"{text}\" is too long"))?;
-        total = total
-            .checked_add(Duration::from_millis(millis))
-            .ok_or_else(|| format!("\"{text}\" is too long"))?;
+        let millis = value.checked_mul(millis_per_unit).ok_or_else(too_large)?;
+        total =
+            total.checked_add(Duration::from_millis(millis)).filter(|t| *t <= MAX).ok_or_else(too_large)?;
         rest = after;
     }
     Ok(total)

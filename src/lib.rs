@@ -87,8 +87,11 @@ fn environment(name: &str) -> Option<String> {
 }
 
 fn validate(path: &std::path::Path) -> i32 {
-    match config::load(path, &environment, std::path::Path::new("/")) {
-        Ok(config) => {
+    match config::load_with_advice(path, &environment, std::path::Path::new("/")) {
+        Ok((config, advice)) => {
+            for line in advice {
+                logger::write_line(&format!("warning: {line}"));
+            }
             let count = config.services.len();
             print(&format!(
                 "{}: valid, {count} service{}\n",

@@ -130,6 +130,36 @@ const CASES: &[(&str, &str)] = &[
         "FILE:3:14: services.web.command: ${UNSET_VARIABLE_X} is not set; set it, or write ${UNSET_VARIABLE_X:-default}\n",
     ),
     (
+        "services:\n  web:\n    command: [x]\n    forward_signals: [USR1, TERM, FOO]\n",
+        "FILE:4:29: services.web.forward_signals: SIGTERM is warden's own (TERM, INT and QUIT stop it, HUP reloads it): it is never forwarded\n\
+         FILE:4:35: services.web.forward_signals: unknown signal \"FOO\" (write e.g. TERM, SIGINT, 15 or RTMIN+3)\n",
+    ),
+    (
+        "services:\n  web:\n    command: [x]\n    schedule: \"@reboot\"\n",
+        "FILE:4:15: services.web.schedule: @reboot means once when warden starts: write \"type: oneshot\" instead of a schedule\n",
+    ),
+    (
+        "services:\n  web:\n    command: [x]\n    schedule: \"@fortnightly\"\n",
+        "FILE:4:15: services.web.schedule: unknown shortcut \"@fortnightly\" (known: @hourly, @daily, @midnight, @weekly, @monthly, @yearly, @annually)\n",
+    ),
+    (
+        "services:\n  web:\n    command: [x]\n    stop_timeout: 99999999999999999999h\n",
+        "FILE:4:19: services.web.stop_timeout: \"99999999999999999999h\" is too large (max 87600h)\n",
+    ),
+    (
+        "services:\n  web:\n    command: [x]\n    max_restarts: 99999999999\n",
+        "FILE:4:19: services.web.max_restarts: \"99999999999\" is too large (max 4294967295, or \"unlimited\")\n",
+    ),
+    (
+        "[program:web]\ncommand=/usr/bin/web\nautorestart=true\n",
+        "FILE:1:1: this looks like an INI file (a supervisord config?); warden reads YAML: docs/migrating.md shows each supervisord key's counterpart\n",
+    ),
+    (
+        "services:\n  web:\n    command: [x]\n    working_dir: /srv\n    autorestart: true\n",
+        "FILE:4:5: services.web.working_dir: unknown key (Compose, process-compose); warden's key is \"workdir\"\n\
+         FILE:5:5: services.web.autorestart: unknown key (supervisord; always, on-failure or never); warden's key is \"restart\"\n",
+    ),
+    (
         "services:\n  web:\n    command: [x]\n    critical: maybe\n",
         "FILE:4:15: services.web.critical: \"maybe\" is not true or false\n",
     ),
@@ -281,6 +311,47 @@ fn nothing_starts_from_an_invalid_config() {
     );
     assert!(stderr.contains("nothing was started"), "{stderr}");
     assert!(!marker.exists(), "a service was started from an invalid config");
+}
+
+/// A `stop_timeout` that cannot fit in what is left of the grace when the
+/// service's turn to stop comes is a warning, not an error (issue 20): db is
+/// stopped after web, which may take 5s of the 10s, so 5s of db's 8s are left.
+#[test]
+fn a_stop_timeout_that_cannot_fit_in_the_grace_is_a_warning() {
+    let dir = dir();
+    let path = dir.join("tight.yaml");
+    std::fs::write(
+        &path,
+        "grace: 10s\nservices:\n  db:\n    command: [sleep, \"1\"]\n    stop_timeout: 8s\n  web:\n    command: [sleep, \"1\"]\n    \
+         depends_on: [db]\n    stop_timeout: 5s\n  side:\n    command: [sleep, \"1\"]\n    stop_timeout: 10s\n",
+    )
+    .unwrap();
+    let out = Command::new(warden()).arg("validate").arg("-c").arg(&path).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), format!("{}: valid, 3 services\n", path.display()));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        format!(
+            "warning: {}:5:5: services.db.stop_timeout: 8s cannot fit: it is stopped after the services that depend on it \
+             at most 5s into the grace of 10s, so only 5s of it is left before SIGKILL; raise grace to 13s (and docker stop -t, \
+             or terminationGracePeriodSeconds, above it)\n",
+            path.display()
+        )
+    );
+}
+
+/// A byte that is not UTF-8 is reported at its line and column (issue 20).
+#[test]
+fn non_utf8_input_names_the_first_bad_byte() {
+    let dir = dir();
+    let path = dir.join("latin1.yaml");
+    std::fs::write(&path, b"services:\n  web:\n    command: [caf\xe9]\n").unwrap();
+    let out = Command::new(warden()).arg("validate").arg("-c").arg(&path).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        format!("{}:3:18: byte 0xe9 is not UTF-8: save the file as UTF-8\n", path.display())
+    );
 }
 
 #[test]

@@ -40,6 +40,8 @@ in_both_modes!(
     start_up_code_is_released_from_memory,
     a_reload_restart_waits_for_new_dependencies,
     a_reload_restarts_dependents_around_their_dependency,
+    other_signals_go_only_to_the_services_that_ask,
+    a_command_sees_its_own_env_first,
 );
 
 fn start(mode: Mode, args: &[&str]) -> Running {
@@ -584,6 +586,52 @@ fn a_reload_restarts_dependents_around_their_dependency(mode: Mode) {
     assert!(db_back < web_back, "web started before db was back:\n{log}");
     let worker_starts = position_after(&log, at, "worker: waiting -> starting");
     assert!(db_back < worker_starts, "the new worker started while db was down for its restart:\n{log}");
+    warden.signal(libc::SIGTERM);
+    assert_eq!(warden.wait(10 * SECOND), 0);
+}
+
+/// Without a main program, a signal that is not warden's own (USR1) goes only
+/// to the services that list it in `forward_signals`: the others, which have
+/// no handler for it and would die of it, never see it (issue 20: it used to
+/// go to every service).
+fn other_signals_go_only_to_the_services_that_ask(mode: Mode) {
+    let kit = testkit();
+    let dir = Dir::new();
+    let config = dir.config(&format!(
+        "services:\n  wants:\n    command: [\"{kit}\", signals, --tag, wants]\n    forward_signals: [USR1, SIGWINCH]\n  \
+         plain:\n    command: [sleep, \"100\"]\n"
+    ));
+    let mut warden = start(mode, &["-c", &config]);
+    warden.expect("wants | wants ready");
+    warden.expect_stderr(5 * SECOND, "plain: starting -> running");
+    warden.signal(libc::SIGUSR1);
+    warden.expect("wants | wants SIGUSR1");
+    warden.signal(libc::SIGUSR2);
+    warden.signal(libc::SIGWINCH);
+    warden.expect("wants | wants SIGWINCH");
+    // What no service asked for went nowhere: USR2 would have killed both.
+    hold(SECOND / 2);
+    let stderr = warden.stderr();
+    assert!(!stderr.contains("plain: running ->") && !stderr.contains("wants: running ->"), "{stderr}");
+    assert!(!warden.seen.iter().any(|l| l.contains("SIGUSR2")), "{:?}", warden.seen);
+    warden.signal(libc::SIGTERM);
+    assert_eq!(warden.wait(10 * SECOND), 0);
+}
+
+/// `${VAR}` in a service's command comes from its own `env:` first, then
+/// warden's environment; `$${HOME}` is left to the shell, which sees the
+/// service's HOME (issue 20: `${PORT}` set in `env:` failed validation, and
+/// `${HOME}` was warden's).
+fn a_command_sees_its_own_env_first(mode: Mode) {
+    let dir = Dir::new();
+    let config = dir.config(
+        "services:\n  svc:\n    command: \"echo port=${PORT} shared=${WARDEN_TEST_SHARED} home=$${HOME}; sleep 100\"\n    \
+         env: { PORT: \"8123\", WARDEN_TEST_SHARED: mine, HOME: /srv/svc }\n",
+    );
+    let mut launch = Launch::new(mode, &["-c", &config]);
+    launch.command.env("WARDEN_TEST_SHARED", "wardens").env("HOME", "/root");
+    let mut warden = launch.start();
+    warden.expect("svc | port=8123 shared=mine home=/srv/svc");
     warden.signal(libc::SIGTERM);
     assert_eq!(warden.wait(10 * SECOND), 0);
 }

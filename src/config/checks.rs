@@ -135,3 +135,75 @@ pub(super) fn find_cycle(config: &Config) -> Option<Vec<String>> {
     let mut done = Vec::new();
     config.services.iter().find_map(|s| visit(&s.name, config, &mut Vec::new(), &mut done))
 }
+
+/// Advice that does not make the config invalid: a service whose
+/// `stop_timeout` cannot fit in what is left of the grace when its turn to
+/// stop comes (after `drain` and after every service that depends on it,
+/// each of which may take its own `stop_timeout`). It would be SIGKILLed
+/// early; the recipes in docs/recipes.md say why that hurts a database.
+pub(super) fn advice(config: &Config, root: &Node) -> Vec<Diagnostic> {
+    // When each service's stop begins, at the latest: drain, then the
+    // longest chain of dependents' stops. Bounded by the number of services
+    // per pass (the graph has no cycle once the config is valid).
+    let count = config.services.len();
+    let mut begins: Vec<Duration> = vec![config.drain; count];
+    for _ in 0..count {
+        let mut changed = false;
+        for (index, service) in config.services.iter().enumerate() {
+            let latest = config
+                .services
+                .iter()
+                .zip(&begins)
+                .filter(|(dependent, _)| dependent.depends_on.iter().any(|d| d.name == service.name))
+                .map(|(dependent, begin)| *begin + dependent.stop_timeout)
+                .max()
+                .unwrap_or(config.drain)
+                .max(config.drain);
+            if let Some(slot) = begins.get_mut(index)
+                && *slot != latest
+            {
+                *slot = latest;
+                changed = true;
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    let format = crate::duration::format;
+    config
+        .services
+        .iter()
+        .zip(begins)
+        .filter(|(service, begin)| *begin + service.stop_timeout > config.grace)
+        .map(|(service, begin)| {
+            let left = config.grace.saturating_sub(begin);
+            let need = begin + service.stop_timeout;
+            let after = if begin > config.drain { " after the services that depend on it" } else { "" };
+            Diagnostic {
+                at: entry_position_of_key(root, &service.name, "stop_timeout"),
+                path: format!("services.{}.stop_timeout", service.name),
+                message: format!(
+                    "{} cannot fit: it is stopped{after} at most {} into the grace of {}, so only {} of it is left \
+                     before SIGKILL; raise grace to {} (and docker stop -t, or terminationGracePeriodSeconds, above it)",
+                    format(service.stop_timeout),
+                    format(begin),
+                    format(config.grace),
+                    format(left),
+                    format(need)
+                ),
+            }
+        })
+        .collect()
+}
+
+/// Where `key` of `service` is, or the service's own name, or nothing.
+fn entry_position_of_key(root: &Node, service: &str, key: &str) -> Option<Position> {
+    let field = |node: &Node, name: &str| -> Option<(Position, Node)> {
+        let Value::Map(entries) = &node.value else { return None };
+        entries.iter().find(|(k, _)| k.value.as_text() == Some(name)).map(|(k, v)| (k.at, v.clone()))
+    };
+    let (_, services) = field(root, "services")?;
+    let (service_at, node) = field(&services, service)?;
+    Some(field(&node, key).map_or(service_at, |(at, _)| at))
+}

@@ -4,8 +4,9 @@
 //! defaults (`Service::new`). The reader loops over this table; the
 //! "unknown key, did you mean" list and the reference check come from it.
 //!
-//! Keys are read in the table's order, which is also the order their
-//! problems are reported in for one service. A key's reader may look at
+//! Keys are read in the table's order (`env` before `command`, whose
+//! `${VAR}` see the service's own variables); problems are reported in the
+//! order of their place in the file. A key's reader may look at
 //! keys read before it (`watchdog` at `notify`) or at the raw fields (`user`
 //! takes `group`); checks across keys that need the whole service run after
 //! the table (`reader::Reader::service`).
@@ -31,12 +32,24 @@ pub(super) type Read = fn(&mut Reader<'_>, &Fields<'_>, &Node, &str, &mut Servic
 
 pub(super) const SERVICE: &[Key] = &[
     Key {
+        name: "env",
+        kind: "mapping",
+        default: "–",
+        summary: "added to (or replacing) warden's environment",
+        read: |r, _, n, p, s| s.env = r.env_map(n, p),
+    },
+    Key {
         name: "command",
         kind: "command",
         default: "required",
         summary: "what the service runs: a list of arguments, or a string for `sh -c`",
         read: |r, _, n, p, s| {
-            if let Some(command) = r.command(n, p) {
+            // `${VAR}` in the command sees the service's own env first (read
+            // before it, above), then warden's environment.
+            r.service_env = s.env.clone();
+            let command = r.command(n, p);
+            r.service_env.clear();
+            if let Some(command) = command {
                 s.command = command;
             }
         },
@@ -98,13 +111,6 @@ pub(super) const SERVICE: &[Key] = &[
         default: "warden's",
         summary: "the directory the service starts in",
         read: |r, _, n, p, s| s.workdir = r.text(n, p).map(PathBuf::from),
-    },
-    Key {
-        name: "env",
-        kind: "mapping",
-        default: "–",
-        summary: "added to (or replacing) warden's environment",
-        read: |r, _, n, p, s| s.env = r.env_map(n, p),
     },
     Key {
         name: "umask",
@@ -177,10 +183,12 @@ pub(super) const SERVICE: &[Key] = &[
             s.max_restarts = r
                 .parsed(n, p, |t| match t {
                     "unlimited" => Ok(None),
-                    _ => t
-                        .parse::<u32>()
-                        .map(Some)
-                        .map_err(|_| format!("\"{t}\" is not a count or \"unlimited\"")),
+                    _ => t.parse::<u32>().map(Some).map_err(|e| match e.kind() {
+                        std::num::IntErrorKind::PosOverflow => {
+                            format!("\"{t}\" is too large (max {}, or \"unlimited\")", u32::MAX)
+                        }
+                        _ => format!("\"{t}\" is not a count or \"unlimited\""),
+                    }),
                 })
                 .flatten();
         },
@@ -263,6 +271,33 @@ pub(super) const SERVICE: &[Key] = &[
         read: |r, _, n, p, s| s.inherit_fds = r.boolean(n, p).unwrap_or(false),
     },
     Key {
+        name: "forward_signals",
+        kind: "list of signals",
+        default: "–",
+        summary: "signals sent to warden that go on to this service (when there is no main program)",
+        read: |r, _, n, p, s| {
+            let Some(items) = r.list(n, p) else { return };
+            for item in items {
+                let Some(signal) = r.signal(item, p) else { continue };
+                if matches!(
+                    signal,
+                    libc::SIGTERM | libc::SIGINT | libc::SIGQUIT | libc::SIGHUP | libc::SIGCHLD
+                ) {
+                    let name = signals::name(signal);
+                    r.problem(
+                        item.at,
+                        p,
+                        format!("{name} is warden's own (TERM, INT and QUIT stop it, HUP reloads it): it is never forwarded"),
+                    );
+                    continue;
+                }
+                if !s.forward_signals.contains(&signal) {
+                    s.forward_signals.push(signal);
+                }
+            }
+        },
+    },
+    Key {
         name: "startup",
         kind: "probe",
         default: "–",
@@ -331,7 +366,7 @@ pub(super) fn service_key_names() -> impl Iterator<Item = &'static str> {
 }
 
 fn parse_schedule(t: &str) -> Result<Schedule, String> {
-    if t.split_whitespace().count() > 1 {
+    if t.split_whitespace().count() > 1 || t.starts_with('@') {
         crate::cron::Cron::parse(t).map(Schedule::Cron)
     } else {
         duration::parse(t).and_then(|d| {

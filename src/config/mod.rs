@@ -96,8 +96,23 @@ pub fn load(path: &Path, env: &dyn Fn(&str) -> Option<String>, root: &Path) -> R
     if size > MAX_FILE_SIZE {
         return Err(fail(format!("{size} bytes is larger than the {MAX_FILE_SIZE}-byte limit for a config")));
     }
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| fail(format!("cannot read: {}", crate::sys::Reason(&e))))?;
+    let bytes = std::fs::read(path).map_err(|e| fail(format!("cannot read: {}", crate::sys::Reason(&e))))?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        let bytes = e.as_bytes();
+        let good = bytes.get(..e.utf8_error().valid_up_to()).unwrap_or_default();
+        let line = good.iter().filter(|b| **b == b'\n').count() + 1;
+        let column = good.iter().rev().take_while(|b| **b != b'\n').count() + 1;
+        let byte = bytes.get(good.len()).copied().unwrap_or(0);
+        ConfigError {
+            file: file.clone(),
+            problems: vec![Diagnostic {
+                at: Some(Position { line, column }),
+                path: String::new(),
+                message: format!("byte 0x{byte:02x} is not UTF-8: save the file as UTF-8"),
+            }],
+            notes: Vec::new(),
+        }
+    })?;
     parse(&text, &file, env, root)
 }
 
@@ -125,6 +140,46 @@ fn known_keys_notes(lists: &[Vec<String>]) -> Vec<String> {
         .collect()
 }
 
+/// Reads and checks the config at `path` as `load` does, with the advice
+/// that does not make it invalid (`warden validate` prints it).
+pub fn load_with_advice(
+    path: &Path,
+    env: &dyn Fn(&str) -> Option<String>,
+    root: &Path,
+) -> Result<(Config, Vec<String>), ConfigError> {
+    let config = load(path, env, root)?;
+    // Read again for the positions: `validate` only, never on the loop.
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let advice = yaml::parse(&text)
+        .map(|node| {
+            let file = path.display().to_string();
+            let report = ConfigError { file, problems: checks::advice(&config, &node), notes: Vec::new() };
+            if report.problems.is_empty() {
+                Vec::new()
+            } else {
+                report.to_string().lines().map(String::from).collect()
+            }
+        })
+        .unwrap_or_default();
+    Ok((config, advice))
+}
+
+/// Where an INI section header (`[program:web]`) opens the file, if it is
+/// the first thing in it (blank lines and `#` or `;` comments aside): YAML
+/// would read it as a list, and report something far less useful.
+fn looks_like_ini(text: &str) -> Option<Position> {
+    let (index, line) = text
+        .lines()
+        .enumerate()
+        .map(|(i, l)| (i, l.trim()))
+        .find(|(_, l)| !l.is_empty() && !l.starts_with('#') && !l.starts_with(';'))?;
+    let header = line.starts_with('[') && line.ends_with(']') && !line.contains(',') && line.len() > 2;
+    let ini_line = |l: &str| l.split_once('=').is_some_and(|(k, _)| !k.trim().is_empty() && !k.contains(':'));
+    let next =
+        text.lines().skip(index + 1).map(str::trim).find(|l| !l.is_empty() && !l.starts_with(['#', ';']));
+    (header && next.is_none_or(ini_line)).then_some(Position { line: index + 1, column: 1 })
+}
+
 /// Checks config `text`, named `file` in messages.
 pub fn parse(
     text: &str,
@@ -132,6 +187,19 @@ pub fn parse(
     env: &dyn Fn(&str) -> Option<String>,
     root: &Path,
 ) -> Result<Config, ConfigError> {
+    if let Some(at) = looks_like_ini(text) {
+        return Err(ConfigError {
+            file: file.to_string(),
+            problems: vec![Diagnostic {
+                at: Some(at),
+                path: String::new(),
+                message: "this looks like an INI file (a supervisord config?); warden reads YAML: \
+                          docs/migrating.md shows each supervisord key's counterpart"
+                    .into(),
+            }],
+            notes: Vec::new(),
+        });
+    }
     let node = yaml::parse(text).map_err(|e| ConfigError {
         file: file.to_string(),
         problems: vec![Diagnostic {
@@ -141,7 +209,8 @@ pub fn parse(
         }],
         notes: Vec::new(),
     })?;
-    let mut reader = Reader { problems: Vec::new(), env, root, key_lists: Vec::new() };
+    let mut reader =
+        Reader { problems: Vec::new(), env, root, key_lists: Vec::new(), service_env: Vec::new() };
     let config = reader.config(&node);
     let mut problems = reader.problems;
     if let Some(config) = &config {

@@ -76,6 +76,9 @@ pub struct Service {
     pub no_new_privs: bool,
     /// The service, not the main program, gets the descriptors warden inherited.
     pub inherit_fds: bool,
+    /// Signals warden receives that go to this service's process group
+    /// (services mode without a main program; see `forward_signals`).
+    pub forward_signals: Vec<i32>,
     pub logs: Logs,
     /// Gates liveness and readiness until it first succeeds; failing, restarts.
     pub startup: Option<Box<Probe>>,
@@ -122,6 +125,7 @@ impl Service {
             optional: false,
             no_new_privs: false,
             inherit_fds: false,
+            forward_signals: Vec::new(),
             logs: Logs::Prefix,
             startup: None,
             liveness: None,

@@ -34,6 +34,9 @@ pub(super) struct Reader<'a> {
     pub(super) root: &'a Path,
     /// Key lists an unknown key had no close match in, to be listed once.
     pub(super) key_lists: Vec<Vec<String>>,
+    /// While a service's command is read: its `env`, which `${VAR}` sees
+    /// before warden's environment.
+    pub(super) service_env: Vec<(String, String)>,
 }
 
 /// The entries of one mapping, checked against its known keys.
@@ -78,8 +81,11 @@ impl Reader<'_> {
             if known.contains(&name) {
                 fields.entries.insert(name, value);
             } else {
-                let hint =
-                    suggest(name, known).map(|s| format!("; did you mean \"{s}\"?")).unwrap_or_else(|| {
+                let foreign = foreign_key(name).filter(|(key, _)| known.contains(key));
+                let hint = foreign
+                    .map(|(key, origin)| format!(" ({origin}); warden's key is \"{key}\""))
+                    .or_else(|| suggest(name, known).map(|s| format!("; did you mean \"{s}\"?")))
+                    .unwrap_or_else(|| {
                         if !self
                             .key_lists
                             .iter()
@@ -107,13 +113,19 @@ impl Reader<'_> {
     /// A scalar's text with `${VAR}` and `${VAR:-default}` expanded.
     pub(super) fn text(&mut self, node: &Node, path: &str) -> Option<String> {
         match &node.value {
-            Value::Scalar { text, .. } => match expand(text, self.env) {
-                Ok(expanded) => Some(expanded),
-                Err(message) => {
-                    self.problem(node.at, path, message);
-                    None
+            Value::Scalar { text, .. } => {
+                let (outer, own) = (self.env, &self.service_env);
+                let lookup = |name: &str| {
+                    own.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).or_else(|| outer(name))
+                };
+                match expand(text, &lookup) {
+                    Ok(expanded) => Some(expanded),
+                    Err(message) => {
+                        self.problem(node.at, path, message);
+                        None
+                    }
                 }
-            },
+            }
             other => {
                 self.problem(node.at, path, format!("expected a single value, found {}", other.kind()));
                 None
@@ -137,11 +149,15 @@ impl Reader<'_> {
 
     /// A whole number from `low` to `high`.
     pub(super) fn count(&mut self, node: &Node, path: &str, low: u32, high: u32) -> Option<u32> {
-        self.parsed(node, path, |t| {
-            t.parse::<u32>()
-                .ok()
-                .filter(|c| (low..=high).contains(c))
-                .ok_or_else(|| format!("\"{t}\" is not a count from {low} to {high}"))
+        self.parsed(node, path, |t| match t.parse::<u64>() {
+            Ok(c) if c > u64::from(high) => Err(format!("\"{t}\" is too large (max {high})")),
+            Err(e) if matches!(e.kind(), std::num::IntErrorKind::PosOverflow) => {
+                Err(format!("\"{t}\" is too large (max {high})"))
+            }
+            Ok(c) if c >= u64::from(low) => {
+                u32::try_from(c).map_err(|_| format!("\"{t}\" is too large (max {high})"))
+            }
+            _ => Err(format!("\"{t}\" is not a count from {low} to {high}")),
         })
     }
 

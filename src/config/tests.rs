@@ -87,7 +87,11 @@ fn known_keys_are_listed_once_and_problems_sorted() {
     );
     assert_eq!(lines[5], "service keys (docs/configuration.md):");
     assert_eq!(err.matches("service keys").count(), 1, "{err}");
-    assert!(err.contains("\n  restart         what follows an exit (default: on-failure)\n"), "{err}");
+    let restart = lines.iter().find(|l| l.trim_start().starts_with("restart ")).unwrap();
+    assert!(
+        restart.starts_with("  restart ") && restart.ends_with(" what follows an exit (default: on-failure)"),
+        "{err}"
+    );
     assert_eq!(lines.len(), 5 + 1 + keys::SERVICE.len() + 1, "{err}");
     assert!(lines.last().unwrap().starts_with("known keys there: initial, max"), "{err}");
 }
@@ -182,5 +186,24 @@ fn logs_null_unquoted_means_discard() {
         let config = check(&format!("services:\n  quiet:\n    command: [x]\n    logs: {value}\n"));
         let logs = config.map(|c| c.services[0].logs.clone());
         assert_eq!(logs, Ok(Logs::Null), "logs: {value}");
+    }
+}
+
+/// The cron shortcuts users write (`@daily`) are the cron lines they mean.
+#[test]
+fn cron_shortcuts_are_their_cron_lines() {
+    for (shortcut, line) in [
+        ("@hourly", "0 * * * *"),
+        ("@daily", "0 0 * * *"),
+        ("@midnight", "0 0 * * *"),
+        ("@weekly", "0 0 * * 0"),
+        ("@monthly", "0 0 1 * *"),
+        ("@yearly", "0 0 1 1 *"),
+        ("@annually", "0 0 1 1 *"),
+    ] {
+        let config =
+            check(&format!("services:\n  job:\n    command: [x]\n    schedule: \"{shortcut}\"\n")).unwrap();
+        let expected = Kind::Periodic(Schedule::Cron(crate::cron::Cron::parse(line).unwrap()));
+        assert_eq!(config.services[0].kind, expected, "{shortcut}");
     }
 }

@@ -162,3 +162,27 @@ pub(super) fn edit_distance(a: &str, b: &str) -> usize {
     }
     previous.last().copied().unwrap_or(0)
 }
+
+/// Keys that users bring from Compose, supervisord and process-compose, and
+/// warden's key for the same thing (with where the foreign key comes from).
+pub(super) fn foreign_key(name: &str) -> Option<(&'static str, &'static str)> {
+    Some(match name {
+        "working_dir" => ("workdir", "Compose, process-compose"),
+        "directory" => ("workdir", "supervisord"),
+        "environment" => ("env", "Compose, supervisord, process-compose"),
+        "readiness_probe" => ("readiness", "process-compose, Kubernetes"),
+        "liveness_probe" => ("liveness", "process-compose, Kubernetes"),
+        "startup_probe" => ("startup", "Kubernetes"),
+        "healthcheck" => ("readiness", "Compose; a probe with exec, http, tcp or file"),
+        "autorestart" => ("restart", "supervisord; always, on-failure or never"),
+        "availability" => ("restart", "process-compose; always, on-failure or never"),
+        "stop_grace_period" => ("stop_timeout", "Compose"),
+        "stopwaitsecs" => ("stop_timeout", "supervisord"),
+        "stopsignal" => ("stop_signal", "supervisord"),
+        "startsecs" => ("min_uptime", "supervisord; a shorter run is a failed start"),
+        "startretries" => ("max_restarts", "supervisord"),
+        "depends" | "dependencies" | "requires" | "after" => ("depends_on", "started, ready or completed"),
+        "cmd" | "entrypoint" => ("command", "a list, or a string for sh -c"),
+        _ => return None,
+    })
+}

@@ -372,7 +372,8 @@ impl Core {
             libc::SIGHUP if self.reloadable => self.out.push(Action::Reload),
             _ => {
                 let Some(signal) = crate::cli::rewrite(&self.main_settings.rewrites, signal) else { return };
-                // Other signals go to the main program, or else to every service.
+                // Other signals go to the main program, or else to the
+                // services that ask for them (`forward_signals`).
                 let targets: Vec<i32> = match self.main {
                     Some(main) => self
                         .units
@@ -381,7 +382,13 @@ impl Core {
                         .map(|pid| if self.main_settings.group { -pid } else { pid })
                         .into_iter()
                         .collect(),
-                    None => self.units.iter().filter_map(|u| u.machine.state.pid()).map(|pid| -pid).collect(),
+                    None => self
+                        .units
+                        .iter()
+                        .filter(|u| u.service.forward_signals.contains(&signal))
+                        .filter_map(|u| u.machine.state.pid())
+                        .map(|pid| -pid)
+                        .collect(),
                 };
                 for pid in targets {
                     self.out.push(Action::Signal { pid, signal });
