@@ -128,14 +128,13 @@ impl Supervisor {
     pub(super) fn watch_output(&mut self, index: usize, pid: i32, reads: [OwnedFd; 2]) {
         let Some((id, name)) = self.slots.get(index).map(|u| (u.id, u.service.name.clone())) else { return };
         for (stream, read) in [Stream::Stdout, Stream::Stderr].into_iter().zip(reads) {
-            let token = self.take_token();
+            let token = self.registry.take(super::registry::Kind::Capture);
             if let Err(e) = self.init.reactor.register(read.as_raw_fd(), token, Interest::Read) {
                 warning!("cannot watch the output of pid {pid}: {}", Reason(&e));
                 continue;
             }
             let pipe = File::from(read);
             let (name, lines) = (name.clone(), Lines::default());
-            self.registry.add_token(token, super::registry::Token::Capture);
             self.captures.insert(
                 token,
                 Capture {
@@ -212,7 +211,6 @@ impl Supervisor {
             self.captures.insert(token, capture);
         } else {
             // Closing the pipe takes it out of epoll.
-            self.registry.remove_token(token);
             self.take_lines(&mut capture, |lines, emit| lines.finish(emit));
         }
     }

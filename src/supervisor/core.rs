@@ -156,15 +156,16 @@ pub enum Action {
     /// Put a periodic job's next run on the calendar (the runtime reads the
     /// wall clock for cron lines) and set `Timer::Schedule`.
     ArmSchedule(usize),
-    /// One state change of a unit, to print.
+    /// One state change of a unit, to print (boxed, as is a crash: actions
+    /// are moved often, and starting 1000 services returns thousands).
     Transition {
         index: usize,
-        transition: Transition,
+        transition: Box<Transition>,
     },
     /// A run ended unexpectedly: crash report and hook.
     Crash {
         index: usize,
-        crash: Crash,
+        crash: Box<Crash>,
     },
     /// The unit's state changed: probing follows it.
     Changed(usize),
@@ -303,6 +304,13 @@ impl Core {
     /// Why no command is taken now (the shutdown has begun), if so.
     pub fn refuses_commands(&self) -> Option<Refusal> {
         (self.phase != Phase::Running).then_some(Refusal::ShuttingDown)
+    }
+
+    /// Gives back what a burst of events grew the input queue to.
+    pub fn trim(&mut self) {
+        if self.inputs.capacity() > 64 {
+            self.inputs.shrink_to(64);
+        }
     }
 
     /// Actions left by `command` (or anything else outside `handle`).
@@ -485,9 +493,9 @@ impl Core {
             }
             Output::Transition(transition) => {
                 unit.reason = transition.reason.clone();
-                self.out.push(Action::Transition { index, transition });
+                self.out.push(Action::Transition { index, transition: Box::new(transition) });
             }
-            Output::Crash(crash) => self.out.push(Action::Crash { index, crash }),
+            Output::Crash(crash) => self.out.push(Action::Crash { index, crash: Box::new(crash) }),
             Output::FailedForGood { code } => {
                 // The main program's end is the container's: see after_change.
                 if !unit.is_main && unit.service.critical && self.phase == Phase::Running {

@@ -57,8 +57,6 @@ use capture::{Capture, Outputs, RunningHook};
 use registry::{Child, Registry, Token};
 use watch::Watch;
 
-/// Tokens from here on are exec-status pipes of spawns in flight.
-const SPAWNS: u64 = 1 << 32;
 /// Spawns waiting for their exec at once: each holds a pipe.
 const MAX_IN_FLIGHT: usize = 128;
 /// Events one batch may cause in turn (each spawn causes at most one more).
@@ -154,7 +152,6 @@ pub struct Supervisor {
     spawn_queue: VecDeque<usize>,
     /// Forked, exec not yet confirmed: token → (unit, child).
     in_flight: HashMap<u64, (usize, Pending)>,
-    next_token: u64,
     /// File probes on the helper thread: ticket → (unit, probe).
     file_checks: HashMap<u64, (core::UnitId, ProbeKind)>,
     /// The helper thread that runs file probes' `stat`s.
@@ -307,7 +304,6 @@ impl Supervisor {
             ended: Vec::new(),
             spawn_queue: VecDeque::new(),
             in_flight: HashMap::new(),
-            next_token: SPAWNS,
             file_checks: HashMap::new(),
             paths: Default::default(),
             outer: Outer::from_environment(),

@@ -4,6 +4,11 @@
 //! look-up. The owners keep their own data (a capture's buffers, a spawn's
 //! status pipe, a connection, a hook); the registry only says whose a token
 //! or pid is, from the moment it is made until it is closed or reaped.
+//!
+//! The owners there are many of (two capture pipes per running service, an
+//! exec-status pipe per start in flight, connections) are written in the
+//! token itself, a kind in its top bits (`Registry::take`), so the table
+//! holds only the tokens that must name a unit.
 
 use std::collections::HashMap;
 
@@ -62,10 +67,42 @@ pub enum Child {
 pub struct Registry {
     tokens: HashMap<u64, Token>,
     children: HashMap<i32, Child>,
+    next: u64,
+}
+
+/// Kinds written in a token's top bits; below them, a counter.
+const KIND_SHIFT: u32 = 56;
+const KIND_TABLE: u64 = 1;
+const KIND_CAPTURE: u64 = 2;
+const KIND_SPAWN: u64 = 3;
+const KIND_CONNECTION: u64 = 4;
+
+/// What a token is taken for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Its owner is looked up in the table (`add_token`): it names a unit.
+    Table,
+    Capture,
+    SpawnStatus,
+    Connection,
 }
 
 impl Registry {
-    /// Whose `token` is; None for one already closed (a late wake-up).
+    /// A new token for `kind` (never 0 to 5, never reused within a kind).
+    pub fn take(&mut self, kind: Kind) -> u64 {
+        let bits = match kind {
+            Kind::Table => KIND_TABLE,
+            Kind::Capture => KIND_CAPTURE,
+            Kind::SpawnStatus => KIND_SPAWN,
+            Kind::Connection => KIND_CONNECTION,
+        };
+        self.next += 1;
+        (bits << KIND_SHIFT) | (self.next & ((1 << KIND_SHIFT) - 1))
+    }
+
+    /// Whose `token` is. The owner of a kind written in the token may have
+    /// closed it already: its own table says (a late wake-up finds nothing).
+    /// None for a table token already removed.
     pub fn token(&self, token: u64) -> Option<Token> {
         match token {
             SIGNALS => Some(Token::Signals),
@@ -73,7 +110,12 @@ impl Registry {
             HTTP => Some(Token::Listener { http: true }),
             FILE_CHECKS => Some(Token::FileChecks),
             _ if SINKS.contains(&token) => Some(Token::Sink(usize::from(token == SINKS[1]))),
-            _ => self.tokens.get(&token).copied(),
+            _ => match token >> KIND_SHIFT {
+                KIND_CAPTURE => Some(Token::Capture),
+                KIND_SPAWN => Some(Token::SpawnStatus),
+                KIND_CONNECTION => Some(Token::Connection),
+                _ => self.tokens.get(&token).copied(),
+            },
         }
     }
 
@@ -87,6 +129,17 @@ impl Registry {
 
     pub fn add_child(&mut self, pid: i32, owner: Child) {
         self.children.insert(pid, owner);
+    }
+
+    /// Gives back what a wave of starts grew the tables to (hash maps keep
+    /// their peak capacity): called when no start is in flight any more.
+    pub fn trim(&mut self) {
+        if self.tokens.capacity() > 2 * self.tokens.len() + 64 {
+            self.tokens.shrink_to_fit();
+        }
+        if self.children.capacity() > 2 * self.children.len() + 64 {
+            self.children.shrink_to_fit();
+        }
     }
 
     /// Whose `pid` was, forgotten (it was reaped, or is no longer watched).

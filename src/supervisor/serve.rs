@@ -235,7 +235,7 @@ impl Supervisor {
                 }
             }
         }
-        let token = self.take_token();
+        let token = self.registry.take(registry::Kind::Connection);
         if let Err(e) = self.init.reactor.register(stream.fd(), token, Interest::Read) {
             warning!("cannot watch a connection: {}", Reason(&e));
             return;
@@ -251,7 +251,6 @@ impl Supervisor {
             interest: Interest::Read,
             timer: Some(timer),
         };
-        self.registry.add_token(token, registry::Token::Connection);
         self.server.conns.insert(token, conn);
     }
 
@@ -439,7 +438,6 @@ impl Supervisor {
     }
 
     fn close(&mut self, token: u64) {
-        self.registry.remove_token(token);
         if let Some(conn) = self.server.conns.remove(&token) {
             if let Some(timer) = conn.timer {
                 self.init.reactor.cancel_timer(timer);

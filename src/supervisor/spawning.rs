@@ -8,7 +8,7 @@ use std::rc::Rc;
 
 use super::core::Event;
 use super::machine::State;
-use super::registry::{Child, Token};
+use super::registry::{Child, Kind};
 use super::{MAX_IN_FLIGHT, SERVICE_PLACEMENT, Slot, Supervisor, capture, watch};
 use crate::config::{Logs, Service};
 use crate::inherited::{Inherited, LISTEN_VARIABLES};
@@ -151,14 +151,12 @@ impl Supervisor {
                     if let Some(reads) = output_reads {
                         self.watch_output(index, pending.pid, reads);
                     }
-                    let token = self.next_token;
-                    self.next_token += 1;
+                    let token = self.registry.take(Kind::SpawnStatus);
                     self.registry.add_child(pending.pid, Child::Program(index));
                     if let Err(e) = self.init.reactor.register(pending.fd(), token, Interest::Read) {
                         // Cannot watch it: learn the outcome when the child is reaped.
                         warning!("{name}: unable to watch the start: {}", Reason(&e));
                     }
-                    self.registry.add_token(token, Token::SpawnStatus);
                     self.in_flight.insert(token, (index, pending));
                 }
                 // A failed fork (EAGAIN, EMFILE for the pipe) is retried with backoff.
@@ -179,7 +177,6 @@ impl Supervisor {
         let Some(outcome) = pending.outcome() else { return };
         // Dropping `pending` closes the pipe, which also takes it out of epoll.
         let Some((index, pending)) = self.in_flight.remove(&token) else { return };
-        self.registry.remove_token(token);
         match outcome {
             Ok(pid) => self.pending.push_back(Event::Spawned { index, pid }),
             Err(e) => {
@@ -190,5 +187,19 @@ impl Supervisor {
             }
         }
         self.launch_queued();
+        if self.in_flight.is_empty() && self.spawn_queue.is_empty() {
+            // A wave of starts is over: what it grew need not stay.
+            self.registry.trim();
+            if self.in_flight.capacity() > 64 {
+                self.in_flight.shrink_to_fit();
+            }
+            if self.spawn_queue.capacity() > 64 {
+                self.spawn_queue.shrink_to_fit();
+            }
+            if self.pending.capacity() > 64 {
+                self.pending.shrink_to(64);
+            }
+            self.core.trim();
+        }
     }
 }

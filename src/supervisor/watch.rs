@@ -654,10 +654,10 @@ impl Supervisor {
         }
     }
 
+    /// A token whose owner goes in the registry's table (or a file-check
+    /// ticket: unique the same way).
     pub(super) fn take_token(&mut self) -> u64 {
-        let token = self.next_token;
-        self.next_token += 1;
-        token
+        self.registry.take(super::registry::Kind::Table)
     }
 }
 
