@@ -299,6 +299,7 @@ fn parse_client(
 
     let mut config = env("WARDEN_CONFIG").filter(|c| !c.is_empty()).map(PathBuf::from);
     let (mut json, mut follow, mut live, mut lines) = (false, false, false, MAX_LOG_LINES);
+    let mut wide = false;
     let mut names = Vec::new();
     let mut parser = lexopt::Parser::from_args(args);
     let bad = |e: lexopt::Error| UsageError(format!("{verb}: {e}"));
@@ -306,6 +307,7 @@ fn parse_client(
         match arg {
             Short('c') | Long("config") => config = Some(PathBuf::from(parser.value().map_err(bad)?)),
             Long("json") if verb == "status" => json = true,
+            Short('w') | Long("wide") if verb == "status" => wide = true,
             Short('f') | Long("follow") if verb == "logs" => follow = true,
             Short('n') | Long("lines") if verb == "logs" => {
                 let text = string_value(&mut parser, "-n")?;
@@ -335,7 +337,7 @@ fn parse_client(
         }
     };
     let request = match verb {
-        "status" => Request::Status { json, color: false, names },
+        "status" => Request::Status { json, color: false, wide, names },
         "start" => Request::Start(some(names)?),
         "stop" => Request::Stop(some(names)?),
         "restart" => Request::Restart(some(names)?),

@@ -64,6 +64,23 @@ pub fn enabled(level: Level) -> bool {
     level as u8 <= LEVEL.load(Ordering::Relaxed)
 }
 
+static TIMESTAMPS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// `log_timestamps: true`: warden's own text lines start with the time too,
+/// as services' lines do.
+pub fn set_timestamps(on: bool) {
+    TIMESTAMPS.store(on, Ordering::Relaxed);
+}
+
+/// "2026-12-03T18:04:05.123Z " when warden's own text lines are stamped.
+pub fn stamp() -> String {
+    if TIMESTAMPS.load(Ordering::Relaxed) {
+        format!("{} ", crate::output::json::timestamp(std::time::SystemTime::now()))
+    } else {
+        String::new()
+    }
+}
+
 /// Writes one record; use the `error!`/`warn!`/`info!`/`debug!` macros instead.
 pub fn write(level: Level, message: std::fmt::Arguments<'_>) {
     if !enabled(level) {
@@ -71,7 +88,7 @@ pub fn write(level: Level, message: std::fmt::Arguments<'_>) {
     }
     let mut line = Vec::with_capacity(128);
     // Writing into a Vec cannot fail.
-    let _ = writeln!(line, "warden: {}{}", level.label(), message);
+    let _ = writeln!(line, "{}warden: {}{}", stamp(), level.label(), message);
     emit(&line);
 }
 

@@ -26,6 +26,7 @@ in_both_modes!(
     logs_of_a_service_whose_output_is_discarded_is_a_refusal,
     a_stop_that_ends_in_sigkill_says_so,
     start_of_a_periodic_job_waits_for_its_run,
+    event_lines_and_status_say_what_is_going_on,
 );
 
 struct Setup {
@@ -527,4 +528,51 @@ fn start_of_a_periodic_job_waits_for_its_run(mode: Mode) {
     assert_eq!(stdout(&stop), "job: stopped\n");
     let restart = client(&s.socket, &["restart", "job"]);
     assert_eq!(stdout(&restart), "job: ran, next run scheduled\n", "{}", stderr(&restart));
+}
+
+/// What users looked for and did not find (issue 20): the pid on a `running
+/// -> backoff` line; status saying what a waiting service waits for, its
+/// reason in the human table, and the uptime of a service being stopped;
+/// warden's own lines stamped with `log_timestamps: true`.
+fn event_lines_and_status_say_what_is_going_on(mode: Mode) {
+    let kit = testkit();
+    let s = start(
+        mode,
+        &format!(
+            "control: $SOCK\nlog_timestamps: true\nservices:\n  crash:\n    command: exit 3\n    backoff: {{ initial: 30s, max: 30s }}\n  \
+             db:\n    command: [sleep, \"100\"]\n    notify: true\n  web:\n    command: [sleep, \"100\"]\n    depends_on: {{ db: ready }}\n  \
+             stubborn:\n    command: [\"{kit}\", ignore-term]\n    stop_timeout: 30s\n"
+        ),
+    );
+    let stderr = || s.warden.stderr();
+    assert!(wait_until(5 * SECOND, || stderr().contains("crash: running -> backoff")), "{}", stderr());
+    let backoff = stderr().lines().find(|l| l.contains("crash: running -> backoff")).unwrap().to_string();
+    assert!(backoff.contains("(pid "), "{backoff}");
+    // Stamped like services' lines: RFC 3339 UTC, then the line.
+    let stamp = backoff.split(' ').next().unwrap();
+    assert!(stamp.len() >= 20 && stamp.ends_with('Z') && stamp.contains('T'), "{backoff}");
+    assert!(backoff.contains(" warden: crash: running -> backoff"), "{backoff}");
+
+    let table = stdout(&client(&s.socket, &["status"]));
+    assert!(table.lines().next().unwrap().ends_with("REASON"), "{table}");
+    let web = table.lines().find(|l| l.starts_with("web ")).unwrap();
+    assert!(web.contains("waiting") && web.ends_with(" for db (ready)"), "{table}");
+    if mode == Mode::Pid1 {
+        // Small pids: every line within 80 columns.
+        assert!(table.lines().all(|l| l.chars().count() <= 80), "{table}");
+    }
+    let json = stdout(&client(&s.socket, &["status", "--json", "web"]));
+    assert!(json.contains("\"reason\":\"waiting for db (ready)\""), "{json}");
+
+    assert!(wait_until(5 * SECOND, || pid_in_status(&s.socket, "stubborn").is_some()));
+    let socket = s.socket.clone();
+    let stopping = std::thread::spawn(move || client(&socket, &["stop", "stubborn"]));
+    assert!(
+        wait_until(5 * SECOND, || stdout(&client(&s.socket, &["status", "stubborn"])).contains("stopping"))
+    );
+    let row = stdout(&client(&s.socket, &["status", "stubborn"]));
+    let row = row.lines().nth(1).unwrap().to_string();
+    let uptime = row.split_whitespace().nth(4).unwrap();
+    assert_ne!(uptime, "-", "{row}");
+    drop(stopping);
 }

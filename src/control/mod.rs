@@ -50,6 +50,8 @@ pub enum Request {
     Status {
         json: bool,
         color: bool,
+        /// The reason column whole, not cut to fit 80 columns.
+        wide: bool,
         names: Vec<String>,
     },
     Start(Vec<String>),
@@ -78,8 +80,8 @@ impl Request {
             words.extend(names.iter().cloned());
         };
         match self {
-            Request::Status { json, color, names } => {
-                add("status", &[(*json, "--json"), (*color, "--color")], names)
+            Request::Status { json, color, wide, names } => {
+                add("status", &[(*json, "--json"), (*color, "--color"), (*wide, "--wide")], names)
             }
             Request::Start(names) => add("start", &[], names),
             Request::Stop(names) => add("stop", &[], names),
@@ -128,10 +130,11 @@ impl Request {
         };
         match verb {
             "status" => {
-                known(&["--json", "--color"])?;
+                known(&["--json", "--color", "--wide"])?;
                 Ok(Request::Status {
                     json: flags.contains(&"--json"),
                     color: flags.contains(&"--color"),
+                    wide: flags.contains(&"--wide"),
                     names,
                 })
             }

@@ -130,9 +130,13 @@ fn mark(state: &str) -> (&'static str, &'static str) {
 
 /// The `warden status` table; `color` adds ANSI colours (the client asks for
 /// them when its stdout is a terminal).
-pub fn table(views: &[View], color: bool) -> String {
-    let header = ["NAME", "STATE", "PID", "UPTIME", "RESTARTS", "LAST EXIT", "READY"];
-    let rows: Vec<[String; 7]> = views
+/// The table `warden status` prints. The last column, REASON (why a service
+/// is in its state: what it waits for, its last change, its STATUS= text),
+/// is cut to keep lines within 80 columns unless `wide`, but keeps at least
+/// 24 (with long names or pids a line may then pass 80).
+pub fn table(views: &[View], color: bool, wide: bool) -> String {
+    let header = ["NAME", "STATE", "PID", "UPTIME", "RESTARTS", "EXIT", "READY", "REASON"];
+    let mut rows: Vec<[String; 8]> = views
         .iter()
         .map(|v| {
             [
@@ -143,6 +147,14 @@ pub fn table(views: &[View], color: bool) -> String {
                 v.restarts.to_string(),
                 exit_text(v.last_exit),
                 if v.ready { "yes" } else { "no" }.into(),
+                match v.notice.clone().filter(|n| !n.is_empty()) {
+                    Some(notice) => notice,
+                    // The state column says "waiting" already.
+                    None if v.state == "waiting" => {
+                        v.reason.strip_prefix("waiting ").unwrap_or(&v.reason).to_string()
+                    }
+                    None => v.reason.clone(),
+                },
             ]
         })
         .collect();
@@ -150,6 +162,21 @@ pub fn table(views: &[View], color: bool) -> String {
     for row in &rows {
         for (width, cell) in widths.iter_mut().zip(row) {
             *width = (*width).max(cell.chars().count());
+        }
+    }
+    if !wide {
+        // Two spaces between columns, and the state's mark before it.
+        let used: usize = widths.iter().take(7).map(|w| w + 2).sum::<usize>() + 2;
+        let room = 80usize.saturating_sub(used).max(24);
+        for row in &mut rows {
+            if let Some(reason) = row.get_mut(7)
+                && reason.chars().count() > room
+            {
+                *reason = reason.chars().take(room - 1).chain(std::iter::once('…')).collect();
+            }
+        }
+        if let Some(width) = widths.get_mut(7) {
+            *width = (*width).min(room);
         }
     }
     let mut out = String::new();

@@ -4,8 +4,8 @@ use super::*;
 fn every_request_survives_encoding() {
     let names = vec!["web".to_string(), "db.1".to_string()];
     for request in [
-        Request::Status { json: true, color: false, names: names.clone() },
-        Request::Status { json: false, color: true, names: vec![] },
+        Request::Status { json: true, color: false, wide: false, names: names.clone() },
+        Request::Status { json: false, color: true, wide: true, names: vec![] },
         Request::Start(names.clone()),
         Request::Stop(names.clone()),
         Request::Restart(names.clone()),

@@ -344,6 +344,14 @@ impl Core {
         self.units.get(id.index).filter(|u| u.id == id.serial)
     }
 
+    /// What a waiting unit waits for ("waiting for db (ready)"), for status;
+    /// None when it does not wait. Computed when asked, never per event.
+    pub fn waiting_for(&self, index: usize) -> Option<String> {
+        let unit = self.units.get(index).filter(|u| u.machine.state == State::Waiting && !u.retired)?;
+        let unmet = gates::unmet(&unit.service.depends_on, &self.live_facts());
+        (!unmet.is_empty()).then(|| format!("waiting for {}", unmet.join(", ")))
+    }
+
     /// The unit that runs `name`, if any (retired ones excepted).
     pub fn unit_named(&self, name: &str) -> Option<usize> {
         self.units.iter().position(|u| !u.retired && u.service.name == name)

@@ -25,7 +25,7 @@ pub fn emit_warden(format: LogFormat, message: &str) {
 /// How a line about warden itself is made in `format`.
 pub fn warden_line(format: LogFormat) -> fn(&str) -> String {
     match format {
-        LogFormat::Text => |message| format!("warden: {message}"),
+        LogFormat::Text => |message| format!("{}warden: {message}", crate::logger::stamp()),
         LogFormat::Json => |message| {
             format!(
                 "{{\"time\":\"{}\",\"service\":null,\"message\":{}}}",
@@ -56,7 +56,7 @@ fn text(service: &str, t: &Transition) -> String {
         details.push(format!("next in {}", seconds(next)));
     }
     let details = if details.is_empty() { String::new() } else { format!(" ({})", details.join(", ")) };
-    format!("warden: {service}: {} -> {}: {}{details}", t.from, t.to, t.reason)
+    format!("{}warden: {service}: {} -> {}: {}{details}", crate::logger::stamp(), t.from, t.to, t.reason)
 }
 
 fn json(service: &str, t: &Transition) -> String {

@@ -73,6 +73,21 @@ pub fn gate(dependencies: &[Dependency], services: &[Facts]) -> Gate {
     gate
 }
 
+/// The dependencies not met yet, as "db (ready)", in the order declared.
+pub fn unmet(dependencies: &[Dependency], services: &[Facts]) -> Vec<String> {
+    dependencies
+        .iter()
+        .filter(|dependency| !gate(std::slice::from_ref(dependency), services).is_open())
+        .map(|dependency| format!("{} ({})", dependency.name, condition_name(dependency.condition)))
+        .collect()
+}
+
+impl Gate {
+    fn is_open(&self) -> bool {
+        *self == Gate::Open
+    }
+}
+
 /// No service runs or can run again: everything ended, and whatever still
 /// waits waits for something that will never happen. `gate_of(i)` is the
 /// gate of service `i`.

@@ -582,12 +582,13 @@ impl Machine {
         }
         let delay = policy::delay(&service.backoff, self.attempt.saturating_sub(1), random);
         self.window.record(now, service.max_restarts);
-        let from = self.state.name();
+        let (from, pid) = (self.state.name(), self.state.pid());
         self.state = State::Backoff;
         out.push(Output::Transition(Transition {
             from,
             to: "backoff",
-            pid: None,
+            // The run that ended, as on every other end-of-run line.
+            pid,
             reason: what,
             status: Some(status),
             uptime: Some(uptime),

@@ -217,6 +217,7 @@ impl Supervisor {
     ) -> Result<Supervisor, i32> {
         crate::output::sink::install();
         crate::output::sink::set_notice_format(events::warden_line(config.log_format));
+        crate::logger::set_timestamps(config.log_timestamps);
         let init = Base::new()?;
 
         let base = base_environment().map_err(|why| {

@@ -96,6 +96,8 @@ impl Supervisor {
         self.config.grace = config.grace;
         self.config.drain = config.drain;
         self.config.log_format = config.log_format;
+        self.config.log_timestamps = config.log_timestamps;
+        crate::logger::set_timestamps(config.log_timestamps);
         self.format = config.log_format;
         let list = |names: &[String]| if names.is_empty() { "none".to_string() } else { names.join(", ") };
         let summary = format!(

@@ -54,7 +54,7 @@ impl Supervisor {
 
     pub(super) fn on_request(&mut self, token: u64, request: Request) {
         let answer = match request {
-            Request::Status { json, color, names } => match self.pick(&names) {
+            Request::Status { json, color, wide, names } => match self.pick(&names) {
                 Ok(picked) => {
                     let views: Vec<View> = self
                         .views()
@@ -62,7 +62,7 @@ impl Supervisor {
                         .filter(|v| picked.is_empty() || picked.contains(&v.name))
                         .collect();
                     let mut body =
-                        if json { report::json_list(&views) } else { report::table(&views, color) };
+                        if json { report::json_list(&views) } else { report::table(&views, color, wide) };
                     let dropped = crate::output::sink::own_dropped();
                     if !json && dropped > 0 {
                         body.push_str(&report::own_lines_dropped_note(dropped));

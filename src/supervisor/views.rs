@@ -34,7 +34,11 @@ impl Supervisor {
 
     /// Every unit, as reported.
     pub(super) fn views(&self) -> Vec<View> {
-        self.core.units.iter().zip(&self.slots).filter(|(u, _)| !u.retired).map(|(u, s)| view(u, s)).collect()
+        let units = self.core.units.iter().zip(&self.slots).enumerate();
+        units
+            .filter(|(_, (u, _))| !u.retired)
+            .map(|(i, (u, s))| view(u, s, self.core.waiting_for(i)))
+            .collect()
     }
 }
 
@@ -54,7 +58,7 @@ fn optional(unit: &Unit) -> bool {
     unit.service.optional || matches!(unit.service.kind, Kind::Periodic(_))
 }
 
-fn view(unit: &Unit, slot: &Slot) -> View {
+fn view(unit: &Unit, slot: &Slot, waiting: Option<String>) -> View {
     let machine = &unit.machine;
     let kind = match unit.service.kind {
         _ if unit.is_main => "main",
@@ -84,16 +88,18 @@ fn view(unit: &Unit, slot: &Slot) -> View {
         .slot(crate::config::ProbeKind::Readiness)
         .filter(|probe| !ready && probe.tracker.last_ok == Some(false))
         .and_then(|probe| probe.tracker.last_error.as_ref());
-    let reason = match failing {
-        Some(error) => format!("readiness: {error}"),
-        None => unit.reason.clone(),
+    let reason = match (failing, waiting) {
+        (Some(error), _) => format!("readiness: {error}"),
+        (None, Some(waiting)) => waiting,
+        (None, None) => unit.reason.clone(),
     };
     View {
         name: unit.service.name.clone(),
         kind,
         state: machine.state.name(),
         pid: machine.state.pid(),
-        uptime: machine.state.since().map(|s| s.elapsed()),
+        // Stopping: its program still runs, since its last start.
+        uptime: machine.state.since().or(machine.state.pid().and(machine.last_start)).map(|s| s.elapsed()),
         restarts: machine.restarts,
         last_exit: machine.last_exit,
         ready,

@@ -30,12 +30,26 @@ fn view(name: &str, state: &'static str, ready: bool) -> View {
 
 #[test]
 fn the_table_lines_up() {
-    let table = table(&[view("web", "running", true), view("database", "failed", false)], false);
-    let lines: Vec<&str> = table.lines().collect();
-    assert_eq!(lines[0], "NAME        STATE    PID  UPTIME  RESTARTS  LAST EXIT  READY");
-    assert_eq!(lines[1], "web       ● running  42   2m05s   3         SIGKILL    yes");
-    assert_eq!(lines[2], "database  ✗ failed   -    2m05s   3         SIGKILL    no");
-    assert!(super::table(&[view("web", "running", true)], true).contains("\x1b[32m● running\x1b[0m"));
+    let mut web = view("web", "running", true);
+    web.reason = "started".into();
+    let mut database = view("database", "failed", false);
+    database.reason = "exited with code 1".into();
+    let both = table(&[web.clone(), database.clone()], false, false);
+    let lines: Vec<&str> = both.lines().collect();
+    assert_eq!(lines[0], "NAME        STATE    PID  UPTIME  RESTARTS  EXIT     READY  REASON");
+    assert_eq!(lines[1], "web       ● running  42   2m05s   3         SIGKILL  yes    started");
+    assert_eq!(lines[2], "database  ✗ failed   -    2m05s   3         SIGKILL  no     exited with code 1");
+    assert!(super::table(&[view("web", "running", true)], true, false).contains("\x1b[32m● running\x1b[0m"));
+    // A long reason is cut to 80 columns, whole with --wide; STATUS= text wins.
+    database.reason = "waiting for ".to_string() + &"db (ready), ".repeat(20);
+    let narrow = table(&[database.clone()], false, false);
+    let row = narrow.lines().nth(1).unwrap();
+    // 59 columns before the reason: 21 left at 80, but a reason keeps 24.
+    assert!(row.ends_with('…') && row.chars().count() == 59 + 24, "{narrow}");
+    let whole = table(&[database.clone()], false, true);
+    assert!(whole.contains(&database.reason), "{whole}");
+    web.notice = Some("serving 12 clients".into());
+    assert!(table(&[web], false, false).lines().nth(1).unwrap().ends_with("serving 12 clients"));
 }
 
 #[test]
