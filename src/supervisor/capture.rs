@@ -392,8 +392,8 @@ impl Supervisor {
                 status: crash.status,
                 uptime: crash.uptime,
                 restarts: crash.restarts,
-                next: &crash.next,
-                reason: &crash.reason,
+                next: &crash.next.to_string(),
+                reason: &crash.reason.to_string(),
                 command: unit.program.display(),
                 tail: &unit.tail,
             };
@@ -422,7 +422,7 @@ impl Supervisor {
             ("WARDEN_EXIT_CODE", code),
             ("WARDEN_SIGNAL", signal),
             ("WARDEN_RESTARTS", crash.restarts.to_string()),
-            ("WARDEN_NEXT", crash.next.clone()),
+            ("WARDEN_NEXT", crash.next.to_string()),
             ("WARDEN_REPORT", report_path.map(|p| p.display().to_string()).unwrap_or_default()),
         ];
         let overrides: Vec<(std::ffi::OsString, std::ffi::OsString)> =

@@ -29,6 +29,7 @@ pub use reloading::Placed;
 use super::command::{Accepted, Command, Refusal};
 use super::gates::{self, Gate};
 use super::machine::{AfterStop, Crash, Input, Machine, Output, State, TimerKind, Transition};
+use super::reason::Reason;
 use crate::config::{Kind, Service};
 use crate::control::report::ExitReason;
 use crate::shutdown::{self, Phase};
@@ -67,10 +68,15 @@ pub struct Unit {
     /// Ends of its runs, by `ExitReason`.
     pub exits: [u64; 4],
     /// Reason of its last state change, for status and control answers.
-    pub reason: String,
+    pub reason: Option<Reason>,
 }
 
 impl Unit {
+    /// Its last change's reason as text ("" before the first).
+    pub fn reason_text(&self) -> String {
+        self.reason.as_ref().map(Reason::to_string).unwrap_or_default()
+    }
+
     pub fn new(id: u64, service: Rc<Service>, is_main: bool) -> Unit {
         Unit {
             id,
@@ -82,7 +88,7 @@ impl Unit {
             stuck_reported: false,
             reload_restart: None,
             exits: [0; 4],
-            reason: String::new(),
+            reason: None,
         }
     }
 }
@@ -500,7 +506,7 @@ impl Core {
                 self.out.push(Action::SetTimer { after, timer });
             }
             Output::Transition(transition) => {
-                unit.reason = transition.reason.clone();
+                unit.reason = Some(transition.reason.clone());
                 self.out.push(Action::Transition { index, transition: Box::new(transition) });
             }
             Output::Crash(crash) => self.out.push(Action::Crash { index, crash: Box::new(crash) }),

@@ -56,7 +56,13 @@ fn text(service: &str, t: &Transition) -> String {
         details.push(format!("next in {}", seconds(next)));
     }
     let details = if details.is_empty() { String::new() } else { format!(" ({})", details.join(", ")) };
-    format!("{}warden: {service}: {} -> {}: {}{details}", crate::logger::stamp(), t.from, t.to, t.reason)
+    format!(
+        "{}warden: {service}: {} -> {}: {}{details}",
+        crate::logger::stamp(),
+        t.from.name(),
+        t.to.name(),
+        t.reason
+    )
 }
 
 fn json(service: &str, t: &Transition) -> String {
@@ -73,9 +79,9 @@ fn json(service: &str, t: &Transition) -> String {
         timestamp(SystemTime::now()),
         quote(service),
         opt(t.pid.map(|p| p.to_string())),
-        t.from,
-        t.to,
-        quote(&t.reason),
+        t.from.name(),
+        t.to.name(),
+        quote(&t.reason.to_string()),
         code,
         signal,
         opt(t.uptime.map(|u| format!("{:.3}", u.as_secs_f64()))),
@@ -91,10 +97,12 @@ mod tests {
     #[test]
     fn lines_carry_every_field() {
         let t = Transition {
-            from: "running",
-            to: "backoff",
+            from: super::super::machine::State::Running { pid: 12, since: std::time::Instant::now() },
+            to: super::super::machine::State::Backoff,
             pid: Some(12),
-            reason: "exited with code 1".into(),
+            reason: super::super::reason::Reason::Ended(super::super::reason::End::Status(
+                ExitStatus::Exited(1),
+            )),
             status: Some(ExitStatus::Exited(1)),
             uptime: Some(Duration::from_millis(200)),
             restarts: 3,

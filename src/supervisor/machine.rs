@@ -34,6 +34,8 @@
 use std::time::{Duration, Instant};
 
 use super::policy::{self, RestartWindow};
+pub use super::reason::describe;
+use super::reason::{End, Next, Reason};
 use crate::config::{Kind, Service};
 use crate::sys::reap::ExitStatus;
 
@@ -158,17 +160,17 @@ pub struct Crash {
     pub status: ExitStatus,
     pub uptime: Duration,
     pub restarts: u32,
-    pub reason: String,
-    /// What follows: "restart in 2s", "failed", "next scheduled run".
-    pub next: String,
+    pub reason: Reason,
+    /// What follows: a restart after a delay, the next scheduled run, or nothing.
+    pub next: Next,
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Transition {
-    pub from: &'static str,
-    pub to: &'static str,
+    pub from: State,
+    pub to: State,
     pub pid: Option<i32>,
-    pub reason: String,
+    pub reason: Reason,
     /// The exit that caused it, if any.
     pub status: Option<ExitStatus>,
     pub uptime: Option<Duration>,
@@ -181,7 +183,8 @@ pub struct Transition {
 struct Ended {
     status: ExitStatus,
     uptime: Duration,
-    failure: Option<String>,
+    /// Set when it failed whatever its exit code.
+    failure: Option<End>,
 }
 
 /// One service's state and counters.
@@ -308,8 +311,8 @@ impl Machine {
         match (self.state, input) {
             // Held by hand: neither a schedule nor a gate starts it.
             (State::Stopped, Input::Start) if self.held => {}
-            (State::Scheduled, Input::Start) => self.start_counted(&mut out, "scheduled run", false),
-            (State::Waiting | State::Stopped, Input::Start) => self.start(&mut out, "start"),
+            (State::Scheduled, Input::Start) => self.start_counted(&mut out, Reason::ScheduledRun, false),
+            (State::Waiting | State::Stopped, Input::Start) => self.start(&mut out, Reason::Start),
             (State::Running { .. } | State::Ready { .. } | State::Unhealthy { .. }, Input::Start)
                 if matches!(service.kind, Kind::Periodic(_)) =>
             {
@@ -320,15 +323,15 @@ impl Machine {
                 self.last_start = Some(now);
                 // Without a readiness check a running service is ready.
                 self.gated = service.kind != Kind::Longrun || service.has_readiness_check();
-                self.enter(&mut out, State::Running { pid, since: now }, "started".into());
+                self.enter(&mut out, State::Running { pid, since: now }, Reason::Started);
                 if let Some((then, timeout)) = self.pending_stop.take() {
                     self.stop(&mut out, service, then, timeout);
                 }
             }
             (State::Starting, Input::SpawnFailed { code, why }) => {
                 self.pending_stop = None;
-                let ended =
-                    Ended { status: ExitStatus::Exited(code), uptime: Duration::ZERO, failure: Some(why) };
+                let failure = Some(End::NotStarted(why));
+                let ended = Ended { status: ExitStatus::Exited(code), uptime: Duration::ZERO, failure };
                 self.decide(&mut out, service, ended, now, random);
             }
             (State::Running { since, .. } | State::Ready { since, .. }, Input::Exited { status }) => {
@@ -337,21 +340,21 @@ impl Machine {
             }
             (State::Unhealthy { since, cause, .. }, Input::Exited { status }) => {
                 let uptime = now.saturating_duration_since(since);
-                let failure = Some(format!("{cause}: {}", describe(status)));
+                let failure = Some(End::Unhealthy { cause, status });
                 self.decide(&mut out, service, Ended { status, uptime, failure }, now, random);
             }
             (State::Running { pid, since }, Input::Readiness { ready: true, reason }) => {
-                self.enter(&mut out, State::Ready { pid, since }, reason);
+                self.enter(&mut out, State::Ready { pid, since }, Reason::Told(reason));
             }
             (State::Ready { pid, since }, Input::Readiness { ready: false, reason }) => {
-                self.enter(&mut out, State::Running { pid, since }, reason);
+                self.enter(&mut out, State::Running { pid, since }, Reason::Told(reason));
             }
             (
                 State::Running { pid, since } | State::Ready { pid, since },
                 Input::Unhealthy { cause, reason },
             ) => {
                 self.generation += 1;
-                self.enter(&mut out, State::Unhealthy { pid, since, cause }, reason);
+                self.enter(&mut out, State::Unhealthy { pid, since, cause }, Reason::Told(reason));
                 out.push(Output::Signal(self.stop_signal.unwrap_or(service.stop_signal)));
                 out.push(Output::SetTimer {
                     kind: TimerKind::StopTimeout,
@@ -368,26 +371,15 @@ impl Machine {
                 self.last_exit = Some(status);
                 self.generation += 1;
                 // A stop that had to end in SIGKILL says so, whatever follows.
-                let killed = std::mem::take(&mut self.stop_killed).then(|| {
-                    format!(
-                        "did not stop within {}; sent SIGKILL",
-                        crate::duration::format(self.stop_timeout)
-                    )
-                });
+                let killed_after = std::mem::take(&mut self.stop_killed).then_some(self.stop_timeout);
                 match then {
                     AfterStop::Stay => {
-                        let reason = killed.unwrap_or_else(|| "stopped".into());
+                        let reason = Reason::Stopped { killed_after };
                         self.enter_with(&mut out, State::Stopped, reason, Some(status), None)
                     }
-                    AfterStop::Restart => match killed {
-                        Some(why) => self.start(&mut out, &format!("restart ({why})")),
-                        None => self.start(&mut out, "restart"),
-                    },
+                    AfterStop::Restart => self.start(&mut out, Reason::Restart { killed_after }),
                     AfterStop::Wait => {
-                        let reason = match killed {
-                            Some(why) => format!("reloaded ({why}): waiting for its dependencies"),
-                            None => "reloaded: waiting for its dependencies".into(),
-                        };
+                        let reason = Reason::Reloaded { killed_after };
                         self.enter_with(&mut out, State::Waiting, reason, Some(status), None)
                     }
                 }
@@ -402,7 +394,7 @@ impl Machine {
                 }
                 self.start(
                     &mut out,
-                    if self.state == State::Failed { "cooldown over" } else { "backoff over" },
+                    if self.state == State::Failed { Reason::CooldownOver } else { Reason::BackoffOver },
                 );
             }
             (
@@ -440,10 +432,12 @@ impl Machine {
                 }
                 self.generation += 1;
                 match then {
-                    AfterStop::Stay => self.enter(&mut out, State::Stopped, "stopped".into()),
-                    AfterStop::Restart => self.start(&mut out, "restart"),
+                    AfterStop::Stay => {
+                        self.enter(&mut out, State::Stopped, Reason::Stopped { killed_after: None })
+                    }
+                    AfterStop::Restart => self.start(&mut out, Reason::Restart { killed_after: None }),
                     AfterStop::Wait => {
-                        self.enter(&mut out, State::Waiting, "reloaded: waiting for its dependencies".into())
+                        self.enter(&mut out, State::Waiting, Reason::Reloaded { killed_after: None })
                     }
                 }
             }
@@ -462,18 +456,18 @@ impl Machine {
         self.completed = false;
     }
 
-    fn start(&mut self, out: &mut Vec<Output>, reason: &str) {
+    fn start(&mut self, out: &mut Vec<Output>, reason: Reason) {
         self.start_counted(out, reason, true);
     }
 
     /// A periodic job's scheduled runs are runs, not restarts.
-    fn start_counted(&mut self, out: &mut Vec<Output>, reason: &str, restart: bool) {
+    fn start_counted(&mut self, out: &mut Vec<Output>, reason: Reason, restart: bool) {
         self.generation += 1;
         if restart && self.starts > 0 {
             self.restarts = self.restarts.saturating_add(1);
         }
         self.starts += 1;
-        self.enter(out, State::Starting, reason.to_string());
+        self.enter(out, State::Starting, reason);
         out.push(Output::Spawn);
     }
 
@@ -483,11 +477,7 @@ impl Machine {
         self.stop_timeout = timeout;
         self.stop_killed = false;
         let signal = self.stop_signal.unwrap_or(service.stop_signal);
-        self.enter(
-            out,
-            State::Stopping { pid, then },
-            format!("sending {}", crate::sys::signals::name(signal)),
-        );
+        self.enter(out, State::Stopping { pid, then }, Reason::Sending(signal));
         out.push(Output::Signal(signal));
         out.push(Output::SetTimer {
             kind: TimerKind::StopTimeout,
@@ -514,15 +504,15 @@ impl Machine {
                 Output::Transition(t) => Some(t.reason.clone()),
                 _ => None,
             })
-            .unwrap_or_default();
+            .unwrap_or(Reason::Ended(End::Status(status)));
         let delay = produced.iter().find_map(|o| match o {
             Output::SetTimer { kind: TimerKind::Backoff, after, .. } => Some(*after),
             _ => None,
         });
         let next = match (self.state, delay) {
-            (State::Backoff, Some(after)) => format!("restart in {}", crate::duration::format(after)),
-            (State::Scheduled, _) => "next scheduled run".to_string(),
-            _ => "failed".to_string(),
+            (State::Backoff, Some(after)) => Next::RestartIn(after),
+            (State::Scheduled, _) => Next::ScheduledRun,
+            _ => Next::Failed,
         };
         out.push(Output::Crash(Crash { pid, status, uptime, restarts: self.restarts, reason, next }));
     }
@@ -540,38 +530,29 @@ impl Machine {
         self.last_exit = Some(status);
         self.generation += 1;
         self.ready = false;
-        let what = failure.unwrap_or_else(|| describe(status));
+        let what = failure.unwrap_or(End::Status(status));
         if let Kind::Periodic(_) = service.kind {
-            self.enter_with(out, State::Scheduled, what, Some(status), Some(uptime));
+            self.enter_with(out, State::Scheduled, Reason::Ended(what), Some(status), Some(uptime));
             return;
         }
         if service.kind == Kind::Oneshot && success {
             self.completed = true;
             self.ready_once = true;
-            self.enter_with(out, State::Exited, format!("{what}: completed"), Some(status), Some(uptime));
+            self.enter_with(out, State::Exited, Reason::Completed(what), Some(status), Some(uptime));
             return;
         }
         if !policy::wants_restart(service, success) {
             if success {
-                self.enter_with(out, State::Exited, what, Some(status), Some(uptime));
+                self.enter_with(out, State::Exited, Reason::Ended(what), Some(status), Some(uptime));
             } else {
-                self.fail(out, service, format!("{what}; restart: never"), status, uptime);
+                self.fail(out, service, Reason::RestartNever(what), status, uptime);
             }
             return;
         }
         if !self.window.allows(service.max_restarts, service.restart_window, now) {
             let limit = service.max_restarts.unwrap_or(0);
-            let window = crate::duration::format(service.restart_window);
-            self.fail(
-                out,
-                service,
-                format!(
-                    "{what}; {limit} restart{} within {window} used up",
-                    if limit == 1 { "" } else { "s" }
-                ),
-                status,
-                uptime,
-            );
+            let reason = Reason::BudgetSpent { end: what, limit, window: service.restart_window };
+            self.fail(out, service, reason, status, uptime);
             return;
         }
         // A short run is a failed start: back off further. A long one resets.
@@ -582,14 +563,14 @@ impl Machine {
         }
         let delay = policy::delay(&service.backoff, self.attempt.saturating_sub(1), random);
         self.window.record(now, service.max_restarts);
-        let (from, pid) = (self.state.name(), self.state.pid());
+        let (from, pid) = (self.state, self.state.pid());
         self.state = State::Backoff;
         out.push(Output::Transition(Transition {
             from,
-            to: "backoff",
+            to: State::Backoff,
             // The run that ended, as on every other end-of-run line.
             pid,
-            reason: what,
+            reason: Reason::Ended(what),
             status: Some(status),
             uptime: Some(uptime),
             restarts: self.restarts,
@@ -602,7 +583,7 @@ impl Machine {
         &mut self,
         out: &mut Vec<Output>,
         service: &Service,
-        reason: String,
+        reason: Reason,
         status: ExitStatus,
         uptime: Duration,
     ) {
@@ -617,7 +598,7 @@ impl Machine {
         }
     }
 
-    fn enter(&mut self, out: &mut Vec<Output>, to: State, reason: String) {
+    fn enter(&mut self, out: &mut Vec<Output>, to: State, reason: Reason) {
         self.enter_with(out, to, reason, None, None);
     }
 
@@ -625,7 +606,7 @@ impl Machine {
         &mut self,
         out: &mut Vec<Output>,
         to: State,
-        reason: String,
+        reason: Reason,
         status: Option<ExitStatus>,
         uptime: Option<Duration>,
     ) {
@@ -638,8 +619,8 @@ impl Machine {
         };
         self.ready_once |= self.ready;
         out.push(Output::Transition(Transition {
-            from: from.name(),
-            to: to.name(),
+            from,
+            to,
             pid: to.pid().or(from.pid()),
             reason,
             status,
@@ -647,18 +628,6 @@ impl Machine {
             restarts: self.restarts,
             next_delay: None,
         }));
-    }
-}
-
-/// "exited with code 3", "killed by SIGKILL (core dumped)".
-pub fn describe(status: ExitStatus) -> String {
-    match status {
-        ExitStatus::Exited(code) => format!("exited with code {code}"),
-        ExitStatus::Signaled { signal, core_dumped } => format!(
-            "killed by {}{}",
-            crate::sys::signals::name(signal),
-            if core_dumped { " (core dumped)" } else { "" }
-        ),
     }
 }
 

@@ -25,6 +25,7 @@ pub mod events;
 mod gates;
 pub mod machine;
 pub mod policy;
+mod reason;
 mod reconfigure;
 mod registry;
 mod reload;

@@ -228,7 +228,7 @@ impl Supervisor {
     /// reload removed it.
     fn answer_of(&self, unit: UnitId, command: Command, since: Instant) -> Answer {
         match self.core.unit(unit).filter(|u| !u.retired) {
-            Some(unit) => unit.machine.answer(&unit.service, command, since, &unit.reason),
+            Some(unit) => unit.machine.answer(&unit.service, command, since, &unit.reason_text()),
             None => Answer::Failed("removed by a reload".into()),
         }
     }

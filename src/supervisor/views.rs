@@ -91,7 +91,7 @@ fn view(unit: &Unit, slot: &Slot, waiting: Option<String>) -> View {
     let reason = match (failing, waiting) {
         (Some(error), _) => format!("readiness: {error}"),
         (None, Some(waiting)) => waiting,
-        (None, None) => unit.reason.clone(),
+        (None, None) => unit.reason_text(),
     };
     View {
         name: unit.service.name.clone(),

@@ -427,7 +427,7 @@ mod properties {
                                 let since = world.now;
                                 world.pass(SECOND + Duration::from_millis(1));
                                 let u = &world.core.units[unit];
-                                let answer = u.machine.answer(&u.service, command, since, &u.reason);
+                                let answer = u.machine.answer(&u.service, command, since, &u.reason_text());
                                 prop_assert!(!matches!(answer, super::super::super::command::Answer::Pending),
                                     "a stop of unit {unit} still pending after its stop timeout");
                             }

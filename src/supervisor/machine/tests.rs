@@ -185,8 +185,8 @@ fn readiness_comes_and_goes_and_unhealthy_restarts_by_policy() {
     let out = m.handle(&s, Input::Exited { status: ExitStatus::Exited(0) }, later, 0.5);
     assert_eq!(m.state, State::Backoff);
     let Some(Output::Transition(transition)) = out.first() else { panic!("{out:?}") };
-    assert_eq!(transition.reason, "liveness: exited with code 0");
-    assert_eq!(transition.from, "unhealthy");
+    assert_eq!(transition.reason.to_string(), "liveness: exited with code 0");
+    assert_eq!(transition.from.name(), "unhealthy");
     // A service that ignores its stop signal is killed at stop_timeout.
     m.handle(&s, Input::Timer { kind: TimerKind::Backoff, generation: m.generation }, later, 0.5);
     m.handle(&s, Input::Spawned { pid: 11 }, later, 0.5);
@@ -211,7 +211,7 @@ fn a_budget_of_one_restart_is_said_in_the_singular() {
         m.handle(&s, Input::Spawned { pid }, t, 0.5);
         for out in m.handle(&s, Input::Exited { status: ExitStatus::Exited(1) }, t, 0.5) {
             if let Output::Transition(tr) = out {
-                reasons.push(tr.reason);
+                reasons.push(tr.reason.to_string());
             }
         }
         if m.state == State::Failed {
