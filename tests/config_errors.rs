@@ -160,6 +160,18 @@ const CASES: &[(&str, &str)] = &[
          FILE:5:5: services.web.autorestart: unknown key (supervisord; always, on-failure or never); warden's key is \"restart\"\n",
     ),
     (
+        "services:\n  db:\n    command: [x]\n  web:\n    command: [x]\n    depends_on:\n      db: {condition: service_healthy}\n",
+        "FILE:7:11: services.web.depends_on.db: write \"db: ready\" (Compose's service_healthy): warden's conditions are started, ready and completed\n",
+    ),
+    (
+        "services:\n  db:\n    command: [x]\n  web:\n    command: [x]\n    depends_on: {db: service_completed_successfully}\n",
+        "FILE:6:22: services.web.depends_on.db: write \"db: completed\" (Compose's service_completed_successfully): warden's conditions are started, ready and completed\n",
+    ),
+    (
+        "services:\n  web:\n    command: [x]\n    limits: {nofile: 999999999999}\n",
+        "FILE:4:22: services.web.limits.nofile: 999999999999 is above this system's maximum number of open files (NR_OPEN, /proc/sys/fs/nr_open)\n",
+    ),
+    (
         "services:\n  web:\n    command: [x]\n    critical: maybe\n",
         "FILE:4:15: services.web.critical: \"maybe\" is not true or false\n",
     ),
@@ -278,7 +290,8 @@ fn every_invalid_config_is_explained_exactly() {
         std::fs::write(&path, yaml).unwrap();
         let out = Command::new(warden()).arg("validate").arg("-c").arg(&path).output().unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr).replace(&path.display().to_string(), "FILE");
-        if out.status.code() != Some(2) || stderr != *expected {
+        let expected = expected.replace("NR_OPEN", &nr_open());
+        if out.status.code() != Some(2) || stderr != expected {
             mismatches.push(format!(
                 "case {i}: {yaml:?}\n  exit {:?}\n  got      {stderr:?}\n  expected {expected:?}",
                 out.status.code()
@@ -435,7 +448,9 @@ fn every_invalid_config_is_refused_on_reload_and_nothing_moves(mode: Mode) {
         (yaml_bomb(), "too many nodes".to_string()),
         ("#".repeat(2 * 1024 * 1024), "larger than the 1048576-byte limit".to_string()),
     ];
-    let cases = CASES.iter().map(|(yaml, expected)| (yaml.to_string(), expected.replace("FILE", &config)));
+    let cases = CASES.iter().map(|(yaml, expected)| {
+        (yaml.to_string(), expected.replace("FILE", &config).replace("NR_OPEN", &nr_open()))
+    });
     let mut mismatches = Vec::new();
     for (i, (yaml, expected)) in cases.chain(hostile).enumerate() {
         std::fs::write(&config, &yaml).unwrap();
@@ -471,4 +486,9 @@ fn hostile_yaml_is_refused_quickly() {
     std::fs::write(&big, "#".repeat(2 * 1024 * 1024)).unwrap();
     let out = Command::new(warden()).arg("validate").arg("-c").arg(&big).output().unwrap();
     assert!(String::from_utf8_lossy(&out.stderr).contains("larger than the 1048576-byte limit"));
+}
+
+/// This machine's ceiling on open files, as the nofile message names it.
+fn nr_open() -> String {
+    std::fs::read_to_string("/proc/sys/fs/nr_open").unwrap().trim().to_string()
 }

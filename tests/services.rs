@@ -277,7 +277,11 @@ fn exec_failure_backs_off_then_fails(mode: Mode) {
     let mut warden = start(mode, &["-c", &config]);
     assert_eq!(warden.wait(10 * SECOND), 1, "{}", warden.stderr());
     let err = warden.stderr();
-    assert!(err.contains("ghost: starting -> backoff: cannot run: No such file or directory"), "{err}");
+    // The program is named (issue 20: the message used to leave it out).
+    assert!(
+        err.contains("ghost: starting -> backoff: cannot run /no/such/binary: No such file or directory"),
+        "{err}"
+    );
     assert!(err.contains("ghost: starting -> failed"), "{err}");
 }
 

@@ -238,6 +238,10 @@ impl Reader<'_> {
                 "unlimited" | "infinity" => Ok(libc::RLIM_INFINITY),
                 _ => parse_size(t),
             }) {
+                if let Some(why) = above_ceiling(*resource, value) {
+                    self.problem(n.at, &p, why);
+                    continue;
+                }
                 limits.push(Limit { resource: *resource, name, soft: value, hard: value });
             }
         }
@@ -260,6 +264,31 @@ impl Reader<'_> {
                 .iter()
                 .filter_map(|(key, value)| {
                     let name = key.value.as_text()?.to_string();
+                    // Compose's spelling: `db: {condition: service_healthy}` or the bare word.
+                    let compose = match &value.value {
+                        Value::Map(fields) => Some(
+                            fields
+                                .iter()
+                                .find(|(k, _)| k.value.as_text() == Some("condition"))
+                                .and_then(|(_, v)| v.value.as_text())
+                                .unwrap_or(""),
+                        ),
+                        _ => value.value.as_text().filter(|t| t.starts_with("service_")),
+                    };
+                    if let Some(compose) = compose {
+                        let ours = match compose {
+                            "service_started" => "started",
+                            "service_completed_successfully" => "completed",
+                            _ => "ready",
+                        };
+                        let origin = if compose.is_empty() { String::new() } else { format!(" (Compose's {compose})") };
+                        self.problem(
+                            value.at,
+                            &join(path, &name),
+                            format!("write \"{name}: {ours}\"{origin}: warden's conditions are started, ready and completed"),
+                        );
+                        return None;
+                    }
                     let condition = self.choice(value, &join(path, &name), &conditions)?;
                     Some(Dependency { name, condition })
                 })
@@ -312,4 +341,32 @@ impl Reader<'_> {
         }
         backoff
     }
+}
+
+/// Why `value` cannot be set for `resource` on this machine, when warden can
+/// tell beforehand: no process may have more descriptors than
+/// `/proc/sys/fs/nr_open` (nor an unlimited number), and a warden that is not
+/// root cannot raise a limit above its own hard limit.
+fn above_ceiling(resource: i32, value: u64) -> Option<String> {
+    if resource == libc::RLIMIT_NOFILE as i32 {
+        let nr_open =
+            std::fs::read_to_string("/proc/sys/fs/nr_open").ok().and_then(|t| t.trim().parse::<u64>().ok());
+        if let Some(max) = nr_open
+            && value > max
+        {
+            let shown =
+                if value == libc::RLIM_INFINITY { "unlimited".to_string() } else { value.to_string() };
+            return Some(format!(
+                "{shown} is above this system's maximum number of open files ({max}, /proc/sys/fs/nr_open)"
+            ));
+        }
+    }
+    if !crate::sys::process::is_root()
+        && let Some(hard) = crate::sys::process::hard_limit(resource)
+        && hard != libc::RLIM_INFINITY
+        && value > hard
+    {
+        return Some(format!("{value} is above warden's own hard limit ({hard}), which only root may raise"));
+    }
+    None
 }

@@ -164,7 +164,10 @@ impl Supervisor {
                     if let SpawnError::Fork(err) = &e {
                         warning!("{name}: unable to fork: {}", Reason(err));
                     }
-                    let why = format!("cannot run: {e}");
+                    let why = self
+                        .slots
+                        .get(index)
+                        .map_or_else(|| format!("cannot run: {e}"), |s| cannot_run(&s.program, &e));
                     self.pending.push_back(Event::SpawnFailed { index, code: e.exit_code(), why });
                 }
             }
@@ -182,7 +185,10 @@ impl Supervisor {
             Err(e) => {
                 // The child exits 127 by itself; its reap is no concern of the core.
                 self.registry.remove_child(pending.pid);
-                let why = format!("cannot run: {e}");
+                let why = self
+                    .slots
+                    .get(index)
+                    .map_or_else(|| format!("cannot run: {e}"), |s| cannot_run(&s.program, &e));
                 self.pending.push_back(Event::SpawnFailed { index, code: e.exit_code(), why });
             }
         }
@@ -201,5 +207,15 @@ impl Supervisor {
             }
             self.core.trim();
         }
+    }
+}
+
+/// Why a start failed: an exec or set-up failure names the program
+/// (`cannot run /no/such/binary: No such file or directory`); a fork that
+/// failed is warden's want of resources, not the program's.
+fn cannot_run(program: &Program, error: &SpawnError) -> String {
+    match error {
+        SpawnError::Exec { .. } => format!("cannot run {}: {error}", program.name()),
+        _ => format!("cannot run: {error}"),
     }
 }

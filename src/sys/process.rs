@@ -138,3 +138,18 @@ pub fn page_size() -> u64 {
     // SAFETY: sysconf has no preconditions.
     u64::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) }).unwrap_or(4096)
 }
+
+/// Whether warden runs as root (effective uid 0).
+pub fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc::geteuid() == 0 }
+}
+
+/// warden's own hard limit for `resource`; None if it cannot be read.
+pub fn hard_limit(resource: i32) -> Option<u64> {
+    let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: `limit` is a valid, writable rlimit; the resource number is
+    // checked by the kernel (EINVAL for an unknown one).
+    let done = unsafe { libc::getrlimit(resource as _, &mut limit) };
+    (done == 0).then_some(limit.rlim_max)
+}

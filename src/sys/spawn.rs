@@ -133,29 +133,37 @@ pub enum SetupStep {
     Session,
     Stdio,
     Workdir,
-    Limits,
+    /// Setting this resource limit (`RLIMIT_*`).
+    Limit(i32),
     Credentials,
     Privileges,
 }
 
 impl SetupStep {
+    /// As the child reports it: the step in the low byte, a limit's
+    /// resource above it (plain arithmetic: the child may call this).
     fn code(self) -> u32 {
-        self as u32
+        match self {
+            SetupStep::Exec => 0,
+            SetupStep::Session => 1,
+            SetupStep::Stdio => 2,
+            SetupStep::Workdir => 3,
+            SetupStep::Limit(resource) => 4 | ((resource as u32 & 0xff) << 8),
+            SetupStep::Credentials => 5,
+            SetupStep::Privileges => 6,
+        }
     }
 
     fn from_code(code: u32) -> SetupStep {
-        [
-            SetupStep::Exec,
-            SetupStep::Session,
-            SetupStep::Stdio,
-            SetupStep::Workdir,
-            SetupStep::Limits,
-            SetupStep::Credentials,
-            SetupStep::Privileges,
-        ]
-        .into_iter()
-        .find(|s| s.code() == code)
-        .unwrap_or(SetupStep::Exec)
+        match code & 0xff {
+            1 => SetupStep::Session,
+            2 => SetupStep::Stdio,
+            3 => SetupStep::Workdir,
+            4 => SetupStep::Limit((code >> 8) as i32),
+            5 => SetupStep::Credentials,
+            6 => SetupStep::Privileges,
+            _ => SetupStep::Exec,
+        }
     }
 }
 
@@ -192,17 +200,32 @@ impl std::fmt::Display for SpawnError {
             SpawnError::Fork(e) => write!(f, "unable to fork: {}", super::Reason(e)),
             SpawnError::Exec { stage, error, .. } => {
                 let step = match stage {
-                    SetupStep::Exec => "",
-                    SetupStep::Session => "unable to set the process group: ",
-                    SetupStep::Stdio => "unable to open /dev/null: ",
-                    SetupStep::Workdir => "unable to enter the working directory: ",
-                    SetupStep::Limits => "unable to set resource limits: ",
-                    SetupStep::Credentials => "unable to switch user: ",
-                    SetupStep::Privileges => "unable to set no_new_privs: ",
+                    SetupStep::Exec => String::new(),
+                    SetupStep::Session => "unable to set the process group: ".into(),
+                    SetupStep::Stdio => "unable to open /dev/null: ".into(),
+                    SetupStep::Workdir => "unable to enter the working directory: ".into(),
+                    SetupStep::Limit(resource) => {
+                        format!("unable to set the {} limit: ", limit_name(*resource))
+                    }
+                    SetupStep::Credentials => "unable to switch user: ".into(),
+                    SetupStep::Privileges => "unable to set no_new_privs: ".into(),
                 };
                 write!(f, "{step}{}", super::Reason(error))
             }
         }
+    }
+}
+
+/// A resource limit's name as the config writes it (`limits: {nofile: ...}`).
+pub fn limit_name(resource: i32) -> &'static str {
+    match resource {
+        r if r == libc::RLIMIT_NOFILE as i32 => "nofile",
+        r if r == libc::RLIMIT_NPROC as i32 => "nproc",
+        r if r == libc::RLIMIT_CORE as i32 => "core",
+        r if r == libc::RLIMIT_STACK as i32 => "stack",
+        r if r == libc::RLIMIT_MEMLOCK as i32 => "memlock",
+        r if r == libc::RLIMIT_AS as i32 => "as",
+        _ => "resource",
     }
 }
 
@@ -238,6 +261,11 @@ impl Program {
     /// The command as the user wrote it, for messages.
     pub fn display(&self) -> &str {
         &self.0.display
+    }
+
+    /// The program itself as given (its first argument), for messages.
+    pub fn name(&self) -> String {
+        self.0.argv.first().map(|a| a.to_string_lossy().into_owned()).unwrap_or_default()
     }
 }
 

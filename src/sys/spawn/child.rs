@@ -293,7 +293,7 @@ pub(super) fn exec_child(job: &Job) -> ! {
     for &(resource, soft, hard) in &setup.limits {
         let limit = libc::rlimit { rlim_cur: soft, rlim_max: hard };
         if let Err(errno) = sys!(libc::SYS_prlimit64, 0, resource, &raw const limit, 0) {
-            fail(SetupStep::Limits, errno);
+            fail(SetupStep::Limit(resource), errno);
         }
     }
     if let Some(mask) = setup.umask {

@@ -29,9 +29,10 @@ fn exit_code_of(pid: i32) -> i32 {
 fn shared_memory_start_reports_the_failed_step() {
     let workdir = Setup { workdir: Some(c"/nonexistent/dir".into()), ..Setup::default() };
     let limit = Setup { limits: vec![(libc::RLIMIT_NOFILE as i32, 2, 1)], ..Setup::default() };
-    for (setup, stage, errno) in
-        [(workdir, SetupStep::Workdir, libc::ENOENT), (limit, SetupStep::Limits, libc::EINVAL)]
-    {
+    for (setup, stage, errno) in [
+        (workdir, SetupStep::Workdir, libc::ENOENT),
+        (limit, SetupStep::Limit(libc::RLIMIT_NOFILE as i32), libc::EINVAL),
+    ] {
         match spawn_with(&true_program(), Placement::default(), &setup) {
             Err(SpawnError::Exec { pid, stage: got, error }) => {
                 assert_eq!((got, error.raw_os_error()), (stage, Some(errno)));
@@ -110,4 +111,15 @@ fn a_started_child_reports_through_the_pipe() {
     let pending = start(&true_program(), Placement::default(), &Setup::default()).unwrap();
     assert_eq!(outcome_within_2s(&pending).map(|r| r.ok()), Some(Some(pending.pid)));
     assert_eq!(exit_code_of(pending.pid), 0);
+}
+
+/// A limit that cannot be set is named in the start error (issue 20).
+#[test]
+fn a_limit_that_cannot_be_set_is_named() {
+    let error = SpawnError::Exec {
+        pid: 0,
+        stage: SetupStep::from_code(SetupStep::Limit(libc::RLIMIT_NOFILE as i32).code()),
+        error: io::Error::from_raw_os_error(libc::EPERM),
+    };
+    assert_eq!(error.to_string(), "unable to set the nofile limit: Operation not permitted");
 }
