@@ -300,6 +300,7 @@ fn parse_client(
     let mut config = env("WARDEN_CONFIG").filter(|c| !c.is_empty()).map(PathBuf::from);
     let (mut json, mut follow, mut live, mut lines) = (false, false, false, MAX_LOG_LINES);
     let mut wide = false;
+    let mut timeout = None;
     let mut names = Vec::new();
     let mut parser = lexopt::Parser::from_args(args);
     let bad = |e: lexopt::Error| UsageError(format!("{verb}: {e}"));
@@ -308,6 +309,12 @@ fn parse_client(
             Short('c') | Long("config") => config = Some(PathBuf::from(parser.value().map_err(bad)?)),
             Long("json") if verb == "status" => json = true,
             Short('w') | Long("wide") if verb == "status" => wide = true,
+            Long("timeout") if matches!(verb, "start" | "stop" | "restart") => {
+                let text = string_value(&mut parser, "--timeout")?;
+                let wait = crate::control::parse_wait(&text)
+                    .map_err(|why| UsageError(format!("{verb} --timeout: {why}")))?;
+                timeout = Some(wait);
+            }
             Short('f') | Long("follow") if verb == "logs" => follow = true,
             Short('n') | Long("lines") if verb == "logs" => {
                 let text = string_value(&mut parser, "-n")?;
@@ -338,9 +345,9 @@ fn parse_client(
     };
     let request = match verb {
         "status" => Request::Status { json, color: false, wide, names },
-        "start" => Request::Start(some(names)?),
-        "stop" => Request::Stop(some(names)?),
-        "restart" => Request::Restart(some(names)?),
+        "start" => Request::Start(crate::control::Targets { names: some(names)?, timeout }),
+        "stop" => Request::Stop(crate::control::Targets { names: some(names)?, timeout }),
+        "restart" => Request::Restart(crate::control::Targets { names: some(names)?, timeout }),
         "reload" if names.is_empty() => Request::Reload,
         "reload" => return Err(UsageError("reload takes no names: it applies the whole config".into())),
         "logs" => match <[String; 1]>::try_from(names) {

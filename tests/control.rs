@@ -27,6 +27,7 @@ in_both_modes!(
     a_stop_that_ends_in_sigkill_says_so,
     start_of_a_periodic_job_waits_for_its_run,
     event_lines_and_status_say_what_is_going_on,
+    a_wait_ends_at_its_timeout,
 );
 
 struct Setup {
@@ -575,4 +576,26 @@ fn event_lines_and_status_say_what_is_going_on(mode: Mode) {
     let uptime = row.split_whitespace().nth(4).unwrap();
     assert_ne!(uptime, "-", "{row}");
     drop(stopping);
+}
+
+/// `start`, `stop` and `restart` wait for the outcome for `--timeout` (5
+/// minutes when not given), then answer with what is still on the way and
+/// exit 1 (issue 20: the wait was always 5 minutes, silently).
+fn a_wait_ends_at_its_timeout(mode: Mode) {
+    let s =
+        start(mode, "control: $SOCK\nservices:\n  never:\n    command: [sleep, \"100\"]\n    notify: true\n");
+    assert!(wait_until(5 * SECOND, || pid_in_status(&s.socket, "never").is_some()));
+    let began = Instant::now();
+    let out = client(&s.socket, &["restart", "--timeout", "1s", "never"]);
+    let took = began.elapsed();
+    assert_eq!(out.status.code(), Some(1), "{}{}", stdout(&out), stderr(&out));
+    assert!(
+        stdout(&out).contains("never: still on the way after 1s; not waiting any longer"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(took >= SECOND && took < 5 * SECOND, "answered after {took:?}");
+    let bad = client(&s.socket, &["start", "--timeout", "0s", "never"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(stderr(&bad).contains("start --timeout: \"0s\" is not from 1s to 1h"), "{}", stderr(&bad));
 }

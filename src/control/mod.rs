@@ -45,6 +45,17 @@ pub fn describe_address(address: &std::os::unix::net::SocketAddr) -> String {
     }
 }
 
+/// The services a `start`, `stop` or `restart` acts on, and how long the
+/// client waits for them (`--timeout`; 5 minutes when not given).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Targets {
+    pub names: Vec<String>,
+    pub timeout: Option<std::time::Duration>,
+}
+
+/// The longest a client may ask to wait for `start`, `stop` or `restart`.
+pub const MAX_WAIT: std::time::Duration = std::time::Duration::from_secs(3600);
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Request {
     Status {
@@ -54,9 +65,9 @@ pub enum Request {
         wide: bool,
         names: Vec<String>,
     },
-    Start(Vec<String>),
-    Stop(Vec<String>),
-    Restart(Vec<String>),
+    Start(Targets),
+    Stop(Targets),
+    Restart(Targets),
     Logs {
         name: String,
         lines: usize,
@@ -83,9 +94,18 @@ impl Request {
             Request::Status { json, color, wide, names } => {
                 add("status", &[(*json, "--json"), (*color, "--color"), (*wide, "--wide")], names)
             }
-            Request::Start(names) => add("start", &[], names),
-            Request::Stop(names) => add("stop", &[], names),
-            Request::Restart(names) => add("restart", &[], names),
+            Request::Start(t) | Request::Stop(t) | Request::Restart(t) => {
+                let verb = match self {
+                    Request::Start(_) => "start",
+                    Request::Stop(_) => "stop",
+                    _ => "restart",
+                };
+                words.push(verb.to_string());
+                if let Some(timeout) = t.timeout {
+                    words.push(format!("--timeout={}", crate::duration::format(timeout)));
+                }
+                words.extend(t.names.iter().cloned());
+            }
             Request::Logs { name, lines, follow } => {
                 add("logs", &[(*follow, "-f")], &[format!("-n{lines}"), name.clone()])
             }
@@ -138,9 +158,21 @@ impl Request {
                     names,
                 })
             }
-            "start" => known(&[]).and(some(names)).map(Request::Start),
-            "stop" => known(&[]).and(some(names)).map(Request::Stop),
-            "restart" => known(&[]).and(some(names)).map(Request::Restart),
+            "start" | "stop" | "restart" => {
+                let mut timeout = None;
+                for flag in &flags {
+                    let Some(value) = flag.strip_prefix("--timeout=") else {
+                        return Err(format!("{verb}: unknown option \"{}\"", flag.escape_debug()));
+                    };
+                    timeout = Some(parse_wait(value).map_err(|why| format!("{verb}: --timeout: {why}"))?);
+                }
+                let targets = Targets { names: some(names)?, timeout };
+                Ok(match verb {
+                    "start" => Request::Start(targets),
+                    "stop" => Request::Stop(targets),
+                    _ => Request::Restart(targets),
+                })
+            }
             "reload" => {
                 known(&[])?;
                 if names.is_empty() { Ok(Request::Reload) } else { Err("reload: takes no names".into()) }
@@ -189,3 +221,12 @@ pub fn header(result: Result<(), &str>) -> String {
 
 #[cfg(test)]
 mod tests;
+
+/// A `--timeout` value: a duration from 1s to `MAX_WAIT`.
+pub fn parse_wait(text: &str) -> Result<std::time::Duration, String> {
+    let wait = crate::duration::parse(text)?;
+    if wait < std::time::Duration::from_secs(1) || wait > MAX_WAIT {
+        return Err(format!("\"{text}\" is not from 1s to {}", crate::duration::format(MAX_WAIT)));
+    }
+    Ok(wait)
+}

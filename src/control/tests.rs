@@ -6,9 +6,12 @@ fn every_request_survives_encoding() {
     for request in [
         Request::Status { json: true, color: false, wide: false, names: names.clone() },
         Request::Status { json: false, color: true, wide: true, names: vec![] },
-        Request::Start(names.clone()),
-        Request::Stop(names.clone()),
-        Request::Restart(names.clone()),
+        Request::Start(Targets { names: names.clone(), timeout: None }),
+        Request::Stop(Targets { names: names.clone(), timeout: Some(std::time::Duration::from_secs(30)) }),
+        Request::Restart(Targets {
+            names: names.clone(),
+            timeout: Some(std::time::Duration::from_millis(90_500)),
+        }),
         Request::Logs { name: "web".into(), lines: 7, follow: true },
         Request::Logs { name: "web".into(), lines: 0, follow: false },
         Request::Reload,

@@ -5,10 +5,13 @@
 
 use std::time::Instant;
 
+use std::time::Duration;
+
 use super::Supervisor;
 use super::command::{Answer, Command};
 use super::core::UnitId;
 use super::serve::Stage;
+use super::serve::WAIT_LIMIT;
 use crate::control::report::View;
 use crate::control::{self, Request, http, report};
 
@@ -131,9 +134,9 @@ impl Supervisor {
                 }
                 body
             }
-            Request::Start(names) => return self.command(token, &names, Command::Start),
-            Request::Restart(names) => return self.command(token, &names, Command::Restart),
-            Request::Stop(names) => return self.command(token, &names, Command::Stop),
+            Request::Start(t) => return self.command(token, &t.names, Command::Start, t.timeout),
+            Request::Restart(t) => return self.command(token, &t.names, Command::Restart, t.timeout),
+            Request::Stop(t) => return self.command(token, &t.names, Command::Stop, t.timeout),
         };
         self.answer(token, answer.into_bytes());
     }
@@ -164,7 +167,7 @@ impl Supervisor {
     }
 
     /// start, stop, restart: given to each service's machine, then waited for.
-    fn command(&mut self, token: u64, names: &[String], command: Command) {
+    fn command(&mut self, token: u64, names: &[String], command: Command, timeout: Option<Duration>) {
         if let Some(refusal) = self.core.refuses_commands() {
             return self.answer(token, control::header(Err(&refusal.to_string())).into_bytes());
         }
@@ -200,14 +203,15 @@ impl Supervisor {
                 .answer(token, format!("{}{body}", control::header(Err("nothing was done"))).into_bytes());
         }
         let refused = refused.iter().map(|r| format!("{r}\n")).collect::<String>();
-        self.wait(token, Stage::Waiting { command, units: waits }, refused.into_bytes());
+        let limit = timeout.unwrap_or(WAIT_LIMIT);
+        self.wait(token, Stage::Waiting { command, units: waits, limit }, refused.into_bytes());
         self.settle_waits();
     }
 
     /// Answers the clients whose services have carried out their command.
     pub(super) fn settle_waits(&mut self) {
         for token in self.server.waiting() {
-            let Some(Stage::Waiting { command, units }) = self.server.stage(token) else { continue };
+            let Some(Stage::Waiting { command, units, .. }) = self.server.stage(token) else { continue };
             let answers: Vec<Answer> =
                 units.iter().map(|(unit, _, since)| self.answer_of(*unit, *command, *since)).collect();
             if answers.contains(&Answer::Pending) {

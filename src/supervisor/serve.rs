@@ -28,7 +28,7 @@ const MAX_CONNECTIONS: usize = 512;
 /// Time a client has to send its request and take its answer.
 const REQUEST_TIME: Duration = Duration::from_secs(5);
 /// How long `start`, `stop` and `restart` wait for the outcome at most.
-const WAIT_LIMIT: Duration = Duration::from_secs(300);
+pub(super) const WAIT_LIMIT: Duration = Duration::from_secs(300);
 /// Bytes queued for a `logs -f` reader; beyond, lines are dropped and counted.
 const FOLLOW_LIMIT: usize = 256 * 1024;
 /// Accepts per wake-up, so that a flood of clients cannot starve the rest.
@@ -98,6 +98,8 @@ pub(super) enum Stage {
     Waiting {
         command: Command,
         units: Vec<(UnitId, String, Instant)>,
+        /// How long the client waits (`--timeout`).
+        limit: Duration,
     },
     /// `logs -f`: output of the unit is appended as it comes.
     Following {
@@ -328,7 +330,8 @@ impl Supervisor {
         if let Some(timer) = conn.timer.take() {
             self.init.reactor.cancel_timer(timer);
         }
-        let timer = self.init.reactor.add_timer(deadline_after(WAIT_LIMIT), Timer::Connection { token });
+        let limit = if let Stage::Waiting { limit, .. } = conn.stage { limit } else { WAIT_LIMIT };
+        let timer = self.init.reactor.add_timer(deadline_after(limit), Timer::Connection { token });
         conn.timer = Some(timer);
         conn.output = refused;
     }
@@ -457,12 +460,12 @@ impl Supervisor {
         let Some(conn) = self.server.conns.get_mut(&token) else { return };
         conn.timer = None;
         match &conn.stage {
-            Stage::Waiting { units, .. } => {
+            Stage::Waiting { units, limit, .. } => {
                 let names: Vec<&str> = units.iter().map(|(_, n, _)| n.as_str()).collect();
                 let body = format!(
                     "{}: still on the way after {}; not waiting any longer\n",
                     names.join(", "),
-                    crate::duration::format(WAIT_LIMIT)
+                    crate::duration::format(*limit)
                 );
                 self.finish_wait(token, true, &body);
             }
