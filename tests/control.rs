@@ -28,6 +28,7 @@ in_both_modes!(
     start_of_a_periodic_job_waits_for_its_run,
     event_lines_and_status_say_what_is_going_on,
     a_wait_ends_at_its_timeout,
+    a_moved_control_socket_is_still_found,
 );
 
 struct Setup {
@@ -598,4 +599,47 @@ fn a_wait_ends_at_its_timeout(mode: Mode) {
     let bad = client(&s.socket, &["start", "--timeout", "0s", "never"]);
     assert_eq!(bad.status.code(), Some(2));
     assert!(stderr(&bad).contains("start --timeout: \"0s\" is not from 1s to 1h"), "{}", stderr(&bad));
+}
+
+/// A reload that changes `control:` (or `http:`) says that it applies at the
+/// next start and where warden listens until then; a client reading the
+/// edited file (whose path nothing listens on) still finds the running
+/// warden, at its abstract socket (issue 20: the reload said "changed none",
+/// and clients of the edited file found nobody). The client runs in warden's
+/// PID namespace, as one in the same container does.
+fn a_moved_control_socket_is_still_found(mode: Mode) {
+    // The path comes from the file only (WARDEN_CONTROL would win over it).
+    let dir = Dir::new();
+    let socket = format!("{}/warden.sock", dir.0.display());
+    let config =
+        dir.config(&format!("control: {socket}\nservices:\n  web:\n    command: [sleep, \"100\"]\n"));
+    let mut launch = Launch::new(mode, &["-c", &config]);
+    launch.command.env_remove("WARDEN_CONTROL");
+    let running = launch.start();
+    let s = Setup { dir, socket, config, warden: running };
+    assert!(wait_until(5 * SECOND, || pid_in_status(&s.socket, "web").is_some()), "{}", s.warden.stderr());
+    let moved = format!("{}/moved.sock", s.dir.0.display());
+    std::fs::write(
+        &s.config,
+        format!("control: {moved}\nservices:\n  web:\n    command: [sleep, \"100\"]\n"),
+    )
+    .unwrap();
+    let reload = client(&s.socket, &["reload"]);
+    let said = stdout(&reload);
+    assert!(
+        said.contains(&format!("; control apply at the next start (listening at {} until then)", s.socket)),
+        "{said}"
+    );
+    assert!(!std::path::Path::new(&moved).exists());
+    // A client that reads the edited file, inside warden's PID namespace.
+    let out = Command::new("nsenter")
+        .args(["--target", &s.warden.warden_pid.to_string(), "--pid", "--"])
+        .arg(warden())
+        .args(["status", "-c", &s.config])
+        .env_remove("WARDEN_CONTROL")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).contains("web"), "{}", stdout(&out));
 }

@@ -31,16 +31,13 @@ pub fn socket_path(config: Option<&Path>, env: &dyn Fn(&str) -> Option<String>) 
     Ok(PathBuf::from(crate::config::DEFAULT_CONTROL))
 }
 
-/// Connects to `socket`; at the default path, a warden that could not make
-/// it is found at its fallback address.
+/// Connects to `socket`; where nothing answers there, a warden is found at
+/// its abstract address (one that could not make the default path, or one
+/// whose config was edited to move its socket since it started).
 fn connect(socket: &Path) -> std::io::Result<UnixStream> {
     match UnixStream::connect(socket) {
         Err(e)
-            if socket.as_os_str() == crate::config::DEFAULT_CONTROL
-                && matches!(
-                    e.kind(),
-                    std::io::ErrorKind::NotFound | std::io::ErrorKind::ConnectionRefused
-                ) =>
+            if matches!(e.kind(), std::io::ErrorKind::NotFound | std::io::ErrorKind::ConnectionRefused) =>
         {
             super::fallback_address().and_then(|address| UnixStream::connect_addr(&address)).map_err(|_| e)
         }

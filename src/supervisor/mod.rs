@@ -357,7 +357,7 @@ impl Supervisor {
                     Ready::Io(ready) => match self.registry.token(ready.token) {
                         Some(Token::Signals) => self.drain_signals(),
                         Some(Token::Sink(index)) => self.on_sink(index),
-                        Some(Token::Listener { http }) => self.accept(http),
+                        Some(Token::Listener(listener)) => self.accept(listener),
                         Some(Token::Connection) => self.on_connection(ready.token, ready),
                         Some(Token::FileChecks) => self.on_file_checks(),
                         Some(Token::Capture) => self.on_capture(ready.token),

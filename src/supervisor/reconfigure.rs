@@ -93,6 +93,17 @@ impl Supervisor {
             }
             self.watch_notify_socket(index);
         }
+        // The sockets stay as they are until the next start; a client that
+        // reads a moved control path from the edited file finds this warden
+        // at its abstract socket.
+        let mut later = Vec::new();
+        if config.control != self.config.control {
+            later.push("control");
+            self.open_fallback_listener();
+        }
+        if config.http != self.config.http {
+            later.push("http");
+        }
         self.config.grace = config.grace;
         self.config.drain = config.drain;
         self.config.log_format = config.log_format;
@@ -100,7 +111,7 @@ impl Supervisor {
         crate::logger::set_timestamps(config.log_timestamps);
         self.format = config.log_format;
         let list = |names: &[String]| if names.is_empty() { "none".to_string() } else { names.join(", ") };
-        let summary = format!(
+        let mut summary = format!(
             "reloaded {}: added {}; removed {}; changed {}; {} unchanged",
             path.display(),
             list(&added),
@@ -108,6 +119,13 @@ impl Supervisor {
             list(&changed),
             reloaded.unchanged
         );
+        if !later.is_empty() {
+            let which = later.join(" and ");
+            summary.push_str(&format!(
+                "; {which} apply at the next start (listening at {} until then)",
+                self.listening_at()
+            ));
+        }
         self.note(&summary);
         let actions = self.core.take_actions();
         self.perform(actions);

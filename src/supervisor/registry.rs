@@ -22,6 +22,8 @@ pub const SINKS: [u64; 2] = super::capture::SINK_TOKENS;
 pub const CONTROL: u64 = 3;
 pub const HTTP: u64 = 4;
 pub const FILE_CHECKS: u64 = super::watch::FILE_CHECKS;
+/// The abstract control socket opened when a reload moved `control:`.
+pub const FALLBACK: u64 = 6;
 
 /// What a token in epoll belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,10 +31,9 @@ pub enum Token {
     Signals,
     /// warden's stdout (0) or stderr (1) has room again.
     Sink(usize),
-    /// The control socket's listener, or the HTTP one.
-    Listener {
-        http: bool,
-    },
+    /// A listener: the control socket, the HTTP port, or the abstract
+    /// control socket a reload that moved `control:` opened.
+    Listener(Listener),
     /// A control or HTTP connection (`serve`).
     Connection,
     /// The file-probe thread has results.
@@ -50,6 +51,13 @@ pub enum Token {
     Notify(UnitId),
     /// A unit's readiness pipe (`notify_fd`).
     Pipe(UnitId),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Listener {
+    Control,
+    Http,
+    Fallback,
 }
 
 /// What a child warden started is.
@@ -106,8 +114,9 @@ impl Registry {
     pub fn token(&self, token: u64) -> Option<Token> {
         match token {
             SIGNALS => Some(Token::Signals),
-            CONTROL => Some(Token::Listener { http: false }),
-            HTTP => Some(Token::Listener { http: true }),
+            CONTROL => Some(Token::Listener(Listener::Control)),
+            HTTP => Some(Token::Listener(Listener::Http)),
+            FALLBACK => Some(Token::Listener(Listener::Fallback)),
             FILE_CHECKS => Some(Token::FileChecks),
             _ if SINKS.contains(&token) => Some(Token::Sink(usize::from(token == SINKS[1]))),
             _ => match token >> KIND_SHIFT {

@@ -41,6 +41,9 @@ pub struct Server {
     /// The listener, and its path when it has one to remove at exit.
     control: Option<(UnixListener, Option<PathBuf>)>,
     http: Option<TcpListener>,
+    /// The abstract control socket, opened when a reload moved `control:`
+    /// so that clients reading the edited file still find this warden.
+    fallback: Option<UnixListener>,
     conns: HashMap<u64, Conn>,
     /// Connections following a service's output.
     followers: usize,
@@ -157,6 +160,7 @@ impl Supervisor {
         let fds = [
             (self.server.control.as_ref().map(|(l, _)| l.as_raw_fd()), registry::CONTROL),
             (self.server.http.as_ref().map(AsRawFd::as_raw_fd), registry::HTTP),
+            (self.server.fallback.as_ref().map(AsRawFd::as_raw_fd), registry::FALLBACK),
         ];
         for (fd, token) in fds {
             let Some(fd) = fd else { continue };
@@ -177,17 +181,64 @@ impl Supervisor {
             let _ = std::fs::remove_file(path);
         }
         self.server.http = None;
+        self.server.fallback = None;
         self.server.conns.clear();
     }
 
-    pub(super) fn accept(&mut self, is_http: bool) {
+    /// Where the control socket (and HTTP) listen now, for messages.
+    pub(super) fn listening_at(&self) -> String {
+        let control = match &self.server.control {
+            Some((_, Some(path))) => path.display().to_string(),
+            Some((_, None)) => {
+                control::fallback_address().map(|a| control::describe_address(&a)).unwrap_or_default()
+            }
+            None => "no control socket".into(),
+        };
+        match self.server.http.as_ref().and_then(|l| l.local_addr().ok()) {
+            Some(address) => format!("{control} and {address}"),
+            None => control,
+        }
+    }
+
+    /// A reload moved `control:`: the abstract socket too, so that a client
+    /// reading the edited file (a path nothing listens on yet) finds this
+    /// warden there. Nothing if the control socket is that one already.
+    pub(super) fn open_fallback_listener(&mut self) {
+        if self.server.fallback.is_some() || matches!(self.server.control, Some((_, None)) | None) {
+            return;
+        }
+        match bind_fallback() {
+            Ok((listener, name)) => {
+                if self.server.listening
+                    && let Err(e) =
+                        self.init.reactor.register(listener.as_raw_fd(), registry::FALLBACK, Interest::Read)
+                {
+                    warning!("cannot watch the control socket {name}: {}", Reason(&e));
+                    return;
+                }
+                info!("control socket {name} as well, until the next start");
+                self.server.fallback = Some(listener);
+            }
+            Err(e) => warning!("no abstract control socket for clients of the edited config: {e}"),
+        }
+    }
+
+    pub(super) fn accept(&mut self, which: registry::Listener) {
+        let is_http = which == registry::Listener::Http;
         for _ in 0..ACCEPTS_PER_WAKE {
-            let accepted = if is_http {
-                let Some(listener) = &self.server.http else { return };
-                listener.accept().map(|(s, _)| PeerSocket::Tcp(s))
-            } else {
-                let Some((listener, _)) = &self.server.control else { return };
-                listener.accept().map(|(s, _)| PeerSocket::Unix(s))
+            let accepted = match which {
+                registry::Listener::Http => {
+                    let Some(listener) = &self.server.http else { return };
+                    listener.accept().map(|(s, _)| PeerSocket::Tcp(s))
+                }
+                registry::Listener::Control => {
+                    let Some((listener, _)) = &self.server.control else { return };
+                    listener.accept().map(|(s, _)| PeerSocket::Unix(s))
+                }
+                registry::Listener::Fallback => {
+                    let Some(listener) = &self.server.fallback else { return };
+                    listener.accept().map(|(s, _)| PeerSocket::Unix(s))
+                }
             };
             let stream = match accepted {
                 Ok(stream) => stream,
