@@ -64,7 +64,7 @@ const CASES: &[(&str, &str)] = &[
     ),
     (
         "services:\n  web:\n    command: []\n",
-        "FILE:3:14: services.web.command: expected a command line (run by /bin/sh -c) or a list of arguments\n",
+        "FILE:3:14: services.web.command: empty command: give the program and its arguments, e.g. [nginx, -g, \"daemon off;\"]\n",
     ),
     ("services:\n  web:\n    command: \"\"\n", "FILE:3:14: services.web.command: empty command\n"),
     (
@@ -172,6 +172,10 @@ const CASES: &[(&str, &str)] = &[
         "FILE:4:22: services.web.limits.nofile: 999999999999 is above this system's maximum number of open files (NR_OPEN, /proc/sys/fs/nr_open)\n",
     ),
     (
+        "services:\n  web:\n    command: [nginx, -g, \"daemon off;\"\n    restart: always\n",
+        "FILE:3:14: invalid YAML: this list is not closed: a \"]\" is missing (invalid indentation in flow construct at 4:5)\n",
+    ),
+    (
         "services:\n  web:\n    command: [x]\n    critical: maybe\n",
         "FILE:4:15: services.web.critical: \"maybe\" is not true or false\n",
     ),
@@ -241,7 +245,7 @@ const CASES: &[(&str, &str)] = &[
     ),
     (
         "services:\n  web:\n    command: [x\n",
-        "FILE:4:1: invalid YAML: while parsing a flow sequence, expected ',' or ']'\n",
+        "FILE:3:14: invalid YAML: this list is not closed: a \"]\" is missing (while parsing a flow sequence, expected ',' or ']' at 4:1)\n",
     ),
     (
         "services:\n  \"bad name\":\n    command: [x]\n",

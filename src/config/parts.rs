@@ -162,7 +162,15 @@ impl Reader<'_> {
                 }
                 Some(vec!["/bin/sh".into(), "-c".into(), line.into()])
             }
-            Value::List(items) if !items.is_empty() => {
+            Value::List(items) if items.is_empty() => {
+                self.problem(
+                    node.at,
+                    path,
+                    "empty command: give the program and its arguments, e.g. [nginx, -g, \"daemon off;\"]",
+                );
+                None
+            }
+            Value::List(items) => {
                 let argv: Vec<OsString> = items
                     .iter()
                     .enumerate()

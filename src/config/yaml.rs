@@ -54,9 +54,28 @@ fn position(span: Span) -> Position {
 pub fn parse(text: &str) -> Result<Node, YamlError> {
     let mut builder = Builder { anchors: HashMap::new(), nodes: 0, stack: Vec::new(), root: None };
     for result in Parser::new_from_str(text) {
-        let (event, span) = result.map_err(|e| YamlError {
-            at: Position { line: e.marker().line(), column: e.marker().col() + 1 },
-            message: e.info().to_string(),
+        let (event, span) = result.map_err(|e| {
+            let at = Position { line: e.marker().line(), column: e.marker().col() + 1 };
+            let message = e.info().to_string();
+            // An unclosed [ or { is found only where the next key starts:
+            // point at where it opened instead.
+            match builder.stack.last() {
+                Some(Open::List { at: opened, .. }) if message.contains("flow") => YamlError {
+                    at: *opened,
+                    message: format!(
+                        "this list is not closed: a \"]\" is missing ({message} at {}:{})",
+                        at.line, at.column
+                    ),
+                },
+                Some(Open::Map { at: opened, .. }) if message.contains("flow") => YamlError {
+                    at: *opened,
+                    message: format!(
+                        "this mapping is not closed: a \"}}\" is missing ({message} at {}:{})",
+                        at.line, at.column
+                    ),
+                },
+                _ => YamlError { at, message },
+            }
         })?;
         builder.event(event, span)?;
         if builder.root.is_some() && builder.stack.is_empty() {
