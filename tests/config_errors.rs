@@ -155,9 +155,10 @@ const CASES: &[(&str, &str)] = &[
         "FILE:1:1: this looks like an INI file (a supervisord config?); warden reads YAML: docs/migrating.md shows each supervisord key's counterpart\n",
     ),
     (
-        "services:\n  web:\n    command: [x]\n    working_dir: /srv\n    autorestart: true\n",
+        "services:\n  web:\n    command: [x]\n    working_dir: /srv\n    autorestart: true\n    numprocs: 4\n",
         "FILE:4:5: services.web.working_dir: unknown key (Compose, process-compose); warden's key is \"workdir\"\n\
-         FILE:5:5: services.web.autorestart: unknown key (supervisord; always, on-failure or never); warden's key is \"restart\"\n",
+         FILE:5:5: services.web.autorestart: unknown key (supervisord; always, on-failure or never); warden's key is \"restart\"\n\
+         FILE:6:5: services.web.numprocs: unknown key (supervisord, Compose: warden runs one process per service; declare one service for each)\n",
     ),
     (
         "services:\n  db:\n    command: [x]\n  web:\n    command: [x]\n    depends_on:\n      db: {condition: service_healthy}\n",

@@ -42,6 +42,7 @@ in_both_modes!(
     a_reload_restarts_dependents_around_their_dependency,
     other_signals_go_only_to_the_services_that_ask,
     a_command_sees_its_own_env_first,
+    a_program_that_daemonizes_is_pointed_out,
 );
 
 fn start(mode: Mode, args: &[&str]) -> Running {
@@ -636,6 +637,31 @@ fn a_command_sees_its_own_env_first(mode: Mode) {
     launch.command.env("WARDEN_TEST_SHARED", "wardens").env("HOME", "/root");
     let mut warden = launch.start();
     warden.expect("svc | port=8123 shared=mine home=/srv/svc");
+    warden.signal(libc::SIGTERM);
+    assert_eq!(warden.wait(10 * SECOND), 0);
+}
+
+/// A long-running program that exits 0 while processes it started go on
+/// (as nginx does without `daemon off;`) is pointed out once, with the pids
+/// and the fix; one that simply exits 0 is not (issue 20: both looked like
+/// `exited 0`).
+fn a_program_that_daemonizes_is_pointed_out(mode: Mode) {
+    let dir = Dir::new();
+    let config = dir.config(
+        "services:\n  bg:\n    command: \"sleep 100 & exit 0\"\n  plain:\n    command: \"true\"\n  \
+         keep:\n    command: [sleep, \"100\"]\n  daemon:\n    command: \"setsid sleep 100 & sleep 0.3; exit 0\"\n",
+    );
+    let mut warden = start(mode, &["-c", &config]);
+    warden.expect_stderr(5 * SECOND, "bg: exited 0, but processes it started keep running (pid ");
+    warden.expect_stderr(5 * SECOND, "plain: running -> exited");
+    hold(SECOND / 4);
+    let stderr = warden.stderr();
+    assert!(stderr.contains("daemon off;"), "{stderr}");
+    assert!(!stderr.contains("plain: exited 0, but"), "{stderr}");
+    // A daemon's setsid: a session of its own, still found.
+    warden.expect_stderr(5 * SECOND, "daemon: exited 0, but processes it started keep running (pid ");
+    let stderr = warden.stderr();
+    assert_eq!(count(&stderr, "but processes it started keep running"), 2, "{stderr}");
     warden.signal(libc::SIGTERM);
     assert_eq!(warden.wait(10 * SECOND), 0);
 }

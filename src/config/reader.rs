@@ -81,9 +81,12 @@ impl Reader<'_> {
             if known.contains(&name) {
                 fields.entries.insert(name, value);
             } else {
-                let foreign = foreign_key(name).filter(|(key, _)| known.contains(key));
+                let foreign = foreign_key(name).filter(|(key, _)| key.is_empty() || known.contains(key));
                 let hint = foreign
-                    .map(|(key, origin)| format!(" ({origin}); warden's key is \"{key}\""))
+                    .map(|(key, origin)| match key {
+                        "" => format!(" ({origin})"),
+                        key => format!(" ({origin}); warden's key is \"{key}\""),
+                    })
                     .or_else(|| suggest(name, known).map(|s| format!("; did you mean \"{s}\"?")))
                     .unwrap_or_else(|| {
                         if !self

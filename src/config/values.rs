@@ -183,6 +183,10 @@ pub(super) fn foreign_key(name: &str) -> Option<(&'static str, &'static str)> {
         "startretries" => ("max_restarts", "supervisord"),
         "depends" | "dependencies" | "requires" | "after" => ("depends_on", "started, ready or completed"),
         "cmd" | "entrypoint" => ("command", "a list, or a string for sh -c"),
+        // No counterpart (the empty key): the origin says what to do instead.
+        "numprocs" | "replicas" | "scale" => {
+            ("", "supervisord, Compose: warden runs one process per service; declare one service for each")
+        }
         _ => return None,
     })
 }

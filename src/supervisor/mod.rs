@@ -129,6 +129,11 @@ struct Slot {
     file_log: Option<crate::output::rotate::RotatingFile>,
     /// Lines of its output lost on warden's stdout or stderr.
     lines_dropped: u64,
+    /// When its current run was started, in boot clock ticks (to tell the
+    /// processes it started from others).
+    started_ticks: u64,
+    /// Said once that it seems to have put itself in the background.
+    daemon_warned: bool,
 }
 
 pub struct Supervisor {
@@ -144,6 +149,9 @@ pub struct Supervisor {
     config_path: Option<std::path::PathBuf>,
     /// Whose each token and each child is.
     registry: Registry,
+    /// Processes a service was said to have left running (one warning per
+    /// service, so a few pids at most).
+    left_behind: Vec<i32>,
     grace_timer: Option<TimerId>,
     /// Makes notification socket names unique.
     seed: u64,
@@ -205,6 +213,8 @@ impl Slot {
             tail: crate::output::Tail::default(),
             file_log: None,
             lines_dropped: 0,
+            started_ticks: 0,
+            daemon_warned: false,
         }
     }
 }
@@ -300,6 +310,7 @@ impl Supervisor {
             pending: VecDeque::new(),
             config_path,
             registry: Registry::default(),
+            left_behind: Vec::new(),
             grace_timer: None,
             seed,
             received: Vec::with_capacity(16),
@@ -484,7 +495,12 @@ impl Supervisor {
                 }
             }
             match owner {
-                Some(Child::Program(index)) => self.pending.push_back(Event::Exited { index, status }),
+                Some(Child::Program(index)) => {
+                    if status == ExitStatus::Exited(0) {
+                        self.warn_if_daemonized(index, pid);
+                    }
+                    self.pending.push_back(Event::Exited { index, status })
+                }
                 Some(_) => {}
                 None => {
                     self.server.orphans_reaped += 1;
@@ -531,6 +547,52 @@ impl Supervisor {
                 }
             }
         }
+    }
+
+    /// A long-running service's program (`pid`) exited 0: if processes it
+    /// started keep running (reparented to warden, unknown to it), it has
+    /// likely put itself in the background, and warden supervises nothing of
+    /// it. Its processes: those still in its session (warden made it a
+    /// session leader), and those that lead a session of their own (a
+    /// daemon's `setsid`), started since it did, that no other service
+    /// was said to have left. Said once per service, naming them and the fix.
+    fn warn_if_daemonized(&mut self, index: usize, pid: i32) {
+        let Some(slot) = self.slots.get(index).filter(|s| !s.daemon_warned) else { return };
+        if slot.service.kind != Kind::Longrun
+            || self.core.units.get(index).is_none_or(|u| u.is_main)
+            || self.core.phase != Phase::Running
+        {
+            return;
+        }
+        let since = slot.started_ticks;
+        let mut left: Vec<i32> = process::own_children()
+            .into_iter()
+            .filter(|child| self.registry.owner_of_child(*child).is_none())
+            .filter(|child| match process::session_and_start(*child) {
+                Some((session, _)) if session == pid => true,
+                Some((session, start)) => {
+                    session == *child && start >= since && !self.left_behind.contains(child)
+                }
+                None => false,
+            })
+            .collect();
+        if left.is_empty() {
+            return;
+        }
+        left.sort_unstable();
+        let pids: Vec<String> = left.iter().map(i32::to_string).collect();
+        let name = slot.service.name.clone();
+        if let Some(slot) = self.slots.get_mut(index) {
+            slot.daemon_warned = true;
+        }
+        self.left_behind.extend(&left);
+        warning!(
+            "{name}: exited 0, but processes it started keep running (pid{} {}): it seems to have put itself \
+             in the background, and warden cannot supervise that; run it in the foreground \
+             (nginx: -g \"daemon off;\", redis: --daemonize no; see docs/recipes.md)",
+            if left.len() == 1 { "" } else { "s" },
+            pids.join(", ")
+        );
     }
 
     /// The shutdown began: the service manager hears it, and nothing is

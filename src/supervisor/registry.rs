@@ -151,6 +151,11 @@ impl Registry {
         }
     }
 
+    /// Whose `pid` is, if warden started it.
+    pub fn owner_of_child(&self, pid: i32) -> Option<Child> {
+        self.children.get(&pid).copied()
+    }
+
     /// Whose `pid` was, forgotten (it was reaped, or is no longer watched).
     pub fn remove_child(&mut self, pid: i32) -> Option<Child> {
         self.children.remove(&pid)

@@ -153,6 +153,9 @@ impl Supervisor {
                     }
                     let token = self.registry.take(Kind::SpawnStatus);
                     self.registry.add_child(pending.pid, Child::Program(index));
+                    if let Some(slot) = self.slots.get_mut(index) {
+                        slot.started_ticks = crate::sys::process::boot_ticks_now();
+                    }
                     if let Err(e) = self.init.reactor.register(pending.fd(), token, Interest::Read) {
                         // Cannot watch it: learn the outcome when the child is reaped.
                         warning!("{name}: unable to watch the start: {}", Reason(&e));

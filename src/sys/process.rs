@@ -84,6 +84,45 @@ fn parent_of(stat: &[u8]) -> Option<i32> {
     fields.next()?.parse().ok()
 }
 
+/// warden's own children (every thread's), from `/proc/self/task/*/children`.
+pub fn own_children() -> Vec<i32> {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else { return Vec::new() };
+    let mut children = Vec::new();
+    for task in tasks.flatten() {
+        let path = task.path().join("children");
+        if let Ok(text) = std::fs::read_to_string(path) {
+            children.extend(text.split_ascii_whitespace().filter_map(|p| p.parse::<i32>().ok()));
+        }
+    }
+    children
+}
+
+/// `pid`'s session and when it started (in clock ticks since boot): fields
+/// 6 and 22 of its stat.
+pub fn session_and_start(pid: i32) -> Option<(i32, u64)> {
+    let stat = std::fs::read(format!("/proc/{pid}/stat")).ok()?;
+    let close = stat.iter().rposition(|&b| b == b')')?;
+    let rest = std::str::from_utf8(stat.get(close + 1..)?).ok()?;
+    // After "(comm)": state is field 3, so session (6) is the 4th and
+    // starttime (22) the 20th.
+    let fields: Vec<&str> = rest.split_ascii_whitespace().collect();
+    Some((fields.get(3)?.parse().ok()?, fields.get(19)?.parse().ok()?))
+}
+
+/// Now, in the clock ticks `start_ticks` counts: CLOCK_BOOTTIME through the
+/// vDSO, so no system call.
+pub fn boot_ticks_now() -> u64 {
+    let mut now = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: `now` is a valid, writable timespec; CLOCK_BOOTTIME exists on
+    // every kernel warden supports.
+    unsafe { libc::clock_gettime(libc::CLOCK_BOOTTIME, &mut now) };
+    // SAFETY: sysconf has no preconditions.
+    let hz = u64::try_from(unsafe { libc::sysconf(libc::_SC_CLK_TCK) }).unwrap_or(100).max(1);
+    let seconds = u64::try_from(now.tv_sec).unwrap_or(0);
+    let nanos = u64::try_from(now.tv_nsec).unwrap_or(0);
+    seconds * hz + nanos * hz / 1_000_000_000
+}
+
 #[cfg(test)]
 mod tests;
 
