@@ -228,6 +228,25 @@ pub struct Machine {
 }
 
 impl State {
+    /// One of each state (a process has pid 7 and started at `t`), for the
+    /// tests that go through them all.
+    #[cfg(test)]
+    pub fn every(t: Instant) -> [State; 11] {
+        [
+            State::Waiting,
+            State::Scheduled,
+            State::Starting,
+            State::Running { pid: 7, since: t },
+            State::Ready { pid: 7, since: t },
+            State::Unhealthy { pid: 7, since: t, cause: "liveness" },
+            State::Stopping { pid: 7, then: AfterStop::Stay },
+            State::Backoff,
+            State::Exited,
+            State::Failed,
+            State::Stopped,
+        ]
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             State::Waiting => "waiting",

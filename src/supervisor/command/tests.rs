@@ -14,22 +14,6 @@ fn machine(state: State) -> Machine {
     m
 }
 
-fn states(t: Instant) -> [State; 11] {
-    [
-        State::Waiting,
-        State::Scheduled,
-        State::Starting,
-        State::Running { pid: 7, since: t },
-        State::Ready { pid: 7, since: t },
-        State::Unhealthy { pid: 7, since: t, cause: "liveness" },
-        State::Stopping { pid: 7, then: AfterStop::Stay },
-        State::Backoff,
-        State::Exited,
-        State::Failed,
-        State::Stopped,
-    ]
-}
-
 /// The table in the module docs, cell by cell: what each command becomes in
 /// each state.
 #[test]
@@ -38,7 +22,7 @@ fn every_state_and_command() {
     let s = service(Kind::Longrun);
     let stop = Some(Input::Stop { then: AfterStop::Stay, timeout: s.stop_timeout });
     let restart = Some(Input::Stop { then: AfterStop::Restart, timeout: s.stop_timeout });
-    for state in states(t) {
+    for state in State::every(t) {
         let m = machine(state);
         let expected = match state {
             State::Waiting => [Err(Refusal::WaitingForDependencies), Ok(Some(Input::Start))],
@@ -109,7 +93,7 @@ fn start_of_a_failed_service_gets_a_fresh_budget() {
 fn stop_is_satisfied_when_no_process_is_left() {
     let t = Instant::now();
     let s = service(Kind::Longrun);
-    for state in states(t) {
+    for state in State::every(t) {
         let m = machine(state);
         let answer = m.answer(&s, Command::Stop, t, "why");
         if m.is_live() {

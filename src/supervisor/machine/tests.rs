@@ -256,19 +256,7 @@ fn stop_then_wait_goes_back_to_waiting_and_forgets_progress() {
 fn every_state_and_input() {
     let t = Instant::now();
     let s = service(Kind::Longrun, RestartPolicy::Always, Some(2));
-    let states = [
-        State::Waiting,
-        State::Scheduled,
-        State::Starting,
-        State::Running { pid: 7, since: t },
-        State::Ready { pid: 7, since: t },
-        State::Unhealthy { pid: 7, since: t, cause: "liveness" },
-        State::Stopping { pid: 7, then: AfterStop::Stay },
-        State::Backoff,
-        State::Exited,
-        State::Failed,
-        State::Stopped,
-    ];
+    let states = State::every(t);
     let inputs = [
         Input::Start,
         Input::Spawned { pid: 8 },
