@@ -20,8 +20,10 @@ Usage:
                                         is the main program, started once the
                                         services are ready
   warden validate [-c FILE]             check a config, print every error
-  warden status [NAME...] [--json]      state of each service
-  warden start|stop|restart NAME...     control services, waiting for the outcome
+  warden status [NAME...] [-w] [--json] state of each service (-w: reasons whole)
+  warden start|stop|restart [--timeout D] NAME...
+                                        control services, waiting for the outcome
+                                        (at most D; default 5m)
   warden logs NAME [-n LINES] [-f]      recent output of a service (-f: follow)
   warden reload                         re-read the config and apply the difference
   warden check [--live|--ready] [NAME]  exit 0 if ready (or live), 1 if not: for

@@ -130,9 +130,11 @@ const CASES: &[(&str, &str)] = &[
         "FILE:3:14: services.web.command: ${UNSET_VARIABLE_X} is not set; set it, or write ${UNSET_VARIABLE_X:-default}\n",
     ),
     (
-        "services:\n  web:\n    command: [x]\n    forward_signals: [USR1, TERM, FOO]\n",
+        "services:\n  web:\n    command: [x]\n    forward_signals: [USR1, TERM, FOO, CHLD, KILL]\n",
         "FILE:4:29: services.web.forward_signals: SIGTERM is warden's own (TERM, INT and QUIT stop it, HUP reloads it): it is never forwarded\n\
-         FILE:4:35: services.web.forward_signals: unknown signal \"FOO\" (write e.g. TERM, SIGINT, 15 or RTMIN+3)\n",
+         FILE:4:35: services.web.forward_signals: unknown signal \"FOO\" (write e.g. TERM, SIGINT, 15 or RTMIN+3)\n\
+         FILE:4:40: services.web.forward_signals: SIGCHLD tells warden that a child ended: it is never forwarded\n\
+         FILE:4:46: services.web.forward_signals: SIGKILL cannot be caught, so warden never receives it to forward\n",
     ),
     (
         "services:\n  web:\n    command: [x]\n    schedule: \"@reboot\"\n",

@@ -565,6 +565,20 @@ fn event_lines_and_status_say_what_is_going_on(mode: Mode) {
     }
     let json = stdout(&client(&s.socket, &["status", "--json", "web"]));
     assert!(json.contains("\"reason\":\"waiting for db (ready)\""), "{json}");
+    // -w reaches warden through the command line and the protocol: a reason
+    // too long for 80 columns comes whole.
+    let long = "a".repeat(40);
+    std::fs::write(
+        &s.config,
+        std::fs::read_to_string(&s.config).unwrap().replace("db:", &format!("{long}:")),
+    )
+    .unwrap();
+    let reload = client(&s.socket, &["reload"]);
+    assert!(reload.status.success(), "{}", stdout(&reload));
+    let cut = stdout(&client(&s.socket, &["status", "web"]));
+    let whole = stdout(&client(&s.socket, &["status", "-w", "web"]));
+    assert!(cut.lines().nth(1).unwrap().ends_with('…'), "{cut}");
+    assert!(whole.lines().nth(1).unwrap().ends_with(&format!("for {long} (ready)")), "{whole}");
 
     assert!(wait_until(5 * SECOND, || pid_in_status(&s.socket, "stubborn").is_some()));
     let socket = s.socket.clone();

@@ -5,19 +5,7 @@ use super::*;
 
 /// Checks that need every service: unknown dependencies, cycles, contradictions.
 pub(super) fn validate(config: &Config, root: &Node, problems: &mut Vec<Diagnostic>) {
-    let position_of = |service: &str, key: Option<&str>| -> Option<Position> {
-        let Value::Map(top) = &root.value else { return None };
-        let (_, services) = top.iter().find(|(k, _)| k.value.as_text() == Some("services"))?;
-        let Value::Map(entries) = &services.value else { return None };
-        let (service_key, service_node) = entries.iter().find(|(k, _)| k.value.as_text() == Some(service))?;
-        let Some(key) = key else { return Some(service_key.at) };
-        let Value::Map(fields) = &service_node.value else { return Some(service_key.at) };
-        fields
-            .iter()
-            .find(|(k, _)| k.value.as_text() == Some(key))
-            .map(|(k, _)| k.at)
-            .or(Some(service_key.at))
-    };
+    let position_of = |service: &str, key: Option<&str>| position_of(root, service, key);
     let names: Vec<&str> = config.services.iter().map(|s| s.name.as_str()).collect();
     for service in &config.services {
         let path = format!("services.{}", service.name);
@@ -88,10 +76,6 @@ pub(super) fn validate(config: &Config, root: &Node, problems: &mut Vec<Diagnost
 
 /// Where `service`'s `depends_on` names `dependency` (a list item or a map key).
 pub(super) fn entry_position(root: &Node, service: &str, dependency: &str) -> Option<Position> {
-    pub(super) fn field<'a>(node: &'a Node, key: &str) -> Option<&'a Node> {
-        let Value::Map(entries) = &node.value else { return None };
-        entries.iter().find(|(k, _)| k.value.as_text() == Some(key)).map(|(_, v)| v)
-    }
     let depends_on = field(field(field(root, "services")?, service)?, "depends_on")?;
     match &depends_on.value {
         Value::List(items) => items.iter().find(|i| i.value.as_text() == Some(dependency)).map(|i| i.at),
@@ -181,7 +165,7 @@ pub(super) fn advice(config: &Config, root: &Node) -> Vec<Diagnostic> {
             let need = begin + service.stop_timeout;
             let after = if begin > config.drain { " after the services that depend on it" } else { "" };
             Diagnostic {
-                at: entry_position_of_key(root, &service.name, "stop_timeout"),
+                at: position_of(root, &service.name, Some("stop_timeout")),
                 path: format!("services.{}.stop_timeout", service.name),
                 message: format!(
                     "{} cannot fit: it is stopped{after} at most {} into the grace of {}, so only {} of it is left \
@@ -197,13 +181,21 @@ pub(super) fn advice(config: &Config, root: &Node) -> Vec<Diagnostic> {
         .collect()
 }
 
-/// Where `key` of `service` is, or the service's own name, or nothing.
-fn entry_position_of_key(root: &Node, service: &str, key: &str) -> Option<Position> {
-    let field = |node: &Node, name: &str| -> Option<(Position, Node)> {
-        let Value::Map(entries) = &node.value else { return None };
-        entries.iter().find(|(k, _)| k.value.as_text() == Some(name)).map(|(k, v)| (k.at, v.clone()))
-    };
-    let (_, services) = field(root, "services")?;
-    let (service_at, node) = field(&services, service)?;
-    Some(field(&node, key).map_or(service_at, |(at, _)| at))
+/// The key node and the value node of `key` in mapping `node`.
+fn entry<'a>(node: &'a Node, key: &str) -> Option<(&'a Node, &'a Node)> {
+    let Value::Map(entries) = &node.value else { return None };
+    entries.iter().find(|(k, _)| k.value.as_text() == Some(key)).map(|(k, v)| (k, v))
+}
+
+/// The value of `key` in mapping `node`.
+fn field<'a>(node: &'a Node, key: &str) -> Option<&'a Node> {
+    entry(node, key).map(|(_, value)| value)
+}
+
+/// Where `key` of `service` is (its name, without a key or when the key is
+/// not there), or nothing when the service is not in the file.
+fn position_of(root: &Node, service: &str, key: Option<&str>) -> Option<Position> {
+    let (service_key, service_node) = entry(field(root, "services")?, service)?;
+    let at = key.and_then(|key| entry(service_node, key)).map(|(k, _)| k.at);
+    Some(at.unwrap_or(service_key.at))
 }

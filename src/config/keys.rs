@@ -279,16 +279,18 @@ pub(super) const SERVICE: &[Key] = &[
             let Some(items) = r.list(n, p) else { return };
             for item in items {
                 let Some(signal) = r.signal(item, p) else { continue };
-                if matches!(
-                    signal,
-                    libc::SIGTERM | libc::SIGINT | libc::SIGQUIT | libc::SIGHUP | libc::SIGCHLD
-                ) {
-                    let name = signals::name(signal);
-                    r.problem(
-                        item.at,
-                        p,
-                        format!("{name} is warden's own (TERM, INT and QUIT stop it, HUP reloads it): it is never forwarded"),
-                    );
+                let refused = match signal {
+                    libc::SIGTERM | libc::SIGINT | libc::SIGQUIT | libc::SIGHUP => Some(
+                        "is warden's own (TERM, INT and QUIT stop it, HUP reloads it): it is never forwarded",
+                    ),
+                    libc::SIGCHLD => Some("tells warden that a child ended: it is never forwarded"),
+                    libc::SIGKILL | libc::SIGSTOP => {
+                        Some("cannot be caught, so warden never receives it to forward")
+                    }
+                    _ => None,
+                };
+                if let Some(why) = refused {
+                    r.problem(item.at, p, format!("{} {why}", signals::name(signal)));
                     continue;
                 }
                 if !s.forward_signals.contains(&signal) {

@@ -82,38 +82,64 @@ impl std::fmt::Display for ConfigError {
     }
 }
 
+impl ConfigError {
+    /// A config with one problem (it could not be read, or parsed at all).
+    fn one(file: &str, at: Option<Position>, message: String) -> ConfigError {
+        ConfigError {
+            file: file.to_string(),
+            problems: vec![Diagnostic { at, path: String::new(), message }],
+            notes: Vec::new(),
+        }
+    }
+}
+
 /// Reads and checks the config at `path`. `env` looks up variables for `${VAR}`
 /// and the `WARDEN_*` overrides; `root` is where /etc/passwd and /etc/group live.
 pub fn load(path: &Path, env: &dyn Fn(&str) -> Option<String>, root: &Path) -> Result<Config, ConfigError> {
     let file = path.display().to_string();
-    let fail = |message: String| ConfigError {
-        file: file.clone(),
-        problems: vec![Diagnostic { at: None, path: String::new(), message }],
-        notes: Vec::new(),
+    let text = read(path, &file)?;
+    parse(&text, &file, env, root)
+}
+
+/// Reads and checks the config at `path` as `load` does, with the advice
+/// that does not make it invalid (`warden validate` prints it, one line each).
+pub fn load_with_advice(
+    path: &Path,
+    env: &dyn Fn(&str) -> Option<String>,
+    root: &Path,
+) -> Result<(Config, Vec<String>), ConfigError> {
+    let file = path.display().to_string();
+    let text = read(path, &file)?;
+    let (config, node) = check(&text, &file, env, root)?;
+    let report = ConfigError { file, problems: checks::advice(&config, &node), notes: Vec::new() };
+    let advice = if report.problems.is_empty() {
+        Vec::new()
+    } else {
+        report.to_string().lines().map(String::from).collect()
     };
-    let size =
-        std::fs::metadata(path).map_err(|e| fail(format!("cannot read: {}", crate::sys::Reason(&e))))?.len();
+    Ok((config, advice))
+}
+
+/// The text of the config at `path`: refused when larger than
+/// `MAX_FILE_SIZE`, and a byte that is not UTF-8 is reported where it is.
+fn read(path: &Path, file: &str) -> Result<String, ConfigError> {
+    let unreadable =
+        |e: std::io::Error| ConfigError::one(file, None, format!("cannot read: {}", crate::sys::Reason(&e)));
+    let size = std::fs::metadata(path).map_err(unreadable)?.len();
     if size > MAX_FILE_SIZE {
-        return Err(fail(format!("{size} bytes is larger than the {MAX_FILE_SIZE}-byte limit for a config")));
+        let message = format!("{size} bytes is larger than the {MAX_FILE_SIZE}-byte limit for a config");
+        return Err(ConfigError::one(file, None, message));
     }
-    let bytes = std::fs::read(path).map_err(|e| fail(format!("cannot read: {}", crate::sys::Reason(&e))))?;
-    let text = String::from_utf8(bytes).map_err(|e| {
+    let bytes = std::fs::read(path).map_err(unreadable)?;
+    String::from_utf8(bytes).map_err(|e| {
         let bytes = e.as_bytes();
         let good = bytes.get(..e.utf8_error().valid_up_to()).unwrap_or_default();
         let line = good.iter().filter(|b| **b == b'\n').count() + 1;
         let column = good.iter().rev().take_while(|b| **b != b'\n').count() + 1;
         let byte = bytes.get(good.len()).copied().unwrap_or(0);
-        ConfigError {
-            file: file.clone(),
-            problems: vec![Diagnostic {
-                at: Some(Position { line, column }),
-                path: String::new(),
-                message: format!("byte 0x{byte:02x} is not UTF-8: save the file as UTF-8"),
-            }],
-            notes: Vec::new(),
-        }
-    })?;
-    parse(&text, &file, env, root)
+        let message = format!("byte 0x{byte:02x} is not UTF-8: save the file as UTF-8");
+        ConfigError::one(file, Some(Position { line, column }), message)
+    })
 }
 
 /// The lists of keys that an unknown key without a close match was checked
@@ -140,30 +166,6 @@ fn known_keys_notes(lists: &[Vec<String>]) -> Vec<String> {
         .collect()
 }
 
-/// Reads and checks the config at `path` as `load` does, with the advice
-/// that does not make it invalid (`warden validate` prints it).
-pub fn load_with_advice(
-    path: &Path,
-    env: &dyn Fn(&str) -> Option<String>,
-    root: &Path,
-) -> Result<(Config, Vec<String>), ConfigError> {
-    let config = load(path, env, root)?;
-    // Read again for the positions: `validate` only, never on the loop.
-    let text = std::fs::read_to_string(path).unwrap_or_default();
-    let advice = yaml::parse(&text)
-        .map(|node| {
-            let file = path.display().to_string();
-            let report = ConfigError { file, problems: checks::advice(&config, &node), notes: Vec::new() };
-            if report.problems.is_empty() {
-                Vec::new()
-            } else {
-                report.to_string().lines().map(String::from).collect()
-            }
-        })
-        .unwrap_or_default();
-    Ok((config, advice))
-}
-
 /// Where an INI section header (`[program:web]`) opens the file, if it is
 /// the first thing in it (blank lines and `#` or `;` comments aside): YAML
 /// would read it as a list, and report something far less useful.
@@ -187,28 +189,24 @@ pub fn parse(
     env: &dyn Fn(&str) -> Option<String>,
     root: &Path,
 ) -> Result<Config, ConfigError> {
+    check(text, file, env, root).map(|(config, _)| config)
+}
+
+/// Checks config `text`; with the config, the positioned nodes it was read
+/// from (for advice that names a place).
+fn check(
+    text: &str,
+    file: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+    root: &Path,
+) -> Result<(Config, Node), ConfigError> {
     if let Some(at) = looks_like_ini(text) {
-        return Err(ConfigError {
-            file: file.to_string(),
-            problems: vec![Diagnostic {
-                at: Some(at),
-                path: String::new(),
-                message: "this looks like an INI file (a supervisord config?); warden reads YAML: \
-                          docs/migrating.md shows each supervisord key's counterpart"
-                    .into(),
-            }],
-            notes: Vec::new(),
-        });
+        let message = "this looks like an INI file (a supervisord config?); warden reads YAML: \
+                       docs/migrating.md shows each supervisord key's counterpart";
+        return Err(ConfigError::one(file, Some(at), message.into()));
     }
-    let node = yaml::parse(text).map_err(|e| ConfigError {
-        file: file.to_string(),
-        problems: vec![Diagnostic {
-            at: Some(e.at),
-            path: String::new(),
-            message: format!("invalid YAML: {}", e.message),
-        }],
-        notes: Vec::new(),
-    })?;
+    let node = yaml::parse(text)
+        .map_err(|e| ConfigError::one(file, Some(e.at), format!("invalid YAML: {}", e.message)))?;
     let mut reader =
         Reader { problems: Vec::new(), env, root, key_lists: Vec::new(), service_env: Vec::new() };
     let config = reader.config(&node);
@@ -219,7 +217,7 @@ pub fn parse(
     // Stable: problems at one place keep the order they were found in.
     problems.sort_by_key(|p| p.at.map(|at| (at.line, at.column)));
     match config {
-        Some(config) if problems.is_empty() => Ok(config),
+        Some(config) if problems.is_empty() => Ok((config, node)),
         _ => {
             Err(ConfigError { file: file.to_string(), problems, notes: known_keys_notes(&reader.key_lists) })
         }

@@ -350,12 +350,21 @@ impl Core {
         self.units.get(id.index).filter(|u| u.id == id.serial)
     }
 
-    /// What a waiting unit waits for ("waiting for db (ready)"), for status;
-    /// None when it does not wait. Computed when asked, never per event.
-    pub fn waiting_for(&self, index: usize) -> Option<String> {
-        let unit = self.units.get(index).filter(|u| u.machine.state == State::Waiting && !u.retired)?;
-        let unmet = gates::unmet(&unit.service.depends_on, &self.live_facts());
-        (!unmet.is_empty()).then(|| format!("waiting for {}", unmet.join(", ")))
+    /// What each waiting unit waits for ("waiting for db (ready)"), for
+    /// status, by unit index; None for one that does not wait. Computed when
+    /// asked, never per event.
+    pub fn waiting_for(&self) -> Vec<Option<String>> {
+        let live = self.live_facts();
+        self.units
+            .iter()
+            .map(|unit| {
+                if unit.machine.state != State::Waiting || unit.retired {
+                    return None;
+                }
+                let unmet = gates::unmet(&unit.service.depends_on, &live);
+                (!unmet.is_empty()).then(|| format!("waiting for {}", unmet.join(", ")))
+            })
+            .collect()
     }
 
     /// The unit that runs `name`, if any (retired ones excepted).

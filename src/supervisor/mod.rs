@@ -62,6 +62,9 @@ use watch::Watch;
 const MAX_IN_FLIGHT: usize = 128;
 /// Events one batch may cause in turn (each spawn causes at most one more).
 const EVENT_BUDGET: usize = 100_000;
+/// Pids said to be left running by a daemonizing service that are kept, so
+/// that another service's exit does not claim them again.
+const LEFT_BEHIND_KEPT: usize = 64;
 /// Name of the main program in events; not a valid service name, so no clash.
 const MAIN: &str = "(main)";
 /// Services run in a session of their own: own process group, no terminal.
@@ -149,8 +152,8 @@ pub struct Supervisor {
     config_path: Option<std::path::PathBuf>,
     /// Whose each token and each child is.
     registry: Registry,
-    /// Processes a service was said to have left running (one warning per
-    /// service, so a few pids at most).
+    /// Processes a service was said to have left running (the last
+    /// `LEFT_BEHIND_KEPT`).
     left_behind: Vec<i32>,
     grace_timer: Option<TimerId>,
     /// Makes notification socket names unique.
@@ -586,6 +589,9 @@ impl Supervisor {
             slot.daemon_warned = true;
         }
         self.left_behind.extend(&left);
+        // Bounded: only recent ones can be claimed twice.
+        let excess = self.left_behind.len().saturating_sub(LEFT_BEHIND_KEPT);
+        self.left_behind.drain(..excess);
         warning!(
             "{name}: exited 0, but processes it started keep running (pid{} {}): it seems to have put itself \
              in the background, and warden cannot supervise that; run it in the foreground \

@@ -42,7 +42,8 @@ impl Supervisor {
         }
         // New slots for what is added or changed, all built before anything
         // changes: one that cannot be built leaves everything as it was.
-        let to_build = reload::to_build(&self.core.difference(&config.services));
+        let difference = self.core.difference(&config.services);
+        let to_build = reload::to_build(&difference);
         let first_id = self.core.reserve_ids(to_build.len());
         let mut built = Vec::new();
         for (n, index) in to_build.into_iter().enumerate() {
@@ -54,7 +55,7 @@ impl Supervisor {
             }
         }
         let units = built.iter().map(|s| (s.service.clone(), s.id)).collect();
-        let reloaded = self.core.reload(Instant::now(), &config.services, units);
+        let reloaded = self.core.reload(Instant::now(), &config.services, &difference, units);
         self.core.grace = config.grace;
         self.core.drain = config.drain;
         let mut removed = Vec::new();

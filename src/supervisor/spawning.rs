@@ -167,14 +167,22 @@ impl Supervisor {
                     if let SpawnError::Fork(err) = &e {
                         warning!("{name}: unable to fork: {}", Reason(err));
                     }
-                    let why = self
-                        .slots
-                        .get(index)
-                        .map_or_else(|| format!("cannot run: {e}"), |s| cannot_run(&s.program, &e));
-                    self.pending.push_back(Event::SpawnFailed { index, code: e.exit_code(), why });
+                    self.start_failed(index, &e);
                 }
             }
         }
+    }
+
+    /// A start failed: the core hears it, with why. An exec or set-up
+    /// failure names the program (`cannot run /no/such/binary: No such file
+    /// or directory`); a failed fork is warden's want of resources, not the
+    /// program's.
+    fn start_failed(&mut self, index: usize, error: &SpawnError) {
+        let why = match (error, self.slots.get(index)) {
+            (SpawnError::Exec { .. }, Some(slot)) => format!("cannot run {}: {error}", slot.program.name()),
+            _ => format!("cannot run: {error}"),
+        };
+        self.pending.push_back(Event::SpawnFailed { index, code: error.exit_code(), why });
     }
 
     /// The exec-status pipe of a spawn in flight has news.
@@ -188,11 +196,7 @@ impl Supervisor {
             Err(e) => {
                 // The child exits 127 by itself; its reap is no concern of the core.
                 self.registry.remove_child(pending.pid);
-                let why = self
-                    .slots
-                    .get(index)
-                    .map_or_else(|| format!("cannot run: {e}"), |s| cannot_run(&s.program, &e));
-                self.pending.push_back(Event::SpawnFailed { index, code: e.exit_code(), why });
+                self.start_failed(index, &e);
             }
         }
         self.launch_queued();
@@ -210,15 +214,5 @@ impl Supervisor {
             }
             self.core.trim();
         }
-    }
-}
-
-/// Why a start failed: an exec or set-up failure names the program
-/// (`cannot run /no/such/binary: No such file or directory`); a fork that
-/// failed is warden's want of resources, not the program's.
-fn cannot_run(program: &Program, error: &SpawnError) -> String {
-    match error {
-        SpawnError::Exec { .. } => format!("cannot run {}: {error}", program.name()),
-        _ => format!("cannot run: {error}"),
     }
 }

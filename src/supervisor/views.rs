@@ -34,11 +34,9 @@ impl Supervisor {
 
     /// Every unit, as reported.
     pub(super) fn views(&self) -> Vec<View> {
-        let units = self.core.units.iter().zip(&self.slots).enumerate();
-        units
-            .filter(|(_, (u, _))| !u.retired)
-            .map(|(i, (u, s))| view(u, s, self.core.waiting_for(i)))
-            .collect()
+        let waiting = self.core.waiting_for();
+        let units = self.core.units.iter().zip(&self.slots).zip(waiting);
+        units.filter(|((u, _), _)| !u.retired).map(|((u, s), waiting)| view(u, s, waiting)).collect()
     }
 }
 

@@ -84,9 +84,14 @@ impl Core {
     /// restarts at once); a changed one that does not run starts over; an
     /// added one takes a retired slot or a new one. Returns where each built
     /// service went and how.
-    pub fn reload(&mut self, now: Instant, services: &[Service], built: Vec<(Rc<Service>, u64)>) -> Reloaded {
-        let mut done =
-            Reloaded { unchanged: self.difference(services).unchanged.len(), ..Reloaded::default() };
+    pub fn reload(
+        &mut self,
+        now: Instant,
+        services: &[Service],
+        difference: &Diff,
+        built: Vec<(Rc<Service>, u64)>,
+    ) -> Reloaded {
+        let mut done = Reloaded { unchanged: difference.unchanged.len(), ..Reloaded::default() };
         for index in 0..self.units.len() {
             let Some(unit) = self.units.get_mut(index) else { continue };
             if unit.retired || unit.is_main || services.iter().any(|s| s.name == unit.service.name) {

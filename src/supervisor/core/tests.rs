@@ -301,7 +301,8 @@ fn reload_restarts_dependents_around_a_changed_service() {
     changed[0].stop_timeout = 2 * SECOND;
     let first = world.log.len();
     let built = vec![(Rc::new(changed[0].clone()), world.core.reserve_ids(1))];
-    let reloaded = world.core.reload(world.now, &changed, built);
+    let difference = world.core.difference(&changed);
+    let reloaded = world.core.reload(world.now, &changed, &difference, built);
     assert_eq!(reloaded.placed, [(0, Placed::Kept)]);
     let actions = world.core.take_actions();
     world.perform(actions);
