@@ -19,6 +19,7 @@
 //!
 //! docs/architecture.md has the whole picture.
 
+pub mod cgroups;
 pub mod cli;
 pub mod config;
 pub mod control;
@@ -93,11 +94,27 @@ fn validate(path: &std::path::Path) -> i32 {
                 logger::write_line(&format!("warning: {line}"));
             }
             let count = config.services.len();
-            print(&format!(
-                "{}: valid, {count} service{}\n",
-                path.display(),
-                if count == 1 { "" } else { "s" }
-            ))
+            let mut out =
+                format!("{}: valid, {count} service{}\n", path.display(), if count == 1 { "" } else { "s" });
+            // How each cgroup limit will be enforced on this machine.
+            let limited: Vec<&config::Service> =
+                config.services.iter().filter(|s| s.resources.any()).collect();
+            if !limited.is_empty() {
+                let offer = cgroups::Offer::of_this_machine(config.cgroups);
+                for service in limited {
+                    let how = offer.enforcement(&service.resources);
+                    let texts = cgroups::limits_text(&service.resources, Some(&how));
+                    out.push_str(&format!("limits of {}: {}\n", service.name, texts.join(", ")));
+                }
+                if offer.version.is_none() {
+                    out.push_str(&format!(
+                        "no cgroup can be written here ({}): memory is watched by warden, cpus and pids are not enforced; to enforce them, {}\n",
+                        offer.why_not,
+                        cgroups::HOW_TO_DELEGATE
+                    ));
+                }
+            }
+            print(&out)
         }
         Err(e) => {
             logger::write_line(&e.to_string());
@@ -126,6 +143,8 @@ fn supervise(options: cli::RunOptions, inherited: inherited::Inherited) -> i32 {
             on_crash: None,
             control: None,
             http: None,
+            cgroups: config::CgroupMode::Auto,
+            limits_period: config::DEFAULT_LIMITS_PERIOD,
             services: Vec::new(),
         },
     };

@@ -106,8 +106,32 @@ const CASES: &[(&str, &str)] = &[
         "FILE:4:23: services.web.limits.nofile: \"lots\" is not a size like 512K, 10M, 1G or a number\n",
     ),
     (
-        "services:\n  web:\n    command: [x]\n    limits: { memory: 512M }\n",
-        "FILE:4:23: services.web.limits.memory: cgroup limits (memory, cpus, pids) are not supported by this version of warden yet\n",
+        "services:\n  web:\n    command: [x]\n    limits: { memory: 512K }\n",
+        "FILE:4:23: services.web.limits.memory: 512K is below 1M: no program starts in less; write a size like 64M\n",
+    ),
+    (
+        "services:\n  web:\n    command: [x]\n    limits: { cpus: 0 }\n",
+        "FILE:4:21: services.web.limits.cpus: 0 is below 0.01 CPU, the kernel's smallest quota; write at least 0.01\n",
+    ),
+    (
+        "services:\n  web:\n    command: [x]\n    limits: { cpus: 4096 }\n",
+        "FILE:4:21: services.web.limits.cpus: 4096 is more than this machine's CPUS CPUs: the cap would never bind; write at most CPUS\n",
+    ),
+    (
+        "services:\n  web:\n    command: [x]\n    limits: { cpus: lots }\n",
+        "FILE:4:21: services.web.limits.cpus: \"lots\" is not a number of CPUs like 0.5, 2 or 150%\n",
+    ),
+    (
+        "services:\n  web:\n    command: [x]\n    limits: { pids: 0 }\n",
+        "FILE:4:21: services.web.limits.pids: 0 would let the service start nothing, not even itself; write at least 1\n",
+    ),
+    (
+        "services:\n  web:\n    command: [x]\n    limits: { memory: 64M, memory_high: 128M }\n",
+        "FILE:4:41: services.web.limits.memory_high: above `memory`: the hard cap comes first; make memory_high the lower one\n",
+    ),
+    (
+        "cgroups: maybe\nservices:\n  web:\n    command: [x]\n",
+        "FILE:1:10: cgroups: \"maybe\" is not one of auto, off\n",
     ),
     (
         "services:\n  web:\n    command: [x]\n    user: nosuchuser\n",
@@ -297,7 +321,7 @@ fn every_invalid_config_is_explained_exactly() {
         std::fs::write(&path, yaml).unwrap();
         let out = Command::new(warden()).arg("validate").arg("-c").arg(&path).output().unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr).replace(&path.display().to_string(), "FILE");
-        let expected = expected.replace("NR_OPEN", &nr_open());
+        let expected = expected.replace("NR_OPEN", &nr_open()).replace("CPUS", &cpus());
         if out.status.code() != Some(2) || stderr != expected {
             mismatches.push(format!(
                 "case {i}: {yaml:?}\n  exit {:?}\n  got      {stderr:?}\n  expected {expected:?}",
@@ -456,7 +480,10 @@ fn every_invalid_config_is_refused_on_reload_and_nothing_moves(mode: Mode) {
         ("#".repeat(2 * 1024 * 1024), "larger than the 1048576-byte limit".to_string()),
     ];
     let cases = CASES.iter().map(|(yaml, expected)| {
-        (yaml.to_string(), expected.replace("FILE", &config).replace("NR_OPEN", &nr_open()))
+        (
+            yaml.to_string(),
+            expected.replace("FILE", &config).replace("NR_OPEN", &nr_open()).replace("CPUS", &cpus()),
+        )
     });
     let mut mismatches = Vec::new();
     for (i, (yaml, expected)) in cases.chain(hostile).enumerate() {
@@ -496,6 +523,12 @@ fn hostile_yaml_is_refused_quickly() {
 }
 
 /// This machine's ceiling on open files, as the nofile message names it.
+/// CPUs online, as warden counts them for `limits.cpus`.
+fn cpus() -> String {
+    let out = Command::new("getconf").arg("_NPROCESSORS_ONLN").output().unwrap();
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
 fn nr_open() -> String {
     std::fs::read_to_string("/proc/sys/fs/nr_open").unwrap().trim().to_string()
 }

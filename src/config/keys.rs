@@ -130,8 +130,8 @@ pub(super) const SERVICE: &[Key] = &[
         name: "limits",
         kind: "mapping",
         default: "–",
-        summary: "resource limits (`nofile`, `nproc`, `core`, `stack`, `memlock`, `as`)",
-        read: |r, _, n, p, s| s.limits = r.limits(n, p),
+        summary: "resource limits: rlimits (`nofile`, `nproc`, `core`, `stack`, `memlock`, `as`) and cgroup caps (`memory`, `memory_high`, `cpus`, `pids`)",
+        read: |r, _, n, p, s| (s.limits, s.resources) = r.limits(n, p),
     },
     Key {
         name: "depends_on",

@@ -22,7 +22,42 @@ pub struct Config {
     pub control: Option<PathBuf>,
     /// Where the HTTP endpoints listen; off when absent.
     pub http: Option<std::net::SocketAddr>,
+    /// Whether warden puts services in cgroups of their own where it can.
+    pub cgroups: CgroupMode,
+    /// How often a watched memory limit is checked (no writable cgroup).
+    pub limits_period: Duration,
     pub services: Vec<Service>,
+}
+
+/// `cgroups:`: `auto` gives services cgroups where warden can write them;
+/// `off` never touches cgroups (memory limits are then watched).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CgroupMode {
+    #[default]
+    Auto,
+    Off,
+}
+
+pub const DEFAULT_LIMITS_PERIOD: Duration = Duration::from_secs(1);
+
+/// A service's caps on memory, CPU and processes, enforced through its
+/// cgroup (or, for memory without one, by warden watching it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Resources {
+    /// Hard cap in bytes (`memory.max`): above it the kernel reclaims, then kills.
+    pub memory: Option<u64>,
+    /// Throttle point in bytes (`memory.high`).
+    pub memory_high: Option<u64>,
+    /// Thousandths of a CPU (`cpu.max`): 1500 is one and a half CPUs.
+    pub cpus: Option<u32>,
+    /// Most processes (and threads) at once (`pids.max`).
+    pub pids: Option<u64>,
+}
+
+impl Resources {
+    pub fn any(&self) -> bool {
+        *self != Resources::default()
+    }
 }
 
 /// Where crash reports go, and how many are kept.
@@ -59,6 +94,8 @@ pub struct Service {
     pub umask: Option<u32>,
     /// (resource, soft, hard) for setrlimit.
     pub limits: Vec<Limit>,
+    /// memory, memory_high, cpus, pids: the cgroup limits.
+    pub resources: Resources,
     pub depends_on: Vec<Dependency>,
     pub restart: RestartPolicy,
     pub success_codes: Vec<i32>,
@@ -111,6 +148,7 @@ impl Service {
             env: Vec::new(),
             umask: None,
             limits: Vec::new(),
+            resources: Resources::default(),
             depends_on: Vec::new(),
             restart: RestartPolicy::OnFailure,
             success_codes: vec![0],

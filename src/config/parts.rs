@@ -218,7 +218,8 @@ impl Reader<'_> {
         env
     }
 
-    pub(super) fn limits(&mut self, node: &Node, path: &str) -> Vec<Limit> {
+    /// The rlimits and the cgroup caps of a service's `limits:`.
+    pub(super) fn limits(&mut self, node: &Node, path: &str) -> (Vec<Limit>, Resources) {
         const RESOURCES: &[(&str, i32)] = &[
             ("nofile", libc::RLIMIT_NOFILE as i32),
             ("nproc", libc::RLIMIT_NPROC as i32),
@@ -227,18 +228,10 @@ impl Reader<'_> {
             ("memlock", libc::RLIMIT_MEMLOCK as i32),
             ("as", libc::RLIMIT_AS as i32),
         ];
+        const CAPS: [&str; 4] = ["memory", "memory_high", "cpus", "pids"];
         let mut known: Vec<&str> = RESOURCES.iter().map(|(n, _)| *n).collect();
-        known.extend(["memory", "cpus", "pids"]);
-        let Some(fields) = self.fields(node, path, &known) else { return Vec::new() };
-        for key in ["memory", "cpus", "pids"] {
-            if let Some((n, p)) = fields.get(key) {
-                self.problem(
-                    n.at,
-                    &p,
-                    "cgroup limits (memory, cpus, pids) are not supported by this version of warden yet",
-                );
-            }
-        }
+        known.extend(CAPS);
+        let Some(fields) = self.fields(node, path, &known) else { return (Vec::new(), Resources::default()) };
         let mut limits = Vec::new();
         for (name, resource) in RESOURCES {
             let Some((n, p)) = fields.get(name) else { continue };
@@ -253,7 +246,42 @@ impl Reader<'_> {
                 limits.push(Limit { resource: *resource, name, soft: value, hard: value });
             }
         }
-        limits
+        let mut resources = Resources::default();
+        let memory = |t: &str| {
+            let bytes = parse_size(t)?;
+            if bytes < 1 << 20 {
+                return Err(format!("{t} is below 1M: no program starts in less; write a size like 64M"));
+            }
+            Ok(bytes)
+        };
+        if let Some((n, p)) = fields.get("memory") {
+            resources.memory = self.parsed(n, &p, memory);
+        }
+        if let Some((n, p)) = fields.get("memory_high") {
+            resources.memory_high = self.parsed(n, &p, memory);
+            if let (Some(high), Some(max)) = (resources.memory_high, resources.memory)
+                && high > max
+            {
+                self.problem(
+                    n.at,
+                    &p,
+                    "above `memory`: the hard cap comes first; make memory_high the lower one",
+                );
+            }
+        }
+        if let Some((n, p)) = fields.get("cpus") {
+            resources.cpus = self.parsed(n, &p, |t| parse_cpus(t, crate::sys::process::cpu_count()));
+        }
+        if let Some((n, p)) = fields.get("pids") {
+            resources.pids = self.parsed(n, &p, |t| match t.parse::<u64>() {
+                Ok(0) => {
+                    Err("0 would let the service start nothing, not even itself; write at least 1".into())
+                }
+                Ok(count) => Ok(count),
+                Err(_) => Err(format!("\"{t}\" is not a number of processes like 256")),
+            });
+        }
+        (limits, resources)
     }
 
     pub(super) fn dependencies(&mut self, node: &Node, path: &str) -> Vec<Dependency> {
@@ -377,4 +405,37 @@ fn above_ceiling(resource: i32, value: u64) -> Option<String> {
         return Some(format!("{value} is above warden's own hard limit ({hard}), which only root may raise"));
     }
     None
+}
+
+/// `cpus`: a decimal number of CPUs (`1.5`) or a percentage of one (`150%`),
+/// as thousandths of a CPU; above the machine's `available` CPUs is an error.
+pub(super) fn parse_cpus(text: &str, available: u32) -> Result<u32, String> {
+    let bad = || format!("\"{text}\" is not a number of CPUs like 0.5, 2 or 150%");
+    let (number, scale) = match text.strip_suffix('%') {
+        Some(percent) => (percent.trim(), 10u64),
+        None => (text, 1000u64),
+    };
+    let (whole, fraction) = number.split_once('.').unwrap_or((number, ""));
+    if whole.is_empty() && fraction.is_empty()
+        || !whole.bytes().all(|b| b.is_ascii_digit())
+        || !fraction.bytes().all(|b| b.is_ascii_digit())
+    {
+        return Err(bad());
+    }
+    let whole: u64 = if whole.is_empty() { 0 } else { whole.parse().map_err(|_| bad())? };
+    // Thousandths of the unit: "0.5" is 500 of 1000, "12.5%" is 125 of 10 per CPU.
+    let digits: String = fraction.chars().chain(std::iter::repeat('0')).take(3).collect();
+    let fraction: u64 = digits.parse().map_err(|_| bad())?;
+    let thousandths = whole.checked_mul(1000).and_then(|w| w.checked_add(fraction)).ok_or_else(bad)?;
+    let millis = if scale == 10 { thousandths / 100 } else { thousandths };
+    if millis < 10 {
+        return Err(format!("{text} is below 0.01 CPU, the kernel's smallest quota; write at least 0.01"));
+    }
+    if millis > u64::from(available) * 1000 {
+        return Err(format!(
+            "{text} is more than this machine's {available} CPU{}: the cap would never bind; write at most {available}",
+            if available == 1 { "" } else { "s" }
+        ));
+    }
+    u32::try_from(millis).map_err(|_| bad())
 }

@@ -13,6 +13,8 @@ pub(super) const GLOBAL_KEYS: &[&str] = &[
     "log_timestamps",
     "crash_reports",
     "on_crash",
+    "cgroups",
+    "limits_period",
     "services",
 ];
 
@@ -247,6 +249,19 @@ impl Reader<'_> {
             control = self.parsed(n, &path, parse_control).unwrap_or(control);
         }
         let http = fields.get("http").and_then(|(n, path)| self.parsed(n, &path, parse_listen));
+        let cgroup_modes = [("auto", CgroupMode::Auto), ("off", CgroupMode::Off)];
+        let cgroups =
+            fields.get("cgroups").and_then(|(n, p)| self.choice(n, &p, &cgroup_modes)).unwrap_or_default();
+        let mut limits_period = DEFAULT_LIMITS_PERIOD;
+        if let Some((n, path)) = fields.get("limits_period") {
+            match self.duration(n, &path) {
+                Some(period) if period < Duration::from_millis(100) => {
+                    self.problem(n.at, &path, "below 100ms: reading every process's memory that often costs more than it guards; use 1s")
+                }
+                Some(period) => limits_period = period,
+                None => {}
+            }
+        }
         let (control, http) = self.network_overrides(control, http);
         let mut services = Vec::new();
         match fields.get("services") {
@@ -292,6 +307,8 @@ impl Reader<'_> {
             on_crash,
             control,
             http,
+            cgroups,
+            limits_period,
             services,
         })
     }

@@ -18,11 +18,13 @@ pub enum ExitReason {
     Health,
     /// warden stopped it: by hand, on reload or at shutdown.
     Stop,
+    /// The kernel's OOM killer ended it (its cgroup's or the container's limit).
+    OutOfMemory,
 }
 
 impl ExitReason {
-    pub const ALL: [ExitReason; 4] =
-        [ExitReason::Exit, ExitReason::Signal, ExitReason::Health, ExitReason::Stop];
+    pub const ALL: [ExitReason; 5] =
+        [ExitReason::Exit, ExitReason::Signal, ExitReason::Health, ExitReason::Stop, ExitReason::OutOfMemory];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -30,6 +32,7 @@ impl ExitReason {
             ExitReason::Signal => "signal",
             ExitReason::Health => "health",
             ExitReason::Stop => "stop",
+            ExitReason::OutOfMemory => "oom",
         }
     }
 
@@ -70,11 +73,64 @@ pub struct View {
     pub notice: Option<String>,
     /// When its current (or last) run started, in seconds since the epoch.
     pub started_at: Option<f64>,
-    pub exits: [u64; 4],
+    pub exits: [u64; 5],
     pub probes: Vec<ProbeView>,
     pub lines_dropped: u64,
     /// Stops that ended in SIGKILL: the program outlived its stop timeout.
     pub stop_kills: u64,
+    /// What it uses now (its cgroup's figures, or its tree's in /proc).
+    pub usage: Option<crate::cgroups::Usage>,
+    /// Its cgroup limits and how each is enforced.
+    pub limits: Vec<LimitView>,
+}
+
+/// One cgroup limit of a service, as reported.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LimitView {
+    /// memory, memory_high, cpus or pids.
+    pub key: &'static str,
+    /// Bytes, thousandths of a CPU, or processes.
+    pub value: u64,
+    /// `cgroup v2`, `cgroup v1`, `watched` or `not enforced`.
+    pub enforced: &'static str,
+}
+
+impl LimitView {
+    /// The value as written in the config: `500M`, `1.5`, `256`.
+    pub fn value_text(&self) -> String {
+        match self.key {
+            "memory" | "memory_high" => crate::cgroups::size_text(self.value),
+            "cpus" => crate::cgroups::cpus_text(u32::try_from(self.value).unwrap_or(u32::MAX)),
+            _ => self.value.to_string(),
+        }
+    }
+}
+
+/// Bytes for people: `812K`, `12.3M`, `1.5G`.
+pub fn bytes_text(bytes: u64) -> String {
+    let b = bytes as f64;
+    match bytes {
+        0..1024 => format!("{bytes}B"),
+        1024..1_048_576 => format!("{:.0}K", b / 1024.0),
+        1_048_576..1_073_741_824 => format!("{:.1}M", b / 1_048_576.0),
+        _ => format!("{:.1}G", b / 1_073_741_824.0),
+    }
+}
+
+/// CPU time for people: `0.42s`, `12.3s`, `3m05s`.
+pub fn cpu_text(seconds: f64) -> String {
+    if seconds < 10.0 {
+        format!("{seconds:.2}s")
+    } else if seconds < 600.0 {
+        format!("{seconds:.1}s")
+    } else {
+        let whole = seconds as u64;
+        if whole < 36_000 {
+            format!("{}m{:02}s", whole / 60, whole % 60)
+        } else {
+            format!("{}h{:02}m", whole / 3600, whole / 60 % 60)
+        }
+    }
 }
 
 /// warden itself.
@@ -128,37 +184,49 @@ fn mark(state: &str) -> (&'static str, &'static str) {
     }
 }
 
-/// The `warden status` table; `color` adds ANSI colours (the client asks for
-/// them when its stdout is a terminal).
-/// The table `warden status` prints. The last column, REASON (why a service
-/// is in its state: what it waits for, its last change, its STATUS= text),
-/// is cut to keep lines within 80 columns unless `wide`, but keeps at least
-/// 24 (with long names or pids a line may then pass 80).
+/// The table `warden status` prints; `color` adds ANSI colours (the client
+/// asks for them when its stdout is a terminal). The last column, REASON
+/// (why a service is in its state: what it waits for, its last change, its
+/// STATUS= text), is cut to keep lines within 80 columns unless `wide`, but
+/// keeps at least 24 (with long names or pids a line may then pass 80).
+/// `wide` also shows what each service uses (CPU time, memory). Services
+/// with cgroup limits get a line each under the table: the limits and how
+/// each is enforced.
 pub fn table(views: &[View], color: bool, wide: bool) -> String {
-    let header = ["NAME", "STATE", "PID", "UPTIME", "RESTARTS", "EXIT", "READY", "REASON"];
-    let mut rows: Vec<[String; 8]> = views
+    let mut header = vec!["NAME", "STATE", "PID", "UPTIME", "RESTARTS", "EXIT"];
+    if wide {
+        header.extend(["CPU", "MEM"]);
+    }
+    header.extend(["READY", "REASON"]);
+    let last = header.len() - 1;
+    let mut rows: Vec<Vec<String>> = views
         .iter()
         .map(|v| {
-            [
+            let mut row = vec![
                 v.name.clone(),
                 v.state.to_string(),
                 v.pid.map_or("-".into(), |p| p.to_string()),
                 v.uptime.map_or("-".into(), short_duration),
                 v.restarts.to_string(),
                 exit_text(v.last_exit),
-                if v.ready { "yes" } else { "no" }.into(),
-                match v.notice.clone().filter(|n| !n.is_empty()) {
-                    Some(notice) => notice,
-                    // The state column says "waiting" already.
-                    None if v.state == "waiting" => {
-                        v.reason.strip_prefix("waiting ").unwrap_or(&v.reason).to_string()
-                    }
-                    None => v.reason.clone(),
-                },
-            ]
+            ];
+            if wide {
+                row.push(v.usage.map_or("-".into(), |u| cpu_text(u.cpu_seconds)));
+                row.push(v.usage.filter(|u| u.processes > 0).map_or("-".into(), |u| bytes_text(u.memory)));
+            }
+            row.push(if v.ready { "yes" } else { "no" }.into());
+            row.push(match v.notice.clone().filter(|n| !n.is_empty()) {
+                Some(notice) => notice,
+                // The state column says "waiting" already.
+                None if v.state == "waiting" => {
+                    v.reason.strip_prefix("waiting ").unwrap_or(&v.reason).to_string()
+                }
+                None => v.reason.clone(),
+            });
+            row
         })
         .collect();
-    let mut widths = header.map(str::len);
+    let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
     for row in &rows {
         for (width, cell) in widths.iter_mut().zip(row) {
             *width = (*width).max(cell.chars().count());
@@ -166,23 +234,22 @@ pub fn table(views: &[View], color: bool, wide: bool) -> String {
     }
     if !wide {
         // Two spaces between columns, and the state's mark before it.
-        let used: usize = widths.iter().take(7).map(|w| w + 2).sum::<usize>() + 2;
+        let used: usize = widths.iter().take(last).map(|w| w + 2).sum::<usize>() + 2;
         let room = 80usize.saturating_sub(used).max(24);
         for row in &mut rows {
-            if let Some(reason) = row.get_mut(7)
+            if let Some(reason) = row.get_mut(last)
                 && reason.chars().count() > room
             {
                 *reason = reason.chars().take(room - 1).chain(std::iter::once('…')).collect();
             }
         }
-        if let Some(width) = widths.get_mut(7) {
+        if let Some(width) = widths.get_mut(last) {
             *width = (*width).min(room);
         }
     }
     let mut out = String::new();
     let mut line = |cells: &[String], state: Option<&str>| {
-        let last = cells.len().saturating_sub(1);
-        for (i, (cell, width)) in cells.iter().zip(widths).enumerate() {
+        for (i, (cell, width)) in cells.iter().zip(&widths).enumerate() {
             let pad = width.saturating_sub(cell.chars().count());
             if i == 1 {
                 match state {
@@ -207,9 +274,14 @@ pub fn table(views: &[View], color: bool, wide: bool) -> String {
         }
         out.push('\n');
     };
-    line(&header.map(String::from), None);
+    line(&header.iter().map(|h| h.to_string()).collect::<Vec<_>>(), None);
     for (row, view) in rows.iter().zip(views) {
         line(row, Some(view.state));
+    }
+    for v in views.iter().filter(|v| !v.limits.is_empty()) {
+        let limits: Vec<String> =
+            v.limits.iter().map(|l| format!("{} {} ({})", l.key, l.value_text(), l.enforced)).collect();
+        let _ = writeln!(out, "limits of {}: {}", v.name, limits.join(", "));
     }
     out
 }
@@ -251,9 +323,26 @@ pub fn json_view(v: &View) -> String {
             )
         })
         .collect();
+    let limits: Vec<String> = v
+        .limits
+        .iter()
+        .map(|l| format!("\"{}\":{{\"value\":{},\"enforced\":\"{}\"}}", l.key, l.value, l.enforced))
+        .collect();
+    let usage = match v.usage {
+        Some(u) => format!(
+            "{{\"cpu_seconds\":{:.3},\"memory_bytes\":{},\"memory_peak_bytes\":{},\"processes\":{}}}",
+            u.cpu_seconds,
+            u.memory,
+            json_option(u.memory_peak),
+            u.processes
+        ),
+        None => "null".into(),
+    };
+    let oom_kills = v.exits.get(ExitReason::OutOfMemory.index()).copied().unwrap_or(0);
     format!(
         "{{\"name\":{},\"kind\":\"{}\",\"state\":\"{}\",\"pid\":{},\"uptime_s\":{},\"restarts\":{},\
-         \"last_exit\":{},\"stop_kills\":{},\"ready\":{},\"optional\":{},\"reason\":{},\"status\":{},\"probes\":{{{}}}}}",
+         \"last_exit\":{},\"stop_kills\":{},\"oom_kills\":{oom_kills},\"ready\":{},\"optional\":{},\"reason\":{},\"status\":{},\"probes\":{{{}}},\
+         \"usage\":{usage},\"limits\":{{{}}}}}",
         json_string(&v.name),
         v.kind,
         v.state,
@@ -266,7 +355,8 @@ pub fn json_view(v: &View) -> String {
         v.optional,
         json_string(&v.reason),
         v.notice.as_deref().map_or("null".into(), json_string),
-        probes.join(",")
+        probes.join(","),
+        limits.join(",")
     )
 }
 
@@ -396,6 +486,68 @@ pub fn metrics(warden: &Warden, views: &[View]) -> String {
             }
         }
     });
+    family(
+        "warden_service_oom_kills_total",
+        "counter",
+        "Runs of the service the kernel's OOM killer ended.",
+        &mut |o| {
+            per_service(o, "warden_service_oom_kills_total", &|v| {
+                v.exits.get(ExitReason::OutOfMemory.index()).map(u64::to_string)
+            })
+        },
+    );
+    family(
+        "warden_service_cpu_seconds_total",
+        "counter",
+        "CPU time the service used (its cgroup's, or its running processes').",
+        &mut |o| {
+            per_service(o, "warden_service_cpu_seconds_total", &|v| {
+                v.usage.map(|u| format!("{:.3}", u.cpu_seconds))
+            })
+        },
+    );
+    family(
+        "warden_service_memory_bytes",
+        "gauge",
+        "Memory the service uses: its cgroup's charge, or its processes' resident memory.",
+        &mut |o| per_service(o, "warden_service_memory_bytes", &|v| v.usage.map(|u| u.memory.to_string())),
+    );
+    family(
+        "warden_service_memory_peak_bytes",
+        "gauge",
+        "The most memory the service was seen to use.",
+        &mut |o| {
+            per_service(o, "warden_service_memory_peak_bytes", &|v| {
+                v.usage.and_then(|u| u.memory_peak).map(|p| p.to_string())
+            })
+        },
+    );
+    family("warden_service_processes", "gauge", "Processes of the service now.", &mut |o| {
+        per_service(o, "warden_service_processes", &|v| v.usage.map(|u| u.processes.to_string()))
+    });
+    for (key, metric, help) in [
+        ("memory", "warden_service_memory_limit_bytes", "The service's memory cap (limits.memory)."),
+        (
+            "memory_high",
+            "warden_service_memory_high_bytes",
+            "The service's memory throttle point (limits.memory_high).",
+        ),
+        ("cpus", "warden_service_cpu_limit", "The service's CPU cap in CPUs (limits.cpus)."),
+        ("pids", "warden_service_pids_limit", "The service's cap on processes (limits.pids)."),
+    ] {
+        family(metric, "gauge", help, &mut |o| {
+            for v in views {
+                if let Some(l) = v.limits.iter().find(|l| l.key == key) {
+                    let value = if key == "cpus" {
+                        format!("{:.3}", l.value as f64 / 1000.0)
+                    } else {
+                        l.value.to_string()
+                    };
+                    let _ = writeln!(o, "{metric}{{{},enforced=\"{}\"}} {value}", label(v), l.enforced);
+                }
+            }
+        });
+    }
     family(
         "warden_service_last_exit_code",
         "gauge",

@@ -22,6 +22,10 @@ pub struct Report<'a> {
     pub reason: &'a str,
     pub command: &'a str,
     pub tail: &'a Tail,
+    /// What the service used (its cgroup's figures; a watched tree's peak).
+    pub usage: Option<crate::cgroups::Usage>,
+    /// Its cgroup limits, as `memory 48M (cgroup v2)`.
+    pub limits: &'a [String],
 }
 
 impl Report<'_> {
@@ -38,9 +42,18 @@ impl Report<'_> {
             .iter()
             .map(|(stream, line)| format!("{{\"stream\":\"{}\",\"line\":{}}}", stream.name(), quote(line)))
             .collect();
+        let usage = match self.usage {
+            Some(u) => format!(
+                "{{\"cpu_seconds\":{:.3},\"memory_peak_bytes\":{}}}",
+                u.cpu_seconds,
+                u.memory_peak.map_or("null".to_string(), |p| p.to_string())
+            ),
+            None => "null".into(),
+        };
+        let limits: Vec<String> = self.limits.iter().map(|l| quote(l)).collect();
         format!(
             "{{\"service\":{},\"time\":\"{}\",\"pid\":{},\"exit_code\":{code},\"signal\":{signal},\"core_dumped\":{core},\
-             \"uptime_s\":{:.3},\"restarts\":{},\"next\":{},\"reason\":{},\"command\":{},\"output\":[{}]}}\n",
+             \"uptime_s\":{:.3},\"restarts\":{},\"next\":{},\"reason\":{},\"command\":{},\"usage\":{usage},\"limits\":[{}],\"output\":[{}]}}\n",
             quote(self.service),
             timestamp(time),
             self.pid.map_or("null".to_string(), |p| p.to_string()),
@@ -49,6 +62,7 @@ impl Report<'_> {
             quote(self.next),
             quote(self.reason),
             quote(self.command),
+            limits.join(","),
             output.join(",")
         )
     }

@@ -386,6 +386,14 @@ impl Supervisor {
         let Some(unit) = self.slots.get(index) else { return };
         let mut report_path = None;
         if let Some(reports) = &self.config.crash_reports {
+            let usage = match &unit.limits.group {
+                Some(group) => Some(group.usage()),
+                None if unit.limits.peak > 0 => {
+                    Some(crate::cgroups::Usage { memory_peak: Some(unit.limits.peak), ..Default::default() })
+                }
+                None => None,
+            };
+            let limits = crate::cgroups::limits_text(&unit.service.resources, Some(&unit.limits.enforcement));
             let report = crash::Report {
                 service: &unit.service.name,
                 pid: crash.pid,
@@ -396,6 +404,8 @@ impl Supervisor {
                 reason: &crash.reason.to_string(),
                 command: unit.program.display(),
                 tail: &unit.tail,
+                usage,
+                limits: &limits,
             };
             match crash::write(&reports.dir, reports.keep, &report) {
                 Ok(path) => report_path = Some(path),

@@ -66,7 +66,7 @@ pub struct Unit {
     /// may start.
     pub reload_restart: Option<Duration>,
     /// Ends of its runs, by `ExitReason`.
-    pub exits: [u64; 4],
+    pub exits: [u64; 5],
     /// Reason of its last state change, for status and control answers.
     pub reason: Option<Reason>,
 }
@@ -87,7 +87,7 @@ impl Unit {
             stop_sent: false,
             stuck_reported: false,
             reload_restart: None,
-            exits: [0; 4],
+            exits: [0; 5],
             reason: None,
         }
     }
@@ -128,9 +128,12 @@ pub enum Event {
         code: i32,
         why: String,
     },
+    /// A unit's program ended (and, with a cgroup, everything it started).
     Exited {
         index: usize,
         status: ExitStatus,
+        /// The kernel's OOM killer ended it.
+        out_of_memory: Option<OomKill>,
     },
     Timer(Timer),
     /// A probe, notification or watchdog says something of a unit's health
@@ -141,6 +144,12 @@ pub enum Event {
     },
     /// A reap is over: whether any child at all is left.
     ChildrenLeft(bool),
+}
+
+/// An OOM kill, with the memory cap that was reached where warden knows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OomKill {
+    pub limit: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -269,14 +278,21 @@ impl Core {
             Event::SpawnFailed { index, code, why } => {
                 self.inputs.push_back((index, Input::SpawnFailed { code, why }))
             }
-            Event::Exited { index, status } => {
+            Event::Exited { index, status, out_of_memory } => {
                 if let Some(unit) = self.units.get_mut(index) {
-                    let reason = exit_reason(unit.machine.state, status);
+                    let reason = match out_of_memory {
+                        Some(_) => ExitReason::OutOfMemory,
+                        None => exit_reason(unit.machine.state, status),
+                    };
                     if let Some(count) = unit.exits.get_mut(reason.index()) {
                         *count += 1;
                     }
                 }
-                self.inputs.push_back((index, Input::Exited { status }));
+                let input = match out_of_memory {
+                    Some(OomKill { limit }) => Input::OutOfMemory { status, limit },
+                    None => Input::Exited { status },
+                };
+                self.inputs.push_back((index, input));
             }
             Event::Timer(timer) => self.on_timer(now, timer),
             Event::Health { index, input } => self.inputs.push_back((index, input)),

@@ -110,6 +110,12 @@ pub enum Input {
     Exited {
         status: ExitStatus,
     },
+    /// The kernel's OOM killer ended its program (`limit`: the cap reached,
+    /// where known): an exit, and always a failure.
+    OutOfMemory {
+        status: ExitStatus,
+        limit: Option<u64>,
+    },
     Timer {
         kind: TimerKind,
         generation: u64,
@@ -356,6 +362,18 @@ impl Machine {
             (State::Running { since, .. } | State::Ready { since, .. }, Input::Exited { status }) => {
                 let uptime = now.saturating_duration_since(since);
                 self.decide(&mut out, service, Ended { status, uptime, failure: None }, now, random);
+            }
+            (
+                State::Running { since, .. } | State::Ready { since, .. } | State::Unhealthy { since, .. },
+                Input::OutOfMemory { status, limit },
+            ) => {
+                let uptime = now.saturating_duration_since(since);
+                let failure = Some(End::OutOfMemory { limit });
+                self.decide(&mut out, service, Ended { status, uptime, failure }, now, random);
+            }
+            // Being stopped, its end is the stop's, however it came.
+            (State::Stopping { .. }, Input::OutOfMemory { status, .. }) => {
+                return self.handle(service, Input::Exited { status }, now, random);
             }
             (State::Unhealthy { since, cause, .. }, Input::Exited { status }) => {
                 let uptime = now.saturating_duration_since(since);

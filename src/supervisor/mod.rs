@@ -23,6 +23,7 @@ mod command;
 mod core;
 pub mod events;
 mod gates;
+mod limits;
 pub mod machine;
 pub mod policy;
 mod reason;
@@ -114,6 +115,10 @@ enum Timer {
     Relisten,
     /// Time for warden's own WATCHDOG=1 to the service manager.
     OuterWatchdog,
+    /// Time to measure the services whose memory limit warden watches.
+    Limits,
+    /// Time to look again at trees that outlived their program.
+    DrainCheck,
 }
 
 /// What the runtime keeps of one unit, at the core unit's index.
@@ -137,6 +142,8 @@ struct Slot {
     started_ticks: u64,
     /// Said once that it seems to have put itself in the background.
     daemon_warned: bool,
+    /// Its cgroup and how its limits are enforced.
+    limits: limits::SlotLimits,
 }
 
 pub struct Supervisor {
@@ -183,6 +190,8 @@ pub struct Supervisor {
     inherited: Inherited,
     /// The main program receives the inherited descriptors (decided at start).
     main_holds_fds: bool,
+    /// Cgroups, watched memory, trees being ended.
+    limits: limits::Limits,
 }
 
 /// Runs the services of `config` (and `main`, if given) until shutdown; returns
@@ -218,6 +227,7 @@ impl Slot {
             lines_dropped: 0,
             started_ticks: 0,
             daemon_warned: false,
+            limits: limits::SlotLimits::default(),
         }
     }
 }
@@ -244,13 +254,15 @@ impl Supervisor {
             ^ (u64::from(process::pid().unsigned_abs()) << 32);
         let mut units = Vec::new();
         let mut slots = Vec::new();
+        let mut limits = limits::Limits::set_up(&config);
         for service in &config.services {
             let id = slots.len() as u64;
             let service = Rc::new(service.clone());
-            let slot = new_slot(id, service.clone(), &base, seed, &inherited).map_err(|why| {
+            let mut slot = new_slot(id, service.clone(), &base, seed, &inherited).map_err(|why| {
                 error!("service {}: {why}", service.name);
                 2
             })?;
+            slot.limits = limits.attach(&service, true);
             units.push(core::Unit::new(id, service, false));
             slots.push(slot);
         }
@@ -330,6 +342,7 @@ impl Supervisor {
             base_env: base,
             inherited,
             main_holds_fds,
+            limits,
         })
     }
 
@@ -417,11 +430,17 @@ impl Supervisor {
                     self.spawn_queue.push_back(index);
                     self.launch_queued();
                 }
-                Action::Signal { pid, signal } => {
+                // Only to a pid warden has not reaped: never to one the kernel may reuse.
+                Action::Signal { pid, signal } if self.registry.owner_of_child(pid.abs()).is_some() => {
                     debug!("sending {} to {pid}", crate::sys::signals::name(signal));
                     let _ = process::send(pid, signal);
+                    self.signal_tree(pid, signal);
                 }
-                Action::KillGroup(pid) => process::kill_group_and_leader(pid),
+                Action::KillGroup(pid) if self.registry.owner_of_child(pid).is_some() => {
+                    process::kill_group_and_leader(pid);
+                    self.signal_tree(pid, libc::SIGKILL);
+                }
+                Action::Signal { .. } | Action::KillGroup(_) => {}
                 Action::SetTimer { after, timer } => {
                     let id = self.init.reactor.add_timer(deadline_after(after), Timer::Core(timer));
                     if timer == core::Timer::GraceOver {
@@ -502,7 +521,7 @@ impl Supervisor {
                     if status == ExitStatus::Exited(0) {
                         self.warn_if_daemonized(index, pid);
                     }
-                    self.pending.push_back(Event::Exited { index, status })
+                    self.program_ended(index, status);
                 }
                 Some(_) => {}
                 None => {
@@ -512,6 +531,7 @@ impl Supervisor {
             }
         }
         self.ended = ended;
+        self.settle_draining(false);
         self.pending.push_back(Event::ChildrenLeft(!no_children));
     }
 
@@ -541,6 +561,8 @@ impl Supervisor {
                     self.on_watchdog(unit.index);
                 }
             }
+            Timer::Limits => self.on_limits_timer(),
+            Timer::DrainCheck => self.settle_draining(true),
             Timer::OuterWatchdog => {
                 if let Some(outer) = &self.outer
                     && let Some(every) = outer.watchdog
@@ -617,6 +639,7 @@ impl Supervisor {
     /// Last words before warden exits; returns its exit code.
     fn finish(&mut self) -> i32 {
         self.close_listeners();
+        self.limits.remove();
         self.flush_output();
         let dropped = self.outputs.dropped_lines()
             + self.slots.iter().filter_map(|s| s.file_log.as_ref()).map(|f| f.dropped_lines).sum::<u64>();

@@ -17,6 +17,8 @@ pub enum End {
     NotStarted(String),
     /// A check stopped it (`cause`: liveness, startup, watchdog), then it ended so.
     Unhealthy { cause: &'static str, status: ExitStatus },
+    /// The kernel's OOM killer ended it; `limit`: the memory cap that was reached, where known.
+    OutOfMemory { limit: Option<u64> },
 }
 
 /// Why a state changed.
@@ -86,6 +88,10 @@ impl fmt::Display for End {
             End::Status(status) => f.write_str(&describe(*status)),
             End::NotStarted(why) => f.write_str(why),
             End::Unhealthy { cause, status } => write!(f, "{cause}: {}", describe(*status)),
+            End::OutOfMemory { limit: Some(limit) } => {
+                write!(f, "out of memory (limit {})", crate::cgroups::size_text(*limit))
+            }
+            End::OutOfMemory { limit: None } => f.write_str("out of memory"),
         }
     }
 }

@@ -42,7 +42,20 @@ impl Supervisor {
         }
         // New slots for what is added or changed, all built before anything
         // changes: one that cannot be built leaves everything as it was.
-        let difference = self.core.difference(&config.services);
+        let mut difference = self.core.difference(&config.services);
+        // Limits that move a service into or out of a cgroup need a restart.
+        let (limits, core) = (&self.limits, &self.core);
+        let (keep, restart): (Vec<usize>, Vec<usize>) = difference.retuned.iter().partition(|&&index| {
+            let new = config.services.get(index);
+            let old = new.and_then(|n| {
+                core.units.iter().find(|u| !u.retired && !u.is_main && u.service.name == n.name)
+            });
+            matches!((old, new), (Some(old), Some(new)) if limits.can_retune(&old.service, new))
+        });
+        difference.unchanged.retain(|index| !restart.contains(index));
+        difference.changed.extend(restart);
+        difference.changed.sort_unstable();
+        difference.retuned = keep;
         let to_build = reload::to_build(&difference);
         let first_id = self.core.reserve_ids(to_build.len());
         let mut built = Vec::new();
@@ -53,6 +66,9 @@ impl Supervisor {
                 Ok(slot) => built.push(slot),
                 Err(why) => return Err(format!("service {name}: {why}")),
             }
+        }
+        for slot in &mut built {
+            slot.limits = self.limits.attach(&slot.service, true);
         }
         let units = built.iter().map(|s| (s.service.clone(), s.id)).collect();
         let reloaded = self.core.reload(Instant::now(), &config.services, &difference, units);
@@ -67,6 +83,23 @@ impl Supervisor {
                 }
                 removed.push(slot.service.name.clone());
             }
+        }
+        let mut retuned = Vec::new();
+        for &new_index in &difference.retuned {
+            let Some(service) = config.services.get(new_index) else { continue };
+            let running = self
+                .core
+                .units
+                .iter()
+                .position(|u| !u.retired && !u.is_main && u.service.name == service.name);
+            let (Some(index), Some(slot)) = (running, running.and_then(|i| self.slots.get_mut(i))) else {
+                continue;
+            };
+            let service = Rc::new(service.clone());
+            self.limits.retune(slot, &service);
+            slot.service = service.clone();
+            self.core.replace_service(index, service);
+            retuned.push(slot.service.name.clone());
         }
         let (mut added, mut changed) = (Vec::new(), Vec::new());
         for (mut new, (index, placed)) in built.into_iter().zip(reloaded.placed) {
@@ -120,6 +153,9 @@ impl Supervisor {
             list(&changed),
             reloaded.unchanged
         );
+        if !retuned.is_empty() {
+            summary.push_str(&format!(" (limits changed in place: {})", retuned.join(", ")));
+        }
         if !later.is_empty() {
             let which = later.join(" and ");
             summary.push_str(&format!(

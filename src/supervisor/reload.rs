@@ -11,8 +11,12 @@ pub struct Diff {
     pub added: Vec<usize>,
     /// Indices into the new services: running, with other settings.
     pub changed: Vec<usize>,
-    /// Indices into the new services: running with exactly these settings.
+    /// Indices into the new services: running with exactly these settings,
+    /// or with only other cgroup limits (those are also in `retuned`).
     pub unchanged: Vec<usize>,
+    /// Indices into the new services whose cgroup limits alone changed:
+    /// written in place, the service keeps running.
+    pub retuned: Vec<usize>,
     /// Names of the running services the new config no longer has, in the
     /// order they run.
     pub removed: Vec<String>,
@@ -25,6 +29,10 @@ pub fn diff(current: &[&Service], new: &[Service]) -> Diff {
         match current.iter().find(|c| c.name == service.name) {
             None => result.added.push(index),
             Some(running) if *running == service => result.unchanged.push(index),
+            Some(running) if Service { resources: service.resources, ..(*running).clone() } == *service => {
+                result.unchanged.push(index);
+                result.retuned.push(index);
+            }
             Some(_) => result.changed.push(index),
         }
     }

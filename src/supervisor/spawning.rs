@@ -131,6 +131,7 @@ impl Supervisor {
             let Some(name) = self.slots.get(index).map(|s| s.service.name.clone()) else { continue };
             // Held open until the child has its copies of the pipes.
             let notify_pipe = self.before_spawn(index);
+            let cgroup_files = self.before_spawn_cgroup(index);
             let output_pipes = match self.before_spawn_output(index) {
                 Ok(pipes) => pipes,
                 Err(why) => {
@@ -142,6 +143,7 @@ impl Supervisor {
             let Some(slot) = self.slots.get(index) else { continue };
             let started = start(&slot.program, slot.placement, &slot.setup);
             drop(notify_pipe);
+            drop(cgroup_files);
             let output_reads = output_pipes.map(|(writes, reads)| {
                 drop(writes);
                 reads
@@ -192,7 +194,10 @@ impl Supervisor {
         // Dropping `pending` closes the pipe, which also takes it out of epoll.
         let Some((index, pending)) = self.in_flight.remove(&token) else { return };
         match outcome {
-            Ok(pid) => self.pending.push_back(Event::Spawned { index, pid }),
+            Ok(pid) => {
+                self.watch_limits(index);
+                self.pending.push_back(Event::Spawned { index, pid })
+            }
             Err(e) => {
                 // The child exits 127 by itself; its reap is no concern of the core.
                 self.registry.remove_child(pending.pid);

@@ -35,8 +35,12 @@ impl Supervisor {
     /// Every unit, as reported.
     pub(super) fn views(&self) -> Vec<View> {
         let waiting = self.core.waiting_for();
-        let units = self.core.units.iter().zip(&self.slots).zip(waiting);
-        units.filter(|((u, _), _)| !u.retired).map(|((u, s), waiting)| view(u, s, waiting)).collect()
+        let usages = self.usages();
+        let units = self.core.units.iter().zip(&self.slots).zip(waiting).zip(usages);
+        units
+            .filter(|(((u, _), _), _)| !u.retired)
+            .map(|(((u, s), waiting), usage)| view(u, s, waiting, usage))
+            .collect()
     }
 }
 
@@ -56,7 +60,7 @@ fn optional(unit: &Unit) -> bool {
     unit.service.optional || matches!(unit.service.kind, Kind::Periodic(_))
 }
 
-fn view(unit: &Unit, slot: &Slot, waiting: Option<String>) -> View {
+fn view(unit: &Unit, slot: &Slot, waiting: Option<String>, usage: Option<crate::cgroups::Usage>) -> View {
     let machine = &unit.machine;
     let kind = match unit.service.kind {
         _ if unit.is_main => "main",
@@ -113,7 +117,29 @@ fn view(unit: &Unit, slot: &Slot, waiting: Option<String>) -> View {
         probes,
         lines_dropped: slot.lines_dropped + slot.file_log.as_ref().map_or(0, |f| f.dropped_lines),
         stop_kills: unit.machine.stop_kills,
+        usage,
+        limits: limit_views(&unit.service.resources, &slot.limits.enforcement),
     }
+}
+
+/// A service's cgroup limits with how each is enforced.
+fn limit_views(
+    resources: &crate::config::Resources,
+    enforcement: &[(&'static str, crate::cgroups::Enforcement)],
+) -> Vec<report::LimitView> {
+    let values = [
+        ("memory", resources.memory),
+        ("memory_high", resources.memory_high),
+        ("cpus", resources.cpus.map(u64::from)),
+        ("pids", resources.pids),
+    ];
+    values
+        .into_iter()
+        .filter_map(|(key, value)| {
+            let enforced = enforcement.iter().find(|(k, _)| *k == key).map(|(_, how)| how.text())?;
+            Some(report::LimitView { key, value: value?, enforced })
+        })
+        .collect()
 }
 
 /// warden's own figures for `process_*`, from /proc (zero where unreadable).

@@ -7,6 +7,7 @@
 
 pub mod epoll;
 pub mod fds;
+pub mod fs;
 pub mod memory;
 pub mod net;
 pub mod process;

@@ -192,3 +192,10 @@ pub fn hard_limit(resource: i32) -> Option<u64> {
     let done = unsafe { libc::getrlimit(resource as _, &mut limit) };
     (done == 0).then_some(limit.rlim_max)
 }
+
+/// CPUs online on this machine (at least 1).
+pub fn cpu_count() -> u32 {
+    // SAFETY: sysconf takes an integer and reads no memory of ours.
+    let online = unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) };
+    u32::try_from(online).unwrap_or(1).max(1)
+}

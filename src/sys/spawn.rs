@@ -124,6 +124,10 @@ pub struct Setup {
     pub inherited_fds: Rc<[RawFd]>,
     /// Set `LISTEN_PID` to the child's own pid (it named warden).
     pub listen_pid: bool,
+    /// `cgroup.procs` files of the service's cgroups (one per hierarchy),
+    /// open for writing: the child moves itself in first thing, so all it
+    /// starts and all it allocates is counted there.
+    pub cgroup_procs: Vec<RawFd>,
 }
 
 /// The step of the child's set-up that failed.
@@ -137,6 +141,8 @@ pub enum SetupStep {
     Limit(i32),
     Credentials,
     Privileges,
+    /// Joining the service's cgroup.
+    Cgroup,
 }
 
 impl SetupStep {
@@ -151,6 +157,7 @@ impl SetupStep {
             SetupStep::Limit(resource) => 4 | ((resource as u32 & 0xff) << 8),
             SetupStep::Credentials => 5,
             SetupStep::Privileges => 6,
+            SetupStep::Cgroup => 7,
         }
     }
 
@@ -162,6 +169,7 @@ impl SetupStep {
             4 => SetupStep::Limit((code >> 8) as i32),
             5 => SetupStep::Credentials,
             6 => SetupStep::Privileges,
+            7 => SetupStep::Cgroup,
             _ => SetupStep::Exec,
         }
     }
@@ -209,6 +217,7 @@ impl std::fmt::Display for SpawnError {
                     }
                     SetupStep::Credentials => "unable to switch user: ".into(),
                     SetupStep::Privileges => "unable to set no_new_privs: ".into(),
+                    SetupStep::Cgroup => "unable to join its cgroup: ".into(),
                 };
                 write!(f, "{step}{}", super::Reason(error))
             }

@@ -15,7 +15,7 @@ fn view(name: &str, state: &'static str, ready: bool) -> View {
         reason: "started".into(),
         notice: None,
         started_at: Some(1.7e9),
-        exits: [1, 2, 0, 0],
+        exits: [1, 2, 0, 0, 1],
         probes: vec![ProbeView {
             kind: "readiness",
             passing: ready,
@@ -25,6 +25,47 @@ fn view(name: &str, state: &'static str, ready: bool) -> View {
         }],
         lines_dropped: 0,
         stop_kills: 0,
+        usage: None,
+        limits: Vec::new(),
+    }
+}
+
+#[test]
+fn wide_tables_show_usage_and_every_table_the_limits() {
+    let mut web = view("web", "running", true);
+    web.usage = Some(crate::cgroups::Usage {
+        cpu_seconds: 12.25,
+        memory: 50 << 20,
+        memory_peak: Some(60 << 20),
+        processes: 3,
+    });
+    web.limits = vec![
+        LimitView { key: "memory", value: 500 << 20, enforced: "cgroup v2" },
+        LimitView { key: "cpus", value: 1500, enforced: "not enforced" },
+    ];
+    let wide = table(std::slice::from_ref(&web), false, true);
+    let lines: Vec<&str> = wide.lines().collect();
+    assert_eq!(lines[0], "NAME    STATE    PID  UPTIME  RESTARTS  EXIT     CPU    MEM    READY  REASON");
+    assert_eq!(lines[1], "web   ● running  42   2m05s   3         SIGKILL  12.2s  50.0M  yes    started");
+    assert_eq!(lines[2], "limits of web: memory 500M (cgroup v2), cpus 1.5 (not enforced)");
+    let narrow = table(std::slice::from_ref(&web), false, false);
+    assert!(!narrow.contains("CPU") && narrow.contains("limits of web: memory 500M"), "{narrow}");
+    let json = json_view(&web);
+    assert!(json.contains("\"oom_kills\":1"), "{json}");
+    assert!(json.contains("\"usage\":{\"cpu_seconds\":12.250,\"memory_bytes\":52428800,\"memory_peak_bytes\":62914560,\"processes\":3}"), "{json}");
+    assert!(json.contains("\"limits\":{\"memory\":{\"value\":524288000,\"enforced\":\"cgroup v2\"},\"cpus\":{\"value\":1500,\"enforced\":\"not enforced\"}}"), "{json}");
+    let text = metrics(&Warden::default(), &[web]);
+    for line in [
+        "warden_service_oom_kills_total{service=\"web\"} 1",
+        "warden_service_cpu_seconds_total{service=\"web\"} 12.250",
+        "warden_service_memory_bytes{service=\"web\"} 52428800",
+        "warden_service_memory_peak_bytes{service=\"web\"} 62914560",
+        "warden_service_processes{service=\"web\"} 3",
+        "warden_service_memory_limit_bytes{service=\"web\",enforced=\"cgroup v2\"} 524288000",
+        "warden_service_cpu_limit{service=\"web\",enforced=\"not enforced\"} 1.500",
+        "warden_service_exits_total{service=\"web\",reason=\"oom\"} 1",
+    ] {
+        assert!(text.lines().any(|l| l == line), "{line} missing from:\n{text}");
     }
 }
 

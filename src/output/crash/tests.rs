@@ -18,6 +18,8 @@ fn reports_are_json_atomic_private_and_pruned() {
         reason: "killed by SIGSEGV (core dumped)",
         command: "/app/web --port 80",
         tail: &tail,
+        usage: None,
+        limits: &[],
     };
     let path = write(&dir, 2, &report).unwrap();
     let text = std::fs::read_to_string(&path).unwrap();

@@ -71,6 +71,14 @@ impl Core {
     }
 
     /// Ids for `count` units about to be built.
+    /// A running unit's settings, changed where it runs (its cgroup limits):
+    /// nothing of its run changes.
+    pub fn replace_service(&mut self, index: usize, service: std::rc::Rc<Service>) {
+        if let Some(unit) = self.units.get_mut(index) {
+            unit.service = service;
+        }
+    }
+
     pub fn reserve_ids(&mut self, count: usize) -> u64 {
         let first = self.next_unit_id;
         self.next_unit_id += count as u64;

@@ -148,7 +148,11 @@ impl World {
     fn end(&mut self, pid: i32, signal: i32) -> Vec<Event> {
         match self.processes.remove(&pid) {
             Some(p) => vec![
-                Event::Exited { index: p.unit, status: ExitStatus::Signaled { signal, core_dumped: false } },
+                Event::Exited {
+                    index: p.unit,
+                    status: ExitStatus::Signaled { signal, core_dumped: false },
+                    out_of_memory: None,
+                },
                 Event::ChildrenLeft(!self.processes.is_empty()),
             ],
             None => Vec::new(),
@@ -161,7 +165,11 @@ impl World {
             return;
         };
         self.processes.remove(&pid);
-        self.inbox.push_back(Event::Exited { index: unit, status: ExitStatus::Exited(code) });
+        self.inbox.push_back(Event::Exited {
+            index: unit,
+            status: ExitStatus::Exited(code),
+            out_of_memory: None,
+        });
         self.send(Event::ChildrenLeft(!self.processes.is_empty()));
     }
 

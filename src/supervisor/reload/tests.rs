@@ -76,3 +76,16 @@ fn classes_partition_the_new_config() {
         }
     }
 }
+
+#[test]
+fn other_cgroup_limits_alone_are_written_in_place() {
+    let before = service("web", "x");
+    let mut after = service("web", "x");
+    after.resources.memory = Some(64 << 20);
+    let d = diff(&[&before], std::slice::from_ref(&after));
+    assert_eq!((d.unchanged.clone(), d.retuned.clone(), d.changed.clone()), (vec![0], vec![0], vec![]));
+    // With anything else changed too, it restarts.
+    after.stop_signal = libc::SIGINT;
+    let d = diff(&[&before], &[after]);
+    assert_eq!((d.retuned, d.changed), (vec![], vec![0]));
+}

@@ -247,6 +247,13 @@ pub(super) fn exec_child(job: &Job) -> ! {
         }
     };
 
+    // First, so that everything below (and all it allocates) is the cgroup's.
+    // "0" names the writer itself.
+    for &procs in &setup.cgroup_procs {
+        if let Err(errno) = sys!(libc::SYS_write, procs, b"0".as_ptr(), 1usize) {
+            fail(SetupStep::Cgroup, errno);
+        }
+    }
     if placement.new_session {
         if let Err(errno) = sys!(libc::SYS_setsid) {
             fail(SetupStep::Session, errno);

@@ -1,0 +1,380 @@
+//! The runtime's half of resource limits: each service's cgroup made and
+//! its limits written, a program's end held until its cgroup is empty (its
+//! whole tree ended), OOM kills told apart from other SIGKILLs, watched
+//! memory where no cgroup can be written, and the figures for status.
+//!
+//! The core decides nothing new here: an exit reaches it once the tree is
+//! gone, an OOM kill as `Event::Exited { out_of_memory }`, a watched limit
+//! exceeded as `Input::Unhealthy` (stopped, then restarted by policy).
+
+use std::collections::HashMap;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::rc::Rc;
+use std::time::Duration;
+
+use super::core::{Event, OomKill};
+use super::machine::Input;
+use super::registry::Child;
+use super::{Slot, Supervisor, Timer};
+use crate::cgroups::{self, Cgroups, Enforcement, Group, Offer, OwnMemory, Usage, procfs};
+use crate::config::{Config, Service};
+use crate::logger::warning;
+use crate::reactor::deadline_after;
+use crate::sys::Reason;
+use crate::sys::reap::ExitStatus;
+
+/// How often a tree that outlived its program is looked at again, and for
+/// how many times, before its exit is reported anyway.
+const DRAIN_CHECK: Duration = Duration::from_millis(100);
+const DRAIN_CHECKS: u32 = 100;
+
+/// What the runtime keeps for limits.
+pub(super) struct Limits {
+    offer: Offer,
+    /// The cgroups warden made; None where it could not (or need not).
+    cgroups: Option<Cgroups>,
+    /// The container's memory cgroup, read to tell its OOM kills.
+    own_memory: Option<OwnMemory>,
+    /// One cgroup per service name, shared by the units of that name.
+    groups: HashMap<String, Rc<Group>>,
+    period: Duration,
+    /// The watched-memory timer is set.
+    watching: bool,
+    /// Programs that ended while processes of theirs still ran.
+    draining: Vec<Draining>,
+    drain_timer: bool,
+}
+
+struct Draining {
+    index: usize,
+    status: ExitStatus,
+    out_of_memory: Option<OomKill>,
+    checks: u32,
+}
+
+/// What a slot keeps of its limits.
+#[derive(Default)]
+pub(super) struct SlotLimits {
+    pub group: Option<Rc<Group>>,
+    /// How each of its limits is enforced.
+    pub enforcement: Vec<(&'static str, Enforcement)>,
+    /// The highest its watched tree was seen at.
+    pub peak: u64,
+}
+
+impl SlotLimits {
+    fn watched_memory(&self) -> bool {
+        self.enforcement.iter().any(|(key, how)| *key == "memory" && *how == Enforcement::Watched)
+    }
+}
+
+impl Limits {
+    /// Finds what the machine offers and makes warden's cgroups if a
+    /// service needs them; says once per service what cannot be enforced.
+    pub(super) fn set_up(config: &Config) -> Limits {
+        let mut offer = Offer::of_this_machine(config.cgroups);
+        let needed = config.services.iter().any(|s| offer.wants_group(&s.resources));
+        let cgroups = if needed {
+            match Cgroups::set_up(offer.clone()) {
+                Ok(cgroups) => Some(cgroups),
+                Err(why) => {
+                    warning!("cannot give services cgroups: {why}");
+                    offer = offer.without_cgroups(&why);
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        let own_memory = if cgroups.is_none() { offer.own_memory() } else { None };
+        Limits {
+            offer,
+            cgroups,
+            own_memory,
+            groups: HashMap::new(),
+            period: config.limits_period,
+            watching: false,
+            draining: Vec::new(),
+            drain_timer: false,
+        }
+    }
+
+    /// The cgroup and enforcement of `service`'s slot, its limits written;
+    /// what cannot be enforced is said (once per service, when `tell`).
+    pub(super) fn attach(&mut self, service: &Service, tell: bool) -> SlotLimits {
+        let mut enforcement = self.offer.enforcement(&service.resources);
+        let mut group = None;
+        if let Some(cgroups) = &self.cgroups
+            && self.offer.wants_group(&service.resources)
+        {
+            group = match self.groups.get(&service.name) {
+                Some(group) => Some(group.clone()),
+                None => match cgroups.group(&service.name) {
+                    Ok(group) => {
+                        let group = Rc::new(group);
+                        self.groups.insert(service.name.clone(), group.clone());
+                        Some(group)
+                    }
+                    Err(e) => {
+                        warning!("{}: cannot make its cgroup: {}", service.name, Reason(&e));
+                        let why = format!("its cgroup could not be made: {}", Reason(&e));
+                        enforcement = self.offer.without_cgroups(&why).enforcement(&service.resources);
+                        None
+                    }
+                },
+            };
+        }
+        if let Some(group) = &group {
+            for problem in group.apply(&service.resources) {
+                warning!("{}: cannot set a limit: {problem}", service.name);
+            }
+        }
+        if tell {
+            self.tell(service, &enforcement);
+        }
+        SlotLimits { group, enforcement, peak: 0 }
+    }
+
+    /// Says which limits the kernel will not enforce, and the fix.
+    fn tell(&self, service: &Service, enforcement: &[(&'static str, Enforcement)]) {
+        let texts = cgroups::limits_text(&service.resources, None);
+        let named = |want: Enforcement| -> Vec<String> {
+            enforcement
+                .iter()
+                .zip(&texts)
+                .filter(|((_, how), _)| *how == want)
+                .map(|(_, text)| text.clone())
+                .collect()
+        };
+        let (unenforced, watched) = (named(Enforcement::NotEnforced), named(Enforcement::Watched));
+        if unenforced.is_empty() && watched.is_empty() {
+            return;
+        }
+        let why = if self.offer.why_not.is_empty() {
+            "this machine's cgroups lack the controller".to_string()
+        } else {
+            self.offer.why_not.clone()
+        };
+        let mut parts = Vec::new();
+        if !unenforced.is_empty() {
+            parts.push(format!("{} cannot be enforced", unenforced.join(", ")));
+        }
+        if !watched.is_empty() {
+            parts.push(format!(
+                "{} is watched by warden every {} instead of enforced by the kernel",
+                watched.join(", "),
+                crate::duration::format(self.period)
+            ));
+        }
+        let fix = if self.offer.why_not == cgroups::OFF { "" } else { cgroups::HOW_TO_DELEGATE };
+        let sep = if fix.is_empty() { "" } else { "; " };
+        warning!("{}: {} ({why}){sep}{fix}", service.name, parts.join("; "));
+    }
+
+    /// Writes changed limits of a running service in place.
+    pub(super) fn retune(&self, slot: &mut Slot, service: &Service) {
+        slot.limits.enforcement = self.offer.enforcement(&service.resources);
+        if let Some(group) = &slot.limits.group {
+            for problem in group.apply(&service.resources) {
+                warning!("{}: cannot change a limit: {problem}", service.name);
+            }
+        }
+    }
+
+    /// Whether a reload's new limits can be written where the service runs
+    /// (else it restarts, to get or lose a cgroup).
+    pub(super) fn can_retune(&self, old: &Service, new: &Service) -> bool {
+        self.offer.wants_group(&old.resources) == self.offer.wants_group(&new.resources)
+    }
+
+    /// At exit: the cgroups warden made, once empty.
+    pub(super) fn remove(&self) {
+        for group in self.groups.values() {
+            group.remove();
+        }
+        if let Some(cgroups) = &self.cgroups {
+            cgroups.remove();
+        }
+    }
+}
+
+impl Supervisor {
+    /// Opens the unit's `cgroup.procs` for its child to join; the files are
+    /// held until the child has started.
+    pub(super) fn before_spawn_cgroup(&mut self, index: usize) -> Vec<OwnedFd> {
+        let Some(slot) = self.slots.get_mut(index) else { return Vec::new() };
+        slot.setup.cgroup_procs.clear();
+        let Some(group) = &slot.limits.group else { return Vec::new() };
+        match group.open_procs() {
+            Ok(files) => {
+                slot.setup.cgroup_procs = files.iter().map(AsRawFd::as_raw_fd).collect();
+                files
+            }
+            Err(e) => {
+                warning!(
+                    "{}: cannot open its cgroup; it starts outside it: {}",
+                    slot.service.name,
+                    Reason(&e)
+                );
+                Vec::new()
+            }
+        }
+    }
+
+    /// A unit's program ended: an OOM kill is told apart, and with a cgroup
+    /// the rest of its tree is ended before the core hears of it.
+    pub(super) fn program_ended(&mut self, index: usize, status: ExitStatus) {
+        let Some(slot) = self.slots.get(index) else { return };
+        let killed = matches!(status, ExitStatus::Signaled { signal: libc::SIGKILL, .. });
+        let out_of_memory = match (&slot.limits.group, &self.limits.own_memory) {
+            (Some(group), _) => (group.oom_killed_since() && killed)
+                .then_some(OomKill { limit: slot.service.resources.memory }),
+            (None, Some(own)) => (own.killed_since() && killed).then_some(OomKill { limit: own.limit }),
+            (None, None) => None,
+        };
+        if let Some(group) = &slot.limits.group
+            && !group.processes().is_empty()
+        {
+            group.kill();
+            self.limits.draining.push(Draining { index, status, out_of_memory, checks: 0 });
+            self.arm_drain_check();
+            return;
+        }
+        self.pending.push_back(Event::Exited { index, status, out_of_memory });
+    }
+
+    /// After children were reaped (or on the drain timer): the ends held
+    /// for a tree that is now gone reach the core.
+    pub(super) fn settle_draining(&mut self, timer: bool) {
+        if self.limits.draining.is_empty() {
+            return;
+        }
+        let mut held = std::mem::take(&mut self.limits.draining);
+        held.retain_mut(|d| {
+            let slot = self.slots.get(d.index);
+            let left = slot.and_then(|s| s.limits.group.as_ref()).map_or(Vec::new(), |g| g.processes());
+            if timer {
+                d.checks += 1;
+            }
+            let gave_up = d.checks >= DRAIN_CHECKS;
+            if !left.is_empty() && !gave_up {
+                if let Some(group) = slot.and_then(|s| s.limits.group.as_ref()) {
+                    group.kill();
+                }
+                return true;
+            }
+            if gave_up && let Some(slot) = slot {
+                warning!(
+                    "{}: {} process(es) of its cgroup outlived SIGKILL for {}: its end is reported without them",
+                    slot.service.name,
+                    left.len(),
+                    crate::duration::format(DRAIN_CHECK * DRAIN_CHECKS)
+                );
+            }
+            self.pending.push_back(Event::Exited { index: d.index, status: d.status, out_of_memory: d.out_of_memory });
+            false
+        });
+        self.limits.draining = held;
+        if timer {
+            self.limits.drain_timer = false;
+            if !self.limits.draining.is_empty() {
+                self.arm_drain_check();
+            }
+        }
+    }
+
+    fn arm_drain_check(&mut self) {
+        if !self.limits.drain_timer {
+            self.limits.drain_timer = true;
+            self.init.reactor.add_timer(deadline_after(DRAIN_CHECK), Timer::DrainCheck);
+        }
+    }
+
+    /// Whether the unit's program has ended and its tree is being ended:
+    /// its pid is reaped, so nothing may be sent to it.
+    pub(super) fn is_draining(&self, index: usize) -> bool {
+        self.limits.draining.iter().any(|d| d.index == index)
+    }
+
+    /// A signal for a service's process group also reaches the processes of
+    /// its cgroup that left the group (`setsid`, double fork).
+    pub(super) fn signal_tree(&self, pid: i32, signal: i32) {
+        if let Some(Child::Program(index)) = self.registry.owner_of_child(pid.abs())
+            && let Some(group) = self.slots.get(index).and_then(|s| s.limits.group.as_ref())
+        {
+            if signal == libc::SIGKILL {
+                group.kill();
+            } else {
+                group.signal(signal);
+            }
+        }
+    }
+
+    /// A program started: a watched memory limit needs the timer.
+    pub(super) fn watch_limits(&mut self, index: usize) {
+        let watched = self.slots.get(index).is_some_and(|s| s.limits.watched_memory());
+        if watched && !self.limits.watching {
+            self.limits.watching = true;
+            self.init.reactor.add_timer(deadline_after(self.limits.period), Timer::Limits);
+        }
+    }
+
+    /// Every `limits_period` while a watched service runs: each one's tree
+    /// is measured, and one above its limit is stopped as a failure.
+    pub(super) fn on_limits_timer(&mut self) {
+        self.limits.watching = false;
+        let running: Vec<(usize, i32)> = self
+            .core
+            .units
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| self.slots.get(*i).is_some_and(|s| s.limits.watched_memory()))
+            .filter_map(|(i, u)| u.machine.state.pid().filter(|_| !u.retired).map(|pid| (i, pid)))
+            .collect();
+        if running.is_empty() {
+            return;
+        }
+        let all = procfs::snapshot();
+        for (index, pid) in running {
+            let used = procfs::usage(&procfs::tree(pid, &all)).memory;
+            let Some(slot) = self.slots.get_mut(index) else { continue };
+            slot.limits.peak = slot.limits.peak.max(used);
+            let Some(limit) = slot.service.resources.memory else { continue };
+            let up = self.core.units.get(index).is_some_and(|u| u.machine.is_up());
+            if used > limit && up {
+                let reason = format!(
+                    "memory limit: {} resident, limit {}",
+                    crate::control::report::bytes_text(used),
+                    cgroups::size_text(limit)
+                );
+                self.pending.push_back(Event::Health {
+                    index,
+                    input: Input::Unhealthy { cause: "memory limit", reason },
+                });
+            }
+        }
+        self.limits.watching = true;
+        self.init.reactor.add_timer(deadline_after(self.limits.period), Timer::Limits);
+    }
+
+    /// What each unit uses now (None for a unit with nothing running and no
+    /// cgroup). The /proc walk is made once, only if a unit needs it.
+    pub(super) fn usages(&self) -> Vec<Option<Usage>> {
+        let mut all: Option<Vec<procfs::Process>> = None;
+        let mut out = Vec::with_capacity(self.slots.len());
+        for (index, (unit, slot)) in self.core.units.iter().zip(&self.slots).enumerate() {
+            let usage = match (&slot.limits.group, unit.machine.state.pid()) {
+                (Some(group), _) => Some(group.usage()),
+                (None, Some(pid)) if !self.is_draining(index) => {
+                    let all = all.get_or_insert_with(procfs::snapshot);
+                    let mut usage = procfs::usage(&procfs::tree(pid, all));
+                    usage.memory_peak = (slot.limits.peak > 0).then_some(slot.limits.peak.max(usage.memory));
+                    Some(usage)
+                }
+                _ => None,
+            };
+            out.push(usage);
+        }
+        out
+    }
+}
