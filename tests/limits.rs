@@ -26,6 +26,7 @@ in_both_modes!(
     a_daemonizing_service_is_stopped_whole,
     a_watched_memory_limit_stops_the_service,
     a_reload_changes_limits_in_place,
+    a_cgroup_removed_under_warden_is_made_again,
 );
 
 /// Whether this machine has the writable v1 hierarchies these tests use; a
@@ -283,6 +284,23 @@ fn a_reload_changes_limits_in_place(mode: Mode) {
         metrics.lines().any(|l| l.starts_with("warden_service_memory_bytes{service=\"steady\"} ")),
         "{metrics}"
     );
+    finish(s, Some("steady"));
+}
+
+fn a_cgroup_removed_under_warden_is_made_again(mode: Mode) {
+    if !v1_writable() {
+        return;
+    }
+    let s = start(mode, "services:\n  steady:\n    command: [sleep, \"1000\"]\n    limits: {memory: 64M}\n");
+    s.warden.expect_stderr(5 * SECOND, "steady: starting -> running");
+    let dir = service_dir(&s.warden, "memory", "steady").expect("steady's memory cgroup");
+    assert!(client(&s.socket, &["stop", "steady"]).status.success());
+    std::fs::remove_dir(&dir).expect("an empty cgroup can be removed");
+    let out = client(&s.socket, &["start", "steady"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(service_dir(&s.warden, "memory", "steady").as_ref(), Some(&dir), "it runs outside its cgroup");
+    assert_eq!(std::fs::read_to_string(dir.join("memory.limit_in_bytes")).unwrap().trim(), "67108864");
+    assert!(!s.warden.stderr().contains("cannot open its cgroup"), "{}", s.warden.stderr());
     finish(s, Some("steady"));
 }
 

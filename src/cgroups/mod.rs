@@ -399,6 +399,15 @@ impl Group {
         Ok(files)
     }
 
+    /// Makes its directories again (someone removed them under warden)
+    /// and writes the limits again: the problems, as `apply`'s.
+    pub fn restore(&self, resources: &Resources) -> io::Result<Vec<String>> {
+        for (_, dir) in &self.dirs {
+            make_dir(dir)?;
+        }
+        Ok(self.apply(resources))
+    }
+
     /// The processes in it now.
     pub fn processes(&self) -> Vec<i32> {
         self.primary().map(|d| read_pids(&d.join("cgroup.procs"))).unwrap_or_default()

@@ -60,6 +60,8 @@ pub(super) struct SlotLimits {
     pub enforcement: Vec<(&'static str, Enforcement)>,
     /// The highest its watched tree was seen at.
     pub peak: u64,
+    /// Said that its cgroup could not be used (once, until it can again).
+    pub warned: bool,
 }
 
 impl SlotLimits {
@@ -132,7 +134,7 @@ impl Limits {
         if tell {
             self.tell(service, &enforcement);
         }
-        SlotLimits { group, enforcement, peak: 0 }
+        SlotLimits { group, enforcement, peak: 0, warned: false }
     }
 
     /// Says which limits the kernel will not enforce, and the fix.
@@ -205,17 +207,30 @@ impl Supervisor {
         let Some(slot) = self.slots.get_mut(index) else { return Vec::new() };
         slot.setup.cgroup_procs.clear();
         let Some(group) = &slot.limits.group else { return Vec::new() };
-        match group.open_procs() {
+        let mut opened = group.open_procs();
+        if matches!(&opened, Err(e) if e.kind() == std::io::ErrorKind::NotFound) {
+            // Removed under warden: made again, with its limits.
+            opened = group.restore(&slot.service.resources).and_then(|problems| {
+                for problem in problems {
+                    warning!("{}: cannot set a limit: {problem}", slot.service.name);
+                }
+                group.open_procs()
+            });
+        }
+        match opened {
             Ok(files) => {
                 slot.setup.cgroup_procs = files.iter().map(AsRawFd::as_raw_fd).collect();
+                slot.limits.warned = false;
                 files
             }
             Err(e) => {
-                warning!(
-                    "{}: cannot open its cgroup; it starts outside it: {}",
-                    slot.service.name,
-                    Reason(&e)
-                );
+                if !std::mem::replace(&mut slot.limits.warned, true) {
+                    warning!(
+                        "{}: cannot open its cgroup; it starts outside it, its limits not enforced: {}",
+                        slot.service.name,
+                        Reason(&e)
+                    );
+                }
                 Vec::new()
             }
         }

@@ -46,6 +46,7 @@ fn main() {
         Some("http-serve") => http_serve(rest),
         Some("notify") => notify(rest),
         Some("flood") => flood(rest),
+        Some("leak") => leak(rest),
         _ => {
             eprintln!(
                 "usage: testkit signals|status|argv|env|cwd|orphans|term-marker|ignore-term|signal-echo|bench-signal|stamp|fork-loop|http-serve|notify"
@@ -550,5 +551,24 @@ fn flood(args: &[String]) {
         }
         out.write_all(&block).unwrap();
         written += block.len() as u64;
+    }
+}
+
+/// `leak MIB_PER_SECOND [MAX_MIB]`: allocates and touches memory at a steady
+/// rate (in 1 MiB steps), up to MAX_MIB (default 4096), then holds it: a
+/// service whose memory grows, for the limit tests.
+fn leak(args: &[String]) {
+    let rate: u64 = args.first().map_or(16, |a| a.parse().unwrap());
+    let most: usize = args.get(1).map_or(4096, |a| a.parse().unwrap());
+    let step = std::time::Duration::from_micros(1_000_000 / rate.max(1));
+    let mut held: Vec<Vec<u8>> = Vec::new();
+    while held.len() < most {
+        // Written, so the pages are resident, not just reserved.
+        held.push(vec![0x5a; 1 << 20]);
+        std::thread::sleep(step);
+    }
+    say(&format!("holding {} MiB", held.len()));
+    loop {
+        std::thread::sleep(std::time::Duration::from_secs(3600));
     }
 }
