@@ -51,6 +51,15 @@ else
   fail warden-never-oom-killed "$(tr '\n' ' ' < $CG/warden/memory.events)"
 fi
 
+# A worker OOM-killed while the service's program lives: the service runs on
+# (scripts/vm-test reads warden's notice of it on the console).
+worker_killed() { [ "$(field $CG/workers.service/memory.events oom_kill)" -ge 1 ] 2>/dev/null; }
+if wait_for 30 worker_killed && warden status workers | grep -q 'running .* 0 '; then
+  ok worker-oom-killed-service-runs-on
+else
+  fail worker-oom-killed-service-runs-on "$(tr '\n' ' ' < $CG/workers.service/memory.events) / $(warden status workers)"
+fi
+
 # cpus: 0.5 CPU, measured from cpu.stat over 5 s of the machine's uptime.
 if [ "$(cat $CG/burner.service/cpu.max)" = "50000 100000" ]; then ok cpu-max-written; else fail cpu-max-written "$(cat $CG/burner.service/cpu.max)"; fi
 u0=$(field $CG/burner.service/cpu.stat usage_usec); t0=$(cut -d' ' -f1 /proc/uptime)

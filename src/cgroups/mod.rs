@@ -307,8 +307,10 @@ impl Cgroups {
             }
             dirs.push((controller, dir));
         }
-        let group = Group { version: self.version, dirs, oom_seen: Cell::new(0) };
-        group.oom_seen.set(group.oom_kills().unwrap_or(0));
+        let group = Group { version: self.version, dirs, oom_seen: Cell::new(0), oom_noted: Cell::new(0) };
+        let kills = group.oom_kills().unwrap_or(0);
+        group.oom_seen.set(kills);
+        group.oom_noted.set(kills);
         Ok(group)
     }
 
@@ -333,8 +335,10 @@ pub struct Group {
     pub version: Version,
     /// (controller, directory); under v2 one entry for all.
     dirs: Vec<(&'static str, PathBuf)>,
-    /// OOM kills counted so far, so a new one is noticed.
+    /// OOM kills counted so far, so a new one is noticed: by the exit
+    /// that it caused (`oom_seen`), and as it happens (`oom_noted`).
     oom_seen: Cell<u64>,
+    oom_noted: Cell<u64>,
 }
 
 impl Group {
@@ -440,6 +444,18 @@ impl Group {
             Version::V1 => dir.join("memory.oom_control"),
         };
         oom_kills_in(&file)
+    }
+
+    /// The file whose changes the kernel announces through inotify when
+    /// it OOM-kills in it (cgroup v2's `memory.events`).
+    pub fn memory_events(&self) -> Option<PathBuf> {
+        (self.version == Version::V2).then(|| self.dir("memory").map(|d| d.join("memory.events")))?
+    }
+
+    /// OOM kills in it since this was last asked (for the live notice).
+    pub fn oom_kills_noted(&self) -> u64 {
+        let now = self.oom_kills().unwrap_or(0);
+        now.saturating_sub(self.oom_noted.replace(now.max(self.oom_noted.get())))
     }
 
     /// Whether the kernel OOM-killed a process in it since last asked.

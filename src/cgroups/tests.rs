@@ -110,7 +110,7 @@ fn fake_group(version: Version, files: &[&str]) -> (PathBuf, Group) {
         Version::V2 => vec![("", dir.clone())],
         Version::V1 => ["memory", "cpu", "cpuacct", "pids"].iter().map(|c| (*c, dir.clone())).collect(),
     };
-    (dir, Group { version, dirs, oom_seen: Cell::new(0) })
+    (dir, Group { version, dirs, oom_seen: Cell::new(0), oom_noted: Cell::new(0) })
 }
 
 #[test]

@@ -8,18 +8,18 @@
 //! exceeded as `Input::Unhealthy` (stopped, then restarted by policy).
 
 use std::collections::HashMap;
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::rc::Rc;
 use std::time::Duration;
 
 use super::core::{Event, OomKill};
 use super::machine::Input;
-use super::registry::Child;
+use super::registry::{self, Child};
 use super::{Slot, Supervisor, Timer};
 use crate::cgroups::{self, Cgroups, Enforcement, Group, Offer, OwnMemory, Usage, procfs};
 use crate::config::{Config, Service};
 use crate::logger::warning;
-use crate::reactor::deadline_after;
+use crate::reactor::{Interest, deadline_after};
 use crate::sys::Reason;
 use crate::sys::reap::ExitStatus;
 
@@ -43,6 +43,9 @@ pub(super) struct Limits {
     /// Programs that ended while processes of theirs still ran.
     draining: Vec<Draining>,
     drain_timer: bool,
+    /// inotify on the services' `memory.events` (cgroup v2), and whose each watch is.
+    oom_events: Option<OwnedFd>,
+    oom_watches: HashMap<i32, String>,
 }
 
 struct Draining {
@@ -89,6 +92,16 @@ impl Limits {
             None
         };
         let own_memory = if cgroups.is_none() { offer.own_memory() } else { None };
+        // OOM kills of any process of a service are told as they happen,
+        // where the kernel announces them (v2's memory.events).
+        let oom_events = match &cgroups {
+            Some(c) if c.offer.version == Some(cgroups::Version::V2) && c.offer.memory => {
+                crate::sys::fs::inotify()
+                    .map_err(|e| warning!("cannot watch services' OOM kills: {}", Reason(&e)))
+                    .ok()
+            }
+            _ => None,
+        };
         Limits {
             offer,
             cgroups,
@@ -98,6 +111,8 @@ impl Limits {
             watching: false,
             draining: Vec::new(),
             drain_timer: false,
+            oom_events,
+            oom_watches: HashMap::new(),
         }
     }
 
@@ -113,6 +128,19 @@ impl Limits {
                 Some(group) => Some(group.clone()),
                 None => match cgroups.group(&service.name) {
                     Ok(group) => {
+                        if let (Some(inotify), Some(events)) = (&self.oom_events, group.memory_events()) {
+                            match crate::sys::fs::watch_modify(inotify.as_fd(), &events) {
+                                Ok(wd) => {
+                                    self.oom_watches.insert(wd, service.name.clone());
+                                }
+                                Err(e) => warning!(
+                                    "{}: cannot watch {}: {}",
+                                    service.name,
+                                    events.display(),
+                                    Reason(&e)
+                                ),
+                            }
+                        }
                         let group = Rc::new(group);
                         self.groups.insert(service.name.clone(), group.clone());
                         Some(group)
@@ -201,6 +229,39 @@ impl Limits {
 }
 
 impl Supervisor {
+    /// Puts the watch of services' OOM kills into the loop.
+    pub(super) fn watch_oom_events(&mut self) {
+        let Some(inotify) = &self.limits.oom_events else { return };
+        if let Err(e) = self.init.reactor.register(inotify.as_raw_fd(), registry::OOM_EVENTS, Interest::Read)
+        {
+            warning!("cannot watch services' OOM kills: {}", Reason(&e));
+        }
+    }
+
+    /// The kernel changed some `memory.events`: an OOM kill in a service is
+    /// said at once, whichever of its processes it ended (its program's own
+    /// end also says `out of memory` when it was the one).
+    pub(super) fn on_oom_events(&mut self) {
+        let Some(inotify) = &self.limits.oom_events else { return };
+        for wd in crate::sys::fs::read_watches(inotify.as_fd()) {
+            let Some(name) = self.limits.oom_watches.get(&wd) else { continue };
+            let Some(group) = self.limits.groups.get(name) else { continue };
+            let kills = group.oom_kills_noted();
+            if kills == 0 {
+                continue;
+            }
+            let limit = self
+                .slots
+                .iter()
+                .rev()
+                .find(|s| s.service.name == *name)
+                .and_then(|s| s.service.resources.memory)
+                .map_or(String::new(), |l| format!(" (limit {})", cgroups::size_text(l)));
+            let what = if kills == 1 { "a process".to_string() } else { format!("{kills} processes") };
+            self.note(&format!("{name}: out of memory{limit}: the kernel ended {what} of it"));
+        }
+    }
+
     /// Opens the unit's `cgroup.procs` for its child to join; the files are
     /// held until the child has started.
     pub(super) fn before_spawn_cgroup(&mut self, index: usize) -> Vec<OwnedFd> {

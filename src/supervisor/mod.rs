@@ -361,6 +361,7 @@ impl Supervisor {
 
     fn run(&mut self) -> i32 {
         self.open_listeners();
+        self.watch_oom_events();
         for index in 0..self.slots.len() {
             self.watch_notify_socket(index);
         }
@@ -392,6 +393,7 @@ impl Supervisor {
                         Some(Token::Probe { unit, kind }) => self.on_probe_io(unit, kind, ready.token),
                         Some(Token::Notify(unit)) => self.on_notify(unit),
                         Some(Token::Pipe(unit)) => self.on_pipe(unit, ready.token),
+                        Some(Token::OomEvents) => self.on_oom_events(),
                         None => {}
                     },
                     Ready::Timer(timer) => self.on_timer(timer),

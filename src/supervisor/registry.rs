@@ -24,6 +24,8 @@ pub const HTTP: u64 = 4;
 pub const FILE_CHECKS: u64 = super::watch::FILE_CHECKS;
 /// The abstract control socket opened when a reload moved `control:`.
 pub const FALLBACK: u64 = 6;
+/// The inotify watch of services' `memory.events` (cgroup v2).
+pub const OOM_EVENTS: u64 = 7;
 
 /// What a token in epoll belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,6 +53,8 @@ pub enum Token {
     Notify(UnitId),
     /// A unit's readiness pipe (`notify_fd`).
     Pipe(UnitId),
+    /// The kernel changed a service's `memory.events`.
+    OomEvents,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -96,7 +100,7 @@ pub enum Kind {
 }
 
 impl Registry {
-    /// A new token for `kind` (never 0 to 5, never reused within a kind).
+    /// A new token for `kind` (never 0 to 7, never reused within a kind).
     pub fn take(&mut self, kind: Kind) -> u64 {
         let bits = match kind {
             Kind::Table => KIND_TABLE,
@@ -118,6 +122,7 @@ impl Registry {
             HTTP => Some(Token::Listener(Listener::Http)),
             FALLBACK => Some(Token::Listener(Listener::Fallback)),
             FILE_CHECKS => Some(Token::FileChecks),
+            OOM_EVENTS => Some(Token::OomEvents),
             _ if SINKS.contains(&token) => Some(Token::Sink(usize::from(token == SINKS[1]))),
             _ => match token >> KIND_SHIFT {
                 KIND_CAPTURE => Some(Token::Capture),

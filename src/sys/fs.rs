@@ -11,3 +11,55 @@ pub fn may_write(dir: &Path) -> bool {
     // SAFETY: `path` is a NUL-terminated string that outlives the call.
     unsafe { libc::access(path.as_ptr(), libc::W_OK) == 0 }
 }
+
+/// An inotify instance, non-blocking and close-on-exec.
+pub fn inotify() -> std::io::Result<std::os::fd::OwnedFd> {
+    use std::os::fd::FromRawFd;
+    // SAFETY: inotify_init1 takes flags only; a descriptor it returns is ours to own.
+    let fd = super::retry(|| unsafe { libc::inotify_init1(libc::IN_NONBLOCK | libc::IN_CLOEXEC) })?;
+    // SAFETY: `fd` was just returned by the kernel and is owned by nobody else.
+    Ok(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) })
+}
+
+/// Watches `path` for modification; returns the watch descriptor.
+pub fn watch_modify(inotify: std::os::fd::BorrowedFd<'_>, path: &Path) -> std::io::Result<i32> {
+    use std::os::fd::AsRawFd;
+    let path = CString::new(path.as_os_str().as_bytes()).map_err(|_| std::io::ErrorKind::InvalidInput)?;
+    // SAFETY: `path` is NUL-terminated and outlives the call; the fd is open.
+    super::retry(|| unsafe { libc::inotify_add_watch(inotify.as_raw_fd(), path.as_ptr(), libc::IN_MODIFY) })
+}
+
+/// Reads the inotify events waiting (without blocking) and returns the
+/// watch descriptors they name, each once.
+pub fn read_watches(inotify: std::os::fd::BorrowedFd<'_>) -> Vec<i32> {
+    use std::os::fd::AsRawFd;
+    const HEADER: usize = std::mem::size_of::<libc::inotify_event>();
+    let mut fired = Vec::new();
+    let mut buffer = [0u8; 4096];
+    // Bounded: a full buffer is read again at most a few times per wake-up.
+    for _ in 0..16 {
+        // SAFETY: the buffer is ours and its length is passed.
+        let read = unsafe { libc::read(inotify.as_raw_fd(), buffer.as_mut_ptr().cast(), buffer.len()) };
+        let Ok(length) = usize::try_from(read) else { break };
+        if length == 0 {
+            break;
+        }
+        let mut at = 0;
+        while at + HEADER <= length {
+            let word = |offset: usize| {
+                buffer
+                    .get(at + offset..at + offset + 4)
+                    .and_then(|b| <[u8; 4]>::try_from(b).ok())
+                    .map(u32::from_ne_bytes)
+            };
+            // wd, then mask and cookie, then the name's length.
+            let (Some(wd), Some(name)) = (word(0), word(12)) else { break };
+            let wd = wd as i32;
+            if !fired.contains(&wd) {
+                fired.push(wd);
+            }
+            at += HEADER + name as usize;
+        }
+    }
+    fired
+}
