@@ -27,6 +27,7 @@ in_both_modes!(
     a_watched_memory_limit_stops_the_service,
     a_reload_changes_limits_in_place,
     a_cgroup_removed_under_warden_is_made_again,
+    limited_idle_services_make_no_system_calls,
 );
 
 /// Whether this machine has the writable v1 hierarchies these tests use; a
@@ -302,6 +303,37 @@ fn a_cgroup_removed_under_warden_is_made_again(mode: Mode) {
     assert_eq!(std::fs::read_to_string(dir.join("memory.limit_in_bytes")).unwrap().trim(), "67108864");
     assert!(!s.warden.stderr().contains("cannot open its cgroup"), "{}", s.warden.stderr());
     finish(s, Some("steady"));
+}
+
+/// The kernel enforces cgroup limits: an idle warden over limited services
+/// makes no system call (a watched limit would read /proc every period).
+fn limited_idle_services_make_no_system_calls(mode: Mode) {
+    if !v1_writable() {
+        return;
+    }
+    let mut yaml = String::from("services:\n");
+    for i in 0..10 {
+        yaml.push_str(&format!(
+            "  s{i}:\n    command: [sleep, \"100\"]\n    limits: {{memory: 256M, cpus: 1, pids: 50}}\n"
+        ));
+    }
+    let s = start(mode, &yaml);
+    for i in 0..10 {
+        s.warden.expect_stderr(5 * SECOND, &format!("s{i}: starting -> running"));
+    }
+    let output = Command::new("timeout")
+        .args(["-s", "INT", "2", "strace", "-c", "-p", &s.warden.warden_pid.to_string()])
+        .output()
+        .expect("strace is installed");
+    let report = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(!report.contains("Operation not permitted"), "strace could not attach: {report}");
+    let calls: u64 = report
+        .lines()
+        .find(|l| l.trim_end().ends_with("total"))
+        .and_then(|l| l.split_whitespace().nth(2).and_then(|n| n.parse().ok()))
+        .unwrap_or(0);
+    assert!(calls <= 1, "idle warden with 10 limited services made {calls} system calls:\n{report}");
+    finish(s, Some("s0"));
 }
 
 #[test]
