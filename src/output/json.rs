@@ -8,6 +8,17 @@ use std::time::{SystemTime, UNIX_EPOCH};
 /// control characters and DEL become `\uNNNN` (or their short escapes).
 pub fn string(out: &mut Vec<u8>, bytes: &[u8]) {
     out.push(b'"');
+    // Most text needs no escape: copied whole up to the first byte that may
+    // (a quote, a backslash, a control, DEL, or anything not ASCII).
+    let plain = bytes.iter().position(|&b| !(0x20..0x7f).contains(&b) || b == b'"' || b == b'\\');
+    let (clean, rest) = bytes.split_at(plain.unwrap_or(bytes.len()));
+    out.extend_from_slice(clean);
+    escape(out, rest);
+    out.push(b'"');
+}
+
+/// The escaping of `string`, for text that needs some.
+fn escape(out: &mut Vec<u8>, bytes: &[u8]) {
     for chunk in bytes.utf8_chunks() {
         let valid = chunk.valid();
         let mut plain = 0;
@@ -37,7 +48,6 @@ pub fn string(out: &mut Vec<u8>, bytes: &[u8]) {
             out.extend_from_slice(format!("\\\\x{byte:02x}").as_bytes());
         }
     }
-    out.push(b'"');
 }
 
 /// `text` as a JSON string.

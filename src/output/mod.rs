@@ -44,6 +44,16 @@ pub struct Piece<'a> {
     pub continued: bool,
 }
 
+/// What `Lines::push_runs` hands on: a record, or a run of whole lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Chunk<'a> {
+    Piece(Piece<'a>),
+    /// Complete lines straight from the data, each at most `MAX_LINE` bytes
+    /// and ending in its newline: a caller that writes lines as they came
+    /// copies the run whole instead of line by line.
+    Run(&'a [u8]),
+}
+
 /// Reassembles lines from the chunks one pipe delivers.
 #[derive(Debug, Default)]
 pub struct Lines {
@@ -55,38 +65,87 @@ pub struct Lines {
 impl Lines {
     /// Feeds `data`; calls `emit` for every complete line (without its
     /// newline) and for every `MAX_LINE` piece of a longer one.
-    pub fn push(&mut self, mut data: &[u8], emit: &mut dyn FnMut(Piece)) {
+    pub fn push(&mut self, data: &[u8], emit: &mut dyn FnMut(Piece)) {
+        self.push_runs(data, &mut |chunk| match chunk {
+            Chunk::Piece(piece) => emit(piece),
+            Chunk::Run(run) => for_each_line(run, |line| emit(Piece { text: line, continued: false })),
+        });
+    }
+
+    /// As `push`, but the complete lines that need no reassembly come as
+    /// runs (`Chunk::Run`), found with a vectorised newline search.
+    pub fn push_runs(&mut self, mut data: &[u8], emit: &mut dyn FnMut(Chunk)) {
+        while !data.is_empty() {
+            if !self.partial.is_empty() || self.continued {
+                data = self.push_pieces(data, emit, true);
+                continue;
+            }
+            let Some(last) = memchr::memrchr(b'\n', data) else {
+                data = self.push_pieces(data, emit, true);
+                continue;
+            };
+            // The longest stretch of whole lines that each fit in a record:
+            // a window of MAX_LINE + 1 bytes from a line's start holding a
+            // newline holds whole lines that fit, up to its last newline, so
+            // the search leaps a window at a time, not a line at a time.
+            let lines = data.get(..=last).unwrap_or_default();
+            let mut whole = 0;
+            while let Some(window) = lines.get(whole..(whole + MAX_LINE + 1).min(lines.len())) {
+                match memchr::memrchr(b'\n', window) {
+                    Some(end) if !window.is_empty() => whole += end + 1,
+                    _ => break,
+                }
+            }
+            if whole == 0 {
+                // The first line is too long: it is cut into pieces.
+                data = self.push_pieces(data, emit, true);
+                continue;
+            }
+            let (run, rest) = data.split_at(whole);
+            emit(Chunk::Run(run));
+            data = rest;
+        }
+    }
+
+    /// Cuts `data` into records through the partial line; with `one`, stops
+    /// after the first line that ends. Returns what is left of `data`.
+    fn push_pieces<'d>(&mut self, mut data: &'d [u8], emit: &mut dyn FnMut(Chunk), one: bool) -> &'d [u8] {
         while !data.is_empty() {
             let room = MAX_LINE - self.partial.len();
             // A newline right after `room` bytes still ends a line that fits.
-            match data.iter().take(room + 1).position(|&b| b == b'\n') {
+            let window = data.get(..room + 1).unwrap_or(data);
+            match memchr::memchr(b'\n', window) {
                 Some(end) => {
                     let (line, rest) = data.split_at(end);
                     if self.partial.is_empty() {
-                        emit(Piece { text: line, continued: self.continued });
+                        emit(Chunk::Piece(Piece { text: line, continued: self.continued }));
                     } else {
                         self.partial.extend_from_slice(line);
-                        emit(Piece { text: &self.partial, continued: self.continued });
+                        emit(Chunk::Piece(Piece { text: &self.partial, continued: self.continued }));
                         self.partial.clear();
                     }
                     self.continued = false;
                     data = rest.get(1..).unwrap_or_default();
+                    if one {
+                        return data;
+                    }
                 }
                 None if data.len() < room => {
                     self.partial.extend_from_slice(data);
-                    return;
+                    return &[];
                 }
                 None => {
                     // A full record's worth without a newline: out it goes.
                     let (piece, rest) = data.split_at(room);
                     self.partial.extend_from_slice(piece);
-                    emit(Piece { text: &self.partial, continued: self.continued });
+                    emit(Chunk::Piece(Piece { text: &self.partial, continued: self.continued }));
                     self.partial.clear();
                     self.continued = true;
                     data = rest;
                 }
             }
         }
+        data
     }
 
     /// The stream ended: a last line without newline is still a line.
@@ -97,6 +156,22 @@ impl Lines {
         self.partial = Vec::new();
         self.continued = false;
     }
+}
+
+/// Each line of `run` (complete lines, each ending in a newline), without its newline.
+pub fn for_each_line(run: &[u8], mut each: impl FnMut(&[u8])) {
+    let mut start = 0;
+    for newline in memchr::memchr_iter(b'\n', run) {
+        each(run.get(start..newline).unwrap_or_default());
+        start = newline + 1;
+    }
+}
+
+/// Where the last `count` lines of `run` begin.
+pub fn last_lines_start(run: &[u8], count: usize) -> usize {
+    // The run ends in a newline: skip it, then find `count` more.
+    let body = run.get(..run.len().saturating_sub(1)).unwrap_or_default();
+    memchr::memrchr_iter(b'\n', body).nth(count.saturating_sub(1)).map_or(0, |i| i + 1)
 }
 
 /// The last lines of a service's output, kept as bytes in one buffer (no
@@ -129,6 +204,15 @@ impl Tail {
         }
     }
 
+    /// The last `TAIL_LINES` lines of a run of whole lines (the earlier
+    /// ones would be dropped anyway).
+    pub fn push_run(&mut self, stream: Stream, run: &[u8]) {
+        let from = last_lines_start(run, TAIL_LINES);
+        for_each_line(run.get(from..).unwrap_or_default(), |line| {
+            self.push(stream, Piece { text: line, continued: false })
+        });
+    }
+
     /// The last `TAIL_LINES` lines, oldest first.
     pub fn lines(&self) -> Vec<(Stream, String)> {
         let all: Vec<&[u8]> = self.bytes.split(|&b| b == b'\n').filter(|l| !l.is_empty()).collect();
@@ -157,16 +241,25 @@ pub fn text_record(out: &mut Vec<u8>, name: &str, piece: Piece, timestamp: Optio
     out.push(b'\n');
 }
 
-/// One JSON object per record. Bytes that are not UTF-8 are written as
-/// `\xNN` escapes (`"\\xff"` in the JSON text), so nothing is lost.
-pub fn json_record(out: &mut Vec<u8>, name: &str, stream: Stream, pid: i32, piece: Piece, time: &str) {
+/// What every JSON record of one service's stream starts with, up to its
+/// message: made once per batch of records, not once per line.
+pub fn json_head(out: &mut Vec<u8>, name: &str, stream: Stream, pid: i32, time: &str) {
     out.extend_from_slice(b"{\"time\":\"");
     out.extend_from_slice(time.as_bytes());
     out.extend_from_slice(b"\",\"service\":");
     json::string(out, name.as_bytes());
     out.extend_from_slice(b",\"stream\":\"");
     out.extend_from_slice(stream.name().as_bytes());
-    out.extend_from_slice(format!("\",\"pid\":{pid},\"message\":").as_bytes());
+    out.extend_from_slice(b"\",\"pid\":");
+    out.extend_from_slice(pid.to_string().as_bytes());
+    out.extend_from_slice(b",\"message\":");
+}
+
+/// One JSON object per record, after its `head` (`json_head`). Bytes that
+/// are not UTF-8 are written as `\xNN` escapes (`"\\xff"` in the JSON
+/// text), so nothing is lost.
+pub fn json_record(out: &mut Vec<u8>, head: &[u8], piece: Piece) {
+    out.extend_from_slice(head);
     json::string(out, piece.text);
     if piece.continued {
         out.extend_from_slice(b",\"continued\":true");

@@ -50,7 +50,9 @@ fn records_render_as_text_and_json() {
     text_record(&mut out, "web", Piece { text: b"more", continued: true }, Some("T"));
     assert_eq!(out, b"web | hello \xff\nT web + more\n");
     let mut out = Vec::new();
-    json_record(&mut out, "web", Stream::Stderr, 7, Piece { text: b"a\"b\\\x01\xffz", continued: true }, "T");
+    let mut head = Vec::new();
+    json_head(&mut head, "web", Stream::Stderr, 7, "T");
+    json_record(&mut out, &head, Piece { text: b"a\"b\\\x01\xffz", continued: true });
     assert_eq!(
         String::from_utf8(out).unwrap(),
         "{\"time\":\"T\",\"service\":\"web\",\"stream\":\"stderr\",\"pid\":7,\"message\":\"a\\\"b\\\\\\u0001\\\\xffz\",\"continued\":true}\n"
@@ -69,4 +71,53 @@ fn the_tail_is_bounded() {
     assert_eq!(kept.len(), TAIL_LINES);
     assert_eq!(kept[0].1, format!("line {}", 200 - TAIL_LINES));
     assert_eq!(kept[TAIL_LINES - 1].1.len(), TAIL_LINE);
+}
+
+/// Runs carry whole lines as they came; everything else comes as pieces,
+/// and the two together are exactly what `push` makes, however the data is
+/// cut into reads.
+#[test]
+fn runs_and_pieces_make_the_same_lines_as_push() {
+    let mut text = Vec::new();
+    for i in 0..300 {
+        text.extend_from_slice(format!("line {i} ").as_bytes());
+        // Now and then a line longer than a record.
+        let long = if i % 97 == 5 { MAX_LINE + 300 } else { i % 13 };
+        text.extend(std::iter::repeat_n(b'x', long));
+        text.push(b'\n');
+    }
+    text.extend_from_slice(b"no newline at the end");
+    // What the rules say: each line one record, a longer one cut every
+    // MAX_LINE bytes (the pieces after the first marked as continuing).
+    let mut expected: Vec<(String, bool)> = Vec::new();
+    for line in text.split(|&b| b == b'\n') {
+        for (i, piece) in line.chunks(MAX_LINE).enumerate() {
+            expected.push((String::from_utf8_lossy(piece).into_owned(), i > 0));
+        }
+    }
+    for cut in [1, 7, 100, 4096, 65536, text.len()] {
+        let mut lines = Lines::default();
+        let mut got: Vec<(String, bool)> = Vec::new();
+        let mut runs = 0;
+        for chunk in text.chunks(cut) {
+            lines.push_runs(chunk, &mut |c| match c {
+                Chunk::Run(run) => {
+                    runs += 1;
+                    assert_eq!(run.last(), Some(&b'\n'));
+                    for_each_line(run, |l| {
+                        assert!(l.len() <= MAX_LINE);
+                        got.push((String::from_utf8_lossy(l).into_owned(), false))
+                    });
+                }
+                Chunk::Piece(p) => got.push((String::from_utf8_lossy(p.text).into_owned(), p.continued)),
+            });
+        }
+        lines.finish(&mut |p| got.push((String::from_utf8_lossy(p.text).into_owned(), p.continued)));
+        assert_eq!(got, expected, "reads of {cut} bytes");
+        if cut >= 4096 {
+            assert!(runs > 0, "reads of {cut} bytes made no run");
+        }
+    }
+    assert_eq!(last_lines_start(b"a\nb\nc\n", 2), 2);
+    assert_eq!(last_lines_start(b"a\nb\nc\n", 5), 0);
 }

@@ -20,7 +20,7 @@ use crate::config::{LogFormat, Logs};
 use crate::logger::warning;
 use crate::output::rotate::RotatingFile;
 use crate::output::sink::{self, Flushed, Sink};
-use crate::output::{Lines, Piece, Stream, crash, json_record, text_record};
+use crate::output::{Chunk, Lines, Piece, Stream, crash, for_each_line, json_head, json_record, text_record};
 use crate::reactor::{Interest, deadline_after};
 use crate::sys::Reason;
 use crate::sys::reap::ExitStatus;
@@ -196,7 +196,7 @@ impl Supervisor {
                         crate::sys::fds::grow_pipe(capture.pipe.as_fd(), PIPE_SIZE);
                     }
                     let data = buffer.get(..n).unwrap_or_default();
-                    self.take_lines(&mut capture, |lines, emit| lines.push(data, emit));
+                    self.take_lines(&mut capture, |lines, emit| lines.push_runs(data, emit));
                 }
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}
                 Err(e) if e.kind() == ErrorKind::WouldBlock => break,
@@ -211,12 +211,12 @@ impl Supervisor {
             self.captures.insert(token, capture);
         } else {
             // Closing the pipe takes it out of epoll.
-            self.take_lines(&mut capture, |lines, emit| lines.finish(emit));
+            self.take_lines(&mut capture, |lines, emit| lines.finish(&mut |piece| emit(Chunk::Piece(piece))));
         }
     }
 
     /// Turns what `feed` makes `Lines` emit into records, and sends them.
-    fn take_lines(&mut self, capture: &mut Capture, feed: impl FnOnce(&mut Lines, &mut dyn FnMut(Piece))) {
+    fn take_lines(&mut self, capture: &mut Capture, feed: impl FnOnce(&mut Lines, &mut dyn FnMut(Chunk))) {
         let followed = self.followed(capture.unit);
         self.outputs.followed.clear();
         self.emit_lines(capture, feed, followed);
@@ -228,10 +228,14 @@ impl Supervisor {
         }
     }
 
+    /// Makes records of what `feed` emits: a service's lines into its file,
+    /// or labelled (or JSON) onto warden's stream. Runs of whole lines go
+    /// into a file as they came, in one write; only their last lines are
+    /// kept in the tail.
     fn emit_lines(
         &mut self,
         capture: &mut Capture,
-        feed: impl FnOnce(&mut Lines, &mut dyn FnMut(Piece)),
+        feed: impl FnOnce(&mut Lines, &mut dyn FnMut(Chunk)),
         followed: bool,
     ) {
         // A unit removed by a reload may still have output in flight: it goes
@@ -248,20 +252,20 @@ impl Supervisor {
         let file_mode = file.is_some();
         let time = (timestamps || format == LogFormat::Json)
             .then(|| crate::output::json::timestamp(SystemTime::now()));
+        let stamp = time.as_deref().filter(|_| timestamps);
+        let (stream, pid) = (capture.stream, capture.pid);
+        // What every JSON record of this batch starts with.
+        let mut head = Vec::new();
+        if format == LogFormat::Json && !file_mode {
+            json_head(&mut head, name, stream, pid, time.as_deref().unwrap_or_default());
+        }
         let batch = &mut self.outputs.batch;
         batch.clear();
         let mut records = 0u64;
-        let (stream, pid) = (capture.stream, capture.pid);
         let copies = &mut self.outputs.followed;
-        feed(&mut capture.lines, &mut |piece: Piece| {
-            tail.push(stream, piece);
-            records += 1;
-            if followed {
-                copies.extend_from_slice(piece.text);
-                copies.push(b'\n');
-            }
+        let record = |batch: &mut Vec<u8>, piece: Piece| {
             if file_mode {
-                if let Some(time) = time.as_deref().filter(|_| timestamps) {
+                if let Some(time) = stamp {
                     batch.extend_from_slice(time.as_bytes());
                     batch.push(b' ');
                 }
@@ -271,9 +275,40 @@ impl Supervisor {
                 batch.extend_from_slice(piece.text);
                 batch.push(b'\n');
             } else if format == LogFormat::Json {
-                json_record(batch, name, stream, pid, piece, time.as_deref().unwrap_or_default());
+                json_record(batch, &head, piece);
             } else {
-                text_record(batch, name, piece, time.as_deref().filter(|_| timestamps));
+                text_record(batch, name, piece, stamp);
+            }
+        };
+        feed(&mut capture.lines, &mut |chunk: Chunk| match chunk {
+            Chunk::Run(run) => {
+                tail.push_run(stream, run);
+                if followed {
+                    copies.extend_from_slice(run);
+                }
+                match file.as_mut() {
+                    // Written as it came, after what is batched before it.
+                    Some(file) if stamp.is_none() => {
+                        if !batch.is_empty() {
+                            file.write(batch);
+                            batch.clear();
+                        }
+                        file.write(run);
+                    }
+                    _ => for_each_line(run, |line| {
+                        records += 1;
+                        record(batch, Piece { text: line, continued: false });
+                    }),
+                }
+            }
+            Chunk::Piece(piece) => {
+                tail.push(stream, piece);
+                records += 1;
+                if followed {
+                    copies.extend_from_slice(piece.text);
+                    copies.push(b'\n');
+                }
+                record(batch, piece);
             }
         });
         if batch.is_empty() {

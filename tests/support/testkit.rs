@@ -537,20 +537,40 @@ fn notify(args: &[String]) {
 
 /// `flood BYTES`: writes numbered 100-byte lines to stdout until BYTES are
 /// written, then exits 0.
+/// `flood TOTAL [LINE_BYTES [WRITE_BYTES]]`: TOTAL bytes of numbered lines of
+/// LINE_BYTES (default 100, newline included), handed to the kernel in
+/// `write`s of about WRITE_BYTES (default 64 KiB, whole lines; 0: one line per
+/// write), straight to fd 1 with no buffer of std's in between.
 fn flood(args: &[String]) {
+    use std::io::Write;
+    use std::os::fd::FromRawFd;
     let total: u64 = args[0].parse().unwrap();
-    let mut out = std::io::stdout().lock();
-    let mut block = Vec::with_capacity(64 * 1024);
+    let line: usize = args.get(1).map_or(100, |a| a.parse().unwrap()).max(14);
+    let write: usize = args.get(2).map_or(64 * 1024, |a| a.parse().unwrap());
+    let per_write = (write / line).max(1);
+    // SAFETY (test helper): fd 1 is open for the whole run; ManuallyDrop keeps it so.
+    let mut out = std::mem::ManuallyDrop::new(unsafe { std::fs::File::from_raw_fd(1) });
+    // One block of lines made once; each write renumbers its lines in place
+    // (the producer must be far faster than any path it measures).
+    let mut template = Vec::with_capacity(line);
+    template.extend_from_slice(b"000000000000 ");
+    template.resize(line - 1, b'x');
+    template.push(b'\n');
+    let mut block: Vec<u8> = template.repeat(per_write);
     let mut written = 0u64;
     let mut n = 0u64;
     while written < total {
-        block.clear();
-        while block.len() + 100 <= 64 * 1024 {
-            block.extend_from_slice(format!("{n:012} {}\n", "x".repeat(86)).as_bytes());
+        let lines = (per_write as u64).min((total - written) / line as u64).max(1) as usize;
+        for i in 0..lines {
+            let mut number = n;
+            for digit in block[i * line..i * line + 12].iter_mut().rev() {
+                *digit = b'0' + (number % 10) as u8;
+                number /= 10;
+            }
             n += 1;
         }
-        out.write_all(&block).unwrap();
-        written += block.len() as u64;
+        out.write_all(&block[..lines * line]).unwrap();
+        written += (lines * line) as u64;
     }
 }
 
