@@ -43,6 +43,8 @@ pub const OWN_ALLOWANCE: usize = 64 * 1024;
 /// Writes to a pipe of at most this many bytes are atomic and, after a poll
 /// that saw room, never block.
 const PIPE_BUF: usize = 4096;
+/// The pipe size a stream found full is given (the kernel's default is 64 KiB).
+const PIPE_SIZE: usize = 1024 * 1024;
 
 /// How warden writes one stream.
 enum Target {
@@ -70,6 +72,8 @@ pub struct Sink {
     own_unreported: u64,
     /// A warning to give once the sink is no longer borrowed.
     warning: Option<String>,
+    /// Its pipe was found full once and enlarged.
+    grown: bool,
 }
 
 pub enum Flushed {
@@ -101,6 +105,7 @@ impl Sink {
             own_dropped: 0,
             own_unreported: 0,
             warning: None,
+            grown: false,
         }
     }
 
@@ -111,6 +116,19 @@ impl Sink {
             Target::Reopened(file) => Some(file.as_raw_fd()),
             Target::Socket(fd) | Target::Guarded(fd) => Some(fd.as_raw_fd()),
             Target::Blocking(_) => None,
+        }
+    }
+
+    /// The first time the stream is found full: a pipe gets the room of
+    /// a chatty one (`PIPE_SIZE`), so a flood crosses it in fewer round
+    /// trips. Whether it may be worth writing again at once.
+    fn grow_once(&mut self) -> bool {
+        if std::mem::replace(&mut self.grown, true) {
+            return false;
+        }
+        match &self.target {
+            Some(Target::Reopened(file)) => crate::sys::fds::grow_pipe(file.as_fd(), PIPE_SIZE),
+            _ => false,
         }
     }
 
@@ -164,6 +182,7 @@ impl Sink {
                     Ok(0) => break,
                     Ok(n) => sent += n,
                     Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                    Err(e) if e.kind() == ErrorKind::WouldBlock && self.grow_once() => {}
                     Err(e) if e.kind() == ErrorKind::WouldBlock => break,
                     Err(e) => {
                         self.queue.extend_from_slice(rest);
@@ -188,6 +207,7 @@ impl Sink {
                     Ok(0) => return self.give_up(ErrorKind::WriteZero.into()),
                     Ok(n) => self.written += n,
                     Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                    Err(e) if e.kind() == ErrorKind::WouldBlock && self.grow_once() => {}
                     Err(e) if e.kind() == ErrorKind::WouldBlock => {
                         // Keep the queue compact: the written part is not needed any more.
                         if self.written > SOFT_LIMIT {

@@ -32,7 +32,7 @@ pub const SINK_TOKENS: [u64; 2] = [1, 2];
 const READ_SIZE: usize = 64 * 1024;
 /// Bytes read at once from a grown pipe: fewer trips through the loop for a
 /// service that floods (the buffer is only this large once one has).
-const BIG_READ_SIZE: usize = 256 * 1024;
+const BIG_READ_SIZE: usize = 128 * 1024;
 /// Buffer asked for the capture pipe of a chatty service (the kernel's
 /// default is 64 KiB): fewer round trips between it and warden.
 const PIPE_SIZE: usize = 1024 * 1024;
@@ -197,6 +197,11 @@ impl Supervisor {
                     }
                     let data = buffer.get(..n).unwrap_or_default();
                     self.take_lines(&mut capture, |lines, emit| lines.push_runs(data, emit));
+                    if n < size && respect_room {
+                        // The pipe is empty now: another read would only say
+                        // so (EAGAIN); epoll tells when more comes.
+                        break;
+                    }
                 }
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}
                 Err(e) if e.kind() == ErrorKind::WouldBlock => break,
@@ -259,6 +264,9 @@ impl Supervisor {
         if format == LogFormat::Json && !file_mode {
             json_head(&mut head, name, stream, pid, time.as_deref().unwrap_or_default());
         }
+        // `name | `, for lines labelled without a timestamp.
+        let plain_labels = !file_mode && format == LogFormat::Text && stamp.is_none();
+        let label = if plain_labels { format!("{name} | ").into_bytes() } else { Vec::new() };
         let batch = &mut self.outputs.batch;
         batch.clear();
         let mut records = 0u64;
@@ -294,6 +302,16 @@ impl Supervisor {
                             batch.clear();
                         }
                         file.write(run);
+                    }
+                    // Labelled: the label, then the line with its newline, as it came.
+                    None if plain_labels => {
+                        let mut start = 0;
+                        for newline in memchr::memchr_iter(b'\n', run) {
+                            batch.extend_from_slice(&label);
+                            batch.extend_from_slice(run.get(start..=newline).unwrap_or_default());
+                            start = newline + 1;
+                            records += 1;
+                        }
                     }
                     _ => for_each_line(run, |line| {
                         records += 1;

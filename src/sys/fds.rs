@@ -89,12 +89,16 @@ pub fn wait_writable(fd: RawFd, timeout: std::time::Duration) -> io::Result<bool
 }
 
 /// Asks for a pipe buffer of `bytes` (rounded up by the kernel; capped by
-/// /proc/sys/fs/pipe-max-size for unprivileged users). Best effort.
-pub fn grow_pipe(fd: std::os::fd::BorrowedFd, bytes: usize) {
+/// /proc/sys/fs/pipe-max-size for unprivileged users). Best effort: whether
+/// the pipe is now larger than it was.
+pub fn grow_pipe(fd: std::os::fd::BorrowedFd, bytes: usize) -> bool {
     use std::os::fd::AsRawFd;
     let size = i32::try_from(bytes).unwrap_or(i32::MAX);
     // SAFETY: fcntl on an integer fd has no memory effects; failure changes nothing.
-    unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_SETPIPE_SZ, size) };
+    let before = unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_GETPIPE_SZ) };
+    // SAFETY: as above.
+    let after = unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_SETPIPE_SZ, size) };
+    before >= 0 && after > before
 }
 
 /// What kind of file an fd is, as far as writing to it without waiting goes.

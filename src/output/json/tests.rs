@@ -55,3 +55,26 @@ fn decode(quoted: &str) -> String {
     }
     out
 }
+
+/// The fast scan for plain text hands over at any place: every escape
+/// comes out the same as when the slow path does it all.
+#[test]
+fn the_plain_text_scan_hands_over_anywhere() {
+    for special in [b'"', b'\\', b'\n', 0x01, 0x7f, 0xc3, 0xff] {
+        for at in 0..48 {
+            let mut bytes = vec![b'a'; at];
+            bytes.push(special);
+            if special == 0xc3 {
+                bytes.push(0xa9); // é
+            }
+            bytes.extend_from_slice(b"bbbbbbbbbbbbbbbbbbbb");
+            let mut fast = Vec::new();
+            string(&mut fast, &bytes);
+            let mut slow = vec![b'"'];
+            escape(&mut slow, &bytes);
+            slow.push(b'"');
+            assert_eq!(fast, slow, "byte {special:#x} at {at}");
+            assert_eq!(plain_prefix(&bytes), at);
+        }
+    }
+}
