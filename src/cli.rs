@@ -20,12 +20,18 @@ Usage:
                                         is the main program, started once the
                                         services are ready
   warden validate [-c FILE]             check a config, print every error
+  warden graph [-c FILE] [--mermaid]    the dependency graph as Graphviz DOT
+                                        (or a Mermaid flowchart)
   warden status [NAME...] [-w] [--json] state of each service (-w: reasons whole)
   warden start|stop|restart [--timeout D] NAME...
                                         control services, waiting for the outcome
                                         (at most D; default 5m)
   warden logs NAME [-n LINES] [-f]      recent output of a service (-f: follow)
-  warden reload                         re-read the config and apply the difference
+  warden reload [NAME...]               re-read the config and apply the difference;
+                                        with names: send each its reload_signal
+                                        (or restart it)
+  warden signal [--main-pid] NAME SIG   send SIG to a service's processes (or to
+                                        its program only); prints the pids
   warden check [--live|--ready] [NAME]  exit 0 if ready (or live), 1 if not: for
                                         HEALTHCHECK and exec probes
 
@@ -70,6 +76,11 @@ pub enum Command {
     Run(RunOptions),
     Validate {
         config: PathBuf,
+    },
+    /// The dependency graph of a config, as DOT (or Mermaid).
+    Graph {
+        config: PathBuf,
+        mermaid: bool,
     },
     /// A client verb for a running warden (`status`, `start`, ...). `color`
     /// in a status request is decided later, by whether stdout is a terminal.
@@ -172,6 +183,9 @@ where
     if let Some(verb) = args.first().and_then(|a| a.to_str()).filter(|v| CLIENT_VERBS.contains(v)) {
         let verb = verb.to_string();
         return parse_client(&verb, args.into_iter().skip(1), &env);
+    }
+    if args.first().is_some_and(|a| a == "graph") {
+        return parse_graph(args.into_iter().skip(1), &env);
     }
     let validate = args.first().is_some_and(|a| a == "validate");
     if validate {
@@ -289,7 +303,8 @@ where
 
 /// Words that make warden a client of a running warden. A program of one of
 /// these names runs with `warden -- NAME`.
-pub const CLIENT_VERBS: [&str; 7] = ["status", "start", "stop", "restart", "logs", "reload", "check"];
+pub const CLIENT_VERBS: [&str; 8] =
+    ["status", "start", "stop", "restart", "logs", "reload", "signal", "check"];
 
 fn parse_client(
     verb: &str,
@@ -303,7 +318,9 @@ fn parse_client(
     let (mut json, mut follow, mut live, mut lines) = (false, false, false, MAX_LOG_LINES);
     let mut wide = false;
     let mut timeout = None;
+    let mut main_pid = false;
     let mut names = Vec::new();
+    let mut words = Vec::new();
     let mut parser = lexopt::Parser::from_args(args);
     let bad = |e: lexopt::Error| UsageError(format!("{verb}: {e}"));
     while let Some(arg) = parser.next().map_err(bad)? {
@@ -324,8 +341,14 @@ fn parse_client(
                     text.parse().map_err(|_| UsageError(format!("logs -n: \"{text}\" is not a count")))?;
             }
             Long("live") if verb == "check" => live = true,
+            Long("main-pid") if verb == "signal" => main_pid = true,
             Long("ready") if verb == "check" => live = false,
             Short('h') | Long("help") => return Ok(Command::Help),
+            Value(word) if verb == "signal" && !names.is_empty() => {
+                words.push(
+                    word.into_string().map_err(|w| UsageError(format!("signal: {w:?} is not a signal")))?,
+                );
+            }
             Value(name) => {
                 let name = name
                     .into_string()
@@ -350,8 +373,17 @@ fn parse_client(
         "start" => Request::Start(crate::control::Targets { names: some(names)?, timeout }),
         "stop" => Request::Stop(crate::control::Targets { names: some(names)?, timeout }),
         "restart" => Request::Restart(crate::control::Targets { names: some(names)?, timeout }),
-        "reload" if names.is_empty() => Request::Reload,
-        "reload" => return Err(UsageError("reload takes no names: it applies the whole config".into())),
+        "reload" => Request::Reload { names },
+        "signal" => match (<[String; 1]>::try_from(names), <[String; 1]>::try_from(words)) {
+            (Ok([name]), Ok([signal])) => {
+                Request::Signal { name, signal: parse_signal("signal", &signal)?, main_pid }
+            }
+            _ => {
+                return Err(UsageError(
+                    "signal: name one service and one signal (warden signal NAME SIG)".into(),
+                ));
+            }
+        },
         "logs" => match <[String; 1]>::try_from(names) {
             Ok([name]) => Request::Logs { name, lines: lines.min(MAX_LOG_LINES), follow },
             Err(_) => return Err(UsageError("logs: name one service (warden logs NAME [-n N] [-f])".into())),
@@ -366,6 +398,28 @@ fn parse_client(
         }
     };
     Ok(Command::Client { config, request })
+}
+
+/// `warden graph [-c FILE] [--mermaid]`.
+fn parse_graph(
+    args: impl Iterator<Item = OsString>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Command, UsageError> {
+    use lexopt::prelude::*;
+    let mut config = env("WARDEN_CONFIG").filter(|c| !c.is_empty()).map(PathBuf::from);
+    let mut mermaid = false;
+    let mut parser = lexopt::Parser::from_args(args);
+    let bad = |e: lexopt::Error| UsageError(format!("graph: {e}"));
+    while let Some(arg) = parser.next().map_err(bad)? {
+        match arg {
+            Short('c') | Long("config") => config = Some(PathBuf::from(parser.value().map_err(bad)?)),
+            Long("mermaid") => mermaid = true,
+            Long("dot") => mermaid = false,
+            Short('h') | Long("help") => return Ok(Command::Help),
+            other => return Err(bad(other.unexpected())),
+        }
+    }
+    Ok(Command::Graph { config: config.unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG)), mermaid })
 }
 
 fn string_value(parser: &mut lexopt::Parser, option: &str) -> Result<String, UsageError> {

@@ -25,6 +25,7 @@ pub mod config;
 pub mod control;
 pub mod cron;
 pub mod duration;
+pub mod graph;
 pub mod health;
 pub mod inherited;
 pub mod init;
@@ -71,6 +72,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
         cli::Command::Help => print(cli::HELP),
         cli::Command::Version => print(&format!("warden {}\n", env!("CARGO_PKG_VERSION"))),
         cli::Command::Validate { config } => validate(&config),
+        cli::Command::Graph { config, mermaid } => show_graph(&config, mermaid),
         cli::Command::Client { config, request } => client(config.as_deref(), request),
         cli::Command::Run(options) => {
             logger::set_level(options.log_level);
@@ -116,6 +118,17 @@ fn validate(path: &std::path::Path) -> i32 {
             }
             print(&out)
         }
+        Err(e) => {
+            logger::write_line(&e.to_string());
+            2
+        }
+    }
+}
+
+/// `warden graph`: the dependency graph of a valid config.
+fn show_graph(path: &std::path::Path, mermaid: bool) -> i32 {
+    match config::load(path, &environment, std::path::Path::new("/")) {
+        Ok(config) => print(&if mermaid { graph::mermaid(&config) } else { graph::dot(&config) }),
         Err(e) => {
             logger::write_line(&e.to_string());
             2

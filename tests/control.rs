@@ -29,6 +29,7 @@ in_both_modes!(
     event_lines_and_status_say_what_is_going_on,
     a_wait_ends_at_its_timeout,
     a_moved_control_socket_is_still_found,
+    signal_and_reload_by_name,
 );
 
 struct Setup {
@@ -656,4 +657,81 @@ fn a_moved_control_socket_is_still_found(mode: Mode) {
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(stdout(&out).contains("web"), "{}", stdout(&out));
+}
+
+/// `warden signal` reaches a running service's processes (or its program
+/// only) and names the pids; `warden reload NAME` sends a service its
+/// `reload_signal` and restarts one without; refusals disturb nothing.
+fn signal_and_reload_by_name(mode: Mode) {
+    let mut s = start(
+        mode,
+        "control: $SOCK\nservices:\n  web:\n    command: [\"$KIT\", signals, --tag, web]\n    reload_signal: HUP\n  \
+         worker:\n    command: \"sleep 100 & sleep 101\"\n  once:\n    type: oneshot\n    command: [\"true\"]\n",
+    );
+    s.warden.expect("web | web ready");
+    s.warden.expect_stderr(5 * SECOND, "worker: starting -> running");
+    let out = client(&s.socket, &["signal", "web", "USR1"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).starts_with("web: sent SIGUSR1 to pid "), "{}", stdout(&out));
+    s.warden.expect("web | web SIGUSR1");
+    s.warden.expect_stderr(5 * SECOND, "web: sent SIGUSR1 by hand");
+    // The whole group (the shell and its two sleeps), or the program only.
+    let group = stdout(&client(&s.socket, &["signal", "worker", "CONT"]));
+    assert!(
+        group.starts_with("worker: sent SIGCONT to pids ") && group.split_whitespace().count() >= 7,
+        "{group}"
+    );
+    let main = stdout(&client(&s.socket, &["signal", "--main-pid", "worker", "18"]));
+    assert!(
+        main.starts_with("worker: sent SIGCONT to pid ") && main.split_whitespace().count() == 6,
+        "{main}"
+    );
+    // reload NAME: the signal, not a restart.
+    let out = client(&s.socket, &["reload", "web"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).starts_with("web: sent SIGHUP to pid"), "{}", stdout(&out));
+    s.warden.expect("web | web SIGHUP");
+    // Without a reload_signal: a restart, answered once it is back.
+    let out = client(&s.socket, &["reload", "worker"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    s.warden.expect_stderr(5 * SECOND, "worker: stopping -> starting: restart");
+    // Refusals: a service that is not running, an unknown one, a bad signal.
+    s.warden.expect_stderr(5 * SECOND, "once: running -> exited");
+    let out = client(&s.socket, &["signal", "once", "USR1"]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("once is not running (exited): there is nothing to signal"),
+        "{}",
+        stderr(&out)
+    );
+    let out = client(&s.socket, &["signal", "nosuch", "USR1"]);
+    assert!(stderr(&out).contains("no service named \"nosuch\""), "{}", stderr(&out));
+    let out = client(&s.socket, &["signal", "web", "NOPE"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("unknown signal \"NOPE\""), "{}", stderr(&out));
+    let table = stdout(&client(&s.socket, &["status", "web"]));
+    assert!(table.contains("running") && !s.warden.stderr().contains("web: running ->"), "{table}");
+    s.warden.signal(libc::SIGTERM);
+    assert_eq!(s.warden.wait(10 * SECOND), 0);
+}
+
+#[test]
+fn graph_prints_the_dependencies_of_a_config() {
+    let dir = Dir::new();
+    let config = dir.config(
+        "services:\n  db:\n    command: [x]\n  web:\n    command: [y]\n    depends_on: {db: ready}\n",
+    );
+    let out = Command::new(warden()).args(["graph", "-c", &config]).output().unwrap();
+    assert!(out.status.success());
+    let dot = stdout(&out);
+    assert!(
+        dot.starts_with("digraph warden {") && dot.contains("\"db\" -> \"web\" [label=\"ready\"];"),
+        "{dot}"
+    );
+    let out = Command::new(warden()).args(["graph", "--mermaid", "-c", &config]).output().unwrap();
+    assert!(stdout(&out).contains("s0 -->|ready| s1"), "{}", stdout(&out));
+    let bad = dir.config("services:\n  web:\n    command: [y]\n    depends_on: [nosuch]\n");
+    let out = Command::new(warden()).args(["graph", "-c", &bad]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("no service \"nosuch\""), "{}", stderr(&out));
 }

@@ -15,6 +15,8 @@ use super::Usage;
 pub struct Process {
     pub pid: i32,
     pub parent: i32,
+    /// Its process group.
+    pub group: i32,
     pub session: i32,
     pub resident_pages: u64,
     /// User and system time, in clock ticks.
@@ -48,6 +50,7 @@ pub fn parse_stat(pid: i32, stat: &[u8]) -> Option<Process> {
     Some(Process {
         pid,
         parent: i32::try_from(field(4)?).ok()?,
+        group: i32::try_from(field(5)?).ok()?,
         session: i32::try_from(field(6)?).ok()?,
         resident_pages: u64::try_from(field(24)?).unwrap_or(0),
         cpu_ticks: u64::try_from(field(14)? + field(15)?).unwrap_or(0),
@@ -102,7 +105,7 @@ mod tests {
     use super::*;
 
     fn process(pid: i32, parent: i32, session: i32) -> Process {
-        Process { pid, parent, session, resident_pages: 10, cpu_ticks: 50 }
+        Process { pid, parent, group: session, session, resident_pages: 10, cpu_ticks: 50 }
     }
 
     #[test]

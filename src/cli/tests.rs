@@ -118,3 +118,14 @@ fn help_and_version() {
     assert_eq!(parse(["--help"].map(OsString::from), |_| None), Ok(Command::Help));
     assert_eq!(parse(["-V", "x"].map(OsString::from), |_| None), Ok(Command::Version));
 }
+
+#[test]
+fn graph_reads_a_config_and_a_format() {
+    let parsed = |a: &[&str]| parse(a.iter().map(OsString::from), |_| None);
+    assert_eq!(
+        parsed(&["graph", "-c", "x.yaml", "--mermaid"]),
+        Ok(Command::Graph { config: "x.yaml".into(), mermaid: true })
+    );
+    assert_eq!(parsed(&["graph"]), Ok(Command::Graph { config: DEFAULT_CONFIG.into(), mermaid: false }));
+    assert!(parsed(&["graph", "extra"]).is_err());
+}

@@ -229,6 +229,13 @@ pub(super) const SERVICE: &[Key] = &[
         read: |r, _, n, p, s| s.stop_signal = r.signal(n, p).unwrap_or(s.stop_signal),
     },
     Key {
+        name: "reload_signal",
+        kind: "signal",
+        default: "off",
+        summary: "what `warden reload NAME` sends the service's process group instead of restarting it",
+        read: |r, _, n, p, s| s.reload_signal = r.signal(n, p),
+    },
+    Key {
         name: "stop_timeout",
         kind: "duration",
         default: "`5s`",

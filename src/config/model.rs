@@ -106,6 +106,8 @@ pub struct Service {
     pub min_uptime: Duration,
     pub cooldown: Option<Duration>,
     pub stop_signal: i32,
+    /// What `warden reload NAME` sends instead of restarting the service.
+    pub reload_signal: Option<i32>,
     pub stop_timeout: Duration,
     pub critical: bool,
     pub optional: bool,
@@ -158,6 +160,7 @@ impl Service {
             min_uptime: DEFAULT_MIN_UPTIME,
             cooldown: None,
             stop_signal: libc::SIGTERM,
+            reload_signal: None,
             stop_timeout: DEFAULT_STOP_TIMEOUT,
             critical: false,
             optional: false,

@@ -73,7 +73,18 @@ pub enum Request {
         lines: usize,
         follow: bool,
     },
-    Reload,
+    /// Re-read the config; with names, reload those services only (their
+    /// `reload_signal`, else a restart).
+    Reload {
+        names: Vec<String>,
+    },
+    /// Send `signal` to a running service: its process group (and cgroup),
+    /// or with `main_pid` its program only.
+    Signal {
+        name: String,
+        signal: i32,
+        main_pid: bool,
+    },
     /// `ready` false: liveness.
     Check {
         ready: bool,
@@ -109,7 +120,10 @@ impl Request {
             Request::Logs { name, lines, follow } => {
                 add("logs", &[(*follow, "-f")], &[format!("-n{lines}"), name.clone()])
             }
-            Request::Reload => add("reload", &[], &[]),
+            Request::Reload { names } => add("reload", &[], names),
+            Request::Signal { name, signal, main_pid } => {
+                add("signal", &[(*main_pid, "--main-pid")], &[name.clone(), signal.to_string()])
+            }
             Request::Check { ready, name } => {
                 add("check", &[(*ready, "--ready"), (!*ready, "--live")], name.as_slice())
             }
@@ -175,7 +189,20 @@ impl Request {
             }
             "reload" => {
                 known(&[])?;
-                if names.is_empty() { Ok(Request::Reload) } else { Err("reload: takes no names".into()) }
+                Ok(Request::Reload { names })
+            }
+            "signal" => {
+                known(&["--main-pid"])?;
+                let main_pid = flags.contains(&"--main-pid");
+                match <[String; 2]>::try_from(names) {
+                    Ok([name, number]) => match number.parse::<i32>() {
+                        Ok(signal) if (1..=64).contains(&signal) => {
+                            Ok(Request::Signal { name, signal, main_pid })
+                        }
+                        _ => Err(format!("signal: \"{number}\" is not a signal number")),
+                    },
+                    Err(_) => Err("signal: name one service and one signal".into()),
+                }
             }
             "check" => {
                 known(&["--ready", "--live"])?;
@@ -203,7 +230,7 @@ impl Request {
             }
             "" => Err("the request names no verb".into()),
             other => Err(format!(
-                "unknown verb \"{}\" (status, start, stop, restart, logs, reload, check)",
+                "unknown verb \"{}\" (status, start, stop, restart, logs, reload, signal, check)",
                 other.escape_debug()
             )),
         }

@@ -14,7 +14,10 @@ fn every_request_survives_encoding() {
         }),
         Request::Logs { name: "web".into(), lines: 7, follow: true },
         Request::Logs { name: "web".into(), lines: 0, follow: false },
-        Request::Reload,
+        Request::Reload { names: vec![] },
+        Request::Reload { names: names.clone() },
+        Request::Signal { name: "web".into(), signal: libc::SIGUSR1, main_pid: false },
+        Request::Signal { name: "db.1".into(), signal: 34 + 3, main_pid: true },
         Request::Check { ready: true, name: None },
         Request::Check { ready: false, name: Some("web".into()) },
     ] {
@@ -33,7 +36,10 @@ fn bad_requests_say_what_is_wrong() {
         ("warden/1 start", "start: name at least one service"),
         ("warden/1 logs a b", "logs: name one service"),
         ("warden/1 logs -nx a", "logs: unknown option \"-nx\""),
-        ("warden/1 reload web", "reload: takes no names"),
+        ("warden/1 signal web", "signal: name one service and one signal"),
+        ("warden/1 signal web 0", "signal: \"0\" is not a signal number"),
+        ("warden/1 signal web USR1", "signal: \"USR1\" is not a signal number"),
+        ("warden/1 signal --all web 1", "signal: unknown option \"--all\""),
         ("warden/1 check a b", "check: one service at most"),
         ("warden/1 status a/b", "\"a/b\" is not a service name"),
     ] {

@@ -101,7 +101,14 @@ impl Supervisor {
                     }
                 }
             }
-            Request::Reload => match self.reload() {
+            Request::Reload { names } if !names.is_empty() => return self.reload_services(token, &names),
+            Request::Signal { name, signal, main_pid } => {
+                match self.signal_service(&name, signal, main_pid) {
+                    Ok(pids) => format!("{}{pids}\n", control::header(Ok(()))),
+                    Err(why) => control::header(Err(&why)),
+                }
+            }
+            Request::Reload { .. } => match self.reload() {
                 Ok(summary) => format!("{}{summary}\n", control::header(Ok(()))),
                 Err(why) => {
                     // Said in warden's own output too, as a SIGHUP reload's failure is.
@@ -142,6 +149,71 @@ impl Supervisor {
     }
 
     /// The names asked for, checked; empty means all.
+    /// `warden signal NAME SIG`: the signal to the service's process group
+    /// and every process of its cgroup (or its program alone); the pids it
+    /// reached, as a line.
+    fn signal_service(&mut self, name: &str, signal: i32, main_pid: bool) -> Result<String, String> {
+        let index = self.unit_named(name).ok_or_else(|| self.unknown(name))?;
+        let unit = self.core.units.get(index).ok_or_else(|| self.unknown(name))?;
+        let Some(pid) = unit.machine.state.pid().filter(|_| !self.is_draining(index)) else {
+            return Err(format!(
+                "{name} is not running ({}): there is nothing to signal",
+                unit.machine.state.name()
+            ));
+        };
+        let signal_name = crate::sys::signals::name(signal);
+        let mut reached = vec![pid];
+        if main_pid {
+            crate::sys::process::send(pid, signal)
+                .map_err(|e| format!("{name}: {}", crate::sys::Reason(&e)))?;
+        } else {
+            let all = crate::cgroups::procfs::snapshot();
+            reached = all.iter().filter(|p| p.group == pid).map(|p| p.pid).collect();
+            let _ = crate::sys::process::send(-pid, signal);
+            if let Some(group) = self.slots.get(index).and_then(|s| s.limits.group.as_ref()) {
+                let members = group.processes();
+                group.signal(signal);
+                reached.extend(members);
+            }
+            reached.sort_unstable();
+            reached.dedup();
+        }
+        self.note(&format!("{name}: sent {signal_name} by hand"));
+        let pids: Vec<String> = reached.iter().map(i32::to_string).collect();
+        Ok(format!(
+            "{name}: sent {signal_name} to pid{} {}",
+            if pids.len() == 1 { "" } else { "s" },
+            pids.join(" ")
+        ))
+    }
+
+    /// `warden reload NAME...`: each named service with a `reload_signal`
+    /// gets it; the others are restarted (answered when they are back).
+    fn reload_services(&mut self, token: u64, names: &[String]) {
+        if let Err(why) = self.pick(names) {
+            return self.answer(token, control::header(Err(&why)).into_bytes());
+        }
+        let mut restart = Vec::new();
+        let mut said = Vec::new();
+        for name in names {
+            let signal =
+                self.unit_named(name).and_then(|i| self.slots.get(i)).and_then(|s| s.service.reload_signal);
+            match signal {
+                Some(signal) => match self.signal_service(name, signal, false) {
+                    Ok(line) => said.push(line),
+                    Err(why) => return self.answer(token, control::header(Err(&why)).into_bytes()),
+                },
+                None => restart.push(name.clone()),
+            }
+        }
+        if restart.is_empty() {
+            let body = format!("{}{}\n", control::header(Ok(())), said.join("\n"));
+            return self.answer(token, body.into_bytes());
+        }
+        // The signalled ones said so in the event lines; the answer waits for the restarts.
+        self.command(token, &restart, Command::Restart, None);
+    }
+
     fn pick(&self, names: &[String]) -> Result<Vec<String>, String> {
         for name in names {
             if self.unit_named(name).is_none() {
