@@ -43,6 +43,7 @@ in_both_modes!(
     other_signals_go_only_to_the_services_that_ask,
     a_command_sees_its_own_env_first,
     a_program_that_daemonizes_is_pointed_out,
+    env_files_reach_services_and_a_changed_one_restarts_them,
 );
 
 fn start(mode: Mode, args: &[&str]) -> Running {
@@ -662,6 +663,26 @@ fn a_program_that_daemonizes_is_pointed_out(mode: Mode) {
     warden.expect_stderr(5 * SECOND, "daemon: exited 0, but processes it started keep running (pid ");
     let stderr = warden.stderr();
     assert_eq!(count(&stderr, "but processes it started keep running"), 2, "{stderr}");
+    warden.signal(libc::SIGTERM);
+    assert_eq!(warden.wait(10 * SECOND), 0);
+}
+
+/// The layers of a service's environment through the real binary, and a
+/// reload after an env file changed restarts the services that read it.
+fn env_files_reach_services_and_a_changed_one_restarts_them(mode: Mode) {
+    let dir = Dir::new();
+    std::fs::write(dir.0.join("all.env"), "# shared\nGREETING=hello\nTARGET=world\n").unwrap();
+    std::fs::write(dir.0.join("web.env"), "export TARGET='from web.env'\n").unwrap();
+    let config = dir.config(
+        "env_file: all.env\nservices:\n  web:\n    env_file: [web.env, absent.env?]\n    \
+         command: \"echo $$GREETING $$TARGET; sleep 100\"\n  other:\n    command: \"echo $$GREETING $$TARGET; sleep 100\"\n",
+    );
+    let mut warden = start(mode, &["-c", &config]);
+    warden.expect_all(5 * SECOND, &["web | hello from web.env", "other | hello world"]);
+    std::fs::write(dir.0.join("web.env"), "TARGET=changed\n").unwrap();
+    warden.signal(libc::SIGHUP);
+    warden.expect_stderr(5 * SECOND, "added none; removed none; changed web; 1 unchanged");
+    warden.expect("web | hello changed");
     warden.signal(libc::SIGTERM);
     assert_eq!(warden.wait(10 * SECOND), 0);
 }

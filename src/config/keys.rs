@@ -32,11 +32,24 @@ pub(super) type Read = fn(&mut Reader<'_>, &Fields<'_>, &Node, &str, &mut Servic
 
 pub(super) const SERVICE: &[Key] = &[
     Key {
+        name: "env_file",
+        kind: "path, or a list of paths",
+        default: "–",
+        summary: "dotenv files over the top level's env_file and env (relative to the config; `PATH?` may be missing)",
+        read: |r, _, n, p, s| r.env_files(n, p, &mut s.env),
+    },
+    Key {
         name: "env",
         kind: "mapping",
         default: "–",
-        summary: "added to (or replacing) warden's environment",
-        read: |r, _, n, p, s| s.env = r.env_map(n, p),
+        summary: "added to (or replacing) warden's environment, over every env_file",
+        read: |r, _, n, p, s| {
+            // `${VAR}` in a value sees what the env files set.
+            r.service_env = s.env.clone();
+            let own = r.env_map(n, p);
+            r.service_env.clear();
+            super::reader::merge(&mut s.env, own);
+        },
     },
     Key {
         name: "command",

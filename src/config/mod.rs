@@ -15,6 +15,7 @@
 //! them (`use super::*`).
 
 mod checks;
+mod dotenv;
 mod keys;
 mod model;
 mod parts;
@@ -207,8 +208,17 @@ fn check(
     }
     let node = yaml::parse(text)
         .map_err(|e| ConfigError::one(file, Some(e.at), format!("invalid YAML: {}", e.message)))?;
-    let mut reader =
-        Reader { problems: Vec::new(), env, root, key_lists: Vec::new(), service_env: Vec::new() };
+    // `env_file` paths are relative to the config's directory.
+    let dir = Path::new(file).parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let mut reader = Reader {
+        problems: Vec::new(),
+        env,
+        root,
+        dir: dir.to_path_buf(),
+        key_lists: Vec::new(),
+        service_env: Vec::new(),
+        global_env: Vec::new(),
+    };
     let config = reader.config(&node);
     let mut problems = reader.problems;
     if let Some(config) = &config {

@@ -13,6 +13,8 @@ pub(super) const GLOBAL_KEYS: &[&str] = &[
     "log_timestamps",
     "crash_reports",
     "on_crash",
+    "env_file",
+    "env",
     "cgroups",
     "limits_period",
     "services",
@@ -34,11 +36,15 @@ pub(super) struct Reader<'a> {
     pub(super) problems: Vec<Diagnostic>,
     pub(super) env: &'a dyn Fn(&str) -> Option<String>,
     pub(super) root: &'a Path,
+    /// The config's directory: where relative `env_file` paths start.
+    pub(super) dir: PathBuf,
     /// Key lists an unknown key had no close match in, to be listed once.
     pub(super) key_lists: Vec<Vec<String>>,
     /// While a service's command is read: its `env`, which `${VAR}` sees
     /// before warden's environment.
     pub(super) service_env: Vec<(String, String)>,
+    /// The top level's `env_file` and `env`, which every service starts from.
+    pub(super) global_env: Vec<(String, String)>,
 }
 
 /// The entries of one mapping, checked against its known keys.
@@ -249,6 +255,19 @@ impl Reader<'_> {
             control = self.parsed(n, &path, parse_control).unwrap_or(control);
         }
         let http = fields.get("http").and_then(|(n, path)| self.parsed(n, &path, parse_listen));
+        // Every service's environment starts from these (a service's own
+        // env_file, then env, win over them).
+        let mut global = Vec::new();
+        if let Some((n, path)) = fields.get("env_file") {
+            self.env_files(n, &path, &mut global);
+        }
+        if let Some((n, path)) = fields.get("env") {
+            self.service_env = global.clone();
+            let own = self.env_map(n, &path);
+            self.service_env.clear();
+            merge(&mut global, own);
+        }
+        self.global_env = global;
         let cgroup_modes = [("auto", CgroupMode::Auto), ("off", CgroupMode::Off)];
         let cgroups =
             fields.get("cgroups").and_then(|(n, p)| self.choice(n, &p, &cgroup_modes)).unwrap_or_default();
@@ -352,6 +371,7 @@ impl Reader<'_> {
             return None;
         };
         let mut service = Service::new(name, Vec::new());
+        service.env = self.global_env.clone();
         for key in keys::SERVICE {
             if let Some((n, p)) = fields.get(key.name) {
                 (key.read)(self, &fields, n, &p, &mut service);
@@ -373,5 +393,81 @@ impl Reader<'_> {
         }
         // A command that could not be read is reported; nothing runs then.
         (!service.command.is_empty()).then_some(service)
+    }
+}
+
+/// `from`'s variables over `into`'s: a name set again keeps the later value,
+/// placed last.
+pub(super) fn merge(into: &mut Vec<(String, String)>, from: Vec<(String, String)>) {
+    for (key, value) in from {
+        into.retain(|(k, _)| *k != key);
+        into.push((key, value));
+    }
+}
+
+/// A dotenv file larger than this is refused.
+const MAX_ENV_FILE: u64 = 1024 * 1024;
+
+impl Reader<'_> {
+    /// `env_file`: a path or a list of paths (relative to the config's
+    /// directory; `PATH?` may be missing), read in order over `env`.
+    pub(super) fn env_files(&mut self, node: &Node, path: &str, env: &mut Vec<(String, String)>) {
+        let items: Vec<&Node> = match &node.value {
+            Value::List(items) => items.iter().collect(),
+            _ => vec![node],
+        };
+        for item in items {
+            let Some(text) = self.text(item, path) else { continue };
+            let (name, optional) = match text.strip_suffix('?') {
+                Some(name) => (name.to_string(), true),
+                None => (text, false),
+            };
+            if name.is_empty() {
+                self.problem(item.at, path, "an empty path: name a dotenv file");
+                continue;
+            }
+            let file = self.dir.join(&name);
+            let read = std::fs::metadata(&file).and_then(|m| {
+                if m.is_dir() {
+                    Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, "it is a directory"))
+                } else if m.len() > MAX_ENV_FILE {
+                    Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, "larger than 1 MiB"))
+                } else {
+                    std::fs::read_to_string(&file)
+                }
+            });
+            let contents = match read {
+                Ok(contents) => contents,
+                Err(e) if optional && e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => {
+                    let hint = if e.kind() == std::io::ErrorKind::NotFound {
+                        format!(" (write \"{name}?\" to skip it when missing)")
+                    } else {
+                        String::new()
+                    };
+                    self.problem(
+                        item.at,
+                        path,
+                        format!("cannot read {}: {}{hint}", file.display(), crate::sys::Reason(&e)),
+                    );
+                    continue;
+                }
+            };
+            let outer = self.env;
+            let layers: &[(String, String)] = env;
+            let lookup = |name: &str, so_far: &[(String, String)]| {
+                so_far
+                    .iter()
+                    .chain(layers.iter())
+                    .rev()
+                    .find(|(k, _)| k == name)
+                    .map(|(_, v)| v.clone())
+                    .or_else(|| outer(name))
+            };
+            match dotenv::parse(&contents, &lookup) {
+                Ok(found) => merge(env, found),
+                Err((line, why)) => self.problem(item.at, path, format!("{}:{line}: {why}", file.display())),
+            }
+        }
     }
 }

@@ -207,3 +207,47 @@ fn cron_shortcuts_are_their_cron_lines() {
         assert_eq!(config.services[0].kind, expected, "{shortcut}");
     }
 }
+
+/// The layers of a service's environment, each over the one before:
+/// warden's, the top-level env_file and env, the service's env_file and env.
+#[test]
+fn env_files_layer_in_order_and_bad_lines_are_placed() {
+    let dir = std::env::temp_dir().join(format!("warden-envfile-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("conf")).unwrap();
+    std::fs::write(dir.join("conf/all.env"), "A=file\nB=file\nC=file\nD=file\nHOME_COPY=${HOME}\n").unwrap();
+    std::fs::write(dir.join("conf/web.env"), "export C=service-file\nD=\"${B}+x\"\n").unwrap();
+    let yaml = "env_file: all.env\nenv: { B: top }\nservices:\n  web:\n    env_file: [web.env, missing.env?]\n    \
+                env: { D: own }\n    command: \"echo ${A} ${C}\"\n  plain:\n    command: [x]\n";
+    let file = dir.join("conf/warden.yaml");
+    let env = |name: &str| (name == "HOME").then(|| "/root".to_string());
+    let config = parse(yaml, &file.display().to_string(), &env, Path::new("/")).unwrap();
+    let get = |service: &Service, key: &str| {
+        service.env.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v.as_str()).unwrap_or("").to_string()
+    };
+    let web = &config.services[0];
+    assert_eq!(
+        ["A", "B", "C", "D", "HOME_COPY"].map(|k| get(web, k)),
+        ["file", "top", "service-file", "own", "/root"].map(String::from)
+    );
+    assert_eq!(web.command, [OsString::from("/bin/sh"), "-c".into(), "echo file service-file".into()]);
+    let plain = &config.services[1];
+    assert_eq!(["B", "C", "D"].map(|k| get(plain, k)), ["top", "file", "file"].map(String::from));
+
+    std::fs::write(dir.join("conf/web.env"), "C=1\nthis is not a variable\n").unwrap();
+    let text = parse(yaml, &file.display().to_string(), &env, Path::new("/")).unwrap_err().to_string();
+    let web_env = dir.join("conf/web.env");
+    assert!(
+        text.contains(&format!(
+            "services.web.env_file: {}:2: \"this is not a variable\" is not KEY=VALUE",
+            web_env.display()
+        )),
+        "{text}"
+    );
+    let missing = "services:\n  web:\n    env_file: nope.env\n    command: [x]\n";
+    let text = parse(missing, &file.display().to_string(), &env, Path::new("/")).unwrap_err().to_string();
+    assert!(
+        text.contains("cannot read") && text.contains("(write \"nope.env?\" to skip it when missing)"),
+        "{text}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
