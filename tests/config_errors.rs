@@ -130,6 +130,14 @@ const CASES: &[(&str, &str)] = &[
         "FILE:4:41: services.web.limits.memory_high: above `memory`: the hard cap comes first; make memory_high the lower one\n",
     ),
     (
+        "services:\n  cron:\n    command: [x]\n    enabled: false\n  web:\n    command: [x]\n    depends_on: [cron]\n",
+        "FILE:7:5: services.web.depends_on: \"cron\" is disabled (enabled: false), so it would never start: enable it, or mark it optional: true to start without it\n",
+    ),
+    (
+        "services:\n  web:\n    command: [x]\n    enabled: maybe\n",
+        "FILE:4:14: services.web.enabled: \"maybe\" is not true or false\n",
+    ),
+    (
         "cgroups: maybe\nservices:\n  web:\n    command: [x]\n",
         "FILE:1:10: cgroups: \"maybe\" is not one of auto, off\n",
     ),

@@ -30,6 +30,7 @@ in_both_modes!(
     a_wait_ends_at_its_timeout,
     a_moved_control_socket_is_still_found,
     signal_and_reload_by_name,
+    a_disabled_service_waits_for_a_start_by_hand,
 );
 
 struct Setup {
@@ -734,4 +735,46 @@ fn graph_prints_the_dependencies_of_a_config() {
     let out = Command::new(warden()).args(["graph", "-c", &bad]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("no service \"nosuch\""), "{}", stderr(&out));
+}
+
+/// `enabled: false` (through `${VAR:-false}`): not started, shown as
+/// disabled, not waited for; `warden start` starts it for this run; a reload
+/// that disables a running service stops it.
+fn a_disabled_service_waits_for_a_start_by_hand(mode: Mode) {
+    let yaml = "control: $SOCK\nservices:\n  cron:\n    command: [sleep, \"100\"]\n    enabled: ${WARDEN_TEST_WITH_CRON:-false}\n    \
+                optional: true\n  web:\n    command: [sleep, \"101\"]\n    depends_on: {cron: ready}\n";
+    let mut s = start(mode, yaml);
+    s.warden.expect_stderr(5 * SECOND, "web: starting -> running");
+    let table = stdout(&client(&s.socket, &["status"]));
+    assert!(
+        table
+            .lines()
+            .any(|l| l.starts_with("cron") && l.contains("disabled") && l.contains("enabled: false")),
+        "{table}"
+    );
+    assert!(!s.warden.stderr().contains("cron: waiting -> starting"), "{}", s.warden.stderr());
+    // Not waited for by /readyz either: warden is ready.
+    assert!(client(&s.socket, &["check", "--ready"]).status.success());
+    let out = client(&s.socket, &["start", "cron"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    s.warden.expect_stderr(5 * SECOND, "cron: stopped -> starting: start");
+    let table = stdout(&client(&s.socket, &["status", "cron"]));
+    assert!(table.contains("running"), "{table}");
+    // A reload that disables web stops it, and it stays stopped.
+    let config = std::fs::read_to_string(&s.config).unwrap();
+    std::fs::write(
+        &s.config,
+        config.replace(
+            "    depends_on: {cron: ready}\n",
+            "    depends_on: {cron: ready}\n    enabled: false\n    optional: true\n",
+        ),
+    )
+    .unwrap();
+    let out = client(&s.socket, &["reload"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    s.warden.expect_stderr(5 * SECOND, "web: stopping -> stopped");
+    let table = stdout(&client(&s.socket, &["status", "web"]));
+    assert!(table.contains("disabled"), "{table}");
+    s.warden.signal(libc::SIGTERM);
+    assert_eq!(s.warden.wait(10 * SECOND), 0);
 }

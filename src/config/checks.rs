@@ -30,6 +30,16 @@ pub(super) fn validate(config: &Config, root: &Node, problems: &mut Vec<Diagnost
                     path: dep_path,
                     message: "a service cannot depend on itself".into(),
                 });
+            } else if !target.enabled && !target.optional {
+                problems.push(Diagnostic {
+                    at,
+                    path: dep_path,
+                    message: format!(
+                        "\"{}\" is disabled (enabled: false), so it would never start: enable it, or mark it \
+                         optional: true to start without it",
+                        dependency.name
+                    ),
+                });
             } else if dependency.condition == Condition::Completed && target.kind != Kind::Oneshot {
                 problems.push(Diagnostic {
                     at,

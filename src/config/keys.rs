@@ -242,6 +242,13 @@ pub(super) const SERVICE: &[Key] = &[
         read: |r, _, n, p, s| s.stop_signal = r.signal(n, p).unwrap_or(s.stop_signal),
     },
     Key {
+        name: "enabled",
+        kind: "boolean",
+        default: "`true`",
+        summary: "false: validated, shown as disabled, not started until `warden start` (`${VAR:-false}` works)",
+        read: |r, _, n, p, s| s.enabled = r.boolean(n, p).unwrap_or(s.enabled),
+    },
+    Key {
         name: "reload_signal",
         kind: "signal",
         default: "off",

@@ -111,6 +111,8 @@ pub struct Service {
     pub stop_timeout: Duration,
     pub critical: bool,
     pub optional: bool,
+    /// false: validated, not started (until `warden start`).
+    pub enabled: bool,
     /// The service and its exec probes cannot gain privileges through execve.
     pub no_new_privs: bool,
     /// The service, not the main program, gets the descriptors warden inherited.
@@ -164,6 +166,7 @@ impl Service {
             stop_timeout: DEFAULT_STOP_TIMEOUT,
             critical: false,
             optional: false,
+            enabled: true,
             no_new_privs: false,
             inherit_fds: false,
             forward_signals: Vec::new(),

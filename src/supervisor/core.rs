@@ -54,6 +54,8 @@ pub struct Unit {
     /// Removed by a reload: stopping or stopped, never started again; its
     /// slot is reused by the next added service.
     pub retired: bool,
+    /// `enabled: false` and not started by hand this run.
+    pub disabled: bool,
     pub service: Rc<Service>,
     pub machine: Machine,
     pub is_main: bool,
@@ -78,11 +80,18 @@ impl Unit {
     }
 
     pub fn new(id: u64, service: Rc<Service>, is_main: bool) -> Unit {
+        // A disabled service waits, stopped, for a start by hand.
+        let disabled = !service.enabled && !is_main;
+        let mut machine = Machine::default();
+        if disabled {
+            machine.state = State::Stopped;
+        }
         Unit {
             id,
             retired: false,
+            disabled,
             service,
-            machine: Machine::default(),
+            machine,
             is_main,
             stop_sent: false,
             stuck_reported: false,
@@ -318,6 +327,10 @@ impl Core {
         let random = self.random();
         let Some(unit) = self.units.get_mut(index) else { return Ok(now) };
         let Accepted { outputs, since } = unit.machine.command(&unit.service, command, now, random)?;
+        if command != Command::Stop {
+            // Started by hand: enabled for this run.
+            unit.disabled = false;
+        }
         self.perform_all(now, index, outputs);
         self.feed_inputs(now);
         Ok(since)
@@ -473,9 +486,10 @@ impl Core {
         }
     }
 
-    /// Puts a periodic job on its schedule (no-op for other kinds).
+    /// Puts a periodic job on its schedule (no-op for other kinds, and for
+    /// a disabled one).
     fn schedule(&mut self, index: usize) {
-        let Some(unit) = self.units.get_mut(index) else { return };
+        let Some(unit) = self.units.get_mut(index).filter(|u| !u.disabled) else { return };
         if let Kind::Periodic(_) = unit.service.kind {
             unit.machine.state = State::Scheduled;
             self.out.push(Action::ArmSchedule(index));
@@ -705,6 +719,7 @@ fn facts(unit: &Unit) -> gates::Facts<'_> {
         comes_back: unit.service.cooldown.is_some() && !unit.service.critical,
         held: m.held && !unit.retired,
         restarting: unit.reload_restart.is_some(),
+        disabled: unit.disabled,
     }
 }
 

@@ -19,6 +19,9 @@ pub struct Facts<'a> {
     pub held: bool,
     /// A reload is about to restart it: what it reached counts no more.
     pub restarting: bool,
+    /// `enabled: false`, not started by hand: its dependents (it is
+    /// optional, or the config was refused) do not wait for it.
+    pub disabled: bool,
 }
 
 impl Facts<'_> {
@@ -50,7 +53,9 @@ pub enum Gate {
 pub fn gate(dependencies: &[Dependency], services: &[Facts]) -> Gate {
     let mut gate = Gate::Open;
     for dependency in dependencies {
-        let Some(target) = services.iter().find(|s| s.name == dependency.name) else { continue };
+        let Some(target) = services.iter().find(|s| s.name == dependency.name && !s.disabled) else {
+            continue;
+        };
         let met = !target.restarting
             && match dependency.condition {
                 Condition::Started => target.started_once,

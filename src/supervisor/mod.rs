@@ -274,7 +274,7 @@ impl Supervisor {
             let depends_on = config
                 .services
                 .iter()
-                .filter(|s| !s.optional && !matches!(s.kind, Kind::Periodic(_)))
+                .filter(|s| !s.optional && s.enabled && !matches!(s.kind, Kind::Periodic(_)))
                 .map(|s| crate::config::Dependency {
                     name: s.name.clone(),
                     condition: if s.kind == Kind::Oneshot { Condition::Completed } else { Condition::Ready },

@@ -55,9 +55,9 @@ fn counts_ready(unit: &Unit) -> bool {
     }
 }
 
-/// Left out of `/readyz`: marked optional, or a periodic job.
+/// Left out of `/readyz`: marked optional, a periodic job, or disabled.
 fn optional(unit: &Unit) -> bool {
-    unit.service.optional || matches!(unit.service.kind, Kind::Periodic(_))
+    unit.service.optional || matches!(unit.service.kind, Kind::Periodic(_)) || unit.disabled
 }
 
 fn view(unit: &Unit, slot: &Slot, waiting: Option<String>, usage: Option<crate::cgroups::Usage>) -> View {
@@ -93,12 +93,13 @@ fn view(unit: &Unit, slot: &Slot, waiting: Option<String>, usage: Option<crate::
     let reason = match (failing, waiting) {
         (Some(error), _) => format!("readiness: {error}"),
         (None, Some(waiting)) => waiting,
+        (None, None) if unit.disabled && unit.reason.is_none() => "enabled: false".into(),
         (None, None) => unit.reason_text(),
     };
     View {
         name: unit.service.name.clone(),
         kind,
-        state: machine.state.name(),
+        state: if unit.disabled { "disabled" } else { machine.state.name() },
         pid: machine.state.pid(),
         // Stopping: its program still runs, since its last start.
         uptime: machine.state.since().or(machine.state.pid().and(machine.last_start)).map(|s| s.elapsed()),

@@ -117,6 +117,15 @@ impl Core {
             let existing =
                 self.units.iter().position(|u| !u.retired && !u.is_main && u.service.name == service.name);
             match existing.and_then(|index| self.units.get_mut(index).map(|u| (index, u))) {
+                Some((index, unit)) if unit.machine.is_live() && !service.enabled => {
+                    // Disabled by this reload: it stops, and stays stopped.
+                    let timeout = unit.service.stop_timeout;
+                    unit.service = service;
+                    unit.disabled = true;
+                    done.placed.push((index, Placed::Kept));
+                    self.inputs.push_back((index, Input::Stop { then: AfterStop::Stay, timeout }));
+                    self.feed_inputs(now);
+                }
                 Some((index, unit)) if unit.machine.is_live() => {
                     // Same unit, new settings.
                     let timeout = unit.service.stop_timeout;

@@ -19,6 +19,7 @@ fn service(name: &str, state: State) -> Facts<'_> {
         comes_back: false,
         held: false,
         restarting: false,
+        disabled: false,
     }
 }
 
@@ -121,4 +122,13 @@ fn a_dependency_a_reload_restarts_closes_the_gate_until_it_is_back() {
     let mut done = service("db", State::Exited);
     done.restarting = true;
     assert_eq!(gate(&on("db", Condition::Started), &[done]), Gate::Closed);
+}
+
+/// A disabled dependency (optional, or the config is refused) is not waited for.
+#[test]
+fn a_disabled_dependency_is_not_waited_for() {
+    let cron = Facts { disabled: true, ..service("cron", State::Stopped) };
+    assert_eq!(gate(&on("cron", Condition::Ready), &[cron]), Gate::Open);
+    let stopped = service("cron", State::Stopped);
+    assert!(matches!(gate(&on("cron", Condition::Ready), &[stopped]), Gate::Never(_)));
 }
