@@ -633,7 +633,7 @@ pub fn metrics(warden: &Warden, views: &[View]) -> String {
 }
 
 /// Every state name, for the StateSet.
-pub const STATES: [&str; 11] = [
+pub const STATES: [&str; 12] = [
     "waiting",
     "scheduled",
     "starting",
@@ -645,6 +645,7 @@ pub const STATES: [&str; 11] = [
     "exited",
     "failed",
     "stopped",
+    "disabled",
 ];
 
 #[cfg(test)]
