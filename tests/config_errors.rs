@@ -138,6 +138,14 @@ const CASES: &[(&str, &str)] = &[
         "FILE:4:14: services.web.enabled: \"maybe\" is not true or false\n",
     ),
     (
+        "services:\n  web:\n    command: [x]\n    liveness: { log: alive }\n",
+        "FILE:4:22: services.web.liveness.log: a line once written cannot tell that a service still lives: use exec, http, tcp or file\n",
+    ),
+    (
+        "services:\n  web:\n    command: [x]\n    logs: inherit\n    readiness: { log: ready }\n",
+        "FILE:5:16: services.web.readiness: a log probe reads the service's captured lines, and logs: inherit captures none: use logs: prefix or a file\n",
+    ),
+    (
         "cgroups: maybe\nservices:\n  web:\n    command: [x]\n",
         "FILE:1:10: cgroups: \"maybe\" is not one of auto, off\n",
     ),
@@ -240,7 +248,7 @@ const CASES: &[(&str, &str)] = &[
     ),
     (
         "services:\n  web:\n    command: [x]\n    readiness: { period: 1s }\n",
-        "FILE:4:16: services.web.readiness: which check? give one of exec, http, tcp or file\n",
+        "FILE:4:16: services.web.readiness: which check? give one of exec, http, tcp, file or log\n",
     ),
     (
         "services:\n  web:\n    command: [x]\n    liveness: { tcp: 80, success_threshold: 2 }\n",

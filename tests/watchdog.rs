@@ -27,6 +27,7 @@ in_both_modes!(
     reloading_stopping_and_watchdog_trigger_notices,
     a_file_probe_on_a_hung_mount_holds_up_nothing,
     http_probes_close_without_resetting_the_connection,
+    readiness_and_startup_from_a_log_line,
 );
 
 fn start(mode: Mode, config: &str) -> Running {
@@ -274,7 +275,10 @@ fn outer_ready_is_sent_exactly_once(mode: Mode) {
     let ready: Vec<&String> = messages.iter().filter(|m| m.contains("READY=1")).collect();
     assert_eq!(ready.len(), 1, "{messages:?}");
     assert!(ready[0].starts_with("READY=1\nSTATUS=2 services ready"), "{messages:?}");
-    assert!(messages.last().unwrap().starts_with("STOPPING=1\n"), "{messages:?}");
+    // STOPPING=1 comes last, but for the pings that go on while the shutdown
+    // lasts (the service manager's watchdog holds until warden exits).
+    let stopping = messages.iter().position(|m| m.starts_with("STOPPING=1\n")).expect("STOPPING=1 sent");
+    assert!(messages[stopping + 1..].iter().all(|m| m == "WATCHDOG=1"), "{messages:?}");
     // WATCHDOG_USEC=200ms: warden pinged about every 100ms while it ran.
     assert!(count(&messages.join("\n"), "WATCHDOG=1") >= 3, "{messages:?}");
     // The services never saw warden's own socket.
@@ -476,6 +480,34 @@ fn http_probes_close_without_resetting_the_connection(mode: Mode) {
     }
     assert!(verdicts.iter().all(|v| v == "srv | CLEAN"), "{verdicts:?}");
     assert!(!warden.stderr().contains("srv: ready -> running"), "{}", warden.stderr());
+    warden.signal(libc::SIGTERM);
+    assert_eq!(warden.wait(10 * SECOND), 0);
+}
+
+/// `log:` probes: readiness from a line of the service's own output (at
+/// once, not at the next period), and a startup probe that never sees its
+/// line fails by its threshold.
+fn readiness_and_startup_from_a_log_line(mode: Mode) {
+    let dir = Dir::new();
+    let config = dir.config(
+        "services:\n  db:\n    command: \"echo booting; sleep 0.3; echo 'LOG:  database system is ready to accept connections'; sleep 100\"\n    \
+         readiness: { log: \"ready to accept connections\", period: 30s }\n  app:\n    command: [sleep, \"100\"]\n    \
+         depends_on: { db: ready }\n  mute:\n    command: \"echo something else; sleep 100\"\n    \
+         startup: { log: \"never said\", period: 100ms, failure_threshold: 3 }\n    restart: never\n",
+    );
+    let started = std::time::Instant::now();
+    let mut warden = start(mode, &config);
+    warden.expect_stderr(5 * SECOND, "db: running -> ready: readiness probe passed");
+    warden.expect_stderr(5 * SECOND, "app: starting -> running");
+    assert!(
+        started.elapsed() < 5 * SECOND,
+        "readiness waited for the probe's period: {:?}",
+        started.elapsed()
+    );
+    warden.expect_stderr(
+        5 * SECOND,
+        "mute: running -> unhealthy: startup probe failed 3 times in a row: no line with \"never said\" since the start",
+    );
     warden.signal(libc::SIGTERM);
     assert_eq!(warden.wait(10 * SECOND), 0);
 }

@@ -207,6 +207,8 @@ pub enum Check {
     Tcp(std::net::SocketAddr),
     /// The file exists.
     File(PathBuf),
+    /// A line of the service's captured output since its start contains this text.
+    Log(String),
 }
 
 /// Which of a service's probes.

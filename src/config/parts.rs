@@ -84,7 +84,7 @@ impl Reader<'_> {
 
     /// `{ tcp: 5432, period: 1s, ... }`: exactly one check plus Kubernetes' fields.
     pub(super) fn probe(&mut self, node: &Node, path: &str, kind: ProbeKind) -> Option<Probe> {
-        const CHECKS: [&str; 4] = ["exec", "http", "tcp", "file"];
+        const CHECKS: [&str; 5] = ["exec", "http", "tcp", "file", "log"];
         if let Value::Scalar { .. } = node.value {
             self.problem(node.at, path, "a probe is a mapping like { tcp: 8080, period: 5s }");
             return None;
@@ -98,11 +98,26 @@ impl Reader<'_> {
                     "exec" => self.command(n, &p).map(Check::Exec),
                     "http" => self.parsed(n, &p, parse_http),
                     "tcp" => self.parsed(n, &p, |t| parse_address(t).map(Check::Tcp)),
+                    "log" if kind == ProbeKind::Liveness => {
+                        self.problem(
+                            n.at,
+                            &p,
+                            "a line once written cannot tell that a service still lives: use exec, http, tcp or file",
+                        );
+                        None
+                    }
+                    "log" => self.parsed(n, &p, |t| {
+                        if t.is_empty() || t.contains('\n') {
+                            Err("the text to wait for: one line's worth, not empty".to_string())
+                        } else {
+                            Ok(Check::Log(t.to_string()))
+                        }
+                    }),
                     _ => self.text(n, &p).map(|f| Check::File(PathBuf::from(f))),
                 }
             }
             [] => {
-                self.problem(node.at, path, "which check? give one of exec, http, tcp or file");
+                self.problem(node.at, path, "which check? give one of exec, http, tcp, file or log");
                 None
             }
             _ => {

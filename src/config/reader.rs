@@ -25,6 +25,7 @@ pub(super) const PROBE_KEYS: &[&str] = &[
     "http",
     "tcp",
     "file",
+    "log",
     "initial_delay",
     "period",
     "timeout",
@@ -387,6 +388,22 @@ impl Reader<'_> {
                         n.at,
                         &p,
                         "only a longrun service becomes ready (dependents of a oneshot wait for its completion)",
+                    );
+                }
+            }
+        }
+        if !service.logs.captured() {
+            for kind in [ProbeKind::Startup, ProbeKind::Readiness] {
+                if let (Some(Check::Log(_)), Some((n, p))) =
+                    (service.probe(kind).map(|p| &p.check), fields.get(kind.name()))
+                {
+                    self.problem(
+                        n.at,
+                        &p,
+                        format!(
+                            "a log probe reads the service's captured lines, and logs: {} captures none: use logs: prefix or a file",
+                            service.logs.name()
+                        ),
                     );
                 }
             }

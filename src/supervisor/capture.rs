@@ -225,6 +225,15 @@ impl Supervisor {
         let followed = self.followed(capture.unit);
         self.outputs.followed.clear();
         self.emit_lines(capture, feed, followed);
+        let seen = self
+            .slots
+            .get_mut(capture.unit.index)
+            .filter(|u| u.id == capture.unit.serial)
+            .map(|u| std::mem::take(&mut u.watch.lines_seen))
+            .unwrap_or_default();
+        for kind in seen {
+            self.on_log_line(capture.unit.index, kind);
+        }
         if followed && !self.outputs.followed.is_empty() {
             let copies = std::mem::take(&mut self.outputs.followed);
             let lines = copies.iter().filter(|&&b| b == b'\n').count() as u64;
@@ -245,12 +254,14 @@ impl Supervisor {
     ) {
         // A unit removed by a reload may still have output in flight: it goes
         // to warden's streams under the name it was started with.
-        let mut gone = (crate::output::Tail::default(), None);
-        let (tail, file) =
+        let mut gone = (crate::output::Tail::default(), None, super::watch::Watch::default());
+        let (tail, file, watch) =
             match self.slots.get_mut(capture.unit.index).filter(|u| u.id == capture.unit.serial) {
-                Some(unit) => (&mut unit.tail, &mut unit.file_log),
-                None => (&mut gone.0, &mut gone.1),
+                Some(unit) => (&mut unit.tail, &mut unit.file_log, &mut unit.watch),
+                None => (&mut gone.0, &mut gone.1, &mut gone.2),
             };
+        // Lines a log probe waits for (none: no search at all).
+        let looking = watch.waits_for_a_line();
         let format = self.format;
         let timestamps = self.config.log_timestamps;
         let name = capture.name.as_str();
@@ -290,6 +301,9 @@ impl Supervisor {
         };
         feed(&mut capture.lines, &mut |chunk: Chunk| match chunk {
             Chunk::Run(run) => {
+                if looking {
+                    watch.look_for_lines(run);
+                }
                 tail.push_run(stream, run);
                 if followed {
                     copies.extend_from_slice(run);
@@ -320,6 +334,9 @@ impl Supervisor {
                 }
             }
             Chunk::Piece(piece) => {
+                if looking {
+                    watch.look_for_lines(piece.text);
+                }
                 tail.push(stream, piece);
                 records += 1;
                 if followed {

@@ -52,6 +52,8 @@ pub struct Watch {
     watchdog_timer: Option<TimerId>,
     pub notify: Option<(NotifySocket, u64)>,
     pipe: Option<(std::fs::File, u64)>,
+    /// Log probes whose line was just seen: run once the batch is written.
+    pub lines_seen: Vec<ProbeKind>,
 }
 
 #[derive(Default)]
@@ -64,9 +66,31 @@ pub struct Slot {
     timer: Option<TimerId>,
     /// An exec probe's program, prepared like the service's own.
     exec: Option<Program>,
+    /// A log probe's text, as a vectorised searcher.
+    log: Option<memchr::memmem::Finder<'static>>,
+    /// A log probe's line has been seen since the program's last start.
+    pub log_seen: bool,
 }
 
 impl Watch {
+    /// Whether a log probe still waits for its line this run.
+    pub fn waits_for_a_line(&self) -> bool {
+        self.slots.iter().flatten().any(|s| s.log.is_some() && !s.log_seen)
+    }
+
+    /// Looks for the waited-for lines in `bytes` (whole lines, or one line);
+    /// the probes whose line it holds go to `lines_seen`.
+    pub fn look_for_lines(&mut self, bytes: &[u8]) {
+        for kind in ProbeKind::ALL {
+            let Some(slot) = self.slot_mut(kind) else { continue };
+            let Some(finder) = &slot.log else { continue };
+            if !slot.log_seen && finder.find(bytes).is_some() {
+                slot.log_seen = true;
+                self.lines_seen.push(kind);
+            }
+        }
+    }
+
     pub fn slot(&self, kind: ProbeKind) -> Option<&Slot> {
         self.slots.get(kind.index())?.as_deref()
     }
@@ -87,10 +111,17 @@ impl Watch {
         for kind in ProbeKind::ALL {
             let program = programs.get_mut(kind.index()).and_then(Option::take);
             let Some(place) = self.slots.get_mut(kind.index()) else { continue };
+            let log = match service.probe(kind).map(|p| &p.check) {
+                Some(Check::Log(text)) => Some(memchr::memmem::Finder::new(text.as_bytes()).into_owned()),
+                _ => None,
+            };
             match place {
-                Some(slot) => slot.exec = program,
+                Some(slot) => {
+                    slot.exec = program;
+                    slot.log = log;
+                }
                 None if service.probe(kind).is_some() => {
-                    *place = Some(Box::new(Slot { exec: program, ..Slot::default() }));
+                    *place = Some(Box::new(Slot { exec: program, log, ..Slot::default() }));
                 }
                 None => {}
             }
@@ -230,6 +261,7 @@ impl Supervisor {
         }
         slot.started = Some(now);
         slot.timer = None;
+        let log_seen = slot.log_seen;
         let outcome = match &probe.check {
             Check::File(path) => self.start_file_check(index, kind, path.clone()),
             Check::Tcp(address) => self.start_socket(index, kind, *address, None),
@@ -237,6 +269,10 @@ impl Supervisor {
                 self.start_socket(index, kind, *address, Some(socket::request(host, path)))
             }
             Check::Exec(_) => self.start_exec(index, kind),
+            Check::Log(text) => Some(match log_seen {
+                true => Ok(()),
+                false => Err(format!("no line with \"{text}\" since the start")),
+            }),
         };
         match outcome {
             Some(outcome) => self.finish_probe(index, kind, outcome),
@@ -474,6 +510,22 @@ impl Supervisor {
         self.arm_probe(index, kind, next);
     }
 
+    /// A log probe's line came: the probe runs now if it is due to run at
+    /// all (else its first scheduled run finds the line seen).
+    pub(super) fn on_log_line(&mut self, index: usize, kind: ProbeKind) {
+        let Some(unit) = self.slots.get_mut(index) else { return };
+        if !unit.watch.active {
+            return;
+        }
+        let Some(slot) = unit.watch.slot_mut(kind) else { return };
+        if slot.attempt.is_some() {
+            return;
+        }
+        let Some(timer) = slot.timer.take() else { return };
+        self.init.reactor.cancel_timer(timer);
+        self.run_probe(index, kind);
+    }
+
     /// Tells the machine when the service's readiness has changed: ready when
     /// up, past its startup probe, passing its readiness probe and notified
     /// (each only if it has one).
@@ -503,6 +555,9 @@ impl Supervisor {
     pub(super) fn before_spawn(&mut self, index: usize) -> Option<OwnedFd> {
         let unit = self.slots.get_mut(index)?;
         unit.watch.notified = false;
+        for slot in unit.watch.slots.iter_mut().flatten() {
+            slot.log_seen = false;
+        }
         unit.watch.status = None;
         if let Some((socket, _)) = &unit.watch.notify {
             socket.discard();
