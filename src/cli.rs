@@ -22,6 +22,7 @@ Usage:
   warden validate [-c FILE]             check a config, print every error
   warden graph [-c FILE] [--mermaid]    the dependency graph as Graphviz DOT
                                         (or a Mermaid flowchart)
+  warden schema                         a JSON Schema of the config, for editors
   warden status [NAME...] [-w] [--json] state of each service (-w: reasons whole)
   warden start|stop|restart [--timeout D] NAME...
                                         control services, waiting for the outcome
@@ -77,6 +78,8 @@ pub enum Command {
     Validate {
         config: PathBuf,
     },
+    /// The JSON Schema of the configuration.
+    Schema,
     /// The dependency graph of a config, as DOT (or Mermaid).
     Graph {
         config: PathBuf,
@@ -183,6 +186,12 @@ where
     if let Some(verb) = args.first().and_then(|a| a.to_str()).filter(|v| CLIENT_VERBS.contains(v)) {
         let verb = verb.to_string();
         return parse_client(&verb, args.into_iter().skip(1), &env);
+    }
+    if args.first().is_some_and(|a| a == "schema") {
+        return match args.len() {
+            1 => Ok(Command::Schema),
+            _ => Err(UsageError("schema takes no arguments: warden schema > warden.schema.json".into())),
+        };
     }
     if args.first().is_some_and(|a| a == "graph") {
         return parse_graph(args.into_iter().skip(1), &env);

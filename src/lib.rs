@@ -73,6 +73,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
         cli::Command::Version => print(&format!("warden {}\n", env!("CARGO_PKG_VERSION"))),
         cli::Command::Validate { config } => validate(&config),
         cli::Command::Graph { config, mermaid } => show_graph(&config, mermaid),
+        cli::Command::Schema => print(&config::schema()),
         cli::Command::Client { config, request } => client(config.as_deref(), request),
         cli::Command::Run(options) => {
             logger::set_level(options.log_level);

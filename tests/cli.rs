@@ -103,3 +103,55 @@ fn parent_death_signal_is_acted_on() {
     outer.expect("SIGUSR2");
     assert!(wait_until(Duration::from_secs(5), || state_of(inner).is_none()), "inner warden still alive");
 }
+
+/// `warden schema` is a valid 2020-12 schema (check-jsonschema's own
+/// metaschema check) that passes every config the project ships and fails
+/// configs with a wrong key, type or value.
+#[test]
+fn the_schema_accepts_the_shipped_configs_and_refuses_bad_ones() {
+    let dir = Dir::new();
+    let (code, schema, _) = warden_output(&["schema"]);
+    assert_eq!(code, 0);
+    let schema_path = dir.0.join("warden.schema.json");
+    std::fs::write(&schema_path, schema).unwrap();
+    let check = |args: &[&str]| {
+        let out = Command::new("check-jsonschema")
+            .args(args)
+            .output()
+            .expect("check-jsonschema is installed (scripts/install-deps: pip install check-jsonschema)");
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
+        )
+    };
+    let (ok, said) = check(&["--check-metaschema", schema_path.to_str().unwrap()]);
+    assert!(ok, "not a valid JSON Schema: {said}");
+    let root = env!("CARGO_MANIFEST_DIR");
+    for config in ["examples/demo.yaml", "examples/container.yaml", "scripts/vm/vm.yaml"] {
+        let path = format!("{root}/{config}");
+        let (ok, said) = check(&["--schemafile", schema_path.to_str().unwrap(), &path]);
+        assert!(ok, "{config} fails the schema: {said}");
+        // And warden itself reads it.
+        let (code, _, err) = warden_output(&["validate", "-c", &path]);
+        assert_eq!(code, 0, "{config}: {err}");
+    }
+    let good = "env_file: [.env?]\ngrace: 20s\ncgroups: off\nservices:\n  web:\n    command: [server, --port, 80]\n    \
+                enabled: ${WITH_WEB:-true}\n    limits: {memory: 500M, cpus: 1.5, pids: 256, nofile: unlimited}\n    \
+                readiness: {log: ready, period: 1s}\n    depends_on: {db: ready}\n    reload_signal: HUP\n  \
+                db:\n    command: \"postgres\"\n    logs: {file: /var/log/db.log, max_size: 10M, keep: 3}\n";
+    let bad = [
+        "services:\n  web:\n    command: [x]\n    restrat: always\n",
+        "services:\n  web:\n    command: [x]\n    restart: sometimes\n",
+        "services:\n  web:\n    command: [x]\n    stop_timeout: 5\n",
+        "services:\n  web:\n    command: [x]\n    readiness: {tcp: 80, http: 80}\n",
+        "services:\n  web:\n    command: [x]\n    limits: {pids: 0}\n",
+        "servics:\n  web:\n    command: [x]\n",
+        "services:\n  web:\n    restart: always\n",
+    ];
+    for (i, yaml) in std::iter::once(good).chain(bad).enumerate() {
+        let path = dir.0.join(format!("case{i}.yaml"));
+        std::fs::write(&path, yaml).unwrap();
+        let (ok, said) = check(&["--schemafile", schema_path.to_str().unwrap(), path.to_str().unwrap()]);
+        assert_eq!(ok, i == 0, "case {i} {yaml:?}: {said}");
+    }
+}

@@ -20,6 +20,7 @@ mod keys;
 mod model;
 mod parts;
 mod reader;
+mod schema;
 mod users;
 mod values;
 mod yaml;
@@ -39,6 +40,7 @@ const MAX_FILE_SIZE: u64 = 1024 * 1024;
 use checks::*;
 pub use model::*;
 use reader::*;
+pub use schema::schema;
 use values::*;
 pub use values::{DEFAULT_CONTROL, parse_control, parse_listen, parse_size, valid_name};
 
