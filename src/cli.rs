@@ -27,7 +27,9 @@ Usage:
   warden start|stop|restart [--timeout D] NAME...
                                         control services, waiting for the outcome
                                         (at most D; default 5m)
-  warden logs NAME [-n LINES] [-f]      recent output of a service (-f: follow)
+  warden logs [NAME] [-n LINES] [-f] [--since D]
+                                        recent output of a service, or of all
+                                        merged in time order (-f: follow)
   warden reload [NAME...]               re-read the config and apply the difference;
                                         with names: send each its reload_signal
                                         (or restart it)
@@ -324,7 +326,8 @@ fn parse_client(
     use lexopt::prelude::*;
 
     let mut config = env("WARDEN_CONFIG").filter(|c| !c.is_empty()).map(PathBuf::from);
-    let (mut json, mut follow, mut live, mut lines) = (false, false, false, MAX_LOG_LINES);
+    let (mut json, mut follow, mut live, mut lines) = (false, false, false, None);
+    let mut since = None;
     let mut wide = false;
     let mut timeout = None;
     let mut main_pid = false;
@@ -346,8 +349,14 @@ fn parse_client(
             Short('f') | Long("follow") if verb == "logs" => follow = true,
             Short('n') | Long("lines") if verb == "logs" => {
                 let text = string_value(&mut parser, "-n")?;
-                lines =
-                    text.parse().map_err(|_| UsageError(format!("logs -n: \"{text}\" is not a count")))?;
+                lines = Some(
+                    text.parse::<usize>()
+                        .map_err(|_| UsageError(format!("logs -n: \"{text}\" is not a count")))?,
+                );
+            }
+            Long("since") if verb == "logs" => {
+                let text = string_value(&mut parser, "--since")?;
+                since = Some(duration::parse(&text).map_err(|e| UsageError(format!("logs --since: {e}")))?);
             }
             Long("live") if verb == "check" => live = true,
             Long("main-pid") if verb == "signal" => main_pid = true,
@@ -393,10 +402,16 @@ fn parse_client(
                 ));
             }
         },
-        "logs" => match <[String; 1]>::try_from(names) {
-            Ok([name]) => Request::Logs { name, lines: lines.min(MAX_LOG_LINES), follow },
-            Err(_) => return Err(UsageError("logs: name one service (warden logs NAME [-n N] [-f])".into())),
-        },
+        "logs" if names.len() > 1 => {
+            return Err(UsageError(
+                "logs: one service, or none for all (warden logs [NAME] [-n N] [-f])".into(),
+            ));
+        }
+        "logs" => {
+            let name = names.pop();
+            let most = if name.is_some() { MAX_LOG_LINES } else { crate::control::MAX_MERGED_LINES };
+            Request::Logs { name, lines: lines.unwrap_or(MAX_LOG_LINES).min(most), follow, since }
+        }
         _ => {
             if names.len() > 1 {
                 return Err(UsageError(

@@ -31,6 +31,7 @@ in_both_modes!(
     a_moved_control_socket_is_still_found,
     signal_and_reload_by_name,
     a_disabled_service_waits_for_a_start_by_hand,
+    logs_of_every_service_merged_in_time_order,
 );
 
 struct Setup {
@@ -241,7 +242,7 @@ fn bad_requests_are_refused_while_supervision_goes_on(mode: Mode) {
         (b"warden/9 status\n", "error protocol warden/9 is not spoken here"),
         (b"warden/1 frobnicate\n", "error unknown verb \"frobnicate\""),
         (b"warden/1 stop\n", "error stop: name at least one service"),
-        (b"warden/1 logs -n5\n", "error logs: name one service"),
+        (b"warden/1 logs -n5 a b\n", "error logs: one service, or none for all"),
         (b"warden/1 status ../etc\n", "error \"../etc\" is not a service name"),
         (b"warden/1 status \xff\n", "error the request is not UTF-8"),
         (b"warden/1 status --frob\n", "error status: unknown option \"--frob\""),
@@ -251,9 +252,9 @@ fn bad_requests_are_refused_while_supervision_goes_on(mode: Mode) {
         (b"warden/1  status\n", "error the request names no verb"),
         (b"warden/1 start\n", "error start: name at least one service"),
         (b"warden/1 restart --now web\n", "error restart: unknown option \"--now\""),
-        (b"warden/1 reload crasher\n", "error reload: takes no names"),
+        (b"warden/1 signal crasher\n", "error signal: name one service and one signal"),
         (b"warden/1 check a b\n", "error check: one service at most"),
-        (b"warden/1 logs a b\n", "error logs: name one service"),
+        (b"warden/1 logs --since=x\n", "error logs: --since:"),
         (b"warden/1 logs crasher -nX\n", "error logs: unknown option \"-nX\""),
         (b"warden/1 status web\0\n", "error \"web\\0\" is not a service name"),
         (b"warden/1 status \x1b[2J\n", "error \"\\u{1b}[2J\" is not a service name"),
@@ -775,6 +776,49 @@ fn a_disabled_service_waits_for_a_start_by_hand(mode: Mode) {
     s.warden.expect_stderr(5 * SECOND, "web: stopping -> stopped");
     let table = stdout(&client(&s.socket, &["status", "web"]));
     assert!(table.contains("disabled"), "{table}");
+    s.warden.signal(libc::SIGTERM);
+    assert_eq!(s.warden.wait(10 * SECOND), 0);
+}
+
+/// `warden logs` without a name: every service's kept lines merged in the
+/// order they were read, labelled; `-n` and `--since` bound them; `-f`
+/// follows every service.
+fn logs_of_every_service_merged_in_time_order(mode: Mode) {
+    let mut s = start(
+        mode,
+        "control: $SOCK\nservices:\n  a:\n    command: \"echo a1; sleep 0.3; echo a2; sleep 100\"\n  \
+         b:\n    command: \"sleep 0.15; echo b1; sleep 0.3; echo b2; sleep 100\"\n",
+    );
+    s.warden.expect_all(5 * SECOND, &["a | a1", "b | b1", "a | a2", "b | b2"]);
+    let all = stdout(&client(&s.socket, &["logs"]));
+    assert_eq!(all, "a | a1\nb | b1\na | a2\nb | b2\n");
+    assert_eq!(stdout(&client(&s.socket, &["logs", "-n", "2"])), "a | a2\nb | b2\n");
+    assert_eq!(stdout(&client(&s.socket, &["logs", "--since", "1h"])), all);
+    assert_eq!(stdout(&client(&s.socket, &["logs", "a", "--since", "1h"])), "a1\na2\n");
+    let mut follow = Command::new(warden())
+        .args(["logs", "-n", "0", "-f"])
+        .env("WARDEN_CONTROL", &s.socket)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Follows from now: a restart of b says b1 again, labelled.
+    hold(Duration::from_millis(200));
+    assert!(client(&s.socket, &["restart", "b"]).status.success());
+    let mut seen = String::new();
+    let mut out = follow.stdout.take().unwrap();
+    let mut buffer = [0u8; 256];
+    let deadline = std::time::Instant::now() + 5 * SECOND;
+    while !seen.contains("b | b1\n") && std::time::Instant::now() < deadline {
+        match out.read(&mut buffer) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => seen.push_str(&String::from_utf8_lossy(&buffer[..n])),
+        }
+    }
+    follow.kill().unwrap();
+    follow.wait().unwrap();
+    assert!(seen.starts_with("b | b1\n"), "{seen:?}");
+    let out = client(&s.socket, &["logs", "a", "b"]);
+    assert_eq!(out.status.code(), Some(2));
     s.warden.signal(libc::SIGTERM);
     assert_eq!(s.warden.wait(10 * SECOND), 0);
 }

@@ -23,6 +23,8 @@ pub const PROTOCOL: &str = "warden/1";
 pub const MAX_REQUEST: usize = 4096;
 /// Lines `logs` returns at most (what a service's tail keeps).
 pub const MAX_LOG_LINES: usize = crate::output::TAIL_LINES;
+/// Lines `logs` without a name returns at most (every service's, merged).
+pub const MAX_MERGED_LINES: usize = 1000;
 
 /// Where the control socket goes when the default path cannot be made (a
 /// read-only root, a non-root user, an image with no /run): an abstract
@@ -68,10 +70,13 @@ pub enum Request {
     Start(Targets),
     Stop(Targets),
     Restart(Targets),
+    /// Recent lines of one service, or of every service merged in time
+    /// order (`name` None), at most `lines`, only those read within `since`.
     Logs {
-        name: String,
+        name: Option<String>,
         lines: usize,
         follow: bool,
+        since: Option<std::time::Duration>,
     },
     /// Re-read the config; with names, reload those services only (their
     /// `reload_signal`, else a restart).
@@ -117,8 +122,11 @@ impl Request {
                 }
                 words.extend(t.names.iter().cloned());
             }
-            Request::Logs { name, lines, follow } => {
-                add("logs", &[(*follow, "-f")], &[format!("-n{lines}"), name.clone()])
+            Request::Logs { name, lines, follow, since } => {
+                let mut words = vec![format!("-n{lines}")];
+                words.extend(since.map(|s| format!("--since={}", crate::duration::format(s))));
+                words.extend(name.iter().cloned());
+                add("logs", &[(*follow, "-f")], &words)
             }
             Request::Reload { names } => add("reload", &[], names),
             Request::Signal { name, signal, main_pid } => {
@@ -214,19 +222,24 @@ impl Request {
             "logs" => {
                 let mut lines = MAX_LOG_LINES;
                 let mut follow = false;
+                let mut since = None;
                 for flag in &flags {
                     if *flag == "-f" {
                         follow = true;
                     } else if let Some(n) = flag.strip_prefix("-n").and_then(|n| n.parse::<usize>().ok()) {
-                        lines = n.min(MAX_LOG_LINES);
+                        lines = n.min(MAX_MERGED_LINES);
+                    } else if let Some(text) = flag.strip_prefix("--since=") {
+                        since = Some(
+                            crate::duration::parse(text).map_err(|why| format!("logs: --since: {why}"))?,
+                        );
                     } else {
                         return Err(format!("logs: unknown option \"{}\"", flag.escape_debug()));
                     }
                 }
-                match <[String; 1]>::try_from(names) {
-                    Ok([name]) => Ok(Request::Logs { name, lines, follow }),
-                    Err(_) => Err("logs: name one service".into()),
+                if names.len() > 1 {
+                    return Err("logs: one service, or none for all".into());
                 }
+                Ok(Request::Logs { name: names.pop(), lines, follow, since })
             }
             "" => Err("the request names no verb".into()),
             other => Err(format!(

@@ -12,8 +12,14 @@ fn every_request_survives_encoding() {
             names: names.clone(),
             timeout: Some(std::time::Duration::from_millis(90_500)),
         }),
-        Request::Logs { name: "web".into(), lines: 7, follow: true },
-        Request::Logs { name: "web".into(), lines: 0, follow: false },
+        Request::Logs { name: Some("web".into()), lines: 7, follow: true, since: None },
+        Request::Logs { name: Some("web".into()), lines: 0, follow: false, since: None },
+        Request::Logs {
+            name: None,
+            lines: 200,
+            follow: true,
+            since: Some(std::time::Duration::from_secs(600)),
+        },
         Request::Reload { names: vec![] },
         Request::Reload { names: names.clone() },
         Request::Signal { name: "web".into(), signal: libc::SIGUSR1, main_pid: false },
@@ -34,7 +40,11 @@ fn bad_requests_say_what_is_wrong() {
         ("warden/2 status", "protocol warden/2 is not spoken here (this warden speaks warden/1)"),
         ("warden/1", "the request names no verb"),
         ("warden/1 start", "start: name at least one service"),
-        ("warden/1 logs a b", "logs: name one service"),
+        ("warden/1 logs a b", "logs: one service, or none for all"),
+        (
+            "warden/1 logs --since=soon",
+            "logs: --since: \"soon\" is not a duration; write e.g. \"500ms\", \"10s\", \"2m\" or \"1h\"",
+        ),
         ("warden/1 logs -nx a", "logs: unknown option \"-nx\""),
         ("warden/1 signal web", "signal: name one service and one signal"),
         ("warden/1 signal web 0", "signal: \"0\" is not a signal number"),
@@ -47,7 +57,7 @@ fn bad_requests_say_what_is_wrong() {
     }
     assert_eq!(
         Request::parse(b"warden/1 logs -n999 web"),
-        Ok(Request::Logs { name: "web".into(), lines: MAX_LOG_LINES, follow: false })
+        Ok(Request::Logs { name: Some("web".into()), lines: MAX_LOG_LINES, follow: false, since: None })
     );
 }
 

@@ -40,7 +40,7 @@ impl Report<'_> {
             .tail
             .lines()
             .iter()
-            .map(|(stream, line)| format!("{{\"stream\":\"{}\",\"line\":{}}}", stream.name(), quote(line)))
+            .map(|l| format!("{{\"stream\":\"{}\",\"line\":{}}}", l.stream.name(), quote(&l.text)))
             .collect();
         let usage = match self.usage {
             Some(u) => format!(

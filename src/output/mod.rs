@@ -183,46 +183,69 @@ pub struct Tail {
 }
 
 /// Bytes the tail keeps at least (more until the next trim).
-const TAIL_BYTES: usize = TAIL_LINES * (TAIL_LINE + 2);
+const TAIL_BYTES: usize = TAIL_LINES * (TAIL_LINE + 2 + TIME_DIGITS);
+
+/// One line of a tail: its stream, when it was read (milliseconds since the
+/// epoch), its text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TailLine {
+    pub stream: Stream,
+    pub at_ms: u64,
+    pub text: String,
+}
+
+/// Digits of a line's time in the tail (milliseconds since the epoch).
+const TIME_DIGITS: usize = 13;
 
 impl Tail {
-    pub fn push(&mut self, stream: Stream, piece: Piece) {
+    /// Keeps a record read at `at_ms` (milliseconds since the epoch).
+    pub fn push(&mut self, stream: Stream, piece: Piece, at_ms: u64) {
         let cut = piece.text.get(..TAIL_LINE).unwrap_or(piece.text);
         self.bytes.push(match stream {
             Stream::Stdout => b'o',
             Stream::Stderr => b'e',
         });
+        // Fixed-width digits: no newline can hide in them.
+        let mut digits = [b'0'; TIME_DIGITS];
+        let mut left = at_ms;
+        for digit in digits.iter_mut().rev() {
+            *digit = b'0' + (left % 10) as u8;
+            left /= 10;
+        }
+        self.bytes.extend_from_slice(&digits);
         // A newline inside the text cannot happen (lines are cut at newlines).
         self.bytes.extend_from_slice(cut);
         self.bytes.push(b'\n');
         if self.bytes.len() > 2 * TAIL_BYTES {
             let excess = self.bytes.len() - TAIL_BYTES;
             // Keep whole lines: drop up to the end of the line the cut falls in.
-            let end =
-                self.bytes.iter().skip(excess).position(|&b| b == b'\n').map_or(excess, |i| excess + i + 1);
+            let end = memchr::memchr(b'\n', self.bytes.get(excess..).unwrap_or_default())
+                .map_or(excess, |i| excess + i + 1);
             self.bytes.drain(..end);
         }
     }
 
     /// The last `TAIL_LINES` lines of a run of whole lines (the earlier
     /// ones would be dropped anyway).
-    pub fn push_run(&mut self, stream: Stream, run: &[u8]) {
+    pub fn push_run(&mut self, stream: Stream, run: &[u8], at_ms: u64) {
         let from = last_lines_start(run, TAIL_LINES);
         for_each_line(run.get(from..).unwrap_or_default(), |line| {
-            self.push(stream, Piece { text: line, continued: false })
+            self.push(stream, Piece { text: line, continued: false }, at_ms)
         });
     }
 
     /// The last `TAIL_LINES` lines, oldest first.
-    pub fn lines(&self) -> Vec<(Stream, String)> {
+    pub fn lines(&self) -> Vec<TailLine> {
         let all: Vec<&[u8]> = self.bytes.split(|&b| b == b'\n').filter(|l| !l.is_empty()).collect();
         let skip = all.len().saturating_sub(TAIL_LINES);
         all.into_iter()
             .skip(skip)
             .filter_map(|line| {
-                let (tag, text) = line.split_first()?;
+                let (tag, rest) = line.split_first()?;
                 let stream = if *tag == b'e' { Stream::Stderr } else { Stream::Stdout };
-                Some((stream, String::from_utf8_lossy(text).into_owned()))
+                let (time, text) = rest.split_at_checked(TIME_DIGITS)?;
+                let at_ms = std::str::from_utf8(time).ok()?.parse().ok()?;
+                Some(TailLine { stream, at_ms, text: String::from_utf8_lossy(text).into_owned() })
             })
             .collect()
     }

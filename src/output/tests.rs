@@ -65,12 +65,13 @@ fn the_tail_is_bounded() {
     let long = vec![b'z'; 10_000];
     for i in 0..200 {
         let text = if i == 199 { long.clone() } else { format!("line {i}").into_bytes() };
-        tail.push(Stream::Stdout, Piece { text: &text, continued: false });
+        tail.push(Stream::Stdout, Piece { text: &text, continued: false }, 1_700_000_000_000 + i);
     }
     let kept = tail.lines();
     assert_eq!(kept.len(), TAIL_LINES);
-    assert_eq!(kept[0].1, format!("line {}", 200 - TAIL_LINES));
-    assert_eq!(kept[TAIL_LINES - 1].1.len(), TAIL_LINE);
+    assert_eq!(kept[0].text, format!("line {}", 200 - TAIL_LINES));
+    assert_eq!(kept[0].at_ms, 1_700_000_000_000 + 200 - TAIL_LINES as u64);
+    assert_eq!(kept[TAIL_LINES - 1].text.len(), TAIL_LINE);
 }
 
 /// Runs carry whole lines as they came; everything else comes as pieces,

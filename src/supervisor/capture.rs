@@ -266,8 +266,9 @@ impl Supervisor {
         let timestamps = self.config.log_timestamps;
         let name = capture.name.as_str();
         let file_mode = file.is_some();
-        let time = (timestamps || format == LogFormat::Json)
-            .then(|| crate::output::json::timestamp(SystemTime::now()));
+        let read_at = SystemTime::now();
+        let at_ms = read_at.duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
+        let time = (timestamps || format == LogFormat::Json).then(|| crate::output::json::timestamp(read_at));
         let stamp = time.as_deref().filter(|_| timestamps);
         let (stream, pid) = (capture.stream, capture.pid);
         // What every JSON record of this batch starts with.
@@ -304,7 +305,7 @@ impl Supervisor {
                 if looking {
                     watch.look_for_lines(run);
                 }
-                tail.push_run(stream, run);
+                tail.push_run(stream, run, at_ms);
                 if followed {
                     copies.extend_from_slice(run);
                 }
@@ -337,7 +338,7 @@ impl Supervisor {
                 if looking {
                     watch.look_for_lines(piece.text);
                 }
-                tail.push(stream, piece);
+                tail.push(stream, piece, at_ms);
                 records += 1;
                 if followed {
                     copies.extend_from_slice(piece.text);

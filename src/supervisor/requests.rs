@@ -117,7 +117,14 @@ impl Supervisor {
                     format!("{}{why}\n", control::header(Err("reload failed, nothing was changed")))
                 }
             },
-            Request::Logs { name, lines, follow } => {
+            Request::Logs { name: None, lines, follow, since } => {
+                let body = format!("{}{}", control::header(Ok(())), self.merged_logs(lines, since));
+                if follow {
+                    return self.follow(token, None, body.into_bytes());
+                }
+                body
+            }
+            Request::Logs { name: Some(name), lines, follow, since } => {
                 let Some(index) = self.unit_named(&name) else {
                     return self.answer(token, control::header(Err(&self.unknown(&name))).into_bytes());
                 };
@@ -130,14 +137,15 @@ impl Supervisor {
                     return self.answer(token, control::header(Err(&why)).into_bytes());
                 }
                 let mut body = control::header(Ok(()));
-                let tail = unit.tail.lines();
-                for (_, text) in tail.iter().skip(tail.len().saturating_sub(lines)) {
-                    body.push_str(text);
+                let from = since_ms(since);
+                let tail: Vec<_> = unit.tail.lines().into_iter().filter(|l| l.at_ms >= from).collect();
+                for line in tail.iter().skip(tail.len().saturating_sub(lines)) {
+                    body.push_str(&line.text);
                     body.push('\n');
                 }
                 if follow {
                     let unit = unit.unit_id(index);
-                    return self.follow(token, unit, body.into_bytes());
+                    return self.follow(token, Some(unit), body.into_bytes());
                 }
                 body
             }
@@ -212,6 +220,24 @@ impl Supervisor {
         }
         // The signalled ones said so in the event lines; the answer waits for the restarts.
         self.command(token, &restart, Command::Restart, None);
+    }
+
+    /// Every service's kept lines, merged in the order they were read
+    /// (services in config order for lines of one millisecond), labelled;
+    /// the last `lines` of those read within `since`.
+    fn merged_logs(&self, lines: usize, since: Option<Duration>) -> String {
+        let from = since_ms(since);
+        let mut all: Vec<(u64, usize, String)> = Vec::new();
+        for (order, (unit, slot)) in self.core.units.iter().zip(&self.slots).enumerate() {
+            if unit.retired || !slot.service.logs.captured() {
+                continue;
+            }
+            for line in slot.tail.lines().into_iter().filter(|l| l.at_ms >= from) {
+                all.push((line.at_ms, order, format!("{} | {}\n", slot.service.name, line.text)));
+            }
+        }
+        all.sort_by_key(|(at, order, _)| (*at, *order));
+        all.iter().skip(all.len().saturating_sub(lines)).map(|(_, _, text)| text.as_str()).collect()
     }
 
     fn pick(&self, names: &[String]) -> Result<Vec<String>, String> {
@@ -308,4 +334,12 @@ impl Supervisor {
             None => Answer::Failed("removed by a reload".into()),
         }
     }
+}
+
+/// The earliest time (milliseconds since the epoch) a line read within
+/// `since` can have; 0 without a bound.
+fn since_ms(since: Option<Duration>) -> u64 {
+    let Some(since) = since else { return 0 };
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    now.saturating_sub(since).as_millis() as u64
 }

@@ -104,9 +104,10 @@ pub(super) enum Stage {
         /// How long the client waits (`--timeout`).
         limit: Duration,
     },
-    /// `logs -f`: output of the unit is appended as it comes.
+    /// `logs -f`: output of the unit (of every unit, labelled, when None)
+    /// is appended as it comes.
     Following {
-        unit: UnitId,
+        unit: Option<UnitId>,
         dropped: u64,
     },
 }
@@ -401,7 +402,7 @@ impl Supervisor {
         self.answer(token, answer);
     }
 
-    pub(super) fn follow(&mut self, token: u64, unit: UnitId, first: Vec<u8>) {
+    pub(super) fn follow(&mut self, token: u64, unit: Option<UnitId>, first: Vec<u8>) {
         let Some(conn) = self.server.conns.get_mut(&token) else { return };
         conn.stage = Stage::Following { unit, dropped: 0 };
         if let Some(timer) = conn.timer.take() {
@@ -420,20 +421,34 @@ impl Supervisor {
                 .server
                 .conns
                 .values()
-                .any(|c| matches!(c.stage, Stage::Following { unit: u, .. } if u == unit))
+                .any(|c| matches!(c.stage, Stage::Following { unit: u, .. } if u.is_none_or(|u| u == unit)))
     }
 
     /// New output lines of a unit, for its followers.
     pub(super) fn deliver(&mut self, unit: UnitId, lines: &[u8], count: u64) {
+        // For those who follow every service: each line labelled.
+        let mut labelled = Vec::new();
+        let all_followed =
+            self.server.conns.values().any(|c| matches!(c.stage, Stage::Following { unit: None, .. }));
+        if all_followed && let Some(slot) = self.slots.get(unit.index) {
+            crate::output::for_each_line(lines, |line| {
+                labelled.extend_from_slice(slot.service.name.as_bytes());
+                labelled.extend_from_slice(b" | ");
+                labelled.extend_from_slice(line);
+                labelled.push(b'\n');
+            });
+        }
         let tokens: Vec<u64> = self
             .server
             .conns
             .iter_mut()
             .filter_map(|(token, c)| {
                 let Stage::Following { unit: u, dropped } = &mut c.stage else { return None };
-                if *u != unit {
-                    return None;
-                }
+                let lines = match u {
+                    None => labelled.as_slice(),
+                    Some(u) if *u == unit => lines,
+                    Some(_) => return None,
+                };
                 if c.output.len() + lines.len() > FOLLOW_LIMIT {
                     *dropped += count;
                     return None;

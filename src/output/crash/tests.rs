@@ -7,7 +7,7 @@ fn reports_are_json_atomic_private_and_pruned() {
     let dir = std::env::temp_dir().join(format!("warden-crash-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let mut tail = Tail::default();
-    tail.push(Stream::Stderr, Piece { text: b"panic: \"boom\"", continued: false });
+    tail.push(Stream::Stderr, Piece { text: b"panic: \"boom\"", continued: false }, 0);
     let report = Report {
         service: "web",
         pid: Some(42),
