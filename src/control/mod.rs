@@ -239,6 +239,8 @@ impl Request {
                 if names.len() > 1 {
                     return Err("logs: one service, or none for all".into());
                 }
+                // One service keeps MAX_LOG_LINES.
+                let lines = if names.is_empty() { lines } else { lines.min(MAX_LOG_LINES) };
                 Ok(Request::Logs { name: names.pop(), lines, follow, since })
             }
             "" => Err("the request names no verb".into()),
