@@ -159,6 +159,7 @@ fn supervise(options: cli::RunOptions, inherited: inherited::Inherited) -> i32 {
             http: None,
             cgroups: config::CgroupMode::Auto,
             limits_period: config::DEFAULT_LIMITS_PERIOD,
+            watch_config: false,
             services: Vec::new(),
         },
     };

@@ -146,6 +146,18 @@ const CASES: &[(&str, &str)] = &[
         "FILE:5:16: services.web.readiness: a log probe reads the service's captured lines, and logs: inherit captures none: use logs: prefix or a file\n",
     ),
     (
+        "services:\n  web:\n    command: [x]\n    watch: { paths: [/no/such/dir/a.conf] }\n",
+        "FILE:4:22: services.web.watch.paths: \"/no/such/dir/a.conf\": the directory /no/such/dir does not exist (warden watches a file's directory)\n",
+    ),
+    (
+        "services:\n  web:\n    command: [x]\n    watch: { paths: [/tmp], action: bounce }\n",
+        "FILE:4:37: services.web.watch.action: \"bounce\" is not restart, reload or \"signal: SIG\"\n",
+    ),
+    (
+        "services:\n  web:\n    command: [x]\n    watch: { paths: [\"/tmp/*/a.conf\"] }\n",
+        "FILE:4:22: services.web.watch.paths: \"/tmp/*/a.conf\": a glob may only be in the last part of a path\n",
+    ),
+    (
         "cgroups: maybe\nservices:\n  web:\n    command: [x]\n",
         "FILE:1:10: cgroups: \"maybe\" is not one of auto, off\n",
     ),

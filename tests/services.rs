@@ -44,6 +44,7 @@ in_both_modes!(
     a_command_sees_its_own_env_first,
     a_program_that_daemonizes_is_pointed_out,
     env_files_reach_services_and_a_changed_one_restarts_them,
+    watched_files_restart_signal_and_reload,
 );
 
 fn start(mode: Mode, args: &[&str]) -> Running {
@@ -683,6 +684,64 @@ fn env_files_reach_services_and_a_changed_one_restarts_them(mode: Mode) {
     warden.signal(libc::SIGHUP);
     warden.expect_stderr(5 * SECOND, "added none; removed none; changed web; 1 unchanged");
     warden.expect("web | hello changed");
+    warden.signal(libc::SIGTERM);
+    assert_eq!(warden.wait(10 * SECOND), 0);
+}
+
+/// `watch:`: a file created, replaced by a rename, or written three times in
+/// a row restarts the service once each time (debounced); a glob's match
+/// sends a signal and a non-match does nothing; `watch_config` reloads warden
+/// when its file changes; and a watch that sees nothing costs no system call.
+fn watched_files_restart_signal_and_reload(mode: Mode) {
+    let dir = Dir::new();
+    std::fs::create_dir_all(dir.0.join("conf.d")).unwrap();
+    let kit = testkit();
+    let yaml = format!(
+        "watch_config: true\nservices:\n  web:\n    command: \"echo started; sleep 100\"\n    \
+         watch: {{ paths: [app.conf], debounce: 300ms }}\n  sig:\n    command: [\"{kit}\", signals, --tag, sig]\n    \
+         watch: {{ paths: [\"conf.d/*.conf\"], action: \"signal: USR2\", debounce: 50ms }}\n"
+    );
+    let config = dir.config(&yaml);
+    let mut warden = start(mode, &["-c", &config]);
+    warden.expect_all(5 * SECOND, &["web | started", "sig | sig ready"]);
+    // Idle, with watches set: no system call.
+    let output = std::process::Command::new("timeout")
+        .args(["-s", "INT", "1", "strace", "-c", "-p", &warden.warden_pid.to_string()])
+        .output()
+        .expect("strace is installed");
+    let report = String::from_utf8_lossy(&output.stderr).into_owned();
+    let calls: u64 = report
+        .lines()
+        .find(|l| l.trim_end().ends_with("total"))
+        .and_then(|l| l.split_whitespace().nth(2).and_then(|n| n.parse().ok()))
+        .unwrap_or(0);
+    assert!(calls <= 1, "an idle warden with file watches made {calls} system calls:\n{report}");
+    // Created (it did not exist at start).
+    std::fs::write(dir.0.join("app.conf"), "a").unwrap();
+    warden.expect_stderr(5 * SECOND, "web: app.conf changed: restarting");
+    warden.expect("web | started");
+    // Replaced by a rename, as editors save.
+    std::fs::write(dir.0.join(".app.conf.tmp"), "b").unwrap();
+    std::fs::rename(dir.0.join(".app.conf.tmp"), dir.0.join("app.conf")).unwrap();
+    warden.expect("web | started");
+    // Three writes within the debounce: one restart.
+    for text in ["c", "d", "e"] {
+        std::fs::write(dir.0.join("app.conf"), text).unwrap();
+    }
+    warden.expect("web | started");
+    hold(Duration::from_millis(600));
+    let restarts = warden.stderr().matches("web: app.conf changed: restarting").count();
+    assert_eq!(restarts, 3, "{}", warden.stderr());
+    // The glob: a .conf signals, a .txt does not.
+    std::fs::write(dir.0.join("conf.d/x.txt"), "").unwrap();
+    std::fs::write(dir.0.join("conf.d/x.conf"), "").unwrap();
+    warden.expect("sig | sig SIGUSR2");
+    warden.expect_stderr(5 * SECOND, "sig: x.conf changed: sending SIGUSR2");
+    assert!(!warden.stderr().contains("x.txt"), "{}", warden.stderr());
+    // watch_config: an edit of the config is a reload.
+    std::fs::write(&config, format!("{yaml}  added:\n    command: \"echo added; sleep 100\"\n")).unwrap();
+    warden.expect("added | added");
+    warden.expect_stderr(5 * SECOND, "added: starting -> running");
     warden.signal(libc::SIGTERM);
     assert_eq!(warden.wait(10 * SECOND), 0);
 }

@@ -249,6 +249,13 @@ pub(super) const SERVICE: &[Key] = &[
         read: |r, _, n, p, s| s.enabled = r.boolean(n, p).unwrap_or(s.enabled),
     },
     Key {
+        name: "watch",
+        kind: "`{paths, action, debounce}`",
+        default: "–",
+        summary: "restart (or reload, or signal) the service when a watched file changes",
+        read: |r, _, n, p, s| s.watch = r.file_watch(n, p),
+    },
+    Key {
         name: "reload_signal",
         kind: "signal",
         default: "off",

@@ -26,6 +26,8 @@ pub struct Config {
     pub cgroups: CgroupMode,
     /// How often a watched memory limit is checked (no writable cgroup).
     pub limits_period: Duration,
+    /// Reload when the config file changes.
+    pub watch_config: bool,
     pub services: Vec<Service>,
 }
 
@@ -133,7 +135,28 @@ pub struct Service {
     pub notify_fd: Option<i32>,
     /// With `notify`: no WATCHDOG=1 for this long means the service hangs.
     pub watchdog: Option<Duration>,
+    /// Files whose change restarts, reloads or signals the service.
+    pub watch: Option<FileWatch>,
 }
+
+/// `watch:` of a service: paths (files, directories, or a glob in the last
+/// component), and what a change (after `debounce` of quiet) does.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FileWatch {
+    pub paths: Vec<PathBuf>,
+    pub action: WatchAction,
+    pub debounce: Duration,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WatchAction {
+    Restart,
+    /// Its `reload_signal`, or a restart without one.
+    Reload,
+    Signal(i32),
+}
+
+pub const DEFAULT_DEBOUNCE: Duration = Duration::from_millis(500);
 
 /// Defaults of the service keys (docs/services.md lists them all).
 pub const DEFAULT_RESTART_WINDOW: Duration = Duration::from_secs(600);
@@ -176,6 +199,7 @@ impl Service {
             readiness: None,
             notify: false,
             notify_fd: None,
+            watch: None,
             watchdog: None,
         }
     }

@@ -17,6 +17,7 @@ pub(super) const GLOBAL_KEYS: &[&str] = &[
     "env",
     "cgroups",
     "limits_period",
+    "watch_config",
     "services",
 ];
 
@@ -329,6 +330,7 @@ impl Reader<'_> {
             http,
             cgroups,
             limits_period,
+            watch_config: fields.get("watch_config").and_then(|(n, p)| self.boolean(n, &p)).unwrap_or(false),
             services,
         })
     }
@@ -486,5 +488,72 @@ impl Reader<'_> {
                 Err((line, why)) => self.problem(item.at, path, format!("{}:{line}: {why}", file.display())),
             }
         }
+    }
+}
+
+impl Reader<'_> {
+    /// `watch: { paths, action, debounce }`.
+    pub(super) fn file_watch(&mut self, node: &Node, path: &str) -> Option<FileWatch> {
+        let fields = self.fields(node, path, &["paths", "action", "debounce"])?;
+        let Some((n, p)) = fields.get("paths") else {
+            self.problem(node.at, path, "which files? give paths: [FILE, DIR or GLOB, ...]");
+            return None;
+        };
+        let items: Vec<&Node> = match &n.value {
+            Value::List(items) => items.iter().collect(),
+            _ => vec![n],
+        };
+        let mut paths = Vec::new();
+        for item in items {
+            let Some(text) = self.text(item, &p) else { continue };
+            let full = self.dir.join(&text);
+            let name = full.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let parent = full.parent().map(Path::to_path_buf).unwrap_or_default();
+            if text.is_empty() {
+                self.problem(item.at, &p, "an empty path");
+            } else if parent.to_string_lossy().contains(['*', '?']) {
+                self.problem(
+                    item.at,
+                    &p,
+                    format!("\"{text}\": a glob may only be in the last part of a path"),
+                );
+            } else if !parent.is_dir() {
+                self.problem(
+                    item.at,
+                    &p,
+                    format!(
+                        "\"{text}\": the directory {} does not exist (warden watches a file's directory)",
+                        parent.display()
+                    ),
+                );
+            } else if text.ends_with('/') && full.exists() && !full.is_dir() {
+                self.problem(item.at, &p, format!("\"{text}\" ends in / but is a file"));
+            } else if name.is_empty() {
+                self.problem(item.at, &p, format!("\"{text}\" names no file"));
+            } else {
+                paths.push(full);
+            }
+        }
+        if paths.is_empty() {
+            return None;
+        }
+        let mut action = WatchAction::Restart;
+        if let Some((n, p)) = fields.get("action") {
+            action = self.parsed(n, &p, |t| match t {
+                "restart" => Ok(WatchAction::Restart),
+                "reload" => Ok(WatchAction::Reload),
+                other => match other.strip_prefix("signal:").map(str::trim) {
+                    Some(signal) => crate::sys::signals::parse(signal)
+                        .map(WatchAction::Signal)
+                        .ok_or_else(|| format!("unknown signal \"{signal}\" (write e.g. HUP, USR2)")),
+                    None => Err(format!("\"{other}\" is not restart, reload or \"signal: SIG\"")),
+                },
+            })?;
+        }
+        let mut debounce = DEFAULT_DEBOUNCE;
+        if let Some((n, p)) = fields.get("debounce") {
+            debounce = self.duration(n, &p)?;
+        }
+        Some(FileWatch { paths, action, debounce })
     }
 }

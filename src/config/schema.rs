@@ -39,6 +39,9 @@ fn service_key(name: &str) -> Option<&'static str> {
         "forward_signals" => r##"{"type": "array", "items": {"$ref": "#/$defs/signal"}}"##,
         "startup" | "liveness" | "readiness" => r##"{"$ref": "#/$defs/probe"}"##,
         "notify_fd" => r#"{"type": "integer", "minimum": 3, "maximum": 1023}"#,
+        "watch" => {
+            r##"{"type": "object", "additionalProperties": false, "required": ["paths"], "properties": {"paths": {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}, "minItems": 1}]}, "action": {"type": "string", "pattern": "^(restart|reload|signal: *[A-Z0-9+-]+)$"}, "debounce": {"$ref": "#/$defs/duration"}}}"##
+        }
         _ => return None,
     })
 }
@@ -79,6 +82,7 @@ fn global_key(name: &str) -> Option<(&'static str, &'static str)> {
             r#"{"enum": ["auto", "off"]}"#,
             "auto: services get cgroups of their own where warden can write them",
         ),
+        "watch_config" => (r##"{"$ref": "#/$defs/boolean"}"##, "reload when the config file changes"),
         "limits_period" => {
             (r##"{"$ref": "#/$defs/duration"}"##, "how often a watched memory limit is measured")
         }

@@ -22,6 +22,7 @@ mod capture;
 mod command;
 mod core;
 pub mod events;
+mod files;
 mod gates;
 mod limits;
 pub mod machine;
@@ -119,6 +120,8 @@ enum Timer {
     Limits,
     /// Time to look again at trees that outlived their program.
     DrainCheck,
+    /// A watched file's debounce is over.
+    FilesChanged(files::Owner),
 }
 
 /// What the runtime keeps of one unit, at the core unit's index.
@@ -192,6 +195,8 @@ pub struct Supervisor {
     main_holds_fds: bool,
     /// Cgroups, watched memory, trees being ended.
     limits: limits::Limits,
+    /// Watched files (`watch:`, `watch_config`).
+    files: files::FileWatches,
 }
 
 /// Runs the services of `config` (and `main`, if given) until shutdown; returns
@@ -343,6 +348,7 @@ impl Supervisor {
             inherited,
             main_holds_fds,
             limits,
+            files: files::FileWatches::default(),
         })
     }
 
@@ -362,6 +368,7 @@ impl Supervisor {
     fn run(&mut self) -> i32 {
         self.open_listeners();
         self.watch_oom_events();
+        self.watch_files();
         for index in 0..self.slots.len() {
             self.watch_notify_socket(index);
         }
@@ -394,6 +401,7 @@ impl Supervisor {
                         Some(Token::Notify(unit)) => self.on_notify(unit),
                         Some(Token::Pipe(unit)) => self.on_pipe(unit, ready.token),
                         Some(Token::OomEvents) => self.on_oom_events(),
+                        Some(Token::FileWatch) => self.on_file_events(),
                         None => {}
                     },
                     Ready::Timer(timer) => self.on_timer(timer),
@@ -565,6 +573,7 @@ impl Supervisor {
             }
             Timer::Limits => self.on_limits_timer(),
             Timer::DrainCheck => self.settle_draining(true),
+            Timer::FilesChanged(owner) => self.on_files_changed(owner),
             Timer::OuterWatchdog => {
                 if let Some(outer) = &self.outer
                     && let Some(every) = outer.watchdog

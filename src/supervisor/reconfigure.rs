@@ -140,6 +140,7 @@ impl Supervisor {
         }
         self.config.grace = config.grace;
         self.config.drain = config.drain;
+        self.config.watch_config = config.watch_config;
         self.config.log_format = config.log_format;
         self.config.log_timestamps = config.log_timestamps;
         crate::logger::set_timestamps(config.log_timestamps);
@@ -167,6 +168,8 @@ impl Supervisor {
         let actions = self.core.take_actions();
         self.perform(actions);
         self.drain_pending();
+        // The watched files follow the new config.
+        self.watch_files();
         Ok(summary)
     }
 

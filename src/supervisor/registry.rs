@@ -26,6 +26,8 @@ pub const FILE_CHECKS: u64 = super::watch::FILE_CHECKS;
 pub const FALLBACK: u64 = 6;
 /// The inotify watch of services' `memory.events` (cgroup v2).
 pub const OOM_EVENTS: u64 = 7;
+/// The inotify watch of files (`watch:`, `watch_config`).
+pub const FILE_WATCH: u64 = 8;
 
 /// What a token in epoll belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,6 +57,8 @@ pub enum Token {
     Pipe(UnitId),
     /// The kernel changed a service's `memory.events`.
     OomEvents,
+    /// A watched directory changed.
+    FileWatch,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -100,7 +104,7 @@ pub enum Kind {
 }
 
 impl Registry {
-    /// A new token for `kind` (never 0 to 7, never reused within a kind).
+    /// A new token for `kind` (never 0 to 8, never reused within a kind).
     pub fn take(&mut self, kind: Kind) -> u64 {
         let bits = match kind {
             Kind::Table => KIND_TABLE,
@@ -123,6 +127,7 @@ impl Registry {
             FALLBACK => Some(Token::Listener(Listener::Fallback)),
             FILE_CHECKS => Some(Token::FileChecks),
             OOM_EVENTS => Some(Token::OomEvents),
+            FILE_WATCH => Some(Token::FileWatch),
             _ if SINKS.contains(&token) => Some(Token::Sink(usize::from(token == SINKS[1]))),
             _ => match token >> KIND_SHIFT {
                 KIND_CAPTURE => Some(Token::Capture),

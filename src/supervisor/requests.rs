@@ -160,7 +160,12 @@ impl Supervisor {
     /// `warden signal NAME SIG`: the signal to the service's process group
     /// and every process of its cgroup (or its program alone); the pids it
     /// reached, as a line.
-    fn signal_service(&mut self, name: &str, signal: i32, main_pid: bool) -> Result<String, String> {
+    pub(super) fn signal_service(
+        &mut self,
+        name: &str,
+        signal: i32,
+        main_pid: bool,
+    ) -> Result<String, String> {
         let index = self.unit_named(name).ok_or_else(|| self.unknown(name))?;
         let unit = self.core.units.get(index).ok_or_else(|| self.unknown(name))?;
         let Some(pid) = unit.machine.state.pid().filter(|_| !self.is_draining(index)) else {

@@ -63,3 +63,59 @@ pub fn read_watches(inotify: std::os::fd::BorrowedFd<'_>) -> Vec<i32> {
     }
     fired
 }
+
+/// One inotify event: the watch, what happened, and the name of the entry
+/// (in a watched directory; empty for the directory itself).
+pub struct Event {
+    pub wd: i32,
+    pub mask: u32,
+    pub name: Vec<u8>,
+}
+
+/// Watches the directory `path` for entries written, created, moved in or
+/// out, or deleted.
+pub fn watch_directory(inotify: std::os::fd::BorrowedFd<'_>, path: &Path) -> std::io::Result<i32> {
+    use std::os::fd::AsRawFd;
+    let path = CString::new(path.as_os_str().as_bytes()).map_err(|_| std::io::ErrorKind::InvalidInput)?;
+    let mask = libc::IN_CLOSE_WRITE
+        | libc::IN_MODIFY
+        | libc::IN_CREATE
+        | libc::IN_MOVED_TO
+        | libc::IN_MOVED_FROM
+        | libc::IN_DELETE
+        | libc::IN_ONLYDIR;
+    // SAFETY: `path` is NUL-terminated and outlives the call; the fd is open.
+    super::retry(|| unsafe { libc::inotify_add_watch(inotify.as_raw_fd(), path.as_ptr(), mask) })
+}
+
+/// The events waiting (without blocking), with their names.
+pub fn read_events(inotify: std::os::fd::BorrowedFd<'_>) -> Vec<Event> {
+    use std::os::fd::AsRawFd;
+    const HEADER: usize = std::mem::size_of::<libc::inotify_event>();
+    let mut events = Vec::new();
+    let mut buffer = [0u8; 4096];
+    for _ in 0..16 {
+        // SAFETY: the buffer is ours and its length is passed.
+        let read = unsafe { libc::read(inotify.as_raw_fd(), buffer.as_mut_ptr().cast(), buffer.len()) };
+        let Ok(length) = usize::try_from(read) else { break };
+        if length == 0 {
+            break;
+        }
+        let mut at = 0;
+        while at + HEADER <= length {
+            let word = |offset: usize| {
+                buffer
+                    .get(at + offset..at + offset + 4)
+                    .and_then(|b| <[u8; 4]>::try_from(b).ok())
+                    .map(u32::from_ne_bytes)
+            };
+            let (Some(wd), Some(mask), Some(size)) = (word(0), word(4), word(12)) else { break };
+            let name = buffer.get(at + HEADER..at + HEADER + size as usize).unwrap_or_default();
+            // The name is NUL-padded.
+            let end = name.iter().position(|&b| b == 0).unwrap_or(name.len());
+            events.push(Event { wd: wd as i32, mask, name: name.get(..end).unwrap_or_default().to_vec() });
+            at += HEADER + size as usize;
+        }
+    }
+    events
+}

@@ -1,0 +1,247 @@
+//! File watching: `watch:` of a service and `watch_config`, on one inotify
+//! descriptor in the loop (no timer and no system call while nothing
+//! changes).
+//!
+//! warden watches the *directory* of each path and matches the names of
+//! what changes in it: a file that does not exist yet is seen when it is
+//! created, and one replaced by a rename (as editors save, and as
+//! Kubernetes swaps a ConfigMap's `..data` link) keeps being seen. A change
+//! arms the owner's debounce timer; when it fires, the service is
+//! restarted, reloaded or signalled once for everything that changed
+//! meanwhile, and the event line names the files.
+
+use std::collections::HashMap;
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use super::command::Command;
+use super::{Supervisor, Timer, registry};
+use crate::config::{Config, Service, WatchAction};
+use crate::logger::warning;
+use crate::reactor::{Interest, deadline_after};
+use crate::sys::Reason;
+
+/// Whom a watched path belongs to.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Owner {
+    Service(String),
+    Config,
+}
+
+struct Entry {
+    dir: PathBuf,
+    /// A file name or a glob of one; None: anything in the directory.
+    pattern: Option<String>,
+    owner: Owner,
+}
+
+#[derive(Default)]
+pub(super) struct FileWatches {
+    inotify: Option<OwnedFd>,
+    dirs: HashMap<i32, PathBuf>,
+    entries: Vec<Entry>,
+    /// Owners whose debounce runs, with the names that changed.
+    pending: HashMap<Owner, Vec<String>>,
+    /// Debounce of each owner.
+    debounce: HashMap<Owner, Duration>,
+}
+
+impl FileWatches {
+    /// The watches `config` asks for (none: no descriptor at all).
+    pub(super) fn build(config: &Config, services: &[&Service], config_path: Option<&Path>) -> FileWatches {
+        let mut watches = FileWatches::default();
+        for service in services {
+            let Some(watch) = &service.watch else { continue };
+            let owner = Owner::Service(service.name.clone());
+            watches.debounce.insert(owner.clone(), watch.debounce);
+            for path in &watch.paths {
+                watches.add(path, owner.clone());
+            }
+        }
+        if config.watch_config
+            && let Some(path) = config_path
+        {
+            watches.debounce.insert(Owner::Config, crate::config::DEFAULT_DEBOUNCE);
+            watches.add(path, Owner::Config);
+        }
+        watches
+    }
+
+    fn add(&mut self, path: &Path, owner: Owner) {
+        let (dir, pattern) = if path.is_dir() {
+            (path.to_path_buf(), None)
+        } else {
+            let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+            (path.parent().map(Path::to_path_buf).unwrap_or_default(), name)
+        };
+        if self.inotify.is_none() {
+            match crate::sys::fs::inotify() {
+                Ok(fd) => self.inotify = Some(fd),
+                Err(e) => {
+                    warning!("cannot watch files: {}", Reason(&e));
+                    return;
+                }
+            }
+        }
+        let Some(inotify) = &self.inotify else { return };
+        if !self.dirs.values().any(|d| *d == dir) {
+            match crate::sys::fs::watch_directory(inotify.as_fd(), &dir) {
+                Ok(wd) => {
+                    self.dirs.insert(wd, dir.clone());
+                }
+                Err(e) => {
+                    warning!("cannot watch {}: {}", dir.display(), Reason(&e));
+                    return;
+                }
+            }
+        }
+        self.entries.push(Entry { dir, pattern, owner });
+    }
+
+    /// The owners a batch of events concerns, with the names that changed.
+    fn matches(&self) -> Vec<(Owner, String)> {
+        let Some(inotify) = &self.inotify else { return Vec::new() };
+        let mut found = Vec::new();
+        for event in crate::sys::fs::read_events(inotify.as_fd()) {
+            let Some(dir) = self.dirs.get(&event.wd) else { continue };
+            let name = String::from_utf8_lossy(&event.name).into_owned();
+            // Kubernetes updates a mounted ConfigMap by swapping `..data`:
+            // every file of the directory changed.
+            let swap = name.starts_with("..");
+            for entry in self.entries.iter().filter(|e| e.dir == *dir) {
+                let hit = match &entry.pattern {
+                    None => !name.is_empty(),
+                    Some(pattern) => swap || glob(pattern, &name),
+                };
+                if hit && !found.iter().any(|(o, n): &(Owner, String)| *o == entry.owner && *n == name) {
+                    found.push((entry.owner.clone(), name.clone()));
+                }
+            }
+        }
+        found
+    }
+}
+
+/// `*` and `?` over one file name.
+pub fn glob(pattern: &str, name: &str) -> bool {
+    let (p, n): (Vec<char>, Vec<char>) = (pattern.chars().collect(), name.chars().collect());
+    let (mut pi, mut ni) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while ni < n.len() {
+        match p.get(pi) {
+            Some('*') => {
+                star = Some((pi, ni));
+                pi += 1;
+            }
+            Some(c) if *c == '?' || Some(c) == n.get(ni) => {
+                pi += 1;
+                ni += 1;
+            }
+            _ => match star {
+                Some((sp, sn)) => {
+                    pi = sp + 1;
+                    ni = sn + 1;
+                    star = Some((sp, sn + 1));
+                }
+                None => return false,
+            },
+        }
+    }
+    p.get(pi..).is_some_and(|rest| rest.iter().all(|c| *c == '*'))
+}
+
+impl Supervisor {
+    /// Watches what the config asks for (again, after a reload).
+    pub(super) fn watch_files(&mut self) {
+        let services: Vec<&Service> =
+            self.core.units.iter().filter(|u| !u.retired && !u.is_main).map(|u| u.service.as_ref()).collect();
+        let watches = FileWatches::build(&self.config, &services, self.config_path.as_deref());
+        // The old descriptor closes here, which takes it out of epoll.
+        self.files = watches;
+        if let Some(inotify) = &self.files.inotify
+            && let Err(e) =
+                self.init.reactor.register(inotify.as_raw_fd(), registry::FILE_WATCH, Interest::Read)
+        {
+            warning!("cannot watch files: {}", Reason(&e));
+        }
+    }
+
+    /// Something changed in a watched directory.
+    pub(super) fn on_file_events(&mut self) {
+        for (owner, name) in self.files.matches() {
+            let fresh = !self.files.pending.contains_key(&owner);
+            let names = self.files.pending.entry(owner.clone()).or_default();
+            if !names.contains(&name) && names.len() < 8 {
+                names.push(name);
+            }
+            if fresh {
+                let after =
+                    self.files.debounce.get(&owner).copied().unwrap_or(crate::config::DEFAULT_DEBOUNCE);
+                self.init.reactor.add_timer(deadline_after(after), Timer::FilesChanged(owner));
+            }
+        }
+    }
+
+    /// A debounce is over: the owner's action, once for all that changed.
+    pub(super) fn on_files_changed(&mut self, owner: Owner) {
+        let names = self.files.pending.remove(&owner).unwrap_or_default().join(", ");
+        match owner {
+            Owner::Config => {
+                self.note(&format!("{names} changed: reloading the config"));
+                self.reload_on_signal();
+            }
+            Owner::Service(name) => {
+                let Some(index) = self.core.unit_named(&name) else { return };
+                let Some(watch) = self.slots.get(index).and_then(|s| s.service.watch.clone()) else { return };
+                let running = self.core.units.get(index).is_some_and(|u| u.machine.is_up());
+                if !running {
+                    return;
+                }
+                let reload_signal = self.slots.get(index).and_then(|s| s.service.reload_signal);
+                let signal = match watch.action {
+                    WatchAction::Signal(signal) => Some(signal),
+                    WatchAction::Reload => reload_signal,
+                    WatchAction::Restart => None,
+                };
+                match signal {
+                    Some(signal) => {
+                        self.note(&format!(
+                            "{name}: {names} changed: sending {}",
+                            crate::sys::signals::name(signal)
+                        ));
+                        if let Err(why) = self.signal_service(&name, signal, false) {
+                            warning!("{why}");
+                        }
+                    }
+                    None => {
+                        self.note(&format!("{name}: {names} changed: restarting"));
+                        if self.core.command(std::time::Instant::now(), index, Command::Restart).is_ok() {
+                            let actions = self.core.take_actions();
+                            self.perform(actions);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::glob;
+
+    #[test]
+    fn globs_match_one_name() {
+        assert!(glob("*.conf", "app.conf"));
+        assert!(glob("*.conf", ".conf"));
+        assert!(!glob("*.conf", "app.conf.swp"));
+        assert!(glob("app-?.yaml", "app-1.yaml"));
+        assert!(!glob("app-?.yaml", "app-10.yaml"));
+        assert!(glob("*", "anything"));
+        assert!(glob("a*b*c", "aXXbYYc"));
+        assert!(!glob("a*b*c", "aXXbYY"));
+        assert!(glob("config.yaml", "config.yaml"));
+        assert!(!glob("config.yaml", "config.yml"));
+    }
+}
