@@ -52,12 +52,15 @@ else
 fi
 
 # A worker OOM-killed while the service's program lives: the service runs on
-# (scripts/vm-test reads warden's notice of it on the console).
-worker_killed() { [ "$(field $CG/workers.service/memory.events oom_kill)" -ge 1 ] 2>/dev/null; }
-if wait_for 30 worker_killed && warden status workers | grep -q 'running .* 0 '; then
+# (scripts/vm-test reads warden's notice of it on the console). The kernel
+# picks its victim by size, which is the worker's; the check asks only that
+# the service is running after the kills.
+worker_killed() { [ "$(field $CG/workers.service/memory.events oom_kill)" -ge 2 ] 2>/dev/null; }
+workers_run() { warden status --json workers | grep -q '"state":"running"'; }
+if wait_for 30 worker_killed && wait_for 10 workers_run; then
   ok worker-oom-killed-service-runs-on
 else
-  fail worker-oom-killed-service-runs-on "$(tr '\n' ' ' < $CG/workers.service/memory.events) / $(warden status workers)"
+  fail worker-oom-killed-service-runs-on "$(tr '\n' ' ' < $CG/workers.service/memory.events) / $(warden status --json workers)"
 fi
 
 # cpus: 0.5 CPU, measured from cpu.stat over 5 s of the machine's uptime.
