@@ -66,8 +66,8 @@ pub struct Slot {
     timer: Option<TimerId>,
     /// An exec probe's program, prepared like the service's own.
     exec: Option<Program>,
-    /// A log probe's text, as a vectorised searcher.
-    log: Option<memchr::memmem::Finder<'static>>,
+    /// A log probe's text.
+    log: Option<Vec<u8>>,
     /// A log probe's line has been seen since the program's last start.
     pub log_seen: bool,
 }
@@ -83,8 +83,8 @@ impl Watch {
     pub fn look_for_lines(&mut self, bytes: &[u8]) {
         for kind in ProbeKind::ALL {
             let Some(slot) = self.slot_mut(kind) else { continue };
-            let Some(finder) = &slot.log else { continue };
-            if !slot.log_seen && finder.find(bytes).is_some() {
+            let Some(text) = &slot.log else { continue };
+            if !slot.log_seen && contains(bytes, text) {
                 slot.log_seen = true;
                 self.lines_seen.push(kind);
             }
@@ -112,7 +112,7 @@ impl Watch {
             let program = programs.get_mut(kind.index()).and_then(Option::take);
             let Some(place) = self.slots.get_mut(kind.index()) else { continue };
             let log = match service.probe(kind).map(|p| &p.check) {
-                Some(Check::Log(text)) => Some(memchr::memmem::Finder::new(text.as_bytes()).into_owned()),
+                Some(Check::Log(text)) => Some(text.as_bytes().to_vec()),
                 _ => None,
             };
             match place {
@@ -733,4 +733,12 @@ pub fn prepare_probes(
         }
     }
     Ok(programs)
+}
+
+/// Whether `text` occurs in `bytes`: candidates found by their first byte
+/// with `memchr`, then compared. (memchr's `memmem` would add tens of KiB to
+/// the binary for the one search a log probe makes until its line comes.)
+fn contains(bytes: &[u8], text: &[u8]) -> bool {
+    let Some((&first, _)) = text.split_first() else { return true };
+    memchr::memchr_iter(first, bytes).any(|at| bytes.get(at..).is_some_and(|rest| rest.starts_with(text)))
 }
