@@ -93,9 +93,16 @@ fn parent_death_signal_is_acted_on() {
     // The outer warden only hosts the shell; talk to the inner one.
     launch.command.env("WARDEN_LOG", "error");
     let mut outer = launch.start();
-    let line = outer.expect_line(Duration::from_secs(5), |l| l.starts_with("warden "));
-    let inner: i32 = line[7..].parse().unwrap();
-    outer.expect("ready");
+    // The shell's echo and the program's "ready" race: take them in either order.
+    let (mut inner, mut ready) = (None, false);
+    while inner.is_none() || !ready {
+        let line = outer.expect_line(Duration::from_secs(5), |l| l == "ready" || l.starts_with("warden "));
+        match line.strip_prefix("warden ") {
+            Some(pid) => inner = Some(pid.parse::<i32>().unwrap()),
+            None => ready = true,
+        }
+    }
+    let inner = inner.unwrap();
     let shell = children_of(outer.warden_pid)[0];
     send(shell, libc::SIGKILL);
     outer.expect("SIGUSR1");
