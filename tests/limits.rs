@@ -321,17 +321,7 @@ fn limited_idle_services_make_no_system_calls(mode: Mode) {
     for i in 0..10 {
         s.warden.expect_stderr(5 * SECOND, &format!("s{i}: starting -> running"));
     }
-    let output = Command::new("timeout")
-        .args(["-s", "INT", "2", "strace", "-c", "-p", &s.warden.warden_pid.to_string()])
-        .output()
-        .expect("strace is installed");
-    let report = String::from_utf8_lossy(&output.stderr).into_owned();
-    assert!(!report.contains("Operation not permitted"), "strace could not attach: {report}");
-    let calls: u64 = report
-        .lines()
-        .find(|l| l.trim_end().ends_with("total"))
-        .and_then(|l| l.split_whitespace().nth(2).and_then(|n| n.parse().ok()))
-        .unwrap_or(0);
+    let (calls, report) = system_calls_of(s.warden.warden_pid, 2);
     assert!(calls <= 1, "idle warden with 10 limited services made {calls} system calls:\n{report}");
     finish(s, Some("s0"));
 }

@@ -411,16 +411,7 @@ fn idle_services_make_no_system_calls(mode: Mode) {
     for i in 0..10 {
         warden.expect_stderr(5 * SECOND, &format!("s{i}: starting -> running"));
     }
-    let output = std::process::Command::new("timeout")
-        .args(["-s", "INT", "2", "strace", "-c", "-p", &warden.warden_pid.to_string()])
-        .output()
-        .expect("strace is installed");
-    let report = String::from_utf8_lossy(&output.stderr).into_owned();
-    let calls: u64 = report
-        .lines()
-        .find(|l| l.trim_end().ends_with("total"))
-        .and_then(|l| l.split_whitespace().nth(2).and_then(|n| n.parse().ok()))
-        .unwrap_or(0);
+    let (calls, report) = system_calls_of(warden.warden_pid, 2);
     assert!(calls <= 1, "idle warden with 10 services made {calls} system calls:\n{report}");
     warden.signal(libc::SIGTERM);
     assert_eq!(warden.wait(10 * SECOND), 0);
@@ -705,16 +696,7 @@ fn watched_files_restart_signal_and_reload(mode: Mode) {
     let mut warden = start(mode, &["-c", &config]);
     warden.expect_all(5 * SECOND, &["web | started", "sig | sig ready"]);
     // Idle, with watches set: no system call.
-    let output = std::process::Command::new("timeout")
-        .args(["-s", "INT", "1", "strace", "-c", "-p", &warden.warden_pid.to_string()])
-        .output()
-        .expect("strace is installed");
-    let report = String::from_utf8_lossy(&output.stderr).into_owned();
-    let calls: u64 = report
-        .lines()
-        .find(|l| l.trim_end().ends_with("total"))
-        .and_then(|l| l.split_whitespace().nth(2).and_then(|n| n.parse().ok()))
-        .unwrap_or(0);
+    let (calls, report) = system_calls_of(warden.warden_pid, 1);
     assert!(calls <= 1, "an idle warden with file watches made {calls} system calls:\n{report}");
     // Created (it did not exist at start).
     std::fs::write(dir.0.join("app.conf"), "a").unwrap();

@@ -32,33 +32,10 @@ pub fn watch_modify(inotify: std::os::fd::BorrowedFd<'_>, path: &Path) -> std::i
 /// Reads the inotify events waiting (without blocking) and returns the
 /// watch descriptors they name, each once.
 pub fn read_watches(inotify: std::os::fd::BorrowedFd<'_>) -> Vec<i32> {
-    use std::os::fd::AsRawFd;
-    const HEADER: usize = std::mem::size_of::<libc::inotify_event>();
-    let mut fired = Vec::new();
-    let mut buffer = [0u8; 4096];
-    // Bounded: a full buffer is read again at most a few times per wake-up.
-    for _ in 0..16 {
-        // SAFETY: the buffer is ours and its length is passed.
-        let read = unsafe { libc::read(inotify.as_raw_fd(), buffer.as_mut_ptr().cast(), buffer.len()) };
-        let Ok(length) = usize::try_from(read) else { break };
-        if length == 0 {
-            break;
-        }
-        let mut at = 0;
-        while at + HEADER <= length {
-            let word = |offset: usize| {
-                buffer
-                    .get(at + offset..at + offset + 4)
-                    .and_then(|b| <[u8; 4]>::try_from(b).ok())
-                    .map(u32::from_ne_bytes)
-            };
-            // wd, then mask and cookie, then the name's length.
-            let (Some(wd), Some(name)) = (word(0), word(12)) else { break };
-            let wd = wd as i32;
-            if !fired.contains(&wd) {
-                fired.push(wd);
-            }
-            at += HEADER + name as usize;
+    let mut fired: Vec<i32> = Vec::new();
+    for event in read_events(inotify) {
+        if !fired.contains(&event.wd) {
+            fired.push(event.wd);
         }
     }
     fired

@@ -342,3 +342,20 @@ impl Drop for Dir {
         let _ = std::fs::remove_dir_all(&self.0);
     }
 }
+
+/// System calls `pid` makes over `seconds` under `strace -c` (0 when strace
+/// saw none: it prints no table then), with strace's report.
+pub fn system_calls_of(pid: i32, seconds: u32) -> (u64, String) {
+    let output = Command::new("timeout")
+        .args(["-s", "INT", &seconds.to_string(), "strace", "-c", "-p", &pid.to_string()])
+        .output()
+        .expect("strace is installed");
+    let report = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(!report.contains("Operation not permitted"), "strace could not attach: {report}");
+    let calls = report
+        .lines()
+        .find(|l| l.trim_end().ends_with("total"))
+        .and_then(|l| l.split_whitespace().nth(2).and_then(|n| n.parse().ok()))
+        .unwrap_or(0);
+    (calls, report)
+}
