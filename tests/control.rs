@@ -34,27 +34,9 @@ in_both_modes!(
     logs_of_every_service_merged_in_time_order,
 );
 
-struct Setup {
-    dir: Dir,
-    socket: String,
-    config: String,
-    warden: Running,
-}
-
 /// Starts warden on `yaml` (with `$SOCK` its control socket).
 fn start(mode: Mode, yaml: &str) -> Setup {
-    let dir = Dir::new();
-    let socket = format!("{}/warden.sock", dir.0.display());
-    let config = dir.config(&yaml.replace("$SOCK", &socket));
-    let mut launch = Launch::new(mode, &["-c", &config]);
-    launch.command.env("WARDEN_CONTROL", &socket);
-    let warden = launch.start();
-    assert!(
-        wait_until(5 * SECOND, || std::path::Path::new(&socket).exists()),
-        "no control socket: {}",
-        warden.stderr()
-    );
-    Setup { dir, socket, config, warden }
+    start_with_socket(mode, yaml)
 }
 
 /// Starts warden with the control socket and HTTP on a free port; `yaml`

@@ -76,22 +76,8 @@ fn service_dir(warden: &Running, controller: &str, name: &str) -> Option<PathBuf
     None
 }
 
-struct Setup {
-    dir: Dir,
-    socket: String,
-    config: String,
-    warden: Running,
-}
-
 fn start(mode: Mode, yaml: &str) -> Setup {
-    let dir = Dir::new();
-    let socket = format!("{}/warden.sock", dir.0.display());
-    let config = dir.config(&format!("control: {socket}\n{yaml}"));
-    let mut launch = Launch::new(mode, &["-c", &config]);
-    launch.command.env("WARDEN_CONTROL", &socket);
-    let warden = launch.start();
-    assert!(wait_until(5 * SECOND, || Path::new(&socket).exists()), "no control socket: {}", warden.stderr());
-    Setup { dir, socket, config, warden }
+    start_with_socket(mode, &format!("control: $SOCK\n{yaml}"))
 }
 
 fn client(socket: &str, args: &[&str]) -> Output {

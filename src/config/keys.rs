@@ -45,9 +45,7 @@ pub(super) const SERVICE: &[Key] = &[
         summary: "added to (or replacing) warden's environment, over every env_file",
         read: |r, _, n, p, s| {
             // `${VAR}` in a value sees what the env files set.
-            r.service_env = s.env.clone();
-            let own = r.env_map(n, p);
-            r.service_env.clear();
+            let own = r.seeing(&s.env, |r| r.env_map(n, p));
             super::reader::merge(&mut s.env, own);
         },
     },
@@ -59,10 +57,7 @@ pub(super) const SERVICE: &[Key] = &[
         read: |r, _, n, p, s| {
             // `${VAR}` in the command sees the service's own env first (read
             // before it, above), then warden's environment.
-            r.service_env = s.env.clone();
-            let command = r.command(n, p);
-            r.service_env.clear();
-            if let Some(command) = command {
+            if let Some(command) = r.seeing(&s.env, |r| r.command(n, p)) {
                 s.command = command;
             }
         },

@@ -264,9 +264,7 @@ impl Reader<'_> {
             self.env_files(n, &path, &mut global);
         }
         if let Some((n, path)) = fields.get("env") {
-            self.service_env = global.clone();
-            let own = self.env_map(n, &path);
-            self.service_env.clear();
+            let own = self.seeing(&global, |r| r.env_map(n, &path));
             merge(&mut global, own);
         }
         self.global_env = global;
@@ -428,6 +426,15 @@ pub(super) fn merge(into: &mut Vec<(String, String)>, from: Vec<(String, String)
 const MAX_ENV_FILE: u64 = 1024 * 1024;
 
 impl Reader<'_> {
+    /// Runs `read` with `env` as what `${VAR}` sees before warden's own
+    /// environment (a service's variables read so far).
+    pub(super) fn seeing<T>(&mut self, env: &[(String, String)], read: impl FnOnce(&mut Self) -> T) -> T {
+        self.service_env = env.to_vec();
+        let value = read(self);
+        self.service_env.clear();
+        value
+    }
+
     /// `env_file`: a path or a list of paths (relative to the config's
     /// directory; `PATH?` may be missing), read in order over `env`.
     pub(super) fn env_files(&mut self, node: &Node, path: &str, env: &mut Vec<(String, String)>) {

@@ -359,3 +359,28 @@ pub fn system_calls_of(pid: i32, seconds: u32) -> (u64, String) {
         .unwrap_or(0);
     (calls, report)
 }
+
+/// A warden started with a control socket of its own, and where it is.
+pub struct Setup {
+    pub dir: Dir,
+    pub socket: String,
+    pub config: String,
+    pub warden: Running,
+}
+
+/// Starts warden on `yaml` (its `$SOCK` becomes the control socket's path),
+/// once the socket is there.
+pub fn start_with_socket(mode: Mode, yaml: &str) -> Setup {
+    let dir = Dir::new();
+    let socket = format!("{}/warden.sock", dir.0.display());
+    let config = dir.config(&yaml.replace("$SOCK", &socket));
+    let mut launch = Launch::new(mode, &["-c", &config]);
+    launch.command.env("WARDEN_CONTROL", &socket);
+    let warden = launch.start();
+    assert!(
+        wait_until(Duration::from_secs(5), || std::path::Path::new(&socket).exists()),
+        "no control socket: {}",
+        warden.stderr()
+    );
+    Setup { dir, socket, config, warden }
+}
