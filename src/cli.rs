@@ -35,6 +35,8 @@ Usage:
                                         (or restart it)
   warden signal [--main-pid] NAME SIG   send SIG to a service's processes (or to
                                         its program only); prints the pids
+  warden scale NAME N                   run N copies of a replicated service for
+                                        this run (a reload goes back to the file's)
   warden check [--live|--ready] [NAME]  exit 0 if ready (or live), 1 if not: for
                                         HEALTHCHECK and exec probes
 
@@ -314,8 +316,8 @@ where
 
 /// Words that make warden a client of a running warden. A program of one of
 /// these names runs with `warden -- NAME`.
-pub const CLIENT_VERBS: [&str; 8] =
-    ["status", "start", "stop", "restart", "logs", "reload", "signal", "check"];
+pub const CLIENT_VERBS: [&str; 9] =
+    ["status", "start", "stop", "restart", "logs", "reload", "signal", "scale", "check"];
 
 fn parse_client(
     verb: &str,
@@ -362,6 +364,9 @@ fn parse_client(
             Long("main-pid") if verb == "signal" => main_pid = true,
             Long("ready") if verb == "check" => live = false,
             Short('h') | Long("help") => return Ok(Command::Help),
+            Value(word) if verb == "scale" && !names.is_empty() => {
+                words.push(word.into_string().map_err(|w| UsageError(format!("scale: {w:?} is not a count")))?);
+            }
             Value(word) if verb == "signal" && !names.is_empty() => {
                 words.push(
                     word.into_string().map_err(|w| UsageError(format!("signal: {w:?} is not a signal")))?,
@@ -401,6 +406,22 @@ fn parse_client(
                     "signal: name one service and one signal (warden signal NAME SIG)".into(),
                 ));
             }
+        },
+        "scale" => match (<[String; 1]>::try_from(names), <[String; 1]>::try_from(words)) {
+            (Ok([name]), Ok([count])) => {
+                let count = count
+                    .parse::<u32>()
+                    .ok()
+                    .filter(|c| (1..=crate::config::MAX_REPLICAS).contains(c))
+                    .ok_or_else(|| {
+                        UsageError(format!(
+                            "scale: \"{count}\" is not a count from 1 to {} (warden stop NAME stops every copy)",
+                            crate::config::MAX_REPLICAS
+                        ))
+                    })?;
+                Request::Scale { name, count }
+            }
+            _ => return Err(UsageError("scale: name one service and a count (warden scale NAME N)".into())),
         },
         "logs" if names.len() > 1 => {
             return Err(UsageError(

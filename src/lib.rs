@@ -161,6 +161,7 @@ fn supervise(options: cli::RunOptions, inherited: inherited::Inherited) -> i32 {
             limits_period: config::DEFAULT_LIMITS_PERIOD,
             watch_config: false,
             services: Vec::new(),
+            text: String::new(),
         },
     };
     if let Some(grace) = options.grace {

@@ -6,14 +6,16 @@ use super::*;
 /// Checks that need every service: unknown dependencies, cycles, contradictions.
 pub(super) fn validate(config: &Config, root: &Node, problems: &mut Vec<Diagnostic>) {
     let position_of = |service: &str, key: Option<&str>| position_of(root, service, key);
-    let names: Vec<&str> = config.services.iter().map(|s| s.name.as_str()).collect();
+    let mut names: Vec<&str> = config.services.iter().map(Service::source_name).collect();
+    names.dedup();
     for service in &config.services {
-        let path = format!("services.{}", service.name);
+        let source = service.source_name();
+        let path = format!("services.{source}");
         for dependency in &service.depends_on {
-            let at = position_of(&service.name, Some("depends_on"));
+            let at = position_of(source, Some("depends_on"));
             let dep_path = format!("{path}.depends_on");
-            let Some(target) = config.services.iter().find(|s| s.name == dependency.name) else {
-                let others: Vec<&str> = names.iter().copied().filter(|n| *n != service.name).collect();
+            let Some(target) = config.services.iter().find(|s| s.answers_to(&dependency.name)) else {
+                let others: Vec<&str> = names.iter().copied().filter(|n| *n != source).collect();
                 let hint = suggest(&dependency.name, &others)
                     .map(|s| format!("; did you mean \"{s}\"?"))
                     .unwrap_or_default();
@@ -24,7 +26,17 @@ pub(super) fn validate(config: &Config, root: &Node, problems: &mut Vec<Diagnost
                 });
                 continue;
             };
-            if dependency.name == service.name {
+            if dependency.any && target.instance.is_none() {
+                problems.push(Diagnostic {
+                    at,
+                    path: format!("{dep_path}.{}.instances", dependency.name),
+                    message: format!(
+                        "\"{}\" runs one copy (no replicas:), so instances: any means nothing there",
+                        dependency.name
+                    ),
+                });
+            }
+            if service.answers_to(&dependency.name) || target.source_name() == source {
                 problems.push(Diagnostic {
                     at,
                     path: dep_path,
@@ -51,9 +63,28 @@ pub(super) fn validate(config: &Config, root: &Node, problems: &mut Vec<Diagnost
                 });
             }
         }
+        if let Some(instance) = &service.instance
+            && let Some(other) = config.services.iter().find(|s| s.name == service.name && !std::ptr::eq(*s, service))
+        {
+            let message = match &other.instance {
+                Some(theirs) => format!(
+                    "{} is a copy of both {} and {}: rename one of them",
+                    service.name, instance.group, theirs.group
+                ),
+                None => format!(
+                    "{} is the name of a copy of {} (replicas: {}) and of a service of its own: rename one",
+                    service.name, instance.group, instance.count
+                ),
+            };
+            problems.push(Diagnostic {
+                at: position_of(source, Some("replicas")),
+                path: format!("{path}.replicas"),
+                message,
+            });
+        }
         if matches!(service.kind, Kind::Periodic(_)) && service.critical {
             problems.push(Diagnostic {
-                at: position_of(&service.name, Some("critical")),
+                at: position_of(source, Some("critical")),
                 path: format!("{path}.critical"),
                 message: "a periodic job cannot be critical".into(),
             });
@@ -63,8 +94,8 @@ pub(super) fn validate(config: &Config, root: &Node, problems: &mut Vec<Diagnost
     if let [first, others @ ..] = claimants.as_slice() {
         for other in others {
             problems.push(Diagnostic {
-                at: position_of(&other.name, Some("inherit_fds")),
-                path: format!("services.{}.inherit_fds", other.name),
+                at: position_of(other.source_name(), Some("inherit_fds")),
+                path: format!("services.{}.inherit_fds", other.source_name()),
                 message: format!(
                     "\"{}\" already takes the inherited descriptors: only one service may (or the main program, by default)",
                     first.name
@@ -114,9 +145,10 @@ pub(super) fn find_cycle(config: &Config) -> Option<Vec<String>> {
             return None;
         }
         path.push(name);
-        let service = config.services.iter().find(|s| s.name == name)?;
+        // One copy of a replicated service stands for all: they depend alike.
+        let service = config.services.iter().find(|s| s.answers_to(name))?;
         for dependency in &service.depends_on {
-            if dependency.name != name
+            if !service.answers_to(&dependency.name)
                 && let Some(cycle) = visit(&dependency.name, config, path, done)
             {
                 return Some(cycle);
@@ -127,7 +159,7 @@ pub(super) fn find_cycle(config: &Config) -> Option<Vec<String>> {
         None
     }
     let mut done = Vec::new();
-    config.services.iter().find_map(|s| visit(&s.name, config, &mut Vec::new(), &mut done))
+    config.services.iter().find_map(|s| visit(s.source_name(), config, &mut Vec::new(), &mut done))
 }
 
 /// Advice that does not make the config invalid: a service whose
@@ -148,7 +180,7 @@ pub(super) fn advice(config: &Config, root: &Node) -> Vec<Diagnostic> {
                 .services
                 .iter()
                 .zip(&begins)
-                .filter(|(dependent, _)| dependent.depends_on.iter().any(|d| d.name == service.name))
+                .filter(|(dependent, _)| dependent.depends_on_service(service))
                 .map(|(dependent, begin)| *begin + dependent.stop_timeout)
                 .max()
                 .unwrap_or(config.drain)
@@ -175,8 +207,8 @@ pub(super) fn advice(config: &Config, root: &Node) -> Vec<Diagnostic> {
             let need = begin + service.stop_timeout;
             let after = if begin > config.drain { " after the services that depend on it" } else { "" };
             Diagnostic {
-                at: position_of(root, &service.name, Some("stop_timeout")),
-                path: format!("services.{}.stop_timeout", service.name),
+                at: position_of(root, service.source_name(), Some("stop_timeout")),
+                path: format!("services.{}.stop_timeout", service.source_name()),
                 message: format!(
                     "{} cannot fit: it is stopped{after} at most {} into the grace of {}, so only {} of it is left \
                      before SIGKILL; raise grace to {} (and docker stop -t, or terminationGracePeriodSeconds, above it)",
@@ -188,7 +220,13 @@ pub(super) fn advice(config: &Config, root: &Node) -> Vec<Diagnostic> {
                 ),
             }
         })
-        .collect()
+        .fold(Vec::new(), |mut advice, diagnostic| {
+            // Copies of a replicated service get the same advice: said once.
+            if !advice.contains(&diagnostic) {
+                advice.push(diagnostic);
+            }
+            advice
+        })
 }
 
 /// The key node and the value node of `key` in mapping `node`.

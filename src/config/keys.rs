@@ -237,6 +237,15 @@ pub(super) const SERVICE: &[Key] = &[
         read: |r, _, n, p, s| s.stop_signal = r.signal(n, p).unwrap_or(s.stop_signal),
     },
     Key {
+        name: "replicas",
+        kind: "count (1–100)",
+        default: "–",
+        summary: "run N copies NAME-0 … NAME-(N-1), each with WARDEN_INSTANCE and WARDEN_REPLICAS (longrun only)",
+        // Read before the table: every copy is read with its own
+        // `${WARDEN_INSTANCE}` (`Reader::instances`).
+        read: |_, _, _, _, _| {},
+    },
+    Key {
         name: "enabled",
         kind: "boolean",
         default: "`true`",

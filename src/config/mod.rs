@@ -195,6 +195,18 @@ pub fn parse(
     check(text, file, env, root).map(|(config, _)| config)
 }
 
+/// Checks config `text` as `parse` does, with `scale`'s counts in place of
+/// those services' `replicas:` (what `warden scale` asked for).
+pub fn parse_scaled(
+    text: &str,
+    file: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+    root: &Path,
+    scale: &[(String, u32)],
+) -> Result<Config, ConfigError> {
+    check_scaled(text, file, env, root, scale).map(|(config, _)| config)
+}
+
 /// Checks config `text`; with the config, the positioned nodes it was read
 /// from (for advice that names a place).
 fn check(
@@ -202,6 +214,16 @@ fn check(
     file: &str,
     env: &dyn Fn(&str) -> Option<String>,
     root: &Path,
+) -> Result<(Config, Node), ConfigError> {
+    check_scaled(text, file, env, root, &[])
+}
+
+fn check_scaled(
+    text: &str,
+    file: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+    root: &Path,
+    scale: &[(String, u32)],
 ) -> Result<(Config, Node), ConfigError> {
     if let Some(at) = looks_like_ini(text) {
         let message = "this looks like an INI file (a supervisord config?); warden reads YAML: \
@@ -220,14 +242,18 @@ fn check(
         key_lists: Vec::new(),
         service_env: Vec::new(),
         global_env: Vec::new(),
+        instance: None,
+        scale: scale.to_vec(),
     };
-    let config = reader.config(&node);
+    let config = reader.config(&node).map(|config| Config { text: text.to_string(), ..config });
     let mut problems = reader.problems;
     if let Some(config) = &config {
         validate(config, &node, &mut problems);
     }
     // Stable: problems at one place keep the order they were found in.
     problems.sort_by_key(|p| p.at.map(|at| (at.line, at.column)));
+    // Copies of a replicated service may each find the same one.
+    problems.dedup();
     match config {
         Some(config) if problems.is_empty() => Ok((config, node)),
         _ => {

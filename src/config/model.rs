@@ -29,6 +29,9 @@ pub struct Config {
     /// Reload when the config file changes.
     pub watch_config: bool,
     pub services: Vec<Service>,
+    /// The file's text, kept to read a replicated service's new copies
+    /// from what is running (`warden scale`), not from a file edited since.
+    pub text: String,
 }
 
 /// `cgroups:`: `auto` gives services cgroups where warden can write them;
@@ -137,7 +140,24 @@ pub struct Service {
     pub watchdog: Option<Duration>,
     /// Files whose change restarts, reloads or signals the service.
     pub watch: Option<FileWatch>,
+    /// One of the copies `replicas: N` runs (named `GROUP-INDEX`).
+    pub instance: Option<Instance>,
 }
+
+/// Which copy of a replicated service this is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Instance {
+    /// The name in the file (and what `depends_on`, `warden stop` and
+    /// `warden scale` call all copies).
+    pub group: String,
+    /// `WARDEN_INSTANCE`: 0 to count-1.
+    pub index: u32,
+    /// `WARDEN_REPLICAS`: how many copies there were when this one was read.
+    pub count: u32,
+}
+
+/// The most copies `replicas:` (and `warden scale`) may run of one service.
+pub const MAX_REPLICAS: u32 = 100;
 
 /// `watch:` of a service: paths (files, directories, or a glob in the last
 /// component), and what a change (after `debounce` of quiet) does.
@@ -201,7 +221,24 @@ impl Service {
             notify_fd: None,
             watch: None,
             watchdog: None,
+            instance: None,
         }
+    }
+
+    /// The service's name as the file writes it: its group for an instance.
+    pub fn source_name(&self) -> &str {
+        self.instance.as_ref().map_or(&self.name, |i| &i.group)
+    }
+
+    /// Whether this service waits for `other` (by its name or its group's).
+    pub fn depends_on_service(&self, other: &Service) -> bool {
+        self.depends_on.iter().any(|d| other.answers_to(&d.name))
+    }
+
+    /// Whether `name` (in `depends_on`, or a request) means this service:
+    /// its own name, or its group's.
+    pub fn answers_to(&self, name: &str) -> bool {
+        self.name == name || self.instance.as_ref().is_some_and(|i| i.group == name)
     }
 
     /// Whether becoming ready takes more than having started.
@@ -309,8 +346,12 @@ pub struct Limit {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Dependency {
+    /// A service, or a replicated service's group (all its instances).
     pub name: String,
     pub condition: Condition,
+    /// `instances: any`: one instance of a replicated service meeting the
+    /// condition is enough (by default all of them must).
+    pub any: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

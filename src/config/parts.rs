@@ -309,39 +309,49 @@ impl Reader<'_> {
             Value::List(items) => items
                 .iter()
                 .filter_map(|item| self.text(item, path))
-                .map(|name| Dependency { name, condition: Condition::Started })
+                .map(|name| Dependency { name, condition: Condition::Started, any: false })
                 .collect(),
             Value::Map(entries) => entries
                 .iter()
                 .filter_map(|(key, value)| {
                     let name = key.value.as_text()?.to_string();
-                    // Compose's spelling: `db: {condition: service_healthy}` or the bare word.
-                    let compose = match &value.value {
-                        Value::Map(fields) => Some(
-                            fields
-                                .iter()
-                                .find(|(k, _)| k.value.as_text() == Some("condition"))
-                                .and_then(|(_, v)| v.value.as_text())
-                                .unwrap_or(""),
-                        ),
-                        _ => value.value.as_text().filter(|t| t.starts_with("service_")),
+                    let path = join(path, &name);
+                    let (condition, instances) = match &value.value {
+                        Value::Map(_) => {
+                            let fields = self.fields(value, &path, &["condition", "instances"])?;
+                            (fields.get("condition"), fields.get("instances"))
+                        }
+                        _ => (Some((value, path.clone())), None),
                     };
+                    // Compose's spelling: `db: {condition: service_healthy}` or the bare word.
+                    let compose = condition
+                        .as_ref()
+                        .and_then(|(n, _)| n.value.as_text())
+                        .filter(|t| t.starts_with("service_"));
                     if let Some(compose) = compose {
                         let ours = match compose {
                             "service_started" => "started",
                             "service_completed_successfully" => "completed",
                             _ => "ready",
                         };
-                        let origin = if compose.is_empty() { String::new() } else { format!(" (Compose's {compose})") };
                         self.problem(
                             value.at,
-                            &join(path, &name),
-                            format!("write \"{name}: {ours}\"{origin}: warden's conditions are started, ready and completed"),
+                            &path,
+                            format!(
+                                "write \"{name}: {ours}\" (Compose's {compose}): warden's conditions are started, ready and completed"
+                            ),
                         );
                         return None;
                     }
-                    let condition = self.choice(value, &join(path, &name), &conditions)?;
-                    Some(Dependency { name, condition })
+                    let condition = match condition {
+                        Some((n, p)) => self.choice(n, &p, &conditions)?,
+                        None => Condition::Started,
+                    };
+                    let any = match instances {
+                        Some((n, p)) => self.choice(n, &p, &[("all", false), ("any", true)])?,
+                        None => false,
+                    };
+                    Some(Dependency { name, condition, any })
                 })
                 .collect(),
             other => {

@@ -47,6 +47,20 @@ pub(super) struct Reader<'a> {
     pub(super) service_env: Vec<(String, String)>,
     /// The top level's `env_file` and `env`, which every service starts from.
     pub(super) global_env: Vec<(String, String)>,
+    /// While a replicated service's copy is read: its index and the count.
+    pub(super) instance: Option<(u32, u32)>,
+    /// Counts that replace a service's `replicas:` (`warden scale`).
+    pub(super) scale: Vec<(String, u32)>,
+}
+
+/// `WARDEN_INSTANCE` and `WARDEN_REPLICAS` while a copy is read.
+fn instance_variable(instance: Option<(u32, u32)>, name: &str) -> Option<String> {
+    let (index, count) = instance?;
+    match name {
+        "WARDEN_INSTANCE" => Some(index.to_string()),
+        "WARDEN_REPLICAS" => Some(count.to_string()),
+        _ => None,
+    }
 }
 
 /// The entries of one mapping, checked against its known keys.
@@ -118,7 +132,10 @@ impl Reader<'_> {
     /// (for a key that another key's reader consults; it reports its own).
     pub(super) fn quiet_text(&self, node: &Node) -> Option<String> {
         match &node.value {
-            Value::Scalar { text, .. } => expand(text, self.env).ok(),
+            Value::Scalar { text, .. } => {
+                let instance = self.instance;
+                expand(text, &|name: &str| instance_variable(instance, name).or_else(|| (self.env)(name))).ok()
+            }
             _ => None,
         }
     }
@@ -127,9 +144,11 @@ impl Reader<'_> {
     pub(super) fn text(&mut self, node: &Node, path: &str) -> Option<String> {
         match &node.value {
             Value::Scalar { text, .. } => {
-                let (outer, own) = (self.env, &self.service_env);
+                let (outer, own, instance) = (self.env, &self.service_env, self.instance);
                 let lookup = |name: &str| {
-                    own.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).or_else(|| outer(name))
+                    instance_variable(instance, name)
+                        .or_else(|| own.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()))
+                        .or_else(|| outer(name))
                 };
                 match expand(text, &lookup) {
                     Ok(expanded) => Some(expanded),
@@ -301,9 +320,7 @@ impl Reader<'_> {
                                 "a service name may use only letters, digits, '-', '_' and '.'",
                             );
                         }
-                        if let Some(service) = self.service(name, value, &join(&path, name)) {
-                            services.push(service);
-                        }
+                        services.extend(self.instances(name, value, &join(&path, name)));
                     }
                     if entries.is_empty() {
                         self.problem(n.at, &path, "no services listed");
@@ -330,6 +347,7 @@ impl Reader<'_> {
             limits_period,
             watch_config: fields.get("watch_config").and_then(|(n, p)| self.boolean(n, &p)).unwrap_or(false),
             services,
+            text: String::new(),
         })
     }
 
@@ -359,6 +377,51 @@ impl Reader<'_> {
             }
         }
         (control, http)
+    }
+
+    /// A service as it runs: itself, or with `replicas: N` its N copies,
+    /// each read with its own `WARDEN_INSTANCE` (so `${WARDEN_INSTANCE}` in
+    /// its command, env, probes and log path is the copy's number).
+    pub(super) fn instances(&mut self, name: &str, node: &Node, path: &str) -> Vec<Service> {
+        let replicas = match &node.value {
+            Value::Map(entries) => entries.iter().find(|(k, _)| k.value.as_text() == Some("replicas")),
+            _ => None,
+        };
+        let Some((key, value)) = replicas else {
+            return self.service(name, node, path).into_iter().collect();
+        };
+        let replicas_path = join(path, "replicas");
+        let Some(mut count) = self.count(value, &replicas_path, 1, MAX_REPLICAS) else {
+            return Vec::new();
+        };
+        if let Some((_, scaled)) = self.scale.iter().find(|(group, _)| group == name) {
+            count = *scaled;
+        }
+        let mut services = Vec::new();
+        for index in 0..count {
+            let before = self.problems.len();
+            self.instance = Some((index, count));
+            let service = self.service(&format!("{name}-{index}"), node, path);
+            self.instance = None;
+            // The first copy's problems are every copy's: said once.
+            if self.problems.len() > before && index == 0 {
+                return Vec::new();
+            }
+            let Some(mut service) = service else { continue };
+            if service.kind != Kind::Longrun {
+                self.problem(
+                    key.at,
+                    &replicas_path,
+                    "only a longrun service runs copies: a oneshot or a periodic job runs once",
+                );
+                return Vec::new();
+            }
+            let variables = [("WARDEN_INSTANCE", index), ("WARDEN_REPLICAS", count)];
+            merge(&mut service.env, variables.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect());
+            service.instance = Some(Instance { group: name.to_string(), index, count });
+            services.push(service);
+        }
+        services
     }
 
     /// One service: every key of `keys::SERVICE` in its order, then the

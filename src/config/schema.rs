@@ -39,6 +39,9 @@ fn service_key(name: &str) -> Option<&'static str> {
         "forward_signals" => r##"{"type": "array", "items": {"$ref": "#/$defs/signal"}}"##,
         "startup" | "liveness" | "readiness" => r##"{"$ref": "#/$defs/probe"}"##,
         "notify_fd" => r#"{"type": "integer", "minimum": 3, "maximum": 1023}"#,
+        "replicas" => {
+            r##"{"anyOf": [{"type": "integer", "minimum": 1, "maximum": 100}, {"$ref": "#/$defs/variable"}]}"##
+        }
         "watch" => {
             r##"{"type": "object", "additionalProperties": false, "required": ["paths"], "properties": {"paths": {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}, "minItems": 1}]}, "action": {"type": "string", "pattern": "^(restart|reload|signal: *[A-Z0-9+-]+)$"}, "debounce": {"$ref": "#/$defs/duration"}}}"##
         }
@@ -119,7 +122,12 @@ const DEFS: &str = r##"
     "env_file": {"anyOf": [{"type": "string", "minLength": 1}, {"type": "array", "items": {"type": "string", "minLength": 1}}]},
     "depends_on": {"anyOf": [
         {"type": "array", "items": {"type": "string", "pattern": "^[A-Za-z0-9_.-]+$"}},
-        {"type": "object", "propertyNames": {"pattern": "^[A-Za-z0-9_.-]+$"}, "additionalProperties": {"enum": ["started", "ready", "completed"]}}
+        {"type": "object", "propertyNames": {"pattern": "^[A-Za-z0-9_.-]+$"}, "additionalProperties": {"anyOf": [
+            {"enum": ["started", "ready", "completed"]},
+            {"type": "object", "additionalProperties": false, "properties": {
+                "condition": {"enum": ["started", "ready", "completed"]}, "instances": {"enum": ["all", "any"]}
+            }}
+        ]}}
     ]},
     "backoff": {"type": "object", "additionalProperties": false, "properties": {
         "initial": {"$ref": "#/$defs/duration"}, "max": {"$ref": "#/$defs/duration"},

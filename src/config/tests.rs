@@ -32,7 +32,7 @@ fn reads_a_full_service() {
     assert_eq!(db.env, vec![("A".into(), "1".into()), ("B".into(), "x".into())]);
     let web = &config.services[1];
     assert_eq!(web.command, ["/bin/sh", "-c", "exec server --port 8080"]);
-    assert_eq!(web.depends_on[0], Dependency { name: "db".into(), condition: Condition::Ready });
+    assert_eq!(web.depends_on[0], Dependency { name: "db".into(), condition: Condition::Ready, any: false });
     assert_eq!(
         web.backoff,
         Backoff {
@@ -250,4 +250,75 @@ fn env_files_layer_in_order_and_bad_lines_are_placed() {
         "{text}"
     );
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn replicas_run_numbered_copies_each_with_its_own_instance_variables() {
+    let config = check(
+        "services:\n  web:\n    command: server --port 90${WARDEN_INSTANCE}\n    replicas: 3\n    \
+         env: { SLOT: \"s${WARDEN_INSTANCE}\" }\n    readiness: { tcp: \"90${WARDEN_INSTANCE}\" }\n  \
+         proxy:\n    command: [proxy]\n    depends_on: { web: { condition: ready, instances: any } }\n",
+    )
+    .unwrap();
+    let names: Vec<&str> = config.services.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, ["web-0", "web-1", "web-2", "proxy"]);
+    let web2 = &config.services[2];
+    assert_eq!(web2.command, ["/bin/sh", "-c", "server --port 902"]);
+    assert_eq!(web2.instance, Some(Instance { group: "web".into(), index: 2, count: 3 }));
+    let env: Vec<(&str, &str)> = web2.env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    assert_eq!(env, [("SLOT", "s2"), ("WARDEN_INSTANCE", "2"), ("WARDEN_REPLICAS", "3")]);
+    let Some(Check::Tcp(address)) = web2.readiness.as_ref().map(|p| &p.check) else { panic!("no tcp probe") };
+    assert_eq!(address.port(), 902);
+    assert_eq!((web2.source_name(), web2.answers_to("web"), web2.answers_to("web-2")), ("web", true, true));
+    let proxy = &config.services[3];
+    assert_eq!(proxy.depends_on, [Dependency { name: "web".into(), condition: Condition::Ready, any: true }]);
+    assert!(proxy.depends_on_service(web2));
+}
+
+#[test]
+fn a_scaled_read_replaces_the_files_count() {
+    let text = "services:\n  web:\n    command: [w]\n    replicas: 2\n  db:\n    command: [d]\n";
+    let scaled = parse_scaled(text, "w.yaml", &|_| None, Path::new("/"), &[("web".into(), 4)]).unwrap();
+    let names: Vec<&str> = scaled.services.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, ["web-0", "web-1", "web-2", "web-3", "db"]);
+    assert_eq!(scaled.services[0].instance.as_ref().map(|i| i.count), Some(4));
+    assert_eq!(scaled.text, text);
+}
+
+#[test]
+fn bad_replicas_are_refused_once_with_their_place() {
+    let lines = |text: &str| check(text).unwrap_err().lines().map(String::from).collect::<Vec<_>>();
+    assert_eq!(
+        lines("services:\n  web:\n    command: [w]\n    replicas: 0\n"),
+        ["w.yaml:4:15: services.web.replicas: \"0\" is not a count from 1 to 100"]
+    );
+    assert_eq!(
+        lines("services:\n  web:\n    command: [w]\n    replicas: 101\n"),
+        ["w.yaml:4:15: services.web.replicas: \"101\" is too large (max 100)"]
+    );
+    assert_eq!(
+        lines("services:\n  job:\n    command: [w]\n    type: oneshot\n    replicas: 2\n"),
+        ["w.yaml:5:5: services.job.replicas: only a longrun service runs copies: a oneshot or a periodic job runs once"]
+    );
+    // A problem of the service is said once, not once per copy.
+    assert_eq!(
+        lines("services:\n  web:\n    command: [w]\n    replicas: 3\n    restart: sometimes\n"),
+        ["w.yaml:5:14: services.web.restart: \"sometimes\" is not one of always, on-failure, never"]
+    );
+    assert_eq!(
+        lines("services:\n  web:\n    command: [w]\n    replicas: 2\n  web-1:\n    command: [x]\n"),
+        ["w.yaml:4:5: services.web.replicas: web-1 is the name of a copy of web (replicas: 2) and of a service of its own: rename one"]
+    );
+    assert_eq!(
+        lines("services:\n  db:\n    command: [w]\n  web:\n    command: [x]\n    depends_on: { db: { instances: any } }\n"),
+        ["w.yaml:6:5: services.web.depends_on.db.instances: \"db\" runs one copy (no replicas:), so instances: any means nothing there"]
+    );
+    assert_eq!(
+        lines("services:\n  web:\n    command: [x]\n    replicas: 2\n    depends_on: [web]\n"),
+        ["w.yaml:5:5: services.web.depends_on: a service cannot depend on itself"]
+    );
+    assert_eq!(
+        lines("services:\n  db:\n    command: [w]\n  web:\n    command: [x]\n    depends_on: { db: { instances: some } }\n"),
+        ["w.yaml:6:36: services.web.depends_on.db.instances: \"some\" is not one of all, any"]
+    );
 }

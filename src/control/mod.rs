@@ -90,6 +90,11 @@ pub enum Request {
         signal: i32,
         main_pid: bool,
     },
+    /// Run `count` copies of the replicated service `name` for this run.
+    Scale {
+        name: String,
+        count: u32,
+    },
     /// `ready` false: liveness.
     Check {
         ready: bool,
@@ -132,6 +137,7 @@ impl Request {
             Request::Signal { name, signal, main_pid } => {
                 add("signal", &[(*main_pid, "--main-pid")], &[name.clone(), signal.to_string()])
             }
+            Request::Scale { name, count } => add("scale", &[], &[name.clone(), count.to_string()]),
             Request::Check { ready, name } => {
                 add("check", &[(*ready, "--ready"), (!*ready, "--live")], name.as_slice())
             }
@@ -210,6 +216,16 @@ impl Request {
                         _ => Err(format!("signal: \"{number}\" is not a signal number")),
                     },
                     Err(_) => Err("signal: name one service and one signal".into()),
+                }
+            }
+            "scale" => {
+                known(&[])?;
+                match <[String; 2]>::try_from(names) {
+                    Ok([name, count]) => match count.parse::<u32>() {
+                        Ok(count) => Ok(Request::Scale { name, count }),
+                        Err(_) => Err(format!("scale: \"{count}\" is not a count")),
+                    },
+                    Err(_) => Err("scale: name one service and a count".into()),
                 }
             }
             "check" => {

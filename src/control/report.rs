@@ -82,6 +82,8 @@ pub struct View {
     pub usage: Option<crate::cgroups::Usage>,
     /// Its cgroup limits and how each is enforced.
     pub limits: Vec<LimitView>,
+    /// A copy of a replicated service: the service's name and its index.
+    pub instance: Option<(String, u32)>,
 }
 
 /// One cgroup limit of a service, as reported.
@@ -175,59 +177,119 @@ pub fn exit_text(status: Option<ExitStatus>) -> String {
 }
 
 /// The symbol and ANSI colour of a state in the table.
-fn mark(state: &str) -> (&'static str, &'static str) {
-    match state {
-        "ready" | "running" => ("●", "32"),
-        "starting" | "stopping" | "backoff" | "unhealthy" => ("◐", "33"),
-        "failed" => ("✗", "31"),
-        _ => ("○", "2"),
+/// The mark before a service's state: ● running and ready (or done), ◐ on
+/// its way (starting, running but not ready yet, stopping, backing off), ✗
+/// failed, ○ not running.
+fn mark_of(v: &View) -> &'static str {
+    match v.state {
+        "ready" | "running" if v.ready || v.kind == "main" => "●",
+        "ready" | "running" | "starting" | "stopping" | "backoff" | "unhealthy" => "◐",
+        "failed" => "✗",
+        _ => "○",
     }
+}
+
+fn colour_of(mark: &str) -> &'static str {
+    match mark {
+        "●" => "32",
+        "◐" => "33",
+        "✗" => "31",
+        _ => "2",
+    }
+}
+
+/// A replicated service's own line: how many copies are in each state,
+/// their restarts, CPU time and memory summed.
+fn group_row(group: &str, copies: &[&View], wide: bool) -> Vec<String> {
+    let mut states: Vec<(&str, usize)> = Vec::new();
+    for copy in copies {
+        match states.iter_mut().find(|(state, _)| *state == copy.state) {
+            Some((_, count)) => *count += 1,
+            None => states.push((copy.state, 1)),
+        }
+    }
+    let ready = copies.iter().filter(|c| c.ready).count();
+    let usage: Vec<crate::cgroups::Usage> = copies.iter().filter_map(|c| c.usage).collect();
+    let cpu: f64 = usage.iter().map(|u| u.cpu_seconds).sum();
+    let memory: u64 = usage.iter().filter(|u| u.processes > 0).map(|u| u.memory).sum();
+    let mut row = vec![
+        group.to_string(),
+        format!("{ready}/{} ready", copies.len()),
+        String::new(),
+        String::new(),
+        copies.iter().map(|c| c.restarts).sum::<u32>().to_string(),
+        if usage.is_empty() { "-".into() } else { cpu_text(cpu) },
+        if memory == 0 { "-".into() } else { bytes_text(memory) },
+    ];
+    if wide {
+        row.extend([String::new(), String::new()]);
+    }
+    let counts: Vec<String> = states.iter().map(|(state, count)| format!("{count} {state}")).collect();
+    row.push(format!("{} copies: {}", copies.len(), counts.join(", ")));
+    row
 }
 
 /// The table `warden status` prints; `color` adds ANSI colours (the client
 /// asks for them when its stdout is a terminal). The last column, REASON
 /// (why a service is in its state: what it waits for, its last change, its
 /// STATUS= text), is cut to keep lines within 80 columns unless `wide`, but
-/// keeps at least 24 (with long names or pids a line may then pass 80).
-/// `wide` also shows what each service uses (CPU time, memory). Services
-/// with cgroup limits get a line each under the table: the limits and how
-/// each is enforced.
+/// keeps at least 12 (with long names or pids a line may then pass 80).
+/// The copies of a replicated service come together under a line of its
+/// own (their count by state, restarts, CPU and memory summed). `wide` adds
+/// the last exit and readiness, which the mark before the state already
+/// tells (● ready, ◐ on its way); services with cgroup limits get a line
+/// each under the table: the limits and how each is enforced.
 pub fn table(views: &[View], color: bool, wide: bool) -> String {
-    let mut header = vec!["NAME", "STATE", "PID", "UPTIME", "RESTARTS", "EXIT"];
+    let mut header = vec!["NAME", "STATE", "PID", "UPTIME", "RESTARTS", "CPU", "MEM"];
     if wide {
-        header.extend(["CPU", "MEM"]);
+        header.extend(["EXIT", "READY"]);
     }
-    header.extend(["READY", "REASON"]);
+    header.push("REASON");
     let last = header.len() - 1;
-    let mut rows: Vec<Vec<String>> = views
-        .iter()
-        .map(|v| {
-            let mut row = vec![
-                v.name.clone(),
-                v.state.to_string(),
-                v.pid.map_or("-".into(), |p| p.to_string()),
-                v.uptime.map_or("-".into(), short_duration),
-                v.restarts.to_string(),
-                exit_text(v.last_exit),
-            ];
-            if wide {
-                row.push(v.usage.map_or("-".into(), |u| cpu_text(u.cpu_seconds)));
-                row.push(v.usage.filter(|u| u.processes > 0).map_or("-".into(), |u| bytes_text(u.memory)));
-            }
+    let row_of = |v: &View, name: String| {
+        let mut row = vec![
+            name,
+            v.state.to_string(),
+            v.pid.map_or("-".into(), |p| p.to_string()),
+            v.uptime.map_or("-".into(), short_duration),
+            v.restarts.to_string(),
+            v.usage.map_or("-".into(), |u| cpu_text(u.cpu_seconds)),
+            v.usage.filter(|u| u.processes > 0).map_or("-".into(), |u| bytes_text(u.memory)),
+        ];
+        if wide {
+            row.push(exit_text(v.last_exit));
             row.push(if v.ready { "yes" } else { "no" }.into());
-            row.push(match v.notice.clone().filter(|n| !n.is_empty()) {
-                Some(notice) => notice,
-                // The state column says "waiting" already.
-                None if v.state == "waiting" => {
-                    v.reason.strip_prefix("waiting ").unwrap_or(&v.reason).to_string()
-                }
-                None => v.reason.clone(),
-            });
-            row
-        })
-        .collect();
+        }
+        row.push(match v.notice.clone().filter(|n| !n.is_empty()) {
+            Some(notice) => notice,
+            // The state column says "waiting" already.
+            None if v.state == "waiting" => v.reason.strip_prefix("waiting ").unwrap_or(&v.reason).to_string(),
+            None => v.reason.clone(),
+        });
+        row
+    };
+    // Rows in order, each copy after its service's own line (None: no mark).
+    let mut rows: Vec<(Vec<String>, Option<&'static str>)> = Vec::new();
+    let mut grouped: Vec<&str> = Vec::new();
+    for v in views {
+        let Some((group, _)) = &v.instance else {
+            rows.push((row_of(v, v.name.clone()), Some(mark_of(v))));
+            continue;
+        };
+        if grouped.contains(&group.as_str()) {
+            continue;
+        }
+        grouped.push(group);
+        let mut copies: Vec<&View> =
+            views.iter().filter(|c| c.instance.as_ref().is_some_and(|(g, _)| g == group)).collect();
+        copies.sort_by_key(|c| c.instance.as_ref().map_or(0, |(_, index)| *index));
+        rows.push((group_row(group, &copies, wide), None));
+        for copy in copies {
+            rows.push((row_of(copy, format!("  {}", copy.name)), Some(mark_of(copy))));
+        }
+    }
     let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
-    for row in &rows {
+    for (row, _) in &rows {
         for (width, cell) in widths.iter_mut().zip(row) {
             *width = (*width).max(cell.chars().count());
         }
@@ -235,8 +297,8 @@ pub fn table(views: &[View], color: bool, wide: bool) -> String {
     if !wide {
         // Two spaces between columns, and the state's mark before it.
         let used: usize = widths.iter().take(last).map(|w| w + 2).sum::<usize>() + 2;
-        let room = 80usize.saturating_sub(used).max(24);
-        for row in &mut rows {
+        let room = 80usize.saturating_sub(used).max(12);
+        for (row, _) in &mut rows {
             if let Some(reason) = row.get_mut(last)
                 && reason.chars().count() > room
             {
@@ -248,18 +310,16 @@ pub fn table(views: &[View], color: bool, wide: bool) -> String {
         }
     }
     let mut out = String::new();
-    let mut line = |cells: &[String], state: Option<&str>| {
+    let mut line = |cells: &[String], mark: Option<&str>| {
         for (i, (cell, width)) in cells.iter().zip(&widths).enumerate() {
             let pad = width.saturating_sub(cell.chars().count());
             if i == 1 {
-                match state {
-                    Some(state) => {
-                        let (symbol, code) = mark(state);
-                        if color {
-                            let _ = write!(out, "\x1b[{code}m{symbol} {cell}\x1b[0m");
-                        } else {
-                            let _ = write!(out, "{symbol} {cell}");
-                        }
+                match mark.map(|m| (m, colour_of(m))) {
+                    Some((symbol, code)) if color => {
+                        let _ = write!(out, "\x1b[{code}m{symbol} {cell}\x1b[0m");
+                    }
+                    Some((symbol, _)) => {
+                        let _ = write!(out, "{symbol} {cell}");
                     }
                     None => {
                         let _ = write!(out, "  {cell}");
@@ -272,11 +332,14 @@ pub fn table(views: &[View], color: bool, wide: bool) -> String {
                 out.push_str(&" ".repeat(pad + 2));
             }
         }
+        // A cut or empty last column leaves no blanks behind.
+        let kept = out.trim_end_matches(' ').len();
+        out.truncate(kept);
         out.push('\n');
     };
     line(&header.iter().map(|h| h.to_string()).collect::<Vec<_>>(), None);
-    for (row, view) in rows.iter().zip(views) {
-        line(row, Some(view.state));
+    for (row, mark) in &rows {
+        line(row, *mark);
     }
     for v in views.iter().filter(|v| !v.limits.is_empty()) {
         let limits: Vec<String> =
@@ -342,7 +405,7 @@ pub fn json_view(v: &View) -> String {
     format!(
         "{{\"name\":{},\"kind\":\"{}\",\"state\":\"{}\",\"pid\":{},\"uptime_s\":{},\"restarts\":{},\
          \"last_exit\":{},\"stop_kills\":{},\"oom_kills\":{oom_kills},\"ready\":{},\"optional\":{},\"reason\":{},\"status\":{},\"probes\":{{{}}},\
-         \"usage\":{usage},\"limits\":{{{}}}}}",
+         \"usage\":{usage},\"limits\":{{{}}},\"group\":{},\"instance\":{}}}",
         json_string(&v.name),
         v.kind,
         v.state,
@@ -356,7 +419,9 @@ pub fn json_view(v: &View) -> String {
         json_string(&v.reason),
         v.notice.as_deref().map_or("null".into(), json_string),
         probes.join(","),
-        limits.join(",")
+        limits.join(","),
+        v.instance.as_ref().map_or("null".into(), |(group, _)| json_string(group)),
+        json_option(v.instance.as_ref().map(|(_, index)| *index)),
     )
 }
 

@@ -401,6 +401,17 @@ impl Core {
         self.units.iter().position(|u| !u.retired && u.service.name == name)
     }
 
+    /// The units `name` means: the one so named, or every copy of the
+    /// replicated service so named (retired ones excepted), in order.
+    pub fn units_answering(&self, name: &str) -> Vec<usize> {
+        match self.unit_named(name) {
+            Some(index) => vec![index],
+            None => (0..self.units.len())
+                .filter(|&i| self.units.get(i).is_some_and(|u| !u.retired && u.service.answers_to(name)))
+                .collect(),
+        }
+    }
+
     /// xorshift64*: uniform in [0, 1), for backoff jitter. Not for secrets.
     fn random(&mut self) -> f64 {
         let mut x = self.random_state;
@@ -641,10 +652,8 @@ impl Core {
 
     /// Whether a unit still running depends on `index` (so it must wait to stop).
     fn has_live_dependents(&self, index: usize) -> bool {
-        let Some(name) = self.units.get(index).map(|u| &u.service.name) else { return false };
-        self.units.iter().any(|u| {
-            !u.retired && u.machine.is_live() && u.service.depends_on.iter().any(|d| &d.name == name)
-        })
+        let Some(service) = self.units.get(index).map(|u| &u.service) else { return false };
+        self.units.iter().any(|u| !u.retired && u.machine.is_live() && u.service.depends_on_service(service))
     }
 
     /// What the gates know of every service that is not retired.
@@ -712,6 +721,7 @@ fn facts(unit: &Unit) -> gates::Facts<'_> {
     let m = &unit.machine;
     gates::Facts {
         name: &unit.service.name,
+        group: unit.service.instance.as_ref().map(|i| i.group.as_str()),
         state: m.state,
         started_once: m.started_once,
         ready_once: m.ready_once,

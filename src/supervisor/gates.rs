@@ -9,6 +9,8 @@ use crate::config::{Condition, Dependency};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Facts<'a> {
     pub name: &'a str,
+    /// A replicated service's name, for one of its copies.
+    pub group: Option<&'a str>,
     pub state: State,
     pub started_once: bool,
     pub ready_once: bool,
@@ -25,6 +27,10 @@ pub struct Facts<'a> {
 }
 
 impl Facts<'_> {
+    fn answers_to(&self, name: &str) -> bool {
+        self.name == name || self.group == Some(name)
+    }
+
     /// It will never change state again by itself.
     fn settled(&self) -> bool {
         if self.restarting {
@@ -49,31 +55,53 @@ pub enum Gate {
 
 /// The gate of `dependencies`, given the facts of every service (a
 /// dependency on a service that does not exist is a config error, and
-/// counts as met here).
+/// counts as met here). A dependency on a replicated service is on all its
+/// copies, or with `any` on one of them.
 pub fn gate(dependencies: &[Dependency], services: &[Facts]) -> Gate {
     let mut gate = Gate::Open;
     for dependency in dependencies {
-        let Some(target) = services.iter().find(|s| s.name == dependency.name && !s.disabled) else {
+        let mut targets = services.iter().filter(|s| s.answers_to(&dependency.name) && !s.disabled).peekable();
+        if targets.peek().is_none() {
             continue;
+        }
+        let met = |target: &Facts| {
+            !target.restarting
+                && match dependency.condition {
+                    Condition::Started => target.started_once,
+                    Condition::Ready => target.ready_once,
+                    Condition::Completed => target.completed,
+                }
         };
-        let met = !target.restarting
-            && match dependency.condition {
-                Condition::Started => target.started_once,
-                Condition::Ready => target.ready_once,
-                Condition::Completed => target.completed,
-            };
-        if met {
+        // The copy that decides: the first one not met (all), or one met
+        // and else the first that can still be (any).
+        let mut pending = None;
+        let mut lost = None;
+        let mut any_met = false;
+        for target in targets {
+            if met(target) {
+                any_met = true;
+            } else if target.settled() {
+                lost = lost.or(Some(target));
+            } else {
+                pending = pending.or(Some(target));
+            }
+        }
+        let blocked = if dependency.any { !any_met } else { lost.is_some() || pending.is_some() };
+        if !blocked {
             continue;
         }
-        if target.settled() {
-            return Gate::Never(format!(
-                "{} is {} and never became {}",
-                dependency.name,
-                target.state.name(),
-                condition_name(dependency.condition)
-            ));
+        let never = if dependency.any { pending.is_none() } else { lost.is_some() };
+        match (never, lost) {
+            (true, Some(target)) => {
+                return Gate::Never(format!(
+                    "{} is {} and never became {}",
+                    target.name,
+                    target.state.name(),
+                    condition_name(dependency.condition)
+                ));
+            }
+            _ => gate = Gate::Closed,
         }
-        gate = Gate::Closed;
     }
     gate
 }

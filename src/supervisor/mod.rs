@@ -275,16 +275,23 @@ impl Supervisor {
         let mut main_holds_fds = false;
         let mut settings = MainSettings::default();
         if let Some(main) = main {
-            // The main program waits for every service that is not optional.
-            let depends_on = config
-                .services
-                .iter()
-                .filter(|s| !s.optional && s.enabled && !matches!(s.kind, Kind::Periodic(_)))
-                .map(|s| crate::config::Dependency {
-                    name: s.name.clone(),
+            // The main program waits for every service that is not optional
+            // (all copies of a replicated one, however many it has then).
+            let mut depends_on: Vec<crate::config::Dependency> = Vec::new();
+            for s in &config.services {
+                if s.optional || !s.enabled || matches!(s.kind, Kind::Periodic(_)) {
+                    continue;
+                }
+                let name = s.source_name();
+                if depends_on.last().is_some_and(|d| d.name == name) {
+                    continue;
+                }
+                depends_on.push(crate::config::Dependency {
+                    name: name.to_string(),
                     condition: if s.kind == Kind::Oneshot { Condition::Completed } else { Condition::Ready },
-                })
-                .collect();
+                    any: false,
+                });
+            }
             let service = Rc::new(Service {
                 depends_on,
                 restart: main.restart,

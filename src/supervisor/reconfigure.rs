@@ -5,6 +5,8 @@
 use std::rc::Rc;
 use std::time::Instant;
 
+use crate::config::{Config, Kind, MAX_REPLICAS, Service, parse_scaled};
+
 use super::core::Placed;
 use super::spawning::{base_environment, new_slot};
 use super::{Supervisor, release_start_up_code, reload};
@@ -30,6 +32,86 @@ impl Supervisor {
             Ok(config) => config,
             Err(e) => return Err(e.to_string()),
         };
+        self.apply(config, &format!("reloaded {}", path.display()))
+    }
+
+    /// `warden scale NAME N`: N copies of a replicated service for this run.
+    /// The copies that run stay as they are; those from N on stop, and new
+    /// ones are read from the text warden was started (or last reloaded)
+    /// with, so an edit of the file not reloaded yet does not slip in.
+    pub(super) fn scale(&mut self, name: &str, count: u32) -> Result<String, String> {
+        if self.core.phase != Phase::Running {
+            return Err("not scaling: warden is shutting down".into());
+        }
+        let copies = |s: &Service| s.instance.as_ref().is_some_and(|i| i.group == name);
+        let running: Vec<Service> = self
+            .core
+            .units
+            .iter()
+            .filter(|u| !u.retired && !u.is_main)
+            .map(|u| (*u.service).clone())
+            .collect();
+        let have = running.iter().filter(|s| copies(s)).count() as u32;
+        if have == 0 {
+            return Err(match running.iter().find(|s| s.name == name) {
+                Some(s) if s.kind != Kind::Longrun => {
+                    let kind = if s.kind == Kind::Oneshot { "oneshot" } else { "periodic job" };
+                    format!("{name} is a {kind}: only a longrun service runs copies")
+                }
+                Some(_) => format!("{name} runs one copy (no replicas: in the file): add replicas: 1 to scale it"),
+                None => format!(
+                    "no replicated service named \"{name}\" (replicated: {})",
+                    list(&running.iter().filter_map(|s| s.instance.as_ref()).map(|i| i.group.clone()).fold(
+                        Vec::new(),
+                        |mut groups, g| {
+                            if !groups.contains(&g) {
+                                groups.push(g);
+                            }
+                            groups
+                        }
+                    ))
+                ),
+            });
+        }
+        if !(1..=MAX_REPLICAS).contains(&count) {
+            return Err(format!(
+                "\"{count}\" is not a count from 1 to {MAX_REPLICAS} (warden stop {name} stops every copy)"
+            ));
+        }
+        let file = self.config_path.as_deref().map(|p| p.display().to_string()).unwrap_or_default();
+        let environment = |name: &str| std::env::var(name).ok();
+        let read = parse_scaled(
+            &self.config.text,
+            &file,
+            &environment,
+            std::path::Path::new("/"),
+            &[(name.to_string(), count)],
+        );
+        release_start_up_code();
+        let read = read.map_err(|e| format!("cannot read the new copies:\n{e}"))?;
+        let mut added = read.services.into_iter().filter(|s| copies(s) && s.instance.as_ref().is_some_and(|i| i.index >= have));
+        let mut services = Vec::new();
+        let mut left = running.iter().filter(|s| copies(s)).count();
+        for service in running {
+            if copies(&service) {
+                left -= 1;
+                if service.instance.as_ref().is_some_and(|i| i.index < count) {
+                    services.push(service);
+                }
+                if left == 0 {
+                    services.extend(added.by_ref());
+                }
+            } else {
+                services.push(service);
+            }
+        }
+        let config = Config { services, ..self.config.clone() };
+        self.apply(config, &format!("scaled {name} from {have} to {count}"))
+    }
+
+    /// Applies a new config (read again, or scaled): builds what is added or
+    /// changed, then has the core place it; says what changed, `done` first.
+    fn apply(&mut self, config: Config, done: &str) -> Result<String, String> {
         let base = base_environment()?;
         if self.main_holds_fds
             && let Some(claimant) = config.services.iter().find(|s| s.inherit_fds)
@@ -145,10 +227,9 @@ impl Supervisor {
         self.config.log_timestamps = config.log_timestamps;
         crate::logger::set_timestamps(config.log_timestamps);
         self.format = config.log_format;
-        let list = |names: &[String]| if names.is_empty() { "none".to_string() } else { names.join(", ") };
+        self.config.text = config.text;
         let mut summary = format!(
-            "reloaded {}: added {}; removed {}; changed {}; {} unchanged",
-            path.display(),
+            "{done}: added {}; removed {}; changed {}; {} unchanged",
             list(&added),
             list(&removed),
             list(&changed),
@@ -180,4 +261,9 @@ impl Supervisor {
             self.note(&format!("reload failed, nothing was changed{sep}{why}"));
         }
     }
+}
+
+/// Names as a list for a summary line.
+fn list(names: &[String]) -> String {
+    if names.is_empty() { "none".to_string() } else { names.join(", ") }
 }

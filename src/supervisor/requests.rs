@@ -10,7 +10,7 @@ use std::time::Duration;
 use super::Supervisor;
 use super::command::{Answer, Command};
 use super::core::UnitId;
-use super::serve::Stage;
+use super::serve::{Followed, Stage};
 use super::serve::WAIT_LIMIT;
 use crate::control::report::View;
 use crate::control::{self, Request, http, report};
@@ -59,6 +59,7 @@ impl Supervisor {
         let answer = match request {
             Request::Status { json, color, wide, names } => match self.pick(&names) {
                 Ok(picked) => {
+                    let picked: Vec<String> = picked.iter().map(|&i| self.name_of(i)).collect();
                     let views: Vec<View> = self
                         .views()
                         .into_iter()
@@ -77,15 +78,21 @@ impl Supervisor {
             Request::Check { ready, name } => {
                 let (warden, views) = (self.warden_view(), self.views());
                 let result = match &name {
-                    Some(name) => match views.iter().find(|v| &v.name == name) {
-                        None => Err(format!("no service named \"{name}\"")),
-                        Some(v) if ready && (warden.shutting_down || !v.ready) => {
-                            Err(format!("{} is not ready: {} ({})", v.name, v.state, v.reason))
+                    // A replicated service's name checks every copy.
+                    Some(name) => match self.pick(std::slice::from_ref(name)) {
+                        Err(why) => Err(why),
+                        Ok(picked) => {
+                            let names: Vec<String> = picked.iter().map(|&i| self.name_of(i)).collect();
+                            views.iter().filter(|v| names.contains(&v.name)).try_fold(String::new(), |body, v| {
+                                if ready && (warden.shutting_down || !v.ready) {
+                                    Err(format!("{} is not ready: {} ({})", v.name, v.state, v.reason))
+                                } else if !ready && !v.live {
+                                    Err(format!("{} is not live: {} ({})", v.name, v.state, v.reason))
+                                } else {
+                                    Ok(format!("{body}{}: {}\n", v.name, v.state))
+                                }
+                            })
                         }
-                        Some(v) if !ready && !v.live => {
-                            Err(format!("{} is not live: {} ({})", v.name, v.state, v.reason))
-                        }
-                        Some(v) => Ok(format!("{}: {}\n", v.name, v.state)),
                     },
                     None if !ready => Ok(report::livez(false)),
                     None => {
@@ -103,11 +110,35 @@ impl Supervisor {
             }
             Request::Reload { names } if !names.is_empty() => return self.reload_services(token, &names),
             Request::Signal { name, signal, main_pid } => {
-                match self.signal_service(&name, signal, main_pid) {
-                    Ok(pids) => format!("{}{pids}\n", control::header(Ok(()))),
-                    Err(why) => control::header(Err(&why)),
+                let mut said = Vec::new();
+                let mut failed = None;
+                // A replicated service's name signals every copy that runs.
+                let names: Vec<String> = match self.pick(std::slice::from_ref(&name)) {
+                    Ok(picked) => picked.iter().map(|&i| self.name_of(i)).collect(),
+                    Err(why) => {
+                        failed = Some(why);
+                        Vec::new()
+                    }
+                };
+                for one in &names {
+                    match self.signal_service(one, signal, main_pid) {
+                        Ok(pids) => said.push(pids),
+                        Err(why) if names.len() > 1 => said.push(why),
+                        Err(why) => failed = Some(why),
+                    }
+                }
+                match failed {
+                    Some(why) => control::header(Err(&why)),
+                    None => format!("{}{}\n", control::header(Ok(())), said.join("\n")),
                 }
             }
+            Request::Scale { name, count } => match self.scale(&name, count) {
+                Ok(summary) => format!("{}{summary}\n", control::header(Ok(()))),
+                Err(why) => {
+                    let (first, rest) = why.split_once('\n').unwrap_or((&why, ""));
+                    format!("{}{rest}", control::header(Err(&format!("not scaled: {first}"))))
+                }
+            },
             Request::Reload { .. } => match self.reload() {
                 Ok(summary) => format!("{}{summary}\n", control::header(Ok(()))),
                 Err(why) => {
@@ -118,9 +149,22 @@ impl Supervisor {
                 }
             },
             Request::Logs { name: None, lines, follow, since } => {
-                let body = format!("{}{}", control::header(Ok(())), self.merged_logs(lines, since));
+                let body = format!("{}{}", control::header(Ok(())), self.merged_logs(None, lines, since));
                 if follow {
-                    return self.follow(token, None, body.into_bytes());
+                    return self.follow(token, Followed::All, body.into_bytes());
+                }
+                body
+            }
+            Request::Logs { name: Some(name), lines, follow, since } if self.unit_named(&name).is_none() => {
+                // A replicated service: its copies' lines, merged and labelled.
+                let copies = self.core.units_answering(&name);
+                if copies.is_empty() {
+                    return self.answer(token, control::header(Err(&self.unknown(&name))).into_bytes());
+                }
+                let body =
+                    format!("{}{}", control::header(Ok(())), self.merged_logs(Some(&name), lines, since));
+                if follow {
+                    return self.follow(token, Followed::Group(name), body.into_bytes());
                 }
                 body
             }
@@ -145,7 +189,7 @@ impl Supervisor {
                 }
                 if follow {
                     let unit = unit.unit_id(index);
-                    return self.follow(token, Some(unit), body.into_bytes());
+                    return self.follow(token, Followed::Unit(unit), body.into_bytes());
                 }
                 body
             }
@@ -203,12 +247,13 @@ impl Supervisor {
     /// `warden reload NAME...`: each named service with a `reload_signal`
     /// gets it; the others are restarted (answered when they are back).
     fn reload_services(&mut self, token: u64, names: &[String]) {
-        if let Err(why) = self.pick(names) {
-            return self.answer(token, control::header(Err(&why)).into_bytes());
-        }
+        let names: Vec<String> = match self.pick(names) {
+            Ok(picked) => picked.iter().map(|&i| self.name_of(i)).collect(),
+            Err(why) => return self.answer(token, control::header(Err(&why)).into_bytes()),
+        };
         let mut restart = Vec::new();
         let mut said = Vec::new();
-        for name in names {
+        for name in &names {
             let signal =
                 self.unit_named(name).and_then(|i| self.slots.get(i)).and_then(|s| s.service.reload_signal);
             match signal {
@@ -230,11 +275,11 @@ impl Supervisor {
     /// Every service's kept lines, merged in the order they were read
     /// (services in config order for lines of one millisecond), labelled;
     /// the last `lines` of those read within `since`.
-    fn merged_logs(&self, lines: usize, since: Option<Duration>) -> String {
+    fn merged_logs(&self, group: Option<&str>, lines: usize, since: Option<Duration>) -> String {
         let from = since_ms(since);
         let mut all: Vec<(u64, usize, String)> = Vec::new();
         for (order, (unit, slot)) in self.core.units.iter().zip(&self.slots).enumerate() {
-            if unit.retired || !slot.service.logs.captured() {
+            if unit.retired || !slot.service.logs.captured() || group.is_some_and(|g| !slot.service.answers_to(g)) {
                 continue;
             }
             for line in slot.tail.lines().into_iter().filter(|l| l.at_ms >= from) {
@@ -245,13 +290,26 @@ impl Supervisor {
         all.iter().skip(all.len().saturating_sub(lines)).map(|(_, _, text)| text.as_str()).collect()
     }
 
-    fn pick(&self, names: &[String]) -> Result<Vec<String>, String> {
+    /// The units the names asked for mean (a replicated service's name
+    /// means every copy), in the order asked, each once; empty means all.
+    fn pick(&self, names: &[String]) -> Result<Vec<usize>, String> {
+        let mut picked = Vec::new();
         for name in names {
-            if self.unit_named(name).is_none() {
+            let units = self.core.units_answering(name);
+            if units.is_empty() {
                 return Err(self.unknown(name));
             }
+            for index in units {
+                if !picked.contains(&index) {
+                    picked.push(index);
+                }
+            }
         }
-        Ok(names.to_vec())
+        Ok(picked)
+    }
+
+    fn name_of(&self, index: usize) -> String {
+        self.core.units.get(index).map(|u| u.service.name.clone()).unwrap_or_default()
     }
 
     fn unit_named(&self, name: &str) -> Option<usize> {
@@ -274,16 +332,13 @@ impl Supervisor {
         if let Some(refusal) = self.core.refuses_commands() {
             return self.answer(token, control::header(Err(&refusal.to_string())).into_bytes());
         }
-        let mut indexes = Vec::new();
-        for name in names {
-            match self.unit_named(name) {
-                Some(index) if self.core.units.get(index).is_some_and(|u| u.is_main) => {
-                    let why = "the main program is controlled with signals to warden, not by name";
-                    return self.answer(token, control::header(Err(why)).into_bytes());
-                }
-                Some(index) => indexes.push(index),
-                None => return self.answer(token, control::header(Err(&self.unknown(name))).into_bytes()),
-            }
+        let indexes = match self.pick(names) {
+            Ok(indexes) => indexes,
+            Err(why) => return self.answer(token, control::header(Err(&why)).into_bytes()),
+        };
+        if indexes.iter().any(|&index| self.core.units.get(index).is_some_and(|u| u.is_main)) {
+            let why = "the main program is controlled with signals to warden, not by name";
+            return self.answer(token, control::header(Err(why)).into_bytes());
         }
         // What the loop still has for the core goes first.
         self.drain_pending();

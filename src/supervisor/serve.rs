@@ -104,12 +104,22 @@ pub(super) enum Stage {
         /// How long the client waits (`--timeout`).
         limit: Duration,
     },
-    /// `logs -f`: output of the unit (of every unit, labelled, when None)
-    /// is appended as it comes.
+    /// `logs -f`: output of what is followed is appended as it comes.
     Following {
-        unit: Option<UnitId>,
+        whose: Followed,
         dropped: u64,
     },
+}
+
+/// Whose output a `logs -f` client follows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Followed {
+    /// One unit: its lines as they are.
+    Unit(UnitId),
+    /// Every copy of a replicated service (those a scale adds too), labelled.
+    Group(String),
+    /// Every unit, labelled.
+    All,
 }
 
 struct Conn {
@@ -402,9 +412,9 @@ impl Supervisor {
         self.answer(token, answer);
     }
 
-    pub(super) fn follow(&mut self, token: u64, unit: Option<UnitId>, first: Vec<u8>) {
+    pub(super) fn follow(&mut self, token: u64, whose: Followed, first: Vec<u8>) {
         let Some(conn) = self.server.conns.get_mut(&token) else { return };
-        conn.stage = Stage::Following { unit, dropped: 0 };
+        conn.stage = Stage::Following { whose, dropped: 0 };
         if let Some(timer) = conn.timer.take() {
             self.init.reactor.cancel_timer(timer);
         }
@@ -417,20 +427,35 @@ impl Supervisor {
     /// Whether anyone follows this unit's output (so that lines are copied).
     pub(super) fn followed(&self, unit: UnitId) -> bool {
         self.server.followers > 0
-            && self
-                .server
-                .conns
-                .values()
-                .any(|c| matches!(c.stage, Stage::Following { unit: u, .. } if u.is_none_or(|u| u == unit)))
+            && self.server.conns.values().any(|c| match &c.stage {
+                Stage::Following { whose, .. } => self.follows(whose, unit).is_some(),
+                _ => false,
+            })
+    }
+
+    /// Whether `whose` takes `unit`'s lines: Some(true) labelled.
+    fn follows(&self, whose: &Followed, unit: UnitId) -> Option<bool> {
+        match whose {
+            Followed::All => Some(true),
+            Followed::Unit(u) => (*u == unit).then_some(false),
+            Followed::Group(group) => self
+                .slots
+                .get(unit.index)
+                .and_then(|s| s.service.instance.as_ref())
+                .is_some_and(|i| &i.group == group)
+                .then_some(true),
+        }
     }
 
     /// New output lines of a unit, for its followers.
     pub(super) fn deliver(&mut self, unit: UnitId, lines: &[u8], count: u64) {
-        // For those who follow every service: each line labelled.
+        // For those who follow several services: each line labelled.
         let mut labelled = Vec::new();
-        let all_followed =
-            self.server.conns.values().any(|c| matches!(c.stage, Stage::Following { unit: None, .. }));
-        if all_followed && let Some(slot) = self.slots.get(unit.index) {
+        let labels = self.server.conns.values().any(|c| match &c.stage {
+            Stage::Following { whose, .. } => self.follows(whose, unit) == Some(true),
+            _ => false,
+        });
+        if labels && let Some(slot) = self.slots.get(unit.index) {
             crate::output::for_each_line(lines, |line| {
                 labelled.extend_from_slice(slot.service.name.as_bytes());
                 labelled.extend_from_slice(b" | ");
@@ -438,16 +463,18 @@ impl Supervisor {
                 labelled.push(b'\n');
             });
         }
+        let group = self.slots.get(unit.index).and_then(|s| s.service.instance.as_ref()).map(|i| &i.group);
         let tokens: Vec<u64> = self
             .server
             .conns
             .iter_mut()
             .filter_map(|(token, c)| {
-                let Stage::Following { unit: u, dropped } = &mut c.stage else { return None };
-                let lines = match u {
-                    None => labelled.as_slice(),
-                    Some(u) if *u == unit => lines,
-                    Some(_) => return None,
+                let Stage::Following { whose, dropped } = &mut c.stage else { return None };
+                let lines = match whose {
+                    Followed::All => labelled.as_slice(),
+                    Followed::Group(g) if Some(&*g) == group => labelled.as_slice(),
+                    Followed::Unit(u) if *u == unit => lines,
+                    _ => return None,
                 };
                 if c.output.len() + lines.len() > FOLLOW_LIMIT {
                     *dropped += count;

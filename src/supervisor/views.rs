@@ -120,6 +120,7 @@ fn view(unit: &Unit, slot: &Slot, waiting: Option<String>, usage: Option<crate::
         stop_kills: unit.machine.stop_kills,
         usage,
         limits: limit_views(&unit.service.resources, &slot.limits.enforcement),
+        instance: unit.service.instance.as_ref().map(|i| (i.group.clone(), i.index)),
     }
 }
 

@@ -27,6 +27,7 @@ fn view(name: &str, state: &'static str, ready: bool) -> View {
         stop_kills: 0,
         usage: None,
         limits: Vec::new(),
+        instance: None,
     }
 }
 
@@ -45,11 +46,14 @@ fn wide_tables_show_usage_and_every_table_the_limits() {
     ];
     let wide = table(std::slice::from_ref(&web), false, true);
     let lines: Vec<&str> = wide.lines().collect();
-    assert_eq!(lines[0], "NAME    STATE    PID  UPTIME  RESTARTS  EXIT     CPU    MEM    READY  REASON");
-    assert_eq!(lines[1], "web   ● running  42   2m05s   3         SIGKILL  12.2s  50.0M  yes    started");
+    assert_eq!(lines[0], "NAME    STATE    PID  UPTIME  RESTARTS  CPU    MEM    EXIT     READY  REASON");
+    assert_eq!(lines[1], "web   ● running  42   2m05s   3         12.2s  50.0M  SIGKILL  yes    started");
     assert_eq!(lines[2], "limits of web: memory 500M (cgroup v2), cpus 1.5 (not enforced)");
     let narrow = table(std::slice::from_ref(&web), false, false);
-    assert!(!narrow.contains("CPU") && narrow.contains("limits of web: memory 500M"), "{narrow}");
+    let lines: Vec<&str> = narrow.lines().collect();
+    assert_eq!(lines[0], "NAME    STATE    PID  UPTIME  RESTARTS  CPU    MEM    REASON");
+    assert_eq!(lines[1], "web   ● running  42   2m05s   3         12.2s  50.0M  started");
+    assert!(narrow.contains("limits of web: memory 500M"), "{narrow}");
     let json = json_view(&web);
     assert!(json.contains("\"oom_kills\":1"), "{json}");
     assert!(json.contains("\"usage\":{\"cpu_seconds\":12.250,\"memory_bytes\":52428800,\"memory_peak_bytes\":62914560,\"processes\":3}"), "{json}");
@@ -77,18 +81,20 @@ fn the_table_lines_up() {
     database.reason = "exited with code 1".into();
     let both = table(&[web.clone(), database.clone()], false, false);
     let lines: Vec<&str> = both.lines().collect();
-    assert_eq!(lines[0], "NAME        STATE    PID  UPTIME  RESTARTS  EXIT     READY  REASON");
-    assert_eq!(lines[1], "web       ● running  42   2m05s   3         SIGKILL  yes    started");
-    assert_eq!(lines[2], "database  ✗ failed   -    2m05s   3         SIGKILL  no     exited with code 1");
+    assert_eq!(lines[0], "NAME        STATE    PID  UPTIME  RESTARTS  CPU  MEM  REASON");
+    assert_eq!(lines[1], "web       ● running  42   2m05s   3         -    -    started");
+    assert_eq!(lines[2], "database  ✗ failed   -    2m05s   3         -    -    exited with code 1");
     assert!(super::table(&[view("web", "running", true)], true, false).contains("\x1b[32m● running\x1b[0m"));
+    // Running, not ready yet: on its way.
+    assert!(super::table(&[view("web", "running", false)], true, false).contains("\x1b[33m◐ running\x1b[0m"));
     // A long reason is cut to 80 columns, whole with --wide; STATUS= text wins.
     database.reason = "waiting for ".to_string() + &"db (ready), ".repeat(20);
     let narrow = table(&[database.clone()], false, false);
     let row = narrow.lines().nth(1).unwrap();
-    // 59 columns before the reason: 21 left at 80, but a reason keeps 24.
-    assert!(row.ends_with('…') && row.chars().count() == 59 + 24, "{narrow}");
+    // 52 columns before the reason: 28 left at 80.
+    assert!(row.ends_with('…') && row.chars().count() == 80, "{narrow}");
     let whole = table(&[database.clone()], false, true);
-    assert!(whole.contains(&database.reason), "{whole}");
+    assert!(whole.contains(database.reason.trim_end()), "{whole}");
     web.notice = Some("serving 12 clients".into());
     assert!(table(&[web], false, false).lines().nth(1).unwrap().ends_with("serving 12 clients"));
 }
@@ -149,4 +155,59 @@ fn durations_are_short() {
     assert_eq!(short_duration(Duration::from_secs(9)), "9s");
     assert_eq!(short_duration(Duration::from_secs(3 * 3600 + 60)), "3h01m");
     assert_eq!(short_duration(Duration::from_secs(2 * 86_400 + 3600)), "2d01h");
+}
+
+fn copy(group: &str, index: u32, state: &'static str, ready: bool) -> View {
+    let mut copy = view(&format!("{group}-{index}"), state, ready);
+    copy.instance = Some((group.to_string(), index));
+    copy.usage = Some(crate::cgroups::Usage { cpu_seconds: 1.5, memory: 10 << 20, memory_peak: None, processes: 1 });
+    copy
+}
+
+#[test]
+fn copies_come_together_under_their_service_with_counts_and_sums() {
+    // A copy added by a scale comes last among the views: the table puts it in place.
+    let views = [copy("web", 0, "running", true), view("db", "running", true), copy("web", 2, "backoff", false), copy("web", 1, "running", true)];
+    let text = table(&views, false, false);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(
+        lines,
+        [
+            "NAME       STATE      PID  UPTIME  RESTARTS  CPU    MEM    REASON",
+            "web        2/3 ready               9         4.50s  30.0M  3 copies: 2 running,…",
+            "  web-0  ● running    42   2m05s   3         1.50s  10.0M  started",
+            "  web-1  ● running    42   2m05s   3         1.50s  10.0M  started",
+            "  web-2  ◐ backoff    -    2m05s   3         1.50s  10.0M  started",
+            "db       ● running    42   2m05s   3         -      -      started",
+        ]
+        .map(String::from)
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+    );
+    let json = json_view(&views[0]);
+    assert!(json.ends_with(",\"group\":\"web\",\"instance\":0}"), "{json}");
+    assert!(json_view(&views[1]).ends_with(",\"group\":null,\"instance\":null}"));
+}
+
+#[test]
+fn fifty_services_fit_in_80_columns() {
+    let mut views = Vec::new();
+    for n in 0..40 {
+        let mut v = view(&format!("service-{n:02}"), "running", true);
+        v.pid = Some(10_000 + n);
+        v.uptime = Some(Duration::from_secs(3 * 86_400));
+        v.usage = Some(crate::cgroups::Usage { cpu_seconds: 4000.0, memory: 900 << 20, memory_peak: None, processes: 4 });
+        v.reason = "waiting for database (ready), cache (started)".into();
+        views.push(v);
+    }
+    for n in 0..10 {
+        views.push(copy("worker", n, "scheduled", false));
+    }
+    let text = table(&views, false, false);
+    assert_eq!(text.lines().count(), 1 + 50 + 1);
+    for line in text.lines() {
+        assert!(line.chars().count() <= 80, "{} columns: {line}", line.chars().count());
+    }
+    assert!(text.contains("3d00h   3         66m40s  900.0M  waiting for …"), "{text}");
 }

@@ -19,14 +19,14 @@ impl Core {
         // Bounded: every unit joins at most once.
         while let Some(&index) = restarting.get(next) {
             next += 1;
-            let Some(name) = self.units.get(index).map(|u| u.service.name.clone()) else { continue };
+            let Some(service) = self.units.get(index).map(|u| u.service.clone()) else { continue };
             for (dependent, unit) in self.units.iter_mut().enumerate() {
                 if unit.retired
                     || unit.is_main
                     || unit.reload_restart.is_some()
                     || !unit.machine.is_live()
                     || matches!(unit.service.kind, Kind::Periodic(_))
-                    || !unit.service.depends_on.iter().any(|d| d.name == name)
+                    || !unit.service.depends_on_service(&service)
                 {
                     continue;
                 }
@@ -42,11 +42,9 @@ impl Core {
         for index in 0..self.units.len() {
             let Some(unit) = self.units.get(index) else { continue };
             let Some(timeout) = unit.reload_restart else { continue };
-            let name = &unit.service.name;
+            let service = &unit.service;
             let dependents_up = self.units.iter().any(|u| {
-                u.reload_restart.is_some()
-                    && u.machine.is_live()
-                    && u.service.depends_on.iter().any(|d| &d.name == name)
+                u.reload_restart.is_some() && u.machine.is_live() && u.service.depends_on_service(service)
             });
             if dependents_up {
                 continue;

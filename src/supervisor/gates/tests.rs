@@ -12,6 +12,7 @@ fn stopping() -> State {
 fn service(name: &str, state: State) -> Facts<'_> {
     Facts {
         name,
+        group: None,
         state,
         started_once: false,
         ready_once: false,
@@ -24,7 +25,7 @@ fn service(name: &str, state: State) -> Facts<'_> {
 }
 
 fn on(name: &str, condition: Condition) -> Vec<Dependency> {
-    vec![Dependency { name: name.into(), condition }]
+    vec![Dependency { name: name.into(), condition, any: false }]
 }
 
 const CONDITIONS: [Condition; 3] = [Condition::Started, Condition::Ready, Condition::Completed];
@@ -71,8 +72,8 @@ fn a_failed_dependency_with_a_cooldown_may_come_back() {
 #[test]
 fn never_wins_over_closed_and_every_dependency_counts() {
     let dependencies = vec![
-        Dependency { name: "a".into(), condition: Condition::Started },
-        Dependency { name: "b".into(), condition: Condition::Completed },
+        Dependency { name: "a".into(), condition: Condition::Started, any: false },
+        Dependency { name: "b".into(), condition: Condition::Completed, any: false },
     ];
     let mut a = service("a", running());
     let b = service("b", State::Exited);
@@ -131,4 +132,34 @@ fn a_disabled_dependency_is_not_waited_for() {
     assert_eq!(gate(&on("cron", Condition::Ready), &[cron]), Gate::Open);
     let stopped = service("cron", State::Stopped);
     assert!(matches!(gate(&on("cron", Condition::Ready), &[stopped]), Gate::Never(_)));
+}
+
+fn copy<'a>(name: &'a str, group: &'a str, ready: bool, state: State) -> Facts<'a> {
+    Facts { group: Some(group), ready_once: ready, started_once: true, ..service(name, state) }
+}
+
+#[test]
+fn a_replicated_dependency_waits_for_every_copy_or_with_any_for_one() {
+    let all = on("web", Condition::Ready);
+    let any = vec![Dependency { name: "web".into(), condition: Condition::Ready, any: true }];
+    let one_ready = [copy("web-0", "web", true, running()), copy("web-1", "web", false, running())];
+    assert_eq!(gate(&all, &one_ready), Gate::Closed);
+    assert_eq!(gate(&any, &one_ready), Gate::Open);
+    assert_eq!(unmet(&all, &one_ready), vec!["web (ready)".to_string()]);
+    let both = [copy("web-0", "web", true, running()), copy("web-1", "web", true, running())];
+    assert_eq!(gate(&all, &both), Gate::Open);
+    // A copy a dependency can name on its own.
+    assert_eq!(gate(&on("web-1", Condition::Ready), &one_ready), Gate::Closed);
+    assert_eq!(gate(&on("web-0", Condition::Ready), &one_ready), Gate::Open);
+}
+
+#[test]
+fn a_lost_copy_closes_an_all_gate_for_good_and_an_any_gate_only_when_every_copy_is_lost() {
+    let all = on("web", Condition::Ready);
+    let any = vec![Dependency { name: "web".into(), condition: Condition::Ready, any: true }];
+    let one_lost = [copy("web-0", "web", false, State::Failed), copy("web-1", "web", false, running())];
+    assert_eq!(gate(&all, &one_lost), Gate::Never("web-0 is failed and never became ready".into()));
+    assert_eq!(gate(&any, &one_lost), Gate::Closed);
+    let all_lost = [copy("web-0", "web", false, State::Failed), copy("web-1", "web", false, State::Stopped)];
+    assert_eq!(gate(&any, &all_lost), Gate::Never("web-0 is failed and never became ready".into()));
 }
