@@ -365,7 +365,9 @@ fn parse_client(
             Long("ready") if verb == "check" => live = false,
             Short('h') | Long("help") => return Ok(Command::Help),
             Value(word) if verb == "scale" && !names.is_empty() => {
-                words.push(word.into_string().map_err(|w| UsageError(format!("scale: {w:?} is not a count")))?);
+                words.push(
+                    word.into_string().map_err(|w| UsageError(format!("scale: {w:?} is not a count")))?,
+                );
             }
             Value(word) if verb == "signal" && !names.is_empty() => {
                 words.push(

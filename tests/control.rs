@@ -32,6 +32,7 @@ in_both_modes!(
     signal_and_reload_by_name,
     a_disabled_service_waits_for_a_start_by_hand,
     logs_of_every_service_merged_in_time_order,
+    replicas_scale_and_answer_to_their_services_name,
 );
 
 /// Starts warden on `yaml` (with `$SOCK` its control socket).
@@ -801,6 +802,85 @@ fn logs_of_every_service_merged_in_time_order(mode: Mode) {
     assert!(seen.starts_with("b | b1\n"), "{seen:?}");
     let out = client(&s.socket, &["logs", "a", "b"]);
     assert_eq!(out.status.code(), Some(2));
+    s.warden.signal(libc::SIGTERM);
+    assert_eq!(s.warden.wait(10 * SECOND), 0);
+}
+
+/// `replicas: 2`: copies with their own WARDEN_INSTANCE; a dependent waits
+/// for every copy (or with `instances: any` for one); the file's name acts
+/// on every copy; `warden scale` adds and removes copies without touching
+/// the rest, and a reload goes back to the file's count.
+fn replicas_scale_and_answer_to_their_services_name(mode: Mode) {
+    let yaml = "control: $SOCK\nservices:\n  web:\n    command: \"echo copy ${WARDEN_INSTANCE} of $WARDEN_REPLICAS; exec sleep 100\"\n    \
+                replicas: 2\n    readiness: { file: \"$DIR/ready-${WARDEN_INSTANCE}\", period: 100ms }\n  \
+                proxy:\n    command: [sleep, \"101\"]\n    depends_on: { web: ready }\n  \
+                first:\n    command: [sleep, \"102\"]\n    depends_on: { web: { condition: ready, instances: any } }\n  \
+                init:\n    type: oneshot\n    command: [\"true\"]\n";
+    let mut s = start(mode, yaml);
+    s.warden.expect_all(5 * SECOND, &["web-0 | copy 0 of 2", "web-1 | copy 1 of 2"]);
+    let waiting = stdout(&client(&s.socket, &["status", "proxy"]));
+    assert!(waiting.contains("waiting") && waiting.contains("for web (ready)"), "{waiting}");
+    std::fs::write(s.dir.0.join("ready-1"), "").unwrap();
+    s.warden.expect_stderr(5 * SECOND, "first: waiting -> starting");
+    assert!(!s.warden.stderr().contains("proxy: waiting -> starting"), "{}", s.warden.stderr());
+    std::fs::write(s.dir.0.join("ready-0"), "").unwrap();
+    s.warden.expect_stderr(5 * SECOND, "proxy: waiting -> starting");
+    let table = stdout(&client(&s.socket, &["status"]));
+    let lines: Vec<&str> = table.lines().collect();
+    assert!(lines[1].starts_with("web ") && lines[1].contains("2/2 ready"), "{table}");
+    assert!(lines[2].starts_with("  web-0  ● ready") && lines[3].starts_with("  web-1  ● ready"), "{table}");
+    let json = stdout(&client(&s.socket, &["status", "web", "--json"]));
+    assert_eq!(json.matches("\"group\":\"web\"").count(), 2, "{json}");
+    assert!(client(&s.socket, &["check", "--ready", "web"]).status.success());
+    // Scale up: one copy more, with its own number; nothing else moves.
+    let out = client(&s.socket, &["scale", "web", "3"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out),
+        "scaled web from 2 to 3: added web-2; removed none; changed none; 5 unchanged\n"
+    );
+    s.warden.expect("web-2 | copy 2 of 3");
+    assert!(!client(&s.socket, &["check", "--ready", "web"]).status.success());
+    // Scale down: the highest copies stop.
+    let out = client(&s.socket, &["scale", "web", "1"]);
+    assert_eq!(
+        stdout(&out),
+        "scaled web from 3 to 1: added none; removed web-1, web-2; changed none; 4 unchanged\n"
+    );
+    s.warden.expect_stderr(5 * SECOND, "web-2: stopping -> stopped");
+    assert!(!s.warden.stderr().contains("proxy: running ->"), "{}", s.warden.stderr());
+    // The file's name: every copy; a copy's name: that one.
+    assert_eq!(stdout(&client(&s.socket, &["logs", "web"])), "web-0 | copy 0 of 2\n");
+    let signalled = stdout(&client(&s.socket, &["signal", "web", "CONT"]));
+    assert!(signalled.starts_with("web-0: sent SIGCONT to pid"), "{signalled}");
+    let out = client(&s.socket, &["stop", "web"]);
+    assert_eq!(stdout(&out), "web-0: stopped\n");
+    assert!(client(&s.socket, &["start", "web-0"]).status.success());
+    // Refusals change nothing.
+    for (args, why) in [
+        (
+            &["scale", "proxy", "2"][..],
+            "not scaled: proxy runs one copy (no replicas: in the file): add replicas: 1 to scale it",
+        ),
+        (&["scale", "init", "2"][..], "not scaled: init is a oneshot: only a longrun service runs copies"),
+        (
+            &["scale", "nosuch", "2"][..],
+            "not scaled: no replicated service named \"nosuch\" (replicated: web)",
+        ),
+        (&["scale", "web", "0"][..], "scale: \"0\" is not a count from 1 to 100"),
+        (&["scale", "web", "101"][..], "scale: \"101\" is not a count from 1 to 100"),
+    ] {
+        let out = client(&s.socket, args);
+        assert!(!out.status.success() && stderr(&out).contains(why), "{args:?}: {}", stderr(&out));
+    }
+    // A reload goes back to the file's count.
+    let out = client(&s.socket, &["reload"]);
+    assert!(
+        stdout(&out).contains("added web-1; removed none; changed none; 4 unchanged"),
+        "{}",
+        stdout(&out)
+    );
+    s.warden.expect("web-1 | copy 1 of 2");
     s.warden.signal(libc::SIGTERM);
     assert_eq!(s.warden.wait(10 * SECOND), 0);
 }

@@ -64,7 +64,8 @@ pub(super) fn validate(config: &Config, root: &Node, problems: &mut Vec<Diagnost
             }
         }
         if let Some(instance) = &service.instance
-            && let Some(other) = config.services.iter().find(|s| s.name == service.name && !std::ptr::eq(*s, service))
+            && let Some(other) =
+                config.services.iter().find(|s| s.name == service.name && !std::ptr::eq(*s, service))
         {
             let message = match &other.instance {
                 Some(theirs) => format!(

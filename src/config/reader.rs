@@ -134,7 +134,8 @@ impl Reader<'_> {
         match &node.value {
             Value::Scalar { text, .. } => {
                 let instance = self.instance;
-                expand(text, &|name: &str| instance_variable(instance, name).or_else(|| (self.env)(name))).ok()
+                expand(text, &|name: &str| instance_variable(instance, name).or_else(|| (self.env)(name)))
+                    .ok()
             }
             _ => None,
         }

@@ -298,7 +298,9 @@ fn bad_replicas_are_refused_once_with_their_place() {
     );
     assert_eq!(
         lines("services:\n  job:\n    command: [w]\n    type: oneshot\n    replicas: 2\n"),
-        ["w.yaml:5:5: services.job.replicas: only a longrun service runs copies: a oneshot or a periodic job runs once"]
+        [
+            "w.yaml:5:5: services.job.replicas: only a longrun service runs copies: a oneshot or a periodic job runs once"
+        ]
     );
     // A problem of the service is said once, not once per copy.
     assert_eq!(
@@ -307,18 +309,26 @@ fn bad_replicas_are_refused_once_with_their_place() {
     );
     assert_eq!(
         lines("services:\n  web:\n    command: [w]\n    replicas: 2\n  web-1:\n    command: [x]\n"),
-        ["w.yaml:4:5: services.web.replicas: web-1 is the name of a copy of web (replicas: 2) and of a service of its own: rename one"]
+        [
+            "w.yaml:4:5: services.web.replicas: web-1 is the name of a copy of web (replicas: 2) and of a service of its own: rename one"
+        ]
     );
     assert_eq!(
-        lines("services:\n  db:\n    command: [w]\n  web:\n    command: [x]\n    depends_on: { db: { instances: any } }\n"),
-        ["w.yaml:6:5: services.web.depends_on.db.instances: \"db\" runs one copy (no replicas:), so instances: any means nothing there"]
+        lines(
+            "services:\n  db:\n    command: [w]\n  web:\n    command: [x]\n    depends_on: { db: { instances: any } }\n"
+        ),
+        [
+            "w.yaml:6:5: services.web.depends_on.db.instances: \"db\" runs one copy (no replicas:), so instances: any means nothing there"
+        ]
     );
     assert_eq!(
         lines("services:\n  web:\n    command: [x]\n    replicas: 2\n    depends_on: [web]\n"),
         ["w.yaml:5:5: services.web.depends_on: a service cannot depend on itself"]
     );
     assert_eq!(
-        lines("services:\n  db:\n    command: [w]\n  web:\n    command: [x]\n    depends_on: { db: { instances: some } }\n"),
+        lines(
+            "services:\n  db:\n    command: [w]\n  web:\n    command: [x]\n    depends_on: { db: { instances: some } }\n"
+        ),
         ["w.yaml:6:36: services.web.depends_on.db.instances: \"some\" is not one of all, any"]
     );
 }

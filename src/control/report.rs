@@ -263,7 +263,9 @@ pub fn table(views: &[View], color: bool, wide: bool) -> String {
         row.push(match v.notice.clone().filter(|n| !n.is_empty()) {
             Some(notice) => notice,
             // The state column says "waiting" already.
-            None if v.state == "waiting" => v.reason.strip_prefix("waiting ").unwrap_or(&v.reason).to_string(),
+            None if v.state == "waiting" => {
+                v.reason.strip_prefix("waiting ").unwrap_or(&v.reason).to_string()
+            }
             None => v.reason.clone(),
         });
         row

@@ -60,7 +60,8 @@ pub enum Gate {
 pub fn gate(dependencies: &[Dependency], services: &[Facts]) -> Gate {
     let mut gate = Gate::Open;
     for dependency in dependencies {
-        let mut targets = services.iter().filter(|s| s.answers_to(&dependency.name) && !s.disabled).peekable();
+        let mut targets =
+            services.iter().filter(|s| s.answers_to(&dependency.name) && !s.disabled).peekable();
         if targets.peek().is_none() {
             continue;
         }

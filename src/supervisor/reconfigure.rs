@@ -58,7 +58,9 @@ impl Supervisor {
                     let kind = if s.kind == Kind::Oneshot { "oneshot" } else { "periodic job" };
                     format!("{name} is a {kind}: only a longrun service runs copies")
                 }
-                Some(_) => format!("{name} runs one copy (no replicas: in the file): add replicas: 1 to scale it"),
+                Some(_) => {
+                    format!("{name} runs one copy (no replicas: in the file): add replicas: 1 to scale it")
+                }
                 None => format!(
                     "no replicated service named \"{name}\" (replicated: {})",
                     list(&running.iter().filter_map(|s| s.instance.as_ref()).map(|i| i.group.clone()).fold(
@@ -89,7 +91,10 @@ impl Supervisor {
         );
         release_start_up_code();
         let read = read.map_err(|e| format!("cannot read the new copies:\n{e}"))?;
-        let mut added = read.services.into_iter().filter(|s| copies(s) && s.instance.as_ref().is_some_and(|i| i.index >= have));
+        let mut added = read
+            .services
+            .into_iter()
+            .filter(|s| copies(s) && s.instance.as_ref().is_some_and(|i| i.index >= have));
         let mut services = Vec::new();
         let mut left = running.iter().filter(|s| copies(s)).count();
         for service in running {

@@ -10,8 +10,8 @@ use std::time::Duration;
 use super::Supervisor;
 use super::command::{Answer, Command};
 use super::core::UnitId;
-use super::serve::{Followed, Stage};
 use super::serve::WAIT_LIMIT;
+use super::serve::{Followed, Stage};
 use crate::control::report::View;
 use crate::control::{self, Request, http, report};
 
@@ -83,15 +83,18 @@ impl Supervisor {
                         Err(why) => Err(why),
                         Ok(picked) => {
                             let names: Vec<String> = picked.iter().map(|&i| self.name_of(i)).collect();
-                            views.iter().filter(|v| names.contains(&v.name)).try_fold(String::new(), |body, v| {
-                                if ready && (warden.shutting_down || !v.ready) {
-                                    Err(format!("{} is not ready: {} ({})", v.name, v.state, v.reason))
-                                } else if !ready && !v.live {
-                                    Err(format!("{} is not live: {} ({})", v.name, v.state, v.reason))
-                                } else {
-                                    Ok(format!("{body}{}: {}\n", v.name, v.state))
-                                }
-                            })
+                            views.iter().filter(|v| names.contains(&v.name)).try_fold(
+                                String::new(),
+                                |body, v| {
+                                    if ready && (warden.shutting_down || !v.ready) {
+                                        Err(format!("{} is not ready: {} ({})", v.name, v.state, v.reason))
+                                    } else if !ready && !v.live {
+                                        Err(format!("{} is not live: {} ({})", v.name, v.state, v.reason))
+                                    } else {
+                                        Ok(format!("{body}{}: {}\n", v.name, v.state))
+                                    }
+                                },
+                            )
                         }
                     },
                     None if !ready => Ok(report::livez(false)),
@@ -279,7 +282,10 @@ impl Supervisor {
         let from = since_ms(since);
         let mut all: Vec<(u64, usize, String)> = Vec::new();
         for (order, (unit, slot)) in self.core.units.iter().zip(&self.slots).enumerate() {
-            if unit.retired || !slot.service.logs.captured() || group.is_some_and(|g| !slot.service.answers_to(g)) {
+            if unit.retired
+                || !slot.service.logs.captured()
+                || group.is_some_and(|g| !slot.service.answers_to(g))
+            {
                 continue;
             }
             for line in slot.tail.lines().into_iter().filter(|l| l.at_ms >= from) {

@@ -160,14 +160,20 @@ fn durations_are_short() {
 fn copy(group: &str, index: u32, state: &'static str, ready: bool) -> View {
     let mut copy = view(&format!("{group}-{index}"), state, ready);
     copy.instance = Some((group.to_string(), index));
-    copy.usage = Some(crate::cgroups::Usage { cpu_seconds: 1.5, memory: 10 << 20, memory_peak: None, processes: 1 });
+    copy.usage =
+        Some(crate::cgroups::Usage { cpu_seconds: 1.5, memory: 10 << 20, memory_peak: None, processes: 1 });
     copy
 }
 
 #[test]
 fn copies_come_together_under_their_service_with_counts_and_sums() {
     // A copy added by a scale comes last among the views: the table puts it in place.
-    let views = [copy("web", 0, "running", true), view("db", "running", true), copy("web", 2, "backoff", false), copy("web", 1, "running", true)];
+    let views = [
+        copy("web", 0, "running", true),
+        view("db", "running", true),
+        copy("web", 2, "backoff", false),
+        copy("web", 1, "running", true),
+    ];
     let text = table(&views, false, false);
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(
@@ -197,7 +203,12 @@ fn fifty_services_fit_in_80_columns() {
         let mut v = view(&format!("service-{n:02}"), "running", true);
         v.pid = Some(10_000 + n);
         v.uptime = Some(Duration::from_secs(3 * 86_400));
-        v.usage = Some(crate::cgroups::Usage { cpu_seconds: 4000.0, memory: 900 << 20, memory_peak: None, processes: 4 });
+        v.usage = Some(crate::cgroups::Usage {
+            cpu_seconds: 4000.0,
+            memory: 900 << 20,
+            memory_peak: None,
+            processes: 4,
+        });
         v.reason = "waiting for database (ready), cache (started)".into();
         views.push(v);
     }

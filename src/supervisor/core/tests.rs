@@ -12,7 +12,10 @@ const SECOND: Duration = Duration::from_secs(1);
 
 fn service(name: &str, deps: &[(&str, Condition)]) -> Service {
     Service {
-        depends_on: deps.iter().map(|(n, c)| Dependency { name: n.to_string(), condition: *c, any: false }).collect(),
+        depends_on: deps
+            .iter()
+            .map(|(n, c)| Dependency { name: n.to_string(), condition: *c, any: false })
+            .collect(),
         stop_timeout: SECOND,
         backoff: Backoff { initial: SECOND, max: SECOND, multiplier: 1.0, jitter: 0.0 },
         ..Service::new(name, vec!["x".into()])

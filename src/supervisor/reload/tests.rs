@@ -27,8 +27,11 @@ fn any_setting_counts_as_a_change() {
     after.stop_signal = libc::SIGINT;
     assert_eq!(diff(&[&before], &[after]).changed, vec![0]);
     let mut after = service("web", "x");
-    after.depends_on =
-        vec![crate::config::Dependency { name: "db".into(), condition: crate::config::Condition::Ready, any: false }];
+    after.depends_on = vec![crate::config::Dependency {
+        name: "db".into(),
+        condition: crate::config::Condition::Ready,
+        any: false,
+    }];
     assert_eq!(diff(&[&before], &[after]).changed, vec![0]);
 }
 
