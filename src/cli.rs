@@ -39,6 +39,9 @@ Usage:
                                         this run (a reload goes back to the file's)
   warden check [--live|--ready] [NAME]  exit 0 if ready (or live), 1 if not: for
                                         HEALTHCHECK and exec probes
+  warden check --http URL|PORT[/PATH] | --tcp [HOST:]PORT | --file PATH
+               [--timeout D]            one probe of its own (no warden running
+                                        needed): exit 0 or 1 with a reason
 
 Options:
   -c, --config FILE      services to run (env WARDEN_CONFIG)
@@ -84,6 +87,8 @@ pub enum Command {
     },
     /// The JSON Schema of the configuration.
     Schema,
+    /// `warden check --http|--tcp|--file`: one probe, from the command line.
+    Probe(crate::probe::Target),
     /// The dependency graph of a config, as DOT (or Mermaid).
     Graph {
         config: PathBuf,
@@ -187,6 +192,13 @@ where
         grace = Some(duration::parse(&text).map_err(|e| UsageError(format!("WARDEN_GRACE: {e}")))?);
     }
     let mut args: Vec<OsString> = args.into_iter().collect();
+    let probe_option = |a: &OsString| {
+        a.to_str()
+            .is_some_and(|a| ["--http", "--tcp", "--file"].iter().any(|o| a.split('=').next() == Some(o)))
+    };
+    if args.first().is_some_and(|a| a == "check") && args.iter().any(probe_option) {
+        return parse_probe(args.into_iter().skip(1));
+    }
     if let Some(verb) = args.first().and_then(|a| a.to_str()).filter(|v| CLIENT_VERBS.contains(v)) {
         let verb = verb.to_string();
         return parse_client(&verb, args.into_iter().skip(1), &env);
@@ -445,6 +457,40 @@ fn parse_client(
         }
     };
     Ok(Command::Client { config, request })
+}
+
+/// `warden check --http URL|PORT[/PATH] | --tcp [HOST:]PORT | --file PATH
+/// [--timeout D]`.
+fn parse_probe(args: impl Iterator<Item = OsString>) -> Result<Command, UsageError> {
+    use lexopt::prelude::*;
+    let mut target = None;
+    let mut timeout = crate::probe::DEFAULT_TIMEOUT;
+    let mut parser = lexopt::Parser::from_args(args);
+    let bad = |e: lexopt::Error| UsageError(format!("check: {e}"));
+    while let Some(arg) = parser.next().map_err(bad)? {
+        let (option, read): (&str, fn(&str) -> Result<crate::config::Check, String>) = match arg {
+            Long("http") => ("--http", crate::probe::http),
+            Long("tcp") => ("--tcp", crate::probe::tcp),
+            Long("file") => ("--file", crate::probe::file),
+            Long("timeout") => {
+                let text = string_value(&mut parser, "--timeout")?;
+                timeout = duration::parse(&text).ok().filter(|d| !d.is_zero()).ok_or_else(|| {
+                    UsageError(format!("check --timeout: \"{text}\" is not a duration like 2s"))
+                })?;
+                continue;
+            }
+            Short('h') | Long("help") => return Ok(Command::Help),
+            other => return Err(bad(other.unexpected())),
+        };
+        if target.is_some() {
+            return Err(UsageError("check: one of --http, --tcp or --file at a time".into()));
+        }
+        let text = string_value(&mut parser, option)?;
+        let check = read(&text).map_err(|why| UsageError(format!("check {option}: {why}")))?;
+        target = Some((check, text));
+    }
+    let (check, text) = target.ok_or_else(|| UsageError("check: name what to check".into()))?;
+    Ok(Command::Probe(crate::probe::Target { check, text, timeout }))
 }
 
 /// `warden graph [-c FILE] [--mermaid]`.

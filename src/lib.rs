@@ -33,6 +33,7 @@ pub mod leftovers;
 pub mod logger;
 pub mod notify;
 pub mod output;
+pub mod probe;
 pub mod reactor;
 pub mod shutdown;
 pub mod single;
@@ -74,6 +75,13 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
         cli::Command::Validate { config } => validate(&config),
         cli::Command::Graph { config, mermaid } => show_graph(&config, mermaid),
         cli::Command::Schema => print(&config::schema()),
+        cli::Command::Probe(target) => match probe::run(&target) {
+            Ok(line) => print(&format!("{line}\n")),
+            Err(why) => {
+                logger::write_line(&format!("warden: check failed: {why}"));
+                1
+            }
+        },
         cli::Command::Client { config, request } => client(config.as_deref(), request),
         cli::Command::Run(options) => {
             logger::set_level(options.log_level);

@@ -162,3 +162,55 @@ fn the_schema_accepts_the_shipped_configs_and_refuses_bad_ones() {
         assert_eq!(ok, i == 0, "case {i} {yaml:?}: {said}");
     }
 }
+
+/// `warden check --http|--tcp|--file`: a probe of its own for images
+/// without curl, exit 0 or 1 with a one-line reason, bounded by --timeout.
+#[test]
+fn check_probes_http_tcp_and_files_without_a_running_warden() {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = std::thread::spawn(move || {
+        for (n, stream) in listener.incoming().take(2).enumerate() {
+            let mut stream = stream.unwrap();
+            let mut request = [0u8; 1024];
+            let _ = stream.read(&mut request);
+            let status = if n == 0 { "200 OK" } else { "503 Service Unavailable" };
+            let _ = write!(stream, "HTTP/1.1 {status}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        }
+    });
+    let check = |args: &[&str]| Command::new(warden()).arg("check").args(args).output().unwrap();
+    let out = check(&["--http", &format!("{port}/healthz")]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        format!("GET http://127.0.0.1:{port}/healthz: success\n")
+    );
+    let out = check(&["--http", &format!("http://127.0.0.1:{port}/")]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        format!("warden: check failed: GET http://127.0.0.1:{port}/: HTTP status 503\n")
+    );
+    server.join().unwrap();
+    let out = check(&["--tcp", &port.to_string()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("refused"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // A listener that never answers: the timeout ends the wait.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let started = std::time::Instant::now();
+    let out = check(&["--http", &silent.local_addr().unwrap().port().to_string(), "--timeout", "300ms"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no answer within 300ms"));
+    assert!(started.elapsed() < std::time::Duration::from_secs(3));
+    assert!(check(&["--tcp", &silent.local_addr().unwrap().port().to_string()]).status.success());
+    assert!(check(&["--file", "/"]).status.success());
+    assert_eq!(check(&["--file", "/nonexistent/ready"]).status.code(), Some(1));
+    let out = check(&["--http", "https://127.0.0.1/"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("https is not supported"));
+}

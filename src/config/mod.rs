@@ -42,7 +42,9 @@ pub use model::*;
 use reader::*;
 pub use schema::schema;
 use values::*;
-pub use values::{DEFAULT_CONTROL, parse_control, parse_listen, parse_size, valid_name};
+pub use values::{
+    DEFAULT_CONTROL, parse_address, parse_control, parse_http, parse_listen, parse_size, valid_name,
+};
 
 /// One problem in a config, with where it is.
 #[derive(Debug, Clone, PartialEq)]

@@ -27,7 +27,7 @@ pub fn parse_listen(text: &str) -> Result<std::net::SocketAddr, String> {
 
 /// `5432`, `127.0.0.1:5432`, `[::1]:5432` or `localhost:5432`. Names are not
 /// resolved: a DNS lookup would block PID 1's loop.
-pub(super) fn parse_address(text: &str) -> Result<std::net::SocketAddr, String> {
+pub fn parse_address(text: &str) -> Result<std::net::SocketAddr, String> {
     use std::net::{Ipv4Addr, SocketAddr};
     if let Ok(port) = text.parse::<u16>() {
         return Ok(SocketAddr::from((Ipv4Addr::LOCALHOST, port)));
@@ -43,7 +43,7 @@ pub(super) fn parse_address(text: &str) -> Result<std::net::SocketAddr, String> 
 
 /// `8000` (meaning http://127.0.0.1:8000/) or `http://HOST[:PORT][/PATH]` with
 /// HOST an IP address or localhost.
-pub(super) fn parse_http(text: &str) -> Result<Check, String> {
+pub fn parse_http(text: &str) -> Result<Check, String> {
     if let Ok(port) = text.parse::<u16>() {
         let address = std::net::SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, port));
         return Ok(Check::Http { address, host: format!("127.0.0.1:{port}"), path: "/".into() });

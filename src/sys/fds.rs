@@ -81,7 +81,15 @@ fn set_nonblocking(fd: &OwnedFd) -> io::Result<()> {
 
 /// Waits up to `timeout` for `fd` to accept a write; false on timeout.
 pub fn wait_writable(fd: RawFd, timeout: std::time::Duration) -> io::Result<bool> {
-    let mut poll = libc::pollfd { fd, events: libc::POLLOUT, revents: 0 };
+    wait_for(fd, false, timeout)
+}
+
+/// Waits up to `timeout` for `fd` to be readable (or, `readable` false,
+/// writable); false on timeout. For the one-shot client commands, never
+/// for the loop.
+pub fn wait_for(fd: RawFd, readable: bool, timeout: std::time::Duration) -> io::Result<bool> {
+    let events = if readable { libc::POLLIN } else { libc::POLLOUT };
+    let mut poll = libc::pollfd { fd, events, revents: 0 };
     let ms = i32::try_from(timeout.as_millis()).unwrap_or(i32::MAX);
     // SAFETY: one valid pollfd, exclusively borrowed for the call.
     let ready = retry(|| unsafe { libc::poll(&mut poll, 1, ms) })?;
