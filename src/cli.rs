@@ -459,6 +459,9 @@ fn parse_client(
     Ok(Command::Client { config, request })
 }
 
+/// Reads one probe option's value.
+type ReadCheck = fn(&str) -> Result<crate::config::Check, String>;
+
 /// `warden check --http URL|PORT[/PATH] | --tcp [HOST:]PORT | --file PATH
 /// [--timeout D]`.
 fn parse_probe(args: impl Iterator<Item = OsString>) -> Result<Command, UsageError> {
@@ -468,7 +471,7 @@ fn parse_probe(args: impl Iterator<Item = OsString>) -> Result<Command, UsageErr
     let mut parser = lexopt::Parser::from_args(args);
     let bad = |e: lexopt::Error| UsageError(format!("check: {e}"));
     while let Some(arg) = parser.next().map_err(bad)? {
-        let (option, read): (&str, fn(&str) -> Result<crate::config::Check, String>) = match arg {
+        let (option, read): (&str, ReadCheck) = match arg {
             Long("http") => ("--http", crate::probe::http),
             Long("tcp") => ("--tcp", crate::probe::tcp),
             Long("file") => ("--file", crate::probe::file),
