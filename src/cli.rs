@@ -23,6 +23,12 @@ Usage:
   warden graph [-c FILE] [--mermaid]    the dependency graph as Graphviz DOT
                                         (or a Mermaid flowchart)
   warden schema                         a JSON Schema of the config, for editors
+  warden export kubernetes|compose [-c FILE] --image IMAGE [--name NAME]
+         [--kind pod|deployment] [--main NAME] [--share DIR] [--no-sidecars]
+         [--strict] [-- CMD...]
+                                        the services as Kubernetes manifests or a
+                                        Compose file (what has no counterpart is
+                                        a comment and a line on stderr)
   warden status [NAME...] [-w] [--json] state of each service (-w: reasons whole)
   warden start|stop|restart [--timeout D] NAME...
                                         control services, waiting for the outcome
@@ -89,6 +95,14 @@ pub enum Command {
     Schema,
     /// `warden check --http|--tcp|--file`: one probe, from the command line.
     Probe(crate::probe::Target),
+    /// `warden export kubernetes|compose`: the config for another engine.
+    Export {
+        config: PathBuf,
+        engine: Engine,
+        options: crate::export::Options,
+        /// Notes (what has no counterpart) are errors.
+        strict: bool,
+    },
     /// The dependency graph of a config, as DOT (or Mermaid).
     Graph {
         config: PathBuf,
@@ -208,6 +222,9 @@ where
             1 => Ok(Command::Schema),
             _ => Err(UsageError("schema takes no arguments: warden schema > warden.schema.json".into())),
         };
+    }
+    if args.first().is_some_and(|a| a == "export") {
+        return parse_export(args.into_iter().skip(1), &env);
     }
     if args.first().is_some_and(|a| a == "graph") {
         return parse_graph(args.into_iter().skip(1), &env);
@@ -457,6 +474,96 @@ fn parse_client(
         }
     };
     Ok(Command::Client { config, request })
+}
+
+/// The engine `warden export` writes for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    Kubernetes,
+    Compose,
+}
+
+/// `warden export kubernetes|compose [-c FILE] [--image IMAGE] [--name NAME]
+/// [--kind pod|deployment] [--main NAME] [--warden PATH] [--strict] [-- CMD...]`.
+fn parse_export(
+    args: impl Iterator<Item = OsString>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Command, UsageError> {
+    use crate::export::{Main, Options, Shape};
+    use lexopt::prelude::*;
+    let usage = "export: name the engine: warden export kubernetes|compose [-c FILE] --image IMAGE";
+    let mut config = env("WARDEN_CONFIG").filter(|c| !c.is_empty()).map(PathBuf::from);
+    let mut options = Options { warden: crate::export::DEFAULT_WARDEN.into(), ..Options::default() };
+    let mut engine = None;
+    let mut strict = false;
+    let mut parser = lexopt::Parser::from_args(args);
+    let bad = |e: lexopt::Error| UsageError(format!("export: {e}"));
+    while let Some(arg) = parser.next().map_err(bad)? {
+        match arg {
+            Value(word) if engine.is_none() => {
+                engine = Some(match word.to_str() {
+                    Some("kubernetes" | "k8s") => Engine::Kubernetes,
+                    Some("compose") => Engine::Compose,
+                    _ => {
+                        return Err(UsageError(format!(
+                            "export: unknown engine {word:?}: kubernetes or compose"
+                        )));
+                    }
+                });
+            }
+            Short('c') | Long("config") => config = Some(PathBuf::from(parser.value().map_err(bad)?)),
+            Long("image") => options.image = Some(string_value(&mut parser, "--image")?),
+            Long("name") => options.name = Some(string_value(&mut parser, "--name")?),
+            Long("warden") => options.warden = string_value(&mut parser, "--warden")?,
+            Long("main") => options.main = Main::Service(string_value(&mut parser, "--main")?),
+            Long("kind") => {
+                options.shape = match string_value(&mut parser, "--kind")?.as_str() {
+                    "pod" => Shape::Pod,
+                    "deployment" => Shape::Deployment,
+                    other => {
+                        return Err(UsageError(format!(
+                            "export --kind: \"{other}\" is not pod or deployment"
+                        )));
+                    }
+                }
+            }
+            Long("share") => {
+                let path = string_value(&mut parser, "--share")?;
+                if !path.starts_with('/') {
+                    return Err(UsageError(format!("export --share: \"{path}\" is not an absolute path")));
+                }
+                options.share.push(path);
+            }
+            Long("strict") => strict = true,
+            Long("no-sidecars") => options.no_sidecars = true,
+            Short('h') | Long("help") => return Ok(Command::Help),
+            Value(word) => {
+                return Err(UsageError(format!("export: unexpected {word:?} (a command goes after --)")));
+            }
+            other => return Err(bad(other.unexpected())),
+        }
+        if parser.raw_args().map_err(bad)?.peek().is_some_and(|a| a == "--") {
+            let mut raw = parser.raw_args().map_err(bad)?;
+            raw.next();
+            let command: Vec<String> = raw.map(|a| a.to_string_lossy().into_owned()).collect();
+            if command.is_empty() {
+                return Err(UsageError("export: -- needs the main program's command after it".into()));
+            }
+            options.main = Main::Command(command);
+        }
+    }
+    let engine = engine.ok_or_else(|| UsageError(usage.into()))?;
+    if engine == Engine::Compose && options.main != Main::None {
+        return Err(UsageError(
+            "export compose: a main program is a Kubernetes export's (use a service)".into(),
+        ));
+    }
+    if engine == Engine::Compose && (options.shape != Shape::Pod || options.no_sidecars) {
+        return Err(UsageError("export compose: --kind and --no-sidecars are for kubernetes".into()));
+    }
+    let config = config.unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG));
+    options.source = config.display().to_string();
+    Ok(Command::Export { config, engine, options, strict })
 }
 
 /// Reads one probe option's value.

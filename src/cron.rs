@@ -109,6 +109,48 @@ impl Cron {
         })
     }
 
+    /// The line again, each field `*` or a list of values and ranges
+    /// (`0,15,30,45 9-17 * * 1-5`): what another cron reads as the same
+    /// schedule (`warden export`).
+    pub fn line(&self) -> String {
+        fn field(bits: u64, low: u32, high: u32, any: bool) -> String {
+            let all = (low..=high).all(|v| bits & (1 << v) != 0);
+            if any || all {
+                return "*".into();
+            }
+            let mut parts = Vec::new();
+            let mut value = low;
+            // Bounded: every round moves past at least one value.
+            while value <= high {
+                if bits & (1 << value) == 0 {
+                    value += 1;
+                    continue;
+                }
+                let start = value;
+                while value < high && bits & (1 << (value + 1)) != 0 {
+                    value += 1;
+                }
+                parts.push(if value > start + 1 {
+                    format!("{start}-{value}")
+                } else if value == start + 1 {
+                    format!("{start},{value}")
+                } else {
+                    start.to_string()
+                });
+                value += 1;
+            }
+            parts.join(",")
+        }
+        [
+            field(self.minutes, 0, 59, false),
+            field(u64::from(self.hours), 0, 23, false),
+            field(u64::from(self.days), 1, 31, self.any_day),
+            field(u64::from(self.months), 1, 12, false),
+            field(u64::from(self.weekdays), 0, 6, self.any_weekday),
+        ]
+        .join(" ")
+    }
+
     fn day_matches(&self, day: u32, weekday: u32) -> bool {
         let by_day = self.days & (1 << day) != 0;
         let by_weekday = self.weekdays & (1 << weekday) != 0;
@@ -224,5 +266,20 @@ mod tests {
         assert!(Cron::parse("* * * * */0").unwrap_err().contains("bad step"));
         assert!(Cron::parse("5-1 * * * *").unwrap_err().contains("backwards"));
         assert!(Cron::parse("* * * smarch *").is_err());
+    }
+
+    #[test]
+    fn a_line_reads_back_as_the_same_schedule() {
+        for (line, again) in [
+            ("*/15 9-17 * * 1-5", "0,15,30,45 9-17 * * 1-5"),
+            ("0 0 * * *", "0 0 * * *"),
+            ("5 4 1,15 jan,jul *", "5 4 1,15 1,7 *"),
+            ("0 12 * * 0,7", "0 12 * * 0"),
+            ("30 2 * * sun", "30 2 * * 0"),
+        ] {
+            let cron = Cron::parse(line).unwrap();
+            assert_eq!(cron.line(), again, "{line}");
+            assert_eq!(Cron::parse(&cron.line()).unwrap(), cron, "{line}");
+        }
     }
 }

@@ -25,6 +25,7 @@ pub mod config;
 pub mod control;
 pub mod cron;
 pub mod duration;
+pub mod export;
 pub mod graph;
 pub mod health;
 pub mod inherited;
@@ -75,6 +76,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
         cli::Command::Validate { config } => validate(&config),
         cli::Command::Graph { config, mermaid } => show_graph(&config, mermaid),
         cli::Command::Schema => print(&config::schema()),
+        cli::Command::Export { config, engine, options, strict } => export(&config, engine, &options, strict),
         cli::Command::Probe(target) => match probe::run(&target) {
             Ok(line) => print(&format!("{line}\n")),
             Err(why) => {
@@ -135,6 +137,42 @@ fn validate(path: &std::path::Path) -> i32 {
 }
 
 /// `warden graph`: the dependency graph of a valid config.
+/// `warden export`: the manifests on stdout, each note on stderr; an invalid
+/// config, a refusal, or (strict) any note: exit 2 and nothing on stdout.
+fn export(path: &std::path::Path, engine: cli::Engine, options: &export::Options, strict: bool) -> i32 {
+    let config = match config::load(path, &environment, std::path::Path::new("/")) {
+        Ok(config) => config,
+        Err(e) => {
+            logger::write_line(&e.to_string());
+            return 2;
+        }
+    };
+    let exported = match engine {
+        cli::Engine::Kubernetes => export::kubernetes(&config, options),
+        cli::Engine::Compose => export::compose(&config, options),
+    };
+    match exported {
+        Ok(export) => {
+            for note in &export.notes {
+                logger::write_line(&format!("warden: export: {note}"));
+            }
+            if strict && !export.notes.is_empty() {
+                logger::write_line(&format!(
+                    "warden: export: --strict: {} thing{} without a counterpart; nothing was written",
+                    export.notes.len(),
+                    if export.notes.len() == 1 { "" } else { "s" }
+                ));
+                return 2;
+            }
+            print(&export.text)
+        }
+        Err(why) => {
+            logger::write_line(&format!("warden: {why}"));
+            2
+        }
+    }
+}
+
 fn show_graph(path: &std::path::Path, mermaid: bool) -> i32 {
     match config::load(path, &environment, std::path::Path::new("/")) {
         Ok(config) => print(&if mermaid { graph::mermaid(&config) } else { graph::dot(&config) }),
