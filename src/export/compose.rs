@@ -92,6 +92,11 @@ fn service(
         environment.put(key, Yaml::Str(value.clone()));
     }
     environment.put("WARDEN_GRACE", Yaml::str(crate::duration::format(service.stop_timeout)));
+    if !warden.is_empty() {
+        // An image made for warden's services mode names its config here:
+        // each container runs its one program, not the whole file again.
+        environment.put("WARDEN_CONFIG", Yaml::str(""));
+    }
     map.put("environment", environment.done());
     if let Some(workdir) = &service.workdir {
         map.put("working_dir", Yaml::str(workdir.display().to_string()));

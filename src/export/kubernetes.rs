@@ -118,6 +118,10 @@ pub fn kubernetes(config: &Config, options: &Options) -> Result<Export, String> 
         main.put("name", Yaml::str(unique("main", &mut names)));
         main.put("image", Yaml::str(&image));
         put_command(&mut main, &options.warden, command.clone());
+        if !options.warden.is_empty() {
+            let unset = Map::new().field("name", Yaml::str("WARDEN_CONFIG")).field("value", Yaml::str(""));
+            main.put("env", Yaml::List(vec![unset.done()]));
+        }
         if let Some(mounts) = volume_mounts(&options.share) {
             main.put("volumeMounts", mounts);
         }
@@ -319,12 +323,17 @@ fn container(
     if let Some(workdir) = &service.workdir {
         map.put("workingDir", Yaml::str(workdir.display().to_string()));
     }
-    if !service.env.is_empty() {
-        let env = service
-            .env
-            .iter()
-            .map(|(k, v)| Map::new().field("name", Yaml::str(k)).field("value", Yaml::Str(v.clone())).done())
-            .collect();
+    let mut env: Vec<Yaml> = service
+        .env
+        .iter()
+        .map(|(k, v)| Map::new().field("name", Yaml::str(k)).field("value", Yaml::Str(v.clone())).done())
+        .collect();
+    if !warden.is_empty() {
+        // An image made for warden's services mode names its config in
+        // WARDEN_CONFIG: each container runs its one program, not the file.
+        env.push(Map::new().field("name", Yaml::str("WARDEN_CONFIG")).field("value", Yaml::str("")).done());
+    }
+    if !env.is_empty() {
         map.put("env", Yaml::List(env));
     }
     let mut security = Map::new();
