@@ -53,7 +53,7 @@ pub fn kubernetes(config: &Config, options: &Options) -> Result<Export, String> 
         let is_main = matches!(&options.main, Main::Service(n) if *n == service.name);
         let waited = if is_main { None } else { waited_for(service) };
         let mut container =
-            container(service, &image, &options.warden, &options.share, &mut notes, &mut names)?;
+            container(service, &image, &options.warden, &options.share, &mut notes, &mut names);
         for dependency in service.depends_on.iter().filter(|d| d.any) {
             container.comment(&notes.note(
                 &service.name,
@@ -295,7 +295,7 @@ fn container(
     share: &[String],
     notes: &mut Notes,
     names: &mut Vec<String>,
-) -> Result<Map, String> {
+) -> Map {
     let mut map = Map::new();
     let name = unique(&label(&service.name, notes, "the container's name"), names);
     let mut comments = unsupported(service, notes, &service.name);
@@ -368,7 +368,7 @@ fn container(
             &notes.note(&service.name, "probes of a run-once container: Kubernetes has none; dropped"),
         );
     }
-    Ok(map)
+    map
 }
 
 /// The program, run under warden (`command: [/warden, --]`, the program
@@ -490,21 +490,21 @@ fn cron_job(
     names: &mut Vec<String>,
 ) -> Result<Yaml, String> {
     let Kind::Periodic(schedule) = &job.kind else { return Err(format!("{} is not periodic", job.name)) };
-    let (line, exact) = match schedule {
-        Schedule::Cron(cron) => (cron.line(), true),
-        Schedule::Every(every) => cron_line(*every),
-    };
     let mut spec = Map::new();
-    if !exact {
-        let Schedule::Every(every) = schedule else { return Err("unreachable".into()) };
-        spec.comment(&notes.note(
-            &job.name,
-            format!(
-                "schedule: every {} is \"{line}\" as a cron line (not the same)",
-                crate::duration::format(*every)
-            ),
-        ));
-    }
+    let line = match schedule {
+        Schedule::Cron(cron) => cron.line(),
+        Schedule::Every(every) => {
+            let (line, exact) = cron_line(*every);
+            if !exact {
+                let every = crate::duration::format(*every);
+                spec.comment(&notes.note(
+                    &job.name,
+                    format!("schedule: every {every} is \"{line}\" as a cron line (not the same)"),
+                ));
+            }
+            line
+        }
+    };
     spec.put("schedule", Yaml::str(&line));
     // warden's cron lines are in UTC.
     spec.put("timeZone", Yaml::str("Etc/UTC"));
@@ -518,7 +518,7 @@ fn cron_job(
             ),
         );
     }
-    let container = container(job, image, warden, &[], notes, names)?;
+    let container = container(job, image, warden, &[], notes, names);
     let pod = Map::new()
         .field("restartPolicy", Yaml::str(policy))
         .field("containers", Yaml::List(vec![container.done()]))
