@@ -180,6 +180,8 @@ pub struct Supervisor {
     paths: crate::health::paths::PathChecks,
     /// The service manager warden reports to (its own NOTIFY_SOCKET).
     outer: Option<Outer>,
+    /// The code of the start wave was given back once everything was ready.
+    start_wave_released: bool,
     /// Capture pipes of services' runs: token → capture.
     captures: HashMap<u64, Capture>,
     outputs: Outputs,
@@ -347,6 +349,7 @@ impl Supervisor {
             file_checks: HashMap::new(),
             paths: Default::default(),
             outer: Outer::from_environment(),
+            start_wave_released: false,
             captures: HashMap::new(),
             outputs: Outputs::new(),
             hooks: HashMap::new(),

@@ -685,8 +685,13 @@ impl Supervisor {
     }
 
     /// Sends the outer READY=1 once every service that must be is ready.
+    /// Once everything required is ready: READY=1 to the service manager
+    /// (if warden has one), and the code pages of the start wave given back
+    /// (the idle loop runs none of them; what runs later faults back in from
+    /// the page cache).
     pub(super) fn notify_outer_ready(&mut self) {
-        if self.core.phase != Phase::Running || self.outer.as_ref().is_none_or(|o| o.ready_sent()) {
+        let outer_waits = self.outer.as_ref().is_some_and(|o| !o.ready_sent());
+        if self.core.phase != Phase::Running || (!outer_waits && self.start_wave_released) {
             return;
         }
         let mut count = 0;
@@ -703,7 +708,11 @@ impl Supervisor {
             }
             count += 1;
         }
-        if let Some(outer) = &mut self.outer {
+        if !self.start_wave_released {
+            self.start_wave_released = true;
+            super::release_start_up_code();
+        }
+        if let Some(outer) = self.outer.as_mut().filter(|_| outer_waits) {
             outer.ready(&format!("{count} services ready"));
             self.note("told the service manager READY=1");
         }
