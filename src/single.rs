@@ -138,6 +138,12 @@ impl Init {
 
     fn run(&mut self) -> i32 {
         let mut events = Vec::new();
+        // The program runs: the code that read the command line and started
+        // it is not needed again, and what is (signals, reaping) faults back
+        // in from the page cache when it first runs.
+        if let Err(e) = crate::sys::memory::release_clean_image() {
+            debug!("unable to release code pages: {}", crate::sys::Reason(&e));
+        }
         loop {
             if let ProgramState::Exited { code } = self.program
                 && self.no_children
