@@ -106,9 +106,21 @@ fn validate(path: &std::path::Path) -> i32 {
             for line in advice {
                 logger::write_line(&format!("warning: {line}"));
             }
-            let count = config.services.len();
-            let mut out =
-                format!("{}: valid, {count} service{}\n", path.display(), if count == 1 { "" } else { "s" });
+            // Services as the file lists them; a replicated one's copies said after.
+            let first = |s: &&config::Service| s.instance.as_ref().is_none_or(|i| i.index == 0);
+            let count = config.services.iter().filter(first).count();
+            let copies: Vec<String> = config
+                .services
+                .iter()
+                .filter(first)
+                .filter_map(|s| s.instance.as_ref().map(|i| format!("{}: {} copies", i.group, i.count)))
+                .collect();
+            let copies = if copies.is_empty() { String::new() } else { format!(" ({})", copies.join(", ")) };
+            let mut out = format!(
+                "{}: valid, {count} service{}{copies}\n",
+                path.display(),
+                if count == 1 { "" } else { "s" }
+            );
             // How each cgroup limit will be enforced on this machine.
             let limited: Vec<&config::Service> =
                 config.services.iter().filter(|s| s.resources.any()).collect();

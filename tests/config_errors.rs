@@ -444,6 +444,18 @@ fn a_valid_config_validates() {
     std::fs::write(&one, "services:\n  a:\n    command: [sleep, \"1\"]\n").unwrap();
     let out = Command::new(warden()).arg("validate").arg("-c").arg(&one).output().unwrap();
     assert_eq!(String::from_utf8_lossy(&out.stdout), format!("{}: valid, 1 service\n", one.display()));
+    // A replicated service counts once, its copies said after.
+    let copies = dir.join("copies.yaml");
+    std::fs::write(
+        &copies,
+        "services:\n  a:\n    command: [sleep, \"1\"]\n    replicas: 3\n  b:\n    command: [b]\n",
+    )
+    .unwrap();
+    let out = Command::new(warden()).arg("validate").arg("-c").arg(&copies).output().unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        format!("{}: valid, 2 services (a: 3 copies)\n", copies.display())
+    );
 }
 
 #[test]
