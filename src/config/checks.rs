@@ -91,6 +91,35 @@ pub(super) fn validate(config: &Config, root: &Node, problems: &mut Vec<Diagnost
             });
         }
     }
+    // Two writers of one log file would rotate it under each other.
+    for (index, service) in config.services.iter().enumerate() {
+        let Logs::File(file) = &service.logs else { continue };
+        let earlier = config
+            .services
+            .iter()
+            .take(index)
+            .find(|s| matches!(&s.logs, Logs::File(f) if f.path == file.path));
+        if let Some(other) = earlier {
+            let source = service.source_name();
+            let message = if other.source_name() == source {
+                format!(
+                    "every copy would write {}: put ${{WARDEN_INSTANCE}} in the path",
+                    file.path.display()
+                )
+            } else {
+                format!(
+                    "{} is also {}'s log file: give each service its own",
+                    file.path.display(),
+                    other.source_name()
+                )
+            };
+            problems.push(Diagnostic {
+                at: position_of(source, Some("logs")),
+                path: format!("services.{source}.logs"),
+                message,
+            });
+        }
+    }
     let claimants: Vec<&Service> = config.services.iter().filter(|s| s.inherit_fds).collect();
     if let [first, others @ ..] = claimants.as_slice() {
         for other in others {

@@ -322,6 +322,19 @@ fn bad_replicas_are_refused_once_with_their_place() {
         ]
     );
     assert_eq!(
+        lines("services:\n  web:\n    command: [x]\n    replicas: 3\n    logs: { file: /var/log/web.log }\n"),
+        [
+            "w.yaml:5:5: services.web.logs: every copy would write /var/log/web.log: put ${WARDEN_INSTANCE} in the path"
+        ]
+    );
+    assert_eq!(
+        lines(
+            "services:\n  a:\n    command: [x]\n    logs: { file: /l }\n  b:\n    command: [y]\n    logs: { file: /l }\n"
+        ),
+        ["w.yaml:7:5: services.b.logs: /l is also a's log file: give each service its own"]
+    );
+    assert!(check("services:\n  web:\n    command: [x]\n    replicas: 2\n    logs: { file: \"/l-${WARDEN_INSTANCE}\" }\n").is_ok());
+    assert_eq!(
         lines("services:\n  web:\n    command: [x]\n    replicas: 2\n    depends_on: [web]\n"),
         ["w.yaml:5:5: services.web.depends_on: a service cannot depend on itself"]
     );
