@@ -141,8 +141,9 @@ impl Init {
         // The program runs: the code that read the command line and started
         // it is not needed again, and what is (signals, reaping) faults back
         // in from the page cache when it first runs.
-        if let Err(e) = crate::sys::memory::release_clean_image() {
-            debug!("unable to release code pages: {}", crate::sys::Reason(&e));
+        match crate::sys::memory::release_clean_image() {
+            Ok(bytes) => debug!("released {} KiB of code pages", bytes / 1024),
+            Err(e) => debug!("unable to release code pages: {}", crate::sys::Reason(&e)),
         }
         loop {
             if let ProgramState::Exited { code } = self.program

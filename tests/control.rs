@@ -851,6 +851,28 @@ fn replicas_scale_and_answer_to_their_services_name(mode: Mode) {
     assert!(!s.warden.stderr().contains("proxy: running ->"), "{}", s.warden.stderr());
     // The file's name: every copy; a copy's name: that one.
     assert_eq!(stdout(&client(&s.socket, &["logs", "web"])), "web-0 | copy 0 of 2\n");
+    // Following the file's name: every copy's new lines, labelled.
+    let mut follow = Command::new(warden())
+        .args(["logs", "-n", "0", "-f", "web"])
+        .env("WARDEN_CONTROL", &s.socket)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    hold(Duration::from_millis(200));
+    assert!(client(&s.socket, &["restart", "web-0"]).status.success());
+    let mut seen = String::new();
+    let mut out = follow.stdout.take().unwrap();
+    let mut buffer = [0u8; 256];
+    let deadline = Instant::now() + 5 * SECOND;
+    while !seen.contains("web-0 | copy 0 of 2\n") && Instant::now() < deadline {
+        match out.read(&mut buffer) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => seen.push_str(&String::from_utf8_lossy(&buffer[..n])),
+        }
+    }
+    follow.kill().unwrap();
+    follow.wait().unwrap();
+    assert_eq!(seen, "web-0 | copy 0 of 2\n");
     let signalled = stdout(&client(&s.socket, &["signal", "web", "CONT"]));
     assert!(signalled.starts_with("web-0: sent SIGCONT to pid"), "{signalled}");
     let out = client(&s.socket, &["stop", "web"]);

@@ -45,6 +45,7 @@ in_both_modes!(
     own_sigpipe_is_not_forwarded,
     ctrl_c_on_a_terminal_reaches_the_program_once,
     idle_warden_makes_no_system_calls,
+    start_up_code_is_released_once_the_program_runs,
 );
 
 fn exit_codes_pass_through(mode: Mode) {
@@ -635,4 +636,16 @@ fn tempdir() -> std::path::PathBuf {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
+}
+
+/// Once the program runs, warden gives back the code that started it (the
+/// effect on PSS: `scripts/bench init`); what runs later, reaping and the
+/// exit, faults back in, and the run ends as it would have.
+fn start_up_code_is_released_once_the_program_runs(mode: Mode) {
+    let (code, _, err) = run_to_end(mode, &["-vv", "--", "sh", "-c", "sleep 0.2; exit 3"]);
+    assert_eq!(code, 3, "{err}");
+    let released: Vec<u64> =
+        err.lines().filter_map(|l| l.split("released ").nth(1)?.split(" KiB").next()?.parse().ok()).collect();
+    assert_eq!(released.len(), 1, "{err}");
+    assert!(released[0] >= 64, "released too little: {released:?} KiB");
 }

@@ -404,23 +404,27 @@ impl Reader<'_> {
             self.instance = Some((index, count));
             let service = self.service(&format!("{name}-{index}"), node, path);
             self.instance = None;
-            // The first copy's problems are every copy's: said once.
-            if self.problems.len() > before && index == 0 {
-                return Vec::new();
-            }
-            let Some(mut service) = service else { continue };
-            if service.kind != Kind::Longrun {
-                self.problem(
-                    key.at,
-                    &replicas_path,
-                    "only a longrun service runs copies: a oneshot or a periodic job runs once",
+            if let Some(mut service) = service {
+                let variables = [("WARDEN_INSTANCE", index), ("WARDEN_REPLICAS", count)];
+                merge(
+                    &mut service.env,
+                    variables.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
                 );
-                return Vec::new();
+                service.instance = Some(Instance { group: name.to_string(), index, count });
+                if service.kind != Kind::Longrun {
+                    self.problem(
+                        key.at,
+                        &replicas_path,
+                        "only a longrun service runs copies: a oneshot or a periodic job runs once",
+                    );
+                }
+                services.push(service);
             }
-            let variables = [("WARDEN_INSTANCE", index), ("WARDEN_REPLICAS", count)];
-            merge(&mut service.env, variables.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect());
-            service.instance = Some(Instance { group: name.to_string(), index, count });
-            services.push(service);
+            // The first copy's problems are every copy's: said once. The
+            // first copy stays, so that what depends on it finds it.
+            if self.problems.len() > before && index == 0 {
+                break;
+            }
         }
         services
     }

@@ -297,14 +297,18 @@ fn bad_replicas_are_refused_once_with_their_place() {
         ["w.yaml:4:15: services.web.replicas: \"101\" is too large (max 100)"]
     );
     assert_eq!(
-        lines("services:\n  job:\n    command: [w]\n    type: oneshot\n    replicas: 2\n"),
+        lines(
+            "services:\n  job:\n    command: [w]\n    type: oneshot\n    replicas: 2\n  after:\n    command: [a]\n    depends_on: { job: completed }\n"
+        ),
         [
             "w.yaml:5:5: services.job.replicas: only a longrun service runs copies: a oneshot or a periodic job runs once"
         ]
     );
     // A problem of the service is said once, not once per copy.
     assert_eq!(
-        lines("services:\n  web:\n    command: [w]\n    replicas: 3\n    restart: sometimes\n"),
+        lines(
+            "services:\n  web:\n    command: [w]\n    replicas: 3\n    restart: sometimes\n  proxy:\n    command: [p]\n    depends_on: [web]\n"
+        ),
         ["w.yaml:5:14: services.web.restart: \"sometimes\" is not one of always, on-failure, never"]
     );
     assert_eq!(

@@ -61,18 +61,15 @@ impl Supervisor {
                 Some(_) => {
                     format!("{name} runs one copy (no replicas: in the file): add replicas: 1 to scale it")
                 }
-                None => format!(
-                    "no replicated service named \"{name}\" (replicated: {})",
-                    list(&running.iter().filter_map(|s| s.instance.as_ref()).map(|i| i.group.clone()).fold(
-                        Vec::new(),
-                        |mut groups, g| {
-                            if !groups.contains(&g) {
-                                groups.push(g);
-                            }
-                            groups
-                        }
-                    ))
-                ),
+                None => {
+                    // Copies of one service stand together: index 0 names each once.
+                    let groups: Vec<String> = running
+                        .iter()
+                        .filter_map(|s| s.instance.as_ref().filter(|i| i.index == 0))
+                        .map(|i| i.group.clone())
+                        .collect();
+                    format!("no replicated service named \"{name}\" (replicated: {})", list(&groups))
+                }
             });
         }
         if !(1..=MAX_REPLICAS).contains(&count) {

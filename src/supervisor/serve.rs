@@ -122,6 +122,18 @@ pub(super) enum Followed {
     All,
 }
 
+impl Followed {
+    /// Whether this takes the lines of `unit` (a copy of `group`, if
+    /// any): None not at all, Some(true) labelled, Some(false) as they are.
+    fn takes(&self, unit: UnitId, group: Option<&str>) -> Option<bool> {
+        match self {
+            Followed::All => Some(true),
+            Followed::Unit(u) => (*u == unit).then_some(false),
+            Followed::Group(g) => (group == Some(g.as_str())).then_some(true),
+        }
+    }
+}
+
 struct Conn {
     stream: PeerSocket,
     is_http: bool,
@@ -428,31 +440,24 @@ impl Supervisor {
     pub(super) fn followed(&self, unit: UnitId) -> bool {
         self.server.followers > 0
             && self.server.conns.values().any(|c| match &c.stage {
-                Stage::Following { whose, .. } => self.follows(whose, unit).is_some(),
+                Stage::Following { whose, .. } => whose.takes(unit, self.group_of(unit)).is_some(),
                 _ => false,
             })
     }
 
-    /// Whether `whose` takes `unit`'s lines: Some(true) labelled.
-    fn follows(&self, whose: &Followed, unit: UnitId) -> Option<bool> {
-        match whose {
-            Followed::All => Some(true),
-            Followed::Unit(u) => (*u == unit).then_some(false),
-            Followed::Group(group) => self
-                .slots
-                .get(unit.index)
-                .and_then(|s| s.service.instance.as_ref())
-                .is_some_and(|i| &i.group == group)
-                .then_some(true),
-        }
+    /// The replicated service `unit` is a copy of, if it is one.
+    fn group_of(&self, unit: UnitId) -> Option<&str> {
+        self.slots.get(unit.index).and_then(|s| s.service.instance.as_ref()).map(|i| i.group.as_str())
     }
 
     /// New output lines of a unit, for its followers.
     pub(super) fn deliver(&mut self, unit: UnitId, lines: &[u8], count: u64) {
         // For those who follow several services: each line labelled.
         let mut labelled = Vec::new();
+        let group = self.group_of(unit).map(str::to_string);
+        let group = group.as_deref();
         let labels = self.server.conns.values().any(|c| match &c.stage {
-            Stage::Following { whose, .. } => self.follows(whose, unit) == Some(true),
+            Stage::Following { whose, .. } => whose.takes(unit, group) == Some(true),
             _ => false,
         });
         if labels && let Some(slot) = self.slots.get(unit.index) {
@@ -463,19 +468,13 @@ impl Supervisor {
                 labelled.push(b'\n');
             });
         }
-        let group = self.slots.get(unit.index).and_then(|s| s.service.instance.as_ref()).map(|i| &i.group);
         let tokens: Vec<u64> = self
             .server
             .conns
             .iter_mut()
             .filter_map(|(token, c)| {
                 let Stage::Following { whose, dropped } = &mut c.stage else { return None };
-                let lines = match whose {
-                    Followed::All => labelled.as_slice(),
-                    Followed::Group(g) if Some(&*g) == group => labelled.as_slice(),
-                    Followed::Unit(u) if *u == unit => lines,
-                    _ => return None,
-                };
+                let lines = if whose.takes(unit, group)? { labelled.as_slice() } else { lines };
                 if c.output.len() + lines.len() > FOLLOW_LIMIT {
                     *dropped += count;
                     return None;

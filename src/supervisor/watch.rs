@@ -684,7 +684,6 @@ impl Supervisor {
             .is_some_and(|u| u.id == unit.serial && u.watch.active && u.watch.round == round)
     }
 
-    /// Sends the outer READY=1 once every service that must be is ready.
     /// Once everything required is ready: READY=1 to the service manager
     /// (if warden has one), and the code pages of the start wave given back
     /// (the idle loop runs none of them; what runs later faults back in from
