@@ -99,6 +99,32 @@ fn read_response(stream: &mut TcpStream) -> (u16, String) {
     (status, body)
 }
 
+/// What `warden logs ... -f` (`follow`) prints while `then` runs, until
+/// `until` is in it (at most 5 s).
+fn follow_while(socket: &str, follow: &[&str], then: &[&str], until: &str) -> String {
+    let mut child = Command::new(warden())
+        .args(follow)
+        .env("WARDEN_CONTROL", socket)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    hold(Duration::from_millis(200));
+    assert!(client(socket, then).status.success(), "{then:?}");
+    let mut seen = String::new();
+    let mut out = child.stdout.take().unwrap();
+    let mut buffer = [0u8; 256];
+    let deadline = Instant::now() + 5 * SECOND;
+    while !seen.contains(until) && Instant::now() < deadline {
+        match out.read(&mut buffer) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => seen.push_str(&String::from_utf8_lossy(&buffer[..n])),
+        }
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    seen
+}
+
 fn pid_in_status(socket: &str, name: &str) -> Option<i32> {
     let out = stdout(&client(socket, &["status", name, "--json"]));
     let start = out.find("\"pid\":")? + 6;
@@ -778,27 +804,8 @@ fn logs_of_every_service_merged_in_time_order(mode: Mode) {
     assert_eq!(stdout(&client(&s.socket, &["logs", "-n", "2"])), "a | a2\nb | b2\n");
     assert_eq!(stdout(&client(&s.socket, &["logs", "--since", "1h"])), all);
     assert_eq!(stdout(&client(&s.socket, &["logs", "a", "--since", "1h"])), "a1\na2\n");
-    let mut follow = Command::new(warden())
-        .args(["logs", "-n", "0", "-f"])
-        .env("WARDEN_CONTROL", &s.socket)
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
     // Follows from now: a restart of b says b1 again, labelled.
-    hold(Duration::from_millis(200));
-    assert!(client(&s.socket, &["restart", "b"]).status.success());
-    let mut seen = String::new();
-    let mut out = follow.stdout.take().unwrap();
-    let mut buffer = [0u8; 256];
-    let deadline = std::time::Instant::now() + 5 * SECOND;
-    while !seen.contains("b | b1\n") && std::time::Instant::now() < deadline {
-        match out.read(&mut buffer) {
-            Ok(0) | Err(_) => break,
-            Ok(n) => seen.push_str(&String::from_utf8_lossy(&buffer[..n])),
-        }
-    }
-    follow.kill().unwrap();
-    follow.wait().unwrap();
+    let seen = follow_while(&s.socket, &["logs", "-n", "0", "-f"], &["restart", "b"], "b | b1\n");
     assert!(seen.starts_with("b | b1\n"), "{seen:?}");
     let out = client(&s.socket, &["logs", "a", "b"]);
     assert_eq!(out.status.code(), Some(2));
@@ -852,26 +859,12 @@ fn replicas_scale_and_answer_to_their_services_name(mode: Mode) {
     // The file's name: every copy; a copy's name: that one.
     assert_eq!(stdout(&client(&s.socket, &["logs", "web"])), "web-0 | copy 0 of 2\n");
     // Following the file's name: every copy's new lines, labelled.
-    let mut follow = Command::new(warden())
-        .args(["logs", "-n", "0", "-f", "web"])
-        .env("WARDEN_CONTROL", &s.socket)
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    hold(Duration::from_millis(200));
-    assert!(client(&s.socket, &["restart", "web-0"]).status.success());
-    let mut seen = String::new();
-    let mut out = follow.stdout.take().unwrap();
-    let mut buffer = [0u8; 256];
-    let deadline = Instant::now() + 5 * SECOND;
-    while !seen.contains("web-0 | copy 0 of 2\n") && Instant::now() < deadline {
-        match out.read(&mut buffer) {
-            Ok(0) | Err(_) => break,
-            Ok(n) => seen.push_str(&String::from_utf8_lossy(&buffer[..n])),
-        }
-    }
-    follow.kill().unwrap();
-    follow.wait().unwrap();
+    let seen = follow_while(
+        &s.socket,
+        &["logs", "-n", "0", "-f", "web"],
+        &["restart", "web-0"],
+        "web-0 | copy 0 of 2\n",
+    );
     assert_eq!(seen, "web-0 | copy 0 of 2\n");
     let signalled = stdout(&client(&s.socket, &["signal", "web", "CONT"]));
     assert!(signalled.starts_with("web-0: sent SIGCONT to pid"), "{signalled}");
