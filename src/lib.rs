@@ -148,17 +148,18 @@ fn validate(path: &std::path::Path) -> i32 {
     }
 }
 
-/// `warden graph`: the dependency graph of a valid config.
+/// The config a command that only reads it works on; None when it has
+/// errors, which are printed (the command then exits 2).
+fn config_of(path: &std::path::Path) -> Option<config::Config> {
+    config::load(path, &environment, std::path::Path::new("/"))
+        .map_err(|e| logger::write_line(&e.to_string()))
+        .ok()
+}
+
 /// `warden export`: the manifests on stdout, each note on stderr; an invalid
 /// config, a refusal, or (strict) any note: exit 2 and nothing on stdout.
 fn export(path: &std::path::Path, engine: cli::Engine, options: &export::Options, strict: bool) -> i32 {
-    let config = match config::load(path, &environment, std::path::Path::new("/")) {
-        Ok(config) => config,
-        Err(e) => {
-            logger::write_line(&e.to_string());
-            return 2;
-        }
-    };
+    let Some(config) = config_of(path) else { return 2 };
     let exported = match engine {
         cli::Engine::Kubernetes => export::kubernetes(&config, options),
         cli::Engine::Compose => export::compose(&config, options),
@@ -185,13 +186,11 @@ fn export(path: &std::path::Path, engine: cli::Engine, options: &export::Options
     }
 }
 
+/// `warden graph`: the dependency graph of a valid config.
 fn show_graph(path: &std::path::Path, mermaid: bool) -> i32 {
-    match config::load(path, &environment, std::path::Path::new("/")) {
-        Ok(config) => print(&if mermaid { graph::mermaid(&config) } else { graph::dot(&config) }),
-        Err(e) => {
-            logger::write_line(&e.to_string());
-            2
-        }
+    match config_of(path) {
+        Some(config) => print(&if mermaid { graph::mermaid(&config) } else { graph::dot(&config) }),
+        None => 2,
     }
 }
 
