@@ -16,6 +16,18 @@ pub fn string(out: &mut Vec<u8>, bytes: &[u8]) {
     out.push(b'"');
 }
 
+/// As `string`, for `source[range]`: its plain part is copied in blocks
+/// that may read past the range into the rest of `source` (`super::copy`),
+/// for a flood's lines, which lie one after the other in a read.
+pub fn string_within(out: &mut Vec<u8>, source: &[u8], range: std::ops::Range<usize>) {
+    let bytes = source.get(range.clone()).unwrap_or_default();
+    out.push(b'"');
+    let clean = plain_prefix(bytes);
+    super::copy::append(out, source, range.start..range.start + clean);
+    escape(out, bytes.get(clean..).unwrap_or_default());
+    out.push(b'"');
+}
+
 /// How many bytes from the start need no escape: printable ASCII other
 /// than a quote or a backslash. Blocks of 16 are tested without an early
 /// exit inside, which the compiler turns into vector instructions.

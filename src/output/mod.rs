@@ -10,6 +10,7 @@
 //! stops reading the pipes (the children then block: backpressure); the tail
 //! keeps `TAIL_LINES` lines of at most `TAIL_LINE` bytes.
 
+pub mod copy;
 pub mod crash;
 pub mod json;
 pub mod rotate;
@@ -177,9 +178,20 @@ pub fn last_lines_start(run: &[u8], count: usize) -> usize {
 /// The last lines of a service's output, kept as bytes in one buffer (no
 /// allocation per line): each line is a stream tag, its text (at most
 /// `TAIL_LINE` bytes) and a newline; the oldest are dropped in bulk.
+///
+/// A flood hands over a run of hundreds of lines per read, of which only the
+/// last `TAIL_LINES` can be kept: those are copied as they came, in one
+/// piece (`latest`), and turned into tail lines only when something else
+/// comes or the tail is read. A read then costs one copy, not one per line.
 #[derive(Debug, Default)]
 pub struct Tail {
     bytes: Vec<u8>,
+    /// The last lines of the latest run, as read (each ending in a newline,
+    /// any length up to `MAX_LINE`, at most `TAIL_BYTES` in all), after
+    /// everything in `bytes`.
+    latest: Vec<u8>,
+    /// Their stream and time.
+    latest_head: [u8; LINE_HEAD],
 }
 
 /// Bytes the tail keeps at least (more until the next trim).
@@ -197,25 +209,80 @@ pub struct TailLine {
 /// Digits of a line's time in the tail (milliseconds since the epoch).
 const TIME_DIGITS: usize = 13;
 
+/// A tail line's stream tag and time.
+const LINE_HEAD: usize = 1 + TIME_DIGITS;
+
+/// The stream tag and fixed-width time digits a tail line starts with (no
+/// newline can hide in them), made once per batch of lines.
+fn line_head(stream: Stream, at_ms: u64) -> [u8; LINE_HEAD] {
+    let mut head = [b'0'; LINE_HEAD];
+    let (tag, digits) = head.split_at_mut(1);
+    if let Some(tag) = tag.first_mut() {
+        *tag = match stream {
+            Stream::Stdout => b'o',
+            Stream::Stderr => b'e',
+        };
+    }
+    let mut left = at_ms;
+    for digit in digits.iter_mut().rev() {
+        *digit = b'0' + (left % 10) as u8;
+        left /= 10;
+    }
+    head
+}
+
 impl Tail {
     /// Keeps a record read at `at_ms` (milliseconds since the epoch).
     pub fn push(&mut self, stream: Stream, piece: Piece, at_ms: u64) {
-        let cut = piece.text.get(..TAIL_LINE).unwrap_or(piece.text);
-        self.bytes.push(match stream {
-            Stream::Stdout => b'o',
-            Stream::Stderr => b'e',
-        });
-        // Fixed-width digits: no newline can hide in them.
-        let mut digits = [b'0'; TIME_DIGITS];
-        let mut left = at_ms;
-        for digit in digits.iter_mut().rev() {
-            *digit = b'0' + (left % 10) as u8;
-            left /= 10;
+        self.settle();
+        self.push_line(&line_head(stream, at_ms), piece.text);
+        self.trim();
+    }
+
+    /// The last `TAIL_LINES` lines of a run of whole lines (the earlier
+    /// ones would be dropped anyway). A run of more replaces what the tail
+    /// held.
+    pub fn push_run(&mut self, stream: Stream, run: &[u8], at_ms: u64) {
+        let from = last_lines_start(run, TAIL_LINES);
+        let last = run.get(from..).unwrap_or_default();
+        let head = line_head(stream, at_ms);
+        if from > 0 {
+            self.bytes.clear();
+            self.latest.clear();
+            if last.len() <= TAIL_BYTES {
+                self.latest.extend_from_slice(last);
+                self.latest_head = head;
+                return;
+            }
+        } else {
+            self.settle();
         }
-        self.bytes.extend_from_slice(&digits);
+        for_each_line(last, |line| self.push_line(&head, line));
+        self.trim();
+    }
+
+    /// Turns the latest run's lines into tail lines.
+    fn settle(&mut self) {
+        if self.latest.is_empty() {
+            return;
+        }
+        let latest = std::mem::take(&mut self.latest);
+        let head = self.latest_head;
+        for_each_line(&latest, |line| self.push_line(&head, line));
+        self.latest = latest;
+        self.latest.clear();
+    }
+
+    fn push_line(&mut self, head: &[u8; LINE_HEAD], text: &[u8]) {
+        let cut = text.get(..TAIL_LINE).unwrap_or(text);
+        self.bytes.extend_from_slice(head);
         // A newline inside the text cannot happen (lines are cut at newlines).
         self.bytes.extend_from_slice(cut);
         self.bytes.push(b'\n');
+    }
+
+    /// Drops the oldest lines in bulk once twice the minimum is held.
+    fn trim(&mut self) {
         if self.bytes.len() > 2 * TAIL_BYTES {
             let excess = self.bytes.len() - TAIL_BYTES;
             // Keep whole lines: drop up to the end of the line the cut falls in.
@@ -225,29 +292,26 @@ impl Tail {
         }
     }
 
-    /// The last `TAIL_LINES` lines of a run of whole lines (the earlier
-    /// ones would be dropped anyway).
-    pub fn push_run(&mut self, stream: Stream, run: &[u8], at_ms: u64) {
-        let from = last_lines_start(run, TAIL_LINES);
-        for_each_line(run.get(from..).unwrap_or_default(), |line| {
-            self.push(stream, Piece { text: line, continued: false }, at_ms)
-        });
-    }
-
     /// The last `TAIL_LINES` lines, oldest first.
     pub fn lines(&self) -> Vec<TailLine> {
-        let all: Vec<&[u8]> = self.bytes.split(|&b| b == b'\n').filter(|l| !l.is_empty()).collect();
+        let parse = |line: &[u8]| {
+            let (tag, rest) = line.split_first()?;
+            let stream = if *tag == b'e' { Stream::Stderr } else { Stream::Stdout };
+            let (time, text) = rest.split_at_checked(TIME_DIGITS)?;
+            let at_ms = std::str::from_utf8(time).ok()?.parse().ok()?;
+            let text = text.get(..TAIL_LINE).unwrap_or(text);
+            Some(TailLine { stream, at_ms, text: String::from_utf8_lossy(text).into_owned() })
+        };
+        let mut all: Vec<TailLine> =
+            self.bytes.split(|&b| b == b'\n').filter(|l| !l.is_empty()).filter_map(parse).collect();
+        if let Some(latest) = parse(&self.latest_head) {
+            for_each_line(&self.latest, |text| {
+                let text = text.get(..TAIL_LINE).unwrap_or(text);
+                all.push(TailLine { text: String::from_utf8_lossy(text).into_owned(), ..latest.clone() });
+            });
+        }
         let skip = all.len().saturating_sub(TAIL_LINES);
-        all.into_iter()
-            .skip(skip)
-            .filter_map(|line| {
-                let (tag, rest) = line.split_first()?;
-                let stream = if *tag == b'e' { Stream::Stderr } else { Stream::Stdout };
-                let (time, text) = rest.split_at_checked(TIME_DIGITS)?;
-                let at_ms = std::str::from_utf8(time).ok()?.parse().ok()?;
-                Some(TailLine { stream, at_ms, text: String::from_utf8_lossy(text).into_owned() })
-            })
-            .collect()
+        all.split_off(skip)
     }
 }
 

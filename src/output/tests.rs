@@ -74,6 +74,39 @@ fn the_tail_is_bounded() {
     assert_eq!(kept[TAIL_LINES - 1].text.len(), TAIL_LINE);
 }
 
+/// A run keeps in the tail exactly what pushing its lines one by one would:
+/// a short run adds to what was kept, a long one replaces it, wherever it
+/// comes and however long its lines are (beyond `TAIL_LINE` they are cut).
+#[test]
+fn a_run_keeps_what_its_lines_pushed_one_by_one_would() {
+    let run_of = |from: usize, count: usize, width: usize| -> Vec<u8> {
+        (from..from + count).flat_map(|i| format!("line {i:<width$}\n").into_bytes()).collect()
+    };
+    let short = [
+        (Stream::Stdout, run_of(0, 30, 1)),
+        (Stream::Stderr, run_of(30, 10, 1)),
+        (Stream::Stdout, run_of(40, 3, 1)),
+    ];
+    for (count, width) in [(0, 1), (75, 1), (TAIL_LINES, 1), (60, TAIL_LINE + 100)] {
+        for at in 0..=short.len() {
+            let mut all = short.to_vec();
+            all.insert(at, (Stream::Stderr, run_of(100, count, width)));
+            let mut by_run = Tail::default();
+            let mut by_line = Tail::default();
+            for (ms, (stream, run)) in all.iter().enumerate() {
+                by_run.push_run(*stream, run, ms as u64);
+                for_each_line(run, |line| {
+                    by_line.push(*stream, Piece { text: line, continued: false }, ms as u64)
+                });
+            }
+            let kept = by_run.lines();
+            assert_eq!(kept, by_line.lines(), "{count} lines of {width} at {at}");
+            assert_eq!(kept.len(), (43 + count).min(TAIL_LINES));
+            assert!(kept.iter().all(|l| l.text.len() <= TAIL_LINE));
+        }
+    }
+}
+
 /// Runs carry whole lines as they came; everything else comes as pieces,
 /// and the two together are exactly what `push` makes, however the data is
 /// cut into reads.

@@ -20,7 +20,9 @@ use crate::config::{LogFormat, Logs};
 use crate::logger::warning;
 use crate::output::rotate::RotatingFile;
 use crate::output::sink::{self, Flushed, Sink};
-use crate::output::{Chunk, Lines, Piece, Stream, crash, for_each_line, json_head, json_record, text_record};
+use crate::output::{
+    Chunk, Lines, Piece, Stream, copy, crash, for_each_line, json, json_head, json_record, text_record,
+};
 use crate::reactor::{Interest, deadline_after};
 use crate::sys::Reason;
 use crate::sys::reap::ExitStatus;
@@ -278,7 +280,10 @@ impl Supervisor {
         }
         // `name | `, for lines labelled without a timestamp.
         let plain_labels = !file_mode && format == LogFormat::Text && stamp.is_none();
-        let label = if plain_labels { format!("{name} | ").into_bytes() } else { Vec::new() };
+        let label = if plain_labels { format!("{name} | ") } else { String::new() };
+        // Padded: copied once per line, in blocks (`output::copy`).
+        let (label_len, label) = (label.len(), copy::padded(label.as_bytes()));
+        let (head_len, head) = (head.len(), copy::padded(&head));
         let batch = &mut self.outputs.batch;
         batch.clear();
         let mut records = 0u64;
@@ -295,7 +300,7 @@ impl Supervisor {
                 batch.extend_from_slice(piece.text);
                 batch.push(b'\n');
             } else if format == LogFormat::Json {
-                json_record(batch, &head, piece);
+                json_record(batch, head.get(..head_len).unwrap_or_default(), piece);
             } else {
                 text_record(batch, name, piece, stamp);
             }
@@ -322,8 +327,18 @@ impl Supervisor {
                     None if plain_labels => {
                         let mut start = 0;
                         for newline in memchr::memchr_iter(b'\n', run) {
-                            batch.extend_from_slice(&label);
-                            batch.extend_from_slice(run.get(start..=newline).unwrap_or_default());
+                            copy::append(batch, &label, 0..label_len);
+                            copy::append(batch, run, start..newline + 1);
+                            start = newline + 1;
+                            records += 1;
+                        }
+                    }
+                    None if format == LogFormat::Json => {
+                        let mut start = 0;
+                        for newline in memchr::memchr_iter(b'\n', run) {
+                            copy::append(batch, &head, 0..head_len);
+                            json::string_within(batch, run, start..newline);
+                            batch.extend_from_slice(b"}\n");
                             start = newline + 1;
                             records += 1;
                         }

@@ -78,3 +78,28 @@ fn the_plain_text_scan_hands_over_anywhere() {
         }
     }
 }
+
+#[test]
+fn a_string_within_a_buffer_is_the_string_alone() {
+    let lines: [&[u8]; 6] = [
+        b"",
+        b"plain text of a line that is longer than a block or two",
+        b"quote \" here",
+        b"\xff\xfe bytes",
+        b"tab\tand \x01",
+        b"short",
+    ];
+    let mut source = Vec::new();
+    let mut ranges = Vec::new();
+    for line in lines {
+        ranges.push(source.len()..source.len() + line.len());
+        source.extend_from_slice(line);
+        source.push(b'\n');
+    }
+    for (line, range) in lines.iter().zip(ranges) {
+        let (mut alone, mut within) = (b"{".to_vec(), b"{".to_vec());
+        string(&mut alone, line);
+        string_within(&mut within, &source, range);
+        assert_eq!(within, alone, "{:?}", String::from_utf8_lossy(line));
+    }
+}
