@@ -170,25 +170,9 @@ pub fn for_each_line(run: &[u8], mut each: impl FnMut(&[u8])) {
 
 /// Where the last `count` lines of `run` begin.
 pub fn last_lines_start(run: &[u8], count: usize) -> usize {
-    // The run ends in a newline: skip it, then find `count` more. Newlines
-    // are counted a block at a time from the end (a loop without early exit,
-    // which the compiler vectorises) up to the block holding the one wanted:
-    // one search per line costs more than the counting for short lines.
-    const BLOCK: usize = 64;
+    // The run ends in a newline: skip it, then find `count` more.
     let body = run.get(..run.len().saturating_sub(1)).unwrap_or_default();
-    let mut seen = 0;
-    let mut end = body.len();
-    while end > 0 && count > 0 {
-        let start = end.saturating_sub(BLOCK);
-        let block = body.get(start..end).unwrap_or_default();
-        let here = block.iter().filter(|&&b| b == b'\n').count();
-        if seen + here >= count {
-            return memchr::memrchr_iter(b'\n', block).nth(count - seen - 1).map_or(0, |i| start + i + 1);
-        }
-        seen += here;
-        end = start;
-    }
-    0
+    memchr::memrchr_iter(b'\n', body).nth(count.saturating_sub(1)).map_or(0, |i| i + 1)
 }
 
 /// The last lines of a service's output, kept as bytes in one buffer (no

@@ -154,15 +154,4 @@ fn runs_and_pieces_make_the_same_lines_as_push() {
     }
     assert_eq!(last_lines_start(b"a\nb\nc\n", 2), 2);
     assert_eq!(last_lines_start(b"a\nb\nc\n", 5), 0);
-    // Against the plain search, across the blocks the count goes by.
-    let mut run = Vec::new();
-    for i in 0..400 {
-        run.extend(std::iter::repeat_n(b'x', i % 150));
-        run.push(b'\n');
-    }
-    for count in [1, 2, 3, 49, 50, 51, 399, 400, 401] {
-        let body = &run[..run.len() - 1];
-        let plain = memchr::memrchr_iter(b'\n', body).nth(count - 1).map_or(0, |i| i + 1);
-        assert_eq!(last_lines_start(&run, count), plain, "last {count} lines");
-    }
 }
