@@ -1,7 +1,8 @@
 //! Service output, run as real PID 1 of a fresh PID namespace and as a
 //! subreaper: prefixed lines whole and in order, long and partial lines, JSON
 //! records, rotation, backpressure and bounded memory under a flood, crash
-//! reports and the on_crash hook, a full disk and a closed stdout.
+//! reports and the on_crash hook (with a flood's last lines), a full disk and a
+//! closed stdout.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 #![allow(unsafe_code, clippy::undocumented_unsafe_blocks)]
 
@@ -28,6 +29,7 @@ in_both_modes!(
     output_of_a_service_removed_by_reload_is_kept,
     timestamps_on_prefixed_and_file_lines,
     a_hanging_hook_is_killed_at_its_timeout,
+    a_floods_last_lines_are_its_tail,
 );
 
 fn rss_kib(pid: i32) -> u64 {
@@ -339,4 +341,31 @@ fn a_hanging_hook_is_killed_at_its_timeout(mode: Mode) {
     warden.expect_stderr(5 * SECOND, "c: on_crash hook killed by SIGKILL");
     // Supervision went on meanwhile: the other service was never touched.
     assert!(!warden.stderr().contains("stays: running ->"), "{}", warden.stderr());
+}
+
+/// A run of hundreds of lines in one read keeps only its end in the tail
+/// (copied whole, made into tail lines when read): the crash report holds
+/// exactly the last 50 lines, in order, labelled and in a log file alike.
+fn a_floods_last_lines_are_its_tail(mode: Mode) {
+    let dir = Dir::new();
+    let config = dir.config(
+        "crash_reports: { dir: \"$DIR/crashes\", keep: 10 }\n\
+         services:\n  labelled:\n    command: \"seq 1 300; exit 3\"\n    restart: never\n  \
+         filed:\n    command: \"seq 1 300; exit 3\"\n    restart: never\n    logs: { file: \"$DIR/filed.log\" }\n",
+    );
+    let mut warden = Launch::new(mode, &["-c", &config]).start();
+    assert_eq!(warden.wait(20 * SECOND), 1, "{}", warden.stderr());
+    let expected: String = (251..=300)
+        .map(|i| format!("{{\"stream\":\"stdout\",\"line\":\"{i}\"}}"))
+        .collect::<Vec<_>>()
+        .join(",");
+    for name in ["labelled", "filed"] {
+        let report = std::fs::read_dir(dir.0.join("crashes"))
+            .unwrap()
+            .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+            .find(|r| r.starts_with(&format!("{{\"service\":\"{name}\"")))
+            .unwrap_or_else(|| panic!("no crash report of {name}"));
+        assert!(report.contains(&format!("[{expected}]")), "{name}: {report}");
+    }
+    assert_eq!(std::fs::read_to_string(dir.0.join("filed.log")).unwrap().lines().count(), 300);
 }
