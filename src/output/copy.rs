@@ -42,13 +42,15 @@ pub fn append(out: &mut Vec<u8>, source: &[u8], range: Range<usize>) {
     out.truncate(end);
 }
 
-/// `bytes` followed by `BLOCK` bytes of room, so that `append` copies all
-/// of it in blocks (for what is copied once per line: a label, a JSON head).
-pub fn padded(bytes: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(bytes.len() + BLOCK);
-    out.extend_from_slice(bytes);
-    out.resize(bytes.len() + BLOCK, 0);
-    out
+/// Adds `BLOCK` bytes of room after `bytes` (none to an empty one), so
+/// that `append` copies all of it in blocks, and returns its length before
+/// (for what is copied once per line: a label, a JSON head).
+pub fn pad(bytes: &mut Vec<u8>) -> usize {
+    let len = bytes.len();
+    if len > 0 {
+        bytes.resize(len + BLOCK, 0);
+    }
+    len
 }
 
 #[cfg(test)]
@@ -70,7 +72,8 @@ mod tests {
         let mut out = Vec::new();
         append(&mut out, &source, 290..310);
         assert!(out.is_empty(), "a range past the end appends nothing");
-        let label = padded(b"web | ");
+        let mut label = b"web | ".to_vec();
+        assert_eq!(pad(&mut label), 6);
         append(&mut out, &label, 0..6);
         assert_eq!(out, b"web | ");
     }

@@ -280,10 +280,9 @@ impl Supervisor {
         }
         // `name | `, for lines labelled without a timestamp.
         let plain_labels = !file_mode && format == LogFormat::Text && stamp.is_none();
-        let label = if plain_labels { format!("{name} | ") } else { String::new() };
+        let mut label = if plain_labels { format!("{name} | ").into_bytes() } else { Vec::new() };
         // Padded: copied once per line, in blocks (`output::copy`).
-        let (label_len, label) = (label.len(), copy::padded(label.as_bytes()));
-        let (head_len, head) = (head.len(), copy::padded(&head));
+        let (label_len, head_len) = (copy::pad(&mut label), copy::pad(&mut head));
         let batch = &mut self.outputs.batch;
         batch.clear();
         let mut records = 0u64;
