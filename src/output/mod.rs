@@ -299,12 +299,14 @@ impl Tail {
             let stream = if *tag == b'e' { Stream::Stderr } else { Stream::Stdout };
             let (time, text) = rest.split_at_checked(TIME_DIGITS)?;
             let at_ms = std::str::from_utf8(time).ok()?.parse().ok()?;
-            let text = text.get(..TAIL_LINE).unwrap_or(text);
             Some(TailLine { stream, at_ms, text: String::from_utf8_lossy(text).into_owned() })
         };
         let mut all: Vec<TailLine> =
             self.bytes.split(|&b| b == b'\n').filter(|l| !l.is_empty()).filter_map(parse).collect();
-        if let Some(latest) = parse(&self.latest_head) {
+        // The latest run's lines are kept whole: cut here as `push_line` cuts.
+        if !self.latest.is_empty()
+            && let Some(latest) = parse(&self.latest_head)
+        {
             for_each_line(&self.latest, |text| {
                 let text = text.get(..TAIL_LINE).unwrap_or(text);
                 all.push(TailLine { text: String::from_utf8_lossy(text).into_owned(), ..latest.clone() });
