@@ -1,8 +1,8 @@
 //! Service output, run as real PID 1 of a fresh PID namespace and as a
 //! subreaper: prefixed lines whole and in order, long and partial lines, JSON
 //! records, rotation, backpressure and bounded memory under a flood, crash
-//! reports and the on_crash hook (with a flood's last lines), a full disk and a
-//! closed stdout.
+//! reports and the on_crash hook (with a flood's last lines), a full disk, a
+//! log file that hangs, and a closed stdout.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 #![allow(unsafe_code, clippy::undocumented_unsafe_blocks)]
 
@@ -30,6 +30,8 @@ in_both_modes!(
     timestamps_on_prefixed_and_file_lines,
     a_hanging_hook_is_killed_at_its_timeout,
     a_floods_last_lines_are_its_tail,
+    a_log_file_that_hangs_stops_nothing,
+    a_log_file_that_hangs_does_not_hold_the_exit,
 );
 
 fn rss_kib(pid: i32) -> u64 {
@@ -255,11 +257,13 @@ fn a_full_disk_is_survived(mode: Mode) {
     );
     let mut warden = Launch::new(mode, &["-c", &config]).start();
     warden.expect_stderr(20 * SECOND, "w: running -> exited: exited with code 0");
-    let err = warden.stderr();
-    assert_eq!(err.matches("No space left on device").count(), 1, "one warning: {err}");
+    // The log-file thread's warning may come after the exit line.
+    warden.expect_stderr(5 * SECOND, "No space left on device");
     warden.signal(libc::SIGTERM);
     assert_eq!(warden.wait(10 * SECOND), 0);
-    assert!(warden.stderr().contains("lines of services' output could not be written and were dropped"));
+    let err = warden.stderr();
+    assert_eq!(err.matches("No space left on device").count(), 1, "one warning: {err}");
+    assert!(err.contains("lines of services' output could not be written and were dropped"), "{err}");
 }
 
 fn a_closed_stdout_is_survived(mode: Mode) {
@@ -368,4 +372,99 @@ fn a_floods_last_lines_are_its_tail(mode: Mode) {
         assert!(report.contains(&format!("[{expected}]")), "{name}: {report}");
     }
     assert_eq!(std::fs::read_to_string(dir.0.join("filed.log")).unwrap().lines().count(), 300);
+}
+
+/// A FIFO nobody opens for reading stands in for a log file on a mount that
+/// stopped answering: opening it for writing blocks until a reader comes.
+fn hanging_log_path(dir: &Dir) -> std::path::PathBuf {
+    let path = dir.0.join("hung.log");
+    let name = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).unwrap();
+    assert_eq!(unsafe { libc::mkfifo(name.as_ptr(), 0o600) }, 0);
+    path
+}
+
+fn restarts_of(socket: &str, name: &str) -> u64 {
+    let output = std::process::Command::new(warden())
+        .args(["status", "--json"])
+        .env("WARDEN_CONTROL", socket)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let status = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "status did not answer: {}", String::from_utf8_lossy(&output.stderr));
+    let at = status.find(&format!("\"name\":\"{name}\"")).unwrap_or_else(|| panic!("{status}"));
+    let rest = &status[at..];
+    let field = rest.find("\"restarts\":").unwrap() + "\"restarts\":".len();
+    rest[field..].split(|c: char| !c.is_ascii_digit()).next().unwrap().parse().unwrap()
+}
+
+/// While a service's log file hangs, warden goes on supervising (restarts,
+/// control socket) with bounded memory, the service is held back instead of
+/// its lines being dropped, and once the file answers every line arrives, in
+/// order.
+fn a_log_file_that_hangs_stops_nothing(mode: Mode) {
+    let dir = Dir::new();
+    let fifo = hanging_log_path(&dir);
+    let socket = format!("{}/w.sock", dir.0.display());
+    let config = dir.config(
+        "services:\n  flood:\n    command: \"$KIT flood 20000000; touch $DIR/done\"\n    restart: never\n    \
+         logs: { file: \"$DIR/hung.log\", max_size: 1G }\n  \
+         crash:\n    command: [\"/bin/false\"]\n    restart: always\n    backoff: { initial: 0s, max: 0s }\n    \
+         min_uptime: 0s\n    logs: null\n",
+    );
+    let mut launch = Launch::new(mode, &["-c", &config]);
+    launch.command.env("WARDEN_CONTROL", &socket);
+    let mut warden = launch.start();
+    assert!(wait_until(5 * SECOND, || std::path::Path::new(&socket).exists()), "no control socket");
+    let first = restarts_of(&socket, "crash");
+    hold(1500 * Duration::from_millis(1));
+    let second = restarts_of(&socket, "crash");
+    assert!(second > first, "no restarts while the log file hangs: {first} then {second}");
+    assert!(!dir.0.join("done").exists(), "the flood was not held back");
+    let rss = rss_kib(warden.warden_pid);
+    assert!(rss < 8 * 1024, "{rss} KiB while the log file hangs");
+
+    // The file answers: everything comes, whole and in order.
+    let reader = std::thread::spawn(move || {
+        use std::io::BufRead;
+        let mut lines = 0u64;
+        for line in std::io::BufReader::new(std::fs::File::open(fifo).unwrap()).lines() {
+            let line = line.unwrap();
+            assert!(line.starts_with(&format!("{lines:012} ")) && line.len() == 99, "{lines}: {line:?}");
+            lines += 1;
+            if lines == 20_000_000 / 100 {
+                break;
+            }
+        }
+        lines
+    });
+    assert!(wait_until(30 * SECOND, || dir.0.join("done").exists()), "the flood never finished");
+    assert_eq!(reader.join().unwrap(), 20_000_000 / 100, "lines lost");
+    warden.signal(libc::SIGTERM);
+    assert_eq!(warden.wait(10 * SECOND), 0, "{}", warden.stderr());
+    assert!(!warden.stderr().contains("dropped"), "{}", warden.stderr());
+}
+
+/// A log file that never answers holds warden's exit for at most the 2 s it
+/// gives a slow reader, and the lines it could not write are counted.
+fn a_log_file_that_hangs_does_not_hold_the_exit(mode: Mode) {
+    let dir = Dir::new();
+    hanging_log_path(&dir);
+    let config = dir.config(
+        "grace: 2s\nservices:\n  w:\n    command: \"seq 1 1000; exec sleep 1000\"\n    \
+         logs: { file: \"$DIR/hung.log\" }\n",
+    );
+    let mut warden = Launch::new(mode, &["-c", &config]).start();
+    warden.expect_stderr(5 * SECOND, "w: starting -> running");
+    hold(Duration::from_millis(300));
+    let asked = Instant::now();
+    warden.signal(libc::SIGTERM);
+    assert_eq!(warden.wait(10 * SECOND), 0, "{}", warden.stderr());
+    let took = asked.elapsed();
+    assert!(took < 4500 * Duration::from_millis(1), "exit took {took:?}");
+    assert!(
+        warden.stderr().contains("1000 lines of services' output could not be written and were dropped"),
+        "{}",
+        warden.stderr()
+    );
 }

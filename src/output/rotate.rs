@@ -2,8 +2,9 @@
 //! to `.2`, ... up to `keep`) before a record would make it exceed
 //! `max_size`, so the files never hold more than max_size × (keep + 1) bytes.
 //! A write that fails (full disk, deleted directory) drops the record, counts
-//! it and warns once; the next record tries again with a fresh open. A file
-//! deleted from under warden is noticed and created again.
+//! it and leaves one warning for its owner to say (it may run on a thread that
+//! must not write to warden's streams); the next record tries again with a
+//! fresh open. A file deleted from under warden is noticed and created again.
 
 use std::fs::File;
 use std::io::Write;
@@ -11,7 +12,6 @@ use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::PathBuf;
 
 use crate::config::FileLog;
-use crate::logger::warning;
 use crate::sys::Reason;
 
 /// Records between two checks that the file still has a name.
@@ -24,11 +24,21 @@ pub struct RotatingFile {
     since_check: u32,
     failing: bool,
     pub dropped_lines: u64,
+    /// What went wrong, once per failure streak, for the owner to say.
+    pub warning: Option<String>,
 }
 
 impl RotatingFile {
     pub fn new(log: FileLog) -> RotatingFile {
-        RotatingFile { log, file: None, size: 0, since_check: 0, failing: false, dropped_lines: 0 }
+        RotatingFile {
+            log,
+            file: None,
+            size: 0,
+            since_check: 0,
+            failing: false,
+            dropped_lines: 0,
+            warning: None,
+        }
     }
 
     /// Appends whole records (lines, each with its newline), rotating
@@ -67,7 +77,11 @@ impl RotatingFile {
                 self.file = None;
                 if !self.failing {
                     self.failing = true;
-                    warning!("cannot write to {} ({}): dropping lines", self.log.path.display(), Reason(&e));
+                    self.warning = Some(format!(
+                        "cannot write to {} ({}): dropping lines",
+                        self.log.path.display(),
+                        Reason(&e)
+                    ));
                 }
             }
         }

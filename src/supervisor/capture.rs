@@ -18,7 +18,6 @@ use super::machine::Crash;
 use super::{Supervisor, Timer};
 use crate::config::{LogFormat, Logs};
 use crate::logger::warning;
-use crate::output::rotate::RotatingFile;
 use crate::output::sink::{self, Flushed, Sink};
 use crate::output::{
     Chunk, Lines, Piece, Stream, copy, crash, for_each_line, json, json_head, json_record, text_record,
@@ -62,6 +61,8 @@ pub struct Capture {
 /// themselves are `output::sink`'s, shared with warden's own lines).
 pub struct Outputs {
     sink_watched: [bool; 2],
+    /// The log-file thread's eventfd is in epoll.
+    log_files_watched: bool,
     read_buffer: Vec<u8>,
     batch: Vec<u8>,
     /// Copies of lines for `logs -f` readers (filled only when followed).
@@ -70,7 +71,13 @@ pub struct Outputs {
 
 impl Outputs {
     pub fn new() -> Outputs {
-        Outputs { sink_watched: [false; 2], read_buffer: Vec::new(), batch: Vec::new(), followed: Vec::new() }
+        Outputs {
+            sink_watched: [false; 2],
+            log_files_watched: false,
+            read_buffer: Vec::new(),
+            batch: Vec::new(),
+            followed: Vec::new(),
+        }
     }
 
     /// Services' lines dropped because warden's stdout or stderr could not be written.
@@ -181,8 +188,7 @@ impl Supervisor {
         }
         let mut open = true;
         for _ in 0..reads {
-            let prefix = self.slots.get(capture.unit.index).is_some_and(|u| u.service.logs == Logs::Prefix);
-            if respect_room && prefix && !has_room(capture.stream) {
+            if respect_room && !self.room_for(&capture) {
                 self.pause(&mut capture);
                 break;
             }
@@ -391,6 +397,61 @@ impl Supervisor {
         self.outputs.batch = records_bytes;
     }
 
+    /// Whether a capture's records have somewhere to go: warden's stream for
+    /// `prefix`, the log-file thread's queue for `file`.
+    fn room_for(&self, capture: &Capture) -> bool {
+        let Some(unit) = self.slots.get(capture.unit.index).filter(|u| u.id == capture.unit.serial) else {
+            return true;
+        };
+        match (&unit.service.logs, &unit.file_log) {
+            (Logs::Prefix, _) => has_room(capture.stream),
+            (_, Some(file)) => file.has_room(),
+            _ => true,
+        }
+    }
+
+    /// Once the log-file thread runs: its eventfd in the loop.
+    pub(super) fn watch_log_files(&mut self) {
+        if self.outputs.log_files_watched {
+            return;
+        }
+        let Some(fd) = self.log_files.fd() else { return };
+        match self.init.reactor.register(fd, super::registry::LOG_FILES, Interest::Read) {
+            Ok(()) => self.outputs.log_files_watched = true,
+            Err(e) => warning!("cannot watch the log-file thread: {}", Reason(&e)),
+        }
+    }
+
+    /// The log-file thread made room (or has warnings): the pipes paused for
+    /// room are read again (those still without it pause again at once).
+    pub(super) fn on_log_files(&mut self) {
+        self.log_files.on_ready();
+        let paused: Vec<u64> = self
+            .captures
+            .iter()
+            .filter(|(_, c)| {
+                c.paused
+                    && self
+                        .slots
+                        .get(c.unit.index)
+                        .is_some_and(|u| u.id == c.unit.serial && u.file_log.is_some())
+            })
+            .map(|(t, _)| *t)
+            .collect();
+        self.resume(paused);
+    }
+
+    fn resume(&mut self, tokens: Vec<u64>) {
+        for token in tokens {
+            let Some(capture) = self.captures.get_mut(&token) else { continue };
+            capture.paused = false;
+            let fd = capture.pipe.as_raw_fd();
+            if let Err(e) = self.init.reactor.register(fd, token, Interest::Read) {
+                warning!("cannot watch a service's output again: {}", Reason(&e));
+            }
+        }
+    }
+
     fn pause(&mut self, capture: &mut Capture) {
         if !capture.paused {
             capture.paused = true;
@@ -445,25 +506,23 @@ impl Supervisor {
             .filter(|(_, c)| c.paused && sink_of(c.stream) == index)
             .map(|(t, _)| *t)
             .collect();
-        for token in paused {
-            let Some(capture) = self.captures.get_mut(&token) else { continue };
-            capture.paused = false;
-            let fd = capture.pipe.as_raw_fd();
-            if let Err(e) = self.init.reactor.register(fd, token, Interest::Read) {
-                warning!("cannot watch a service's output again: {}", Reason(&e));
-            }
-        }
+        self.resume(paused);
     }
 
     /// Before warden exits: what is still in the pipes is read, and what is
-    /// queued for warden's streams is written (waiting for a slow reader at
-    /// most `EXIT_FLUSH`).
-    pub(super) fn flush_output(&mut self) {
+    /// queued for warden's streams and for log files is written (waiting for
+    /// a slow reader or disk at most `EXIT_FLUSH`). Returns the lines the log
+    /// files could not take in that time.
+    pub(super) fn flush_output(&mut self) -> u64 {
         let tokens: Vec<u64> = self.captures.keys().copied().collect();
         for token in tokens {
             self.read_capture(token, READS_PER_WAKE, false);
         }
-        sink::flush_before_exit(std::time::Instant::now() + EXIT_FLUSH);
+        let deadline = std::time::Instant::now() + EXIT_FLUSH;
+        let unwritten = self.log_files.flush(deadline);
+        self.log_files.on_ready();
+        sink::flush_before_exit(deadline);
+        unwritten
     }
 
     /// A run crashed: write its report and run the hook, as configured.
@@ -561,13 +620,5 @@ impl Supervisor {
             warning!("{}: on_crash hook still running after its timeout: killing it", hook.service);
             crate::sys::process::kill_group_and_leader(pid);
         }
-    }
-}
-
-/// The rotating file of a `file` service.
-pub fn file_log(logs: &Logs) -> Option<RotatingFile> {
-    match logs {
-        Logs::File(log) => Some(RotatingFile::new(log.clone())),
-        _ => None,
     }
 }

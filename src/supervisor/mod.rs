@@ -137,7 +137,7 @@ struct Slot {
     /// The last lines of its output (captured modes only).
     tail: crate::output::Tail,
     /// Its log file, with `logs: { file: ... }`.
-    file_log: Option<crate::output::rotate::RotatingFile>,
+    file_log: Option<crate::output::logfiles::LogFile>,
     /// Lines of its output lost on warden's stdout or stderr.
     lines_dropped: u64,
     /// When its current run was started, in boot clock ticks (to tell the
@@ -178,6 +178,8 @@ pub struct Supervisor {
     file_checks: HashMap<u64, (core::UnitId, ProbeKind)>,
     /// The helper thread that runs file probes' `stat`s.
     paths: crate::health::paths::PathChecks,
+    /// The thread that writes services' log files.
+    log_files: crate::output::logfiles::LogFiles,
     /// The service manager warden reports to (its own NOTIFY_SOCKET).
     outer: Option<Outer>,
     /// The code of the start wave was given back once everything was ready.
@@ -262,13 +264,15 @@ impl Supervisor {
         let mut units = Vec::new();
         let mut slots = Vec::new();
         let mut limits = limits::Limits::set_up(&config);
+        let mut log_files = crate::output::logfiles::LogFiles::default();
         for service in &config.services {
             let id = slots.len() as u64;
             let service = Rc::new(service.clone());
-            let mut slot = new_slot(id, service.clone(), &base, seed, &inherited).map_err(|why| {
-                error!("service {}: {why}", service.name);
-                2
-            })?;
+            let mut slot =
+                new_slot(id, service.clone(), &base, seed, &inherited, &mut log_files).map_err(|why| {
+                    error!("service {}: {why}", service.name);
+                    2
+                })?;
             slot.limits = limits.attach(&service, true);
             units.push(core::Unit::new(id, service, false));
             slots.push(slot);
@@ -348,6 +352,7 @@ impl Supervisor {
             in_flight: HashMap::new(),
             file_checks: HashMap::new(),
             paths: Default::default(),
+            log_files,
             outer: Outer::from_environment(),
             start_wave_released: false,
             captures: HashMap::new(),
@@ -379,6 +384,7 @@ impl Supervisor {
         self.open_listeners();
         self.watch_oom_events();
         self.watch_files();
+        self.watch_log_files();
         for index in 0..self.slots.len() {
             self.watch_notify_socket(index);
         }
@@ -405,6 +411,7 @@ impl Supervisor {
                         Some(Token::Listener(listener)) => self.accept(listener),
                         Some(Token::Connection) => self.on_connection(ready.token, ready),
                         Some(Token::FileChecks) => self.on_file_checks(),
+                        Some(Token::LogFiles) => self.on_log_files(),
                         Some(Token::Capture) => self.on_capture(ready.token),
                         Some(Token::SpawnStatus) => self.on_spawn_status(ready.token),
                         Some(Token::Probe { unit, kind }) => self.on_probe_io(unit, kind, ready.token),
@@ -661,9 +668,10 @@ impl Supervisor {
     fn finish(&mut self) -> i32 {
         self.close_listeners();
         self.limits.remove();
-        self.flush_output();
-        let dropped = self.outputs.dropped_lines()
-            + self.slots.iter().filter_map(|s| s.file_log.as_ref()).map(|f| f.dropped_lines).sum::<u64>();
+        let unwritten = self.flush_output();
+        let dropped = unwritten
+            + self.outputs.dropped_lines()
+            + self.slots.iter().filter_map(|s| s.file_log.as_ref()).map(|f| f.dropped_lines()).sum::<u64>();
         if dropped > 0 {
             self.note(&format!("{dropped} lines of services' output could not be written and were dropped"));
             crate::output::sink::flush_before_exit(std::time::Instant::now() + capture::EXIT_FLUSH);

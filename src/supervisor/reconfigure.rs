@@ -146,7 +146,14 @@ impl Supervisor {
         for (n, index) in to_build.into_iter().enumerate() {
             let Some(service) = config.services.get(index) else { continue };
             let name = service.name.clone();
-            match new_slot(first_id + n as u64, Rc::new(service.clone()), &base, self.seed, &self.inherited) {
+            match new_slot(
+                first_id + n as u64,
+                Rc::new(service.clone()),
+                &base,
+                self.seed,
+                &self.inherited,
+                &mut self.log_files,
+            ) {
                 Ok(slot) => built.push(slot),
                 Err(why) => return Err(format!("service {name}: {why}")),
             }
@@ -154,6 +161,7 @@ impl Supervisor {
         for slot in &mut built {
             slot.limits = self.limits.attach(&slot.service, true);
         }
+        self.watch_log_files();
         let units = built.iter().map(|s| (s.service.clone(), s.id)).collect();
         let reloaded = self.core.reload(Instant::now(), &config.services, &difference, units);
         self.core.grace = config.grace;

@@ -28,6 +28,8 @@ pub const FALLBACK: u64 = 6;
 pub const OOM_EVENTS: u64 = 7;
 /// The inotify watch of files (`watch:`, `watch_config`).
 pub const FILE_WATCH: u64 = 8;
+/// The log-file thread made room or has warnings.
+pub const LOG_FILES: u64 = 9;
 
 /// What a token in epoll belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,6 +44,8 @@ pub enum Token {
     Connection,
     /// The file-probe thread has results.
     FileChecks,
+    /// The log-file thread made room or has warnings.
+    LogFiles,
     /// A capture pipe of a unit's run (`capture`).
     Capture,
     /// The exec-status pipe of a start in flight (`spawning`).
@@ -104,7 +108,7 @@ pub enum Kind {
 }
 
 impl Registry {
-    /// A new token for `kind` (never 0 to 8, never reused within a kind).
+    /// A new token for `kind` (never 0 to 9, never reused within a kind).
     pub fn take(&mut self, kind: Kind) -> u64 {
         let bits = match kind {
             Kind::Table => KIND_TABLE,
@@ -128,6 +132,7 @@ impl Registry {
             FILE_CHECKS => Some(Token::FileChecks),
             OOM_EVENTS => Some(Token::OomEvents),
             FILE_WATCH => Some(Token::FileWatch),
+            LOG_FILES => Some(Token::LogFiles),
             _ if SINKS.contains(&token) => Some(Token::Sink(usize::from(token == SINKS[1]))),
             _ => match token >> KIND_SHIFT {
                 KIND_CAPTURE => Some(Token::Capture),

@@ -116,7 +116,7 @@ fn view(unit: &Unit, slot: &Slot, waiting: Option<String>, usage: Option<crate::
         }),
         exits: unit.exits,
         probes,
-        lines_dropped: slot.lines_dropped + slot.file_log.as_ref().map_or(0, |f| f.dropped_lines),
+        lines_dropped: slot.lines_dropped + slot.file_log.as_ref().map_or(0, |f| f.dropped_lines()),
         stop_kills: unit.machine.stop_kills,
         usage,
         limits: limit_views(&unit.service.resources, &slot.limits.enforcement),

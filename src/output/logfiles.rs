@@ -1,0 +1,349 @@
+//! Services' log files, written on a thread of their own: an `open`, `write`
+//! or `rename` on a network mount that stops answering can hang for minutes,
+//! and PID 1 must not hang with it. The loop appends a service's records to
+//! its file's queue and goes on reading; the thread writes each queue in one
+//! `write` per batch (rotating between records, `rotate`), so the copy into
+//! the page cache also runs beside the loop instead of inside it.
+//!
+//! Bounded: once the queues hold `MAX_QUEUED` bytes, the loop stops reading
+//! the pipes of the services that log to files (they block on their own
+//! writes, as with a slow reader of warden's stdout) until the thread has
+//! brought the queues under `RESUME_BELOW`; an eventfd wakes the loop then.
+//! A slow or hung disk never drops a line; a write that fails does (counted,
+//! with one warning per failure streak).
+//!
+//! The thread starts with the first log file (a warden without `file` logs
+//! has none) and sleeps on a condition variable while there is nothing to
+//! write: no system call while idle. It never writes to warden's streams
+//! (their reader may be stalled): its warnings go back to the loop through
+//! the same eventfd. Without a thread (it could not be started), the files
+//! are written on the loop, as a last resort.
+
+use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::Instant;
+
+use super::rotate::RotatingFile;
+use crate::config::FileLog;
+use crate::logger::warning;
+use crate::sys::Reason;
+
+/// Bytes queued for all files at most (plus one read), before the loop stops
+/// reading their services' pipes.
+const MAX_QUEUED: usize = 1024 * 1024;
+/// The loop reads those pipes again once the queues are under this.
+const RESUME_BELOW: usize = MAX_QUEUED / 2;
+/// Emptied queue buffers kept for reuse (a flood reuses them, a quiet warden
+/// frees them).
+const SPARE_BUFFERS: usize = 2;
+/// Warnings waiting for the loop at most (one per failure streak and file).
+const MAX_WARNINGS: usize = 16;
+
+/// One file, between the loop's handle and the thread.
+struct Entry {
+    id: u64,
+    queued: Vec<u8>,
+    /// None while the thread writes it.
+    file: Option<RotatingFile>,
+    dropped_lines: u64,
+    /// Its handle is gone: written to the end, then removed.
+    closed: bool,
+}
+
+#[derive(Default)]
+struct State {
+    entries: Vec<Entry>,
+    /// Bytes in all queues, and being written.
+    queued: usize,
+    /// The thread waits for work (a write must wake it).
+    asleep: bool,
+    /// The loop paused a pipe for room (the thread must wake it).
+    room_wanted: bool,
+    /// The loop waits for the queues to empty (warden exits).
+    flushing: bool,
+    spares: Vec<Vec<u8>>,
+    /// Lines of the batch being written (lost if warden exits before it is).
+    writing_lines: u64,
+    warnings: Vec<String>,
+    next_id: u64,
+    /// Where the thread looks for work next (round robin between files).
+    cursor: usize,
+}
+
+struct Shared {
+    state: Mutex<State>,
+    /// The thread waits here for bytes to write.
+    work: Condvar,
+    /// warden's exit waits here for the queues to empty.
+    written: Condvar,
+    /// Signalled for the loop: room again, or warnings to say.
+    wake_loop: OwnedFd,
+}
+
+/// A poisoned lock only means a thread panicked holding it; the state is
+/// still whole (nothing in it is left half-changed across a call that can
+/// panic), and PID 1 must go on.
+fn lock(shared: &Shared) -> MutexGuard<'_, State> {
+    shared.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// The writer thread and the loop's end of its eventfd.
+#[derive(Default)]
+pub struct LogFiles {
+    shared: Option<Arc<Shared>>,
+    /// Readable when the thread made room or has warnings.
+    ready: Option<OwnedFd>,
+    /// The thread could not be started (said once): files are written inline.
+    inline: bool,
+}
+
+/// A service's log file, as the loop holds it.
+pub struct LogFile(Handle);
+
+enum Handle {
+    Queued {
+        id: u64,
+        shared: Arc<Shared>,
+    },
+    /// Written on the loop (no thread).
+    Inline(RotatingFile),
+}
+
+impl LogFiles {
+    /// The file of a `logs: {file: ...}` service, starting the thread with
+    /// the first one.
+    pub fn open(&mut self, log: FileLog) -> LogFile {
+        if self.shared.is_none() && !self.inline {
+            match start_thread() {
+                Ok((shared, ready)) => {
+                    self.shared = Some(shared);
+                    self.ready = Some(ready);
+                }
+                Err(e) => {
+                    warning!("log files are written by the main loop: {e}");
+                    self.inline = true;
+                }
+            }
+        }
+        let Some(shared) = &self.shared else { return LogFile(Handle::Inline(RotatingFile::new(log))) };
+        let mut state = lock(shared);
+        state.next_id += 1;
+        let id = state.next_id;
+        let file = Some(RotatingFile::new(log));
+        state.entries.push(Entry { id, queued: Vec::new(), file, dropped_lines: 0, closed: false });
+        LogFile(Handle::Queued { id, shared: shared.clone() })
+    }
+
+    /// The descriptor the loop watches (readable: room again, or warnings).
+    pub fn fd(&self) -> Option<RawFd> {
+        self.ready.as_ref().map(|fd| fd.as_raw_fd())
+    }
+
+    /// The thread woke the loop: says its warnings. The caller then lets the
+    /// paused pipes read again (those still without room pause again).
+    pub fn on_ready(&self) {
+        let (Some(shared), Some(ready)) = (&self.shared, &self.ready) else { return };
+        crate::sys::fds::drain_eventfd(ready.as_fd());
+        let warnings = std::mem::take(&mut lock(shared).warnings);
+        for line in warnings {
+            warning!("{line}");
+        }
+    }
+
+    /// Before warden exits: waits until `deadline` for the queues to be
+    /// written; returns the lines that were not (a hung disk), now dropped.
+    pub fn flush(&self, deadline: Instant) -> u64 {
+        let Some(shared) = &self.shared else { return 0 };
+        let mut state = lock(shared);
+        state.flushing = true;
+        while state.queued > 0 {
+            let Some(left) = deadline.checked_duration_since(Instant::now()).filter(|d| !d.is_zero()) else {
+                break;
+            };
+            state = match shared.written.wait_timeout(state, left) {
+                Ok((state, _)) => state,
+                Err(poisoned) => poisoned.into_inner().0,
+            };
+        }
+        let mut lost = state.writing_lines;
+        for entry in &mut state.entries {
+            lost += count_lines(&entry.queued);
+            entry.queued.clear();
+        }
+        state.flushing = false;
+        lost
+    }
+}
+
+impl LogFile {
+    /// Appends whole records (each with its newline).
+    pub fn write(&mut self, records: &[u8]) {
+        match &mut self.0 {
+            Handle::Inline(file) => {
+                file.write(records);
+                if let Some(line) = file.warning.take() {
+                    warning!("{line}");
+                }
+            }
+            Handle::Queued { id, shared } => {
+                let mut state = lock(shared);
+                let spare = state.spares.pop();
+                let Some(entry) = state.entries.iter_mut().find(|e| e.id == *id) else { return };
+                if entry.queued.capacity() == 0
+                    && let Some(spare) = spare
+                {
+                    entry.queued = spare;
+                }
+                entry.queued.extend_from_slice(records);
+                state.queued += records.len();
+                if state.asleep {
+                    state.asleep = false;
+                    drop(state);
+                    shared.work.notify_one();
+                }
+            }
+        }
+    }
+
+    /// Whether more may be queued; when not, the thread wakes the loop once
+    /// there is room again.
+    pub fn has_room(&self) -> bool {
+        match &self.0 {
+            Handle::Inline(_) => true,
+            Handle::Queued { shared, .. } => {
+                let mut state = lock(shared);
+                if state.queued < MAX_QUEUED {
+                    return true;
+                }
+                state.room_wanted = true;
+                false
+            }
+        }
+    }
+
+    /// Lines that could not be written.
+    pub fn dropped_lines(&self) -> u64 {
+        match &self.0 {
+            Handle::Inline(file) => file.dropped_lines,
+            Handle::Queued { id, shared } => {
+                lock(shared).entries.iter().find(|e| e.id == *id).map_or(0, |e| e.dropped_lines)
+            }
+        }
+    }
+}
+
+impl Drop for LogFile {
+    fn drop(&mut self) {
+        let Handle::Queued { id, shared } = &self.0 else { return };
+        let mut state = lock(shared);
+        let Some(index) = state.entries.iter().position(|e| e.id == *id) else { return };
+        let idle = state.entries.get(index).is_some_and(|e| e.queued.is_empty() && e.file.is_some());
+        if idle {
+            state.entries.remove(index);
+        } else if let Some(entry) = state.entries.get_mut(index) {
+            entry.closed = true;
+        }
+    }
+}
+
+fn count_lines(bytes: &[u8]) -> u64 {
+    memchr::memchr_iter(b'\n', bytes).count() as u64
+}
+
+fn start_thread() -> Result<(Arc<Shared>, OwnedFd), String> {
+    let ready = crate::sys::fds::eventfd().map_err(|e| format!("cannot make an eventfd: {}", Reason(&e)))?;
+    let wake_loop = ready.try_clone().map_err(|e| format!("cannot duplicate the eventfd: {}", Reason(&e)))?;
+    let shared = Arc::new(Shared {
+        state: Mutex::new(State::default()),
+        work: Condvar::new(),
+        written: Condvar::new(),
+        wake_loop,
+    });
+    let theirs = shared.clone();
+    // Every signal stays blocked in the thread: it inherits the mask main set.
+    std::thread::Builder::new()
+        .name("log-files".into())
+        .stack_size(64 * 1024)
+        .spawn(move || write_forever(&theirs))
+        .map_err(|e| format!("cannot start the log-file thread: {}", Reason(&e)))?;
+    Ok((shared, ready))
+}
+
+/// The next entry to write: one whose handle is gone first (a reload's new
+/// file for the same path must come after the old one's last lines), then
+/// round robin.
+fn pick(state: &mut State) -> Option<usize> {
+    let ready = |e: &Entry| !e.queued.is_empty() && e.file.is_some();
+    if let Some(index) = state.entries.iter().position(|e| e.closed && ready(e)) {
+        return Some(index);
+    }
+    let count = state.entries.len();
+    let found =
+        (0..count).map(|k| (state.cursor + k) % count).find(|&i| state.entries.get(i).is_some_and(ready))?;
+    state.cursor = found + 1;
+    Some(found)
+}
+
+fn write_forever(shared: &Shared) {
+    let mut state = lock(shared);
+    loop {
+        let Some(index) = pick(&mut state) else {
+            if state.flushing && state.queued == 0 {
+                shared.written.notify_all();
+            }
+            state.asleep = true;
+            state = shared.work.wait(state).unwrap_or_else(|poisoned| poisoned.into_inner());
+            state.asleep = false;
+            continue;
+        };
+        let Some(entry) = state.entries.get_mut(index) else { continue };
+        let id = entry.id;
+        let (Some(mut file), mut batch) = (entry.file.take(), std::mem::take(&mut entry.queued)) else {
+            continue;
+        };
+        state.writing_lines = count_lines(&batch);
+        drop(state);
+
+        file.write(&batch);
+        let warning = file.warning.take();
+
+        state = lock(shared);
+        state.queued = state.queued.saturating_sub(batch.len());
+        if let Some(position) = state.entries.iter().position(|e| e.id == id)
+            && let Some(entry) = state.entries.get_mut(position)
+        {
+            entry.dropped_lines = file.dropped_lines;
+            entry.file = Some(file);
+            if entry.closed && entry.queued.is_empty() {
+                state.entries.remove(position);
+            }
+        }
+        let mut wake = false;
+        if let Some(line) = warning
+            && state.warnings.len() < MAX_WARNINGS
+        {
+            state.warnings.push(line);
+            wake = true;
+        }
+        if state.room_wanted && state.queued < RESUME_BELOW {
+            state.room_wanted = false;
+            wake = true;
+        }
+        if wake {
+            crate::sys::fds::signal_eventfd(shared.wake_loop.as_fd());
+        }
+        state.writing_lines = 0;
+        if state.spares.len() < SPARE_BUFFERS {
+            batch.clear();
+            state.spares.push(batch);
+        } else {
+            // Freed without the lock (it may give memory back to the kernel).
+            drop(state);
+            drop(batch);
+            state = lock(shared);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
