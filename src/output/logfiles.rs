@@ -18,6 +18,14 @@
 //! (their reader may be stalled): its warnings go back to the loop through
 //! the same eventfd. Without a thread (it could not be started), the files
 //! are written on the loop, as a last resort.
+//!
+//! The thread always opens a file first. A regular file it finds on a local
+//! file system (ext4, XFS, tmpfs, overlayfs, ...: `sys::fs::on_local_disk`)
+//! is handed back to the loop once its queue is empty, and written there
+//! from then on, rotations included: those calls wait only on this machine,
+//! and handing a flood between three busy threads on two cores halves its
+//! throughput. A file on NFS, SMB, FUSE, 9p, virtiofs (any other file
+//! system), a FIFO or a device stays with the thread.
 
 use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
@@ -30,11 +38,18 @@ use crate::sys::Reason;
 
 /// Bytes queued for all files at most (plus one read), before the loop stops
 /// reading their services' pipes.
-const MAX_QUEUED: usize = 1024 * 1024;
+const MAX_QUEUED: usize = 768 * 1024;
 /// The loop reads those pipes again once the queues are under this.
 const RESUME_BELOW: usize = MAX_QUEUED / 2;
-/// Emptied queue buffers kept for reuse (a flood reuses them, a quiet warden
-/// frees them).
+/// Queued bytes worth waking the thread for at once.
+const BATCH: usize = 256 * 1024;
+/// How long less than a batch may wait for more before it is written.
+pub const BATCH_DELAY: std::time::Duration = std::time::Duration::from_millis(2);
+/// A queue buffer's size: the most that is queued, and one read's records.
+/// Made once and reused (`SPARE_BUFFERS`): a buffer grown as it fills, or
+/// freed once written, costs a page fault per page of every batch.
+const BUFFER: usize = MAX_QUEUED + 256 * 1024;
+/// Emptied queue buffers kept for reuse.
 const SPARE_BUFFERS: usize = 2;
 /// Warnings waiting for the loop at most (one per failure streak and file).
 const MAX_WARNINGS: usize = 16;
@@ -134,6 +149,37 @@ impl LogFiles {
         LogFile(Handle::Queued { id, shared: shared.clone() })
     }
 
+    /// Before the loop waits: wakes the thread if a batch worth a wake-up
+    /// is queued. True when less is: the caller wakes it with `wake_now`
+    /// after `BATCH_DELAY` unless more comes first. A flood is handed over
+    /// in batches of `BATCH` instead of one per read: on two cores every
+    /// wake-up of the thread is paid for by the service and the loop.
+    pub fn wake(&self) -> bool {
+        let Some(shared) = &self.shared else { return false };
+        let mut state = lock(shared);
+        if !state.asleep || state.queued == 0 {
+            return false;
+        }
+        if state.queued < BATCH {
+            return true;
+        }
+        state.asleep = false;
+        drop(state);
+        shared.work.notify_one();
+        false
+    }
+
+    /// The thread writes whatever is queued.
+    pub fn wake_now(&self) {
+        let Some(shared) = &self.shared else { return };
+        let mut state = lock(shared);
+        if state.asleep && state.queued > 0 {
+            state.asleep = false;
+            drop(state);
+            shared.work.notify_one();
+        }
+    }
+
     /// The descriptor the loop watches (readable: room again, or warnings).
     pub fn fd(&self) -> Option<RawFd> {
         self.ready.as_ref().map(|fd| fd.as_raw_fd())
@@ -156,6 +202,10 @@ impl LogFiles {
         let Some(shared) = &self.shared else { return 0 };
         let mut state = lock(shared);
         state.flushing = true;
+        if state.asleep && state.queued > 0 {
+            state.asleep = false;
+            shared.work.notify_one();
+        }
         while state.queued > 0 {
             let Some(left) = deadline.checked_duration_since(Instant::now()).filter(|d| !d.is_zero()) else {
                 break;
@@ -166,10 +216,13 @@ impl LogFiles {
             };
         }
         let mut lost = state.writing_lines;
+        let mut cleared = 0;
         for entry in &mut state.entries {
             lost += count_lines(&entry.queued);
+            cleared += entry.queued.len();
             entry.queued.clear();
         }
+        state.queued = state.queued.saturating_sub(cleared);
         state.flushing = false;
         lost
     }
@@ -178,6 +231,7 @@ impl LogFiles {
 impl LogFile {
     /// Appends whole records (each with its newline).
     pub fn write(&mut self, records: &[u8]) {
+        self.take_back_if_local();
         match &mut self.0 {
             Handle::Inline(file) => {
                 file.write(records);
@@ -187,21 +241,37 @@ impl LogFile {
             }
             Handle::Queued { id, shared } => {
                 let mut state = lock(shared);
-                let spare = state.spares.pop();
-                let Some(entry) = state.entries.iter_mut().find(|e| e.id == *id) else { return };
-                if entry.queued.capacity() == 0
-                    && let Some(spare) = spare
-                {
-                    entry.queued = spare;
+                let State { entries, spares, queued, .. } = &mut *state;
+                let Some(entry) = entries.iter_mut().find(|e| e.id == *id) else { return };
+                if entry.queued.capacity() == 0 {
+                    entry.queued = spares.pop().unwrap_or_else(|| Vec::with_capacity(BUFFER));
                 }
                 entry.queued.extend_from_slice(records);
-                state.queued += records.len();
-                if state.asleep {
-                    state.asleep = false;
-                    drop(state);
-                    shared.work.notify_one();
-                }
+                *queued += records.len();
+                // The loop wakes the thread before it waits (`wake`).
             }
+        }
+    }
+
+    /// Once the thread has opened the file and found it on a local disk,
+    /// with nothing left queued, the loop writes it itself: a write there
+    /// waits only on this machine, and a flood is not handed between two
+    /// threads (on two cores the third busy thread, the hand-overs, cost
+    /// half the throughput).
+    fn take_back_if_local(&mut self) {
+        let Handle::Queued { id, shared } = &self.0 else { return };
+        let mut state = lock(shared);
+        let Some(index) = state
+            .entries
+            .iter()
+            .position(|e| e.id == *id && e.queued.is_empty() && e.file.as_ref().is_some_and(|f| f.local))
+        else {
+            return;
+        };
+        let file = state.entries.remove(index).file;
+        drop(state);
+        if let Some(file) = file {
+            self.0 = Handle::Inline(file);
         }
     }
 

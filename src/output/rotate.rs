@@ -26,6 +26,9 @@ pub struct RotatingFile {
     pub dropped_lines: u64,
     /// What went wrong, once per failure streak, for the owner to say.
     pub warning: Option<String>,
+    /// The open file is a regular file on a local file system
+    /// (`sys::fs::on_local_disk`): writing it never waits on another machine.
+    pub local: bool,
 }
 
 impl RotatingFile {
@@ -38,6 +41,7 @@ impl RotatingFile {
             failing: false,
             dropped_lines: 0,
             warning: None,
+            local: false,
         }
     }
 
@@ -115,6 +119,7 @@ impl RotatingFile {
                     self.rotate()?;
                     return self.try_write(record);
                 }
+                self.local = crate::sys::fs::on_local_disk(&file);
                 self.file.insert(file)
             }
         };

@@ -63,6 +63,8 @@ pub struct Outputs {
     sink_watched: [bool; 2],
     /// The log-file thread's eventfd is in epoll.
     log_files_watched: bool,
+    /// Less than a batch is queued for the log-file thread: written at this.
+    pub(super) log_files_timer: Option<crate::reactor::TimerId>,
     read_buffer: Vec<u8>,
     batch: Vec<u8>,
     /// Copies of lines for `logs -f` readers (filled only when followed).
@@ -74,6 +76,7 @@ impl Outputs {
         Outputs {
             sink_watched: [false; 2],
             log_files_watched: false,
+            log_files_timer: None,
             read_buffer: Vec::new(),
             batch: Vec::new(),
             followed: Vec::new(),

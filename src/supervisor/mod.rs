@@ -120,6 +120,8 @@ enum Timer {
     Limits,
     /// Time to look again at trees that outlived their program.
     DrainCheck,
+    /// Less than a batch waited for the log-file thread long enough.
+    LogFiles,
     /// A watched file's debounce is over.
     FilesChanged(files::Owner),
 }
@@ -402,6 +404,10 @@ impl Supervisor {
                 return self.finish();
             }
             self.watch_sinks();
+            if self.log_files.wake() && self.outputs.log_files_timer.is_none() {
+                let at = Instant::now() + crate::output::logfiles::BATCH_DELAY;
+                self.outputs.log_files_timer = Some(self.init.reactor.add_timer(at, Timer::LogFiles));
+            }
             self.init.wait(&mut events);
             for event in events.drain(..) {
                 match event {
@@ -590,6 +596,10 @@ impl Supervisor {
             }
             Timer::Limits => self.on_limits_timer(),
             Timer::DrainCheck => self.settle_draining(true),
+            Timer::LogFiles => {
+                self.outputs.log_files_timer = None;
+                self.log_files.wake_now();
+            }
             Timer::FilesChanged(owner) => self.on_files_changed(owner),
             Timer::OuterWatchdog => {
                 if let Some(outer) = &self.outer

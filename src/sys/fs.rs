@@ -12,6 +12,39 @@ pub fn may_write(dir: &Path) -> bool {
     unsafe { libc::access(path.as_ptr(), libc::W_OK) == 0 }
 }
 
+/// File systems whose calls wait only on this machine's memory and disks:
+/// ext2/3/4, XFS, Btrfs, F2FS, ZFS, tmpfs, ramfs, overlayfs (a container's
+/// root), squashfs. Anything else (NFS, SMB, FUSE, 9p, virtiofs, Ceph, ...)
+/// may wait on another machine, which may stop answering.
+const LOCAL_FILE_SYSTEMS: [u64; 9] = [
+    0xEF53,      // ext2, ext3, ext4
+    0x5846_5342, // XFS
+    0x9123_683E, // Btrfs
+    0xF2F5_2010, // F2FS
+    0x2FC1_2FC1, // ZFS
+    0x0102_1994, // tmpfs
+    0x8584_58F6, // ramfs
+    0x794C_7630, // overlayfs
+    0x7371_7368, // squashfs
+];
+
+/// Whether `file` is a regular file on a local file system (where a write
+/// never waits on another machine, nor on a reader as a FIFO's does).
+pub fn on_local_disk(file: &std::fs::File) -> bool {
+    use std::os::fd::AsRawFd;
+    if !file.metadata().is_ok_and(|m| m.file_type().is_file()) {
+        return false;
+    }
+    // SAFETY: statfs is plain old data; fstatfs fills it or fails.
+    let mut stats: libc::statfs = unsafe { std::mem::zeroed() };
+    // SAFETY: a valid descriptor and a pointer to a statfs that outlives the call.
+    if unsafe { libc::fstatfs(file.as_raw_fd(), &raw mut stats) } != 0 {
+        return false;
+    }
+    let kind = stats.f_type as u64;
+    LOCAL_FILE_SYSTEMS.contains(&kind)
+}
+
 /// An inotify instance, non-blocking and close-on-exec.
 pub fn inotify() -> std::io::Result<std::os::fd::OwnedFd> {
     use std::os::fd::FromRawFd;

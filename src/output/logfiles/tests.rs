@@ -34,6 +34,21 @@ fn records_reach_their_files_in_order_and_a_closed_file_is_finished() {
 }
 
 #[test]
+fn a_file_on_a_local_disk_is_written_by_the_loop_after_the_thread_opened_it() {
+    let dir = scratch("local");
+    let mut files = LogFiles::default();
+    let mut file = files.open(log(dir.join("l.log")));
+    file.write(b"first\n");
+    assert!(matches!(file.0, Handle::Queued { .. }), "opened by the thread first");
+    files.wake_now();
+    assert_eq!(files.flush(Instant::now() + std::time::Duration::from_secs(10)), 0);
+    file.write(b"second\n");
+    assert!(matches!(file.0, Handle::Inline(_)), "a local file comes back to the loop");
+    assert_eq!(std::fs::read_to_string(dir.join("l.log")).unwrap(), "first\nsecond\n");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn a_full_queue_says_so_and_the_loop_hears_when_there_is_room() {
     let dir = scratch("room");
     // A FIFO nobody reads yet: the thread's open waits, as on a hung mount.
@@ -64,7 +79,10 @@ fn a_full_queue_says_so_and_the_loop_hears_when_there_is_room() {
     );
     files.on_ready();
     assert!(file.has_room());
+    file.write(&line);
+    assert!(matches!(file.0, Handle::Queued { .. }), "a FIFO stays with the thread");
     drop(file);
+    files.wake_now();
     drop(files);
     // Every queued line that was not given up on went through.
     let written = reader.join().unwrap();
