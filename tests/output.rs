@@ -32,6 +32,7 @@ in_both_modes!(
     a_floods_last_lines_are_its_tail,
     a_log_file_that_hangs_stops_nothing,
     a_log_file_that_hangs_does_not_hold_the_exit,
+    a_mount_that_stops_answering_stops_nothing,
 );
 
 fn rss_kib(pid: i32) -> u64 {
@@ -462,6 +463,94 @@ fn a_log_file_that_hangs_does_not_hold_the_exit(mode: Mode) {
     assert_eq!(warden.wait(10 * SECOND), 0, "{}", warden.stderr());
     let took = asked.elapsed();
     assert!(took < 4500 * Duration::from_millis(1), "exit took {took:?}");
+    assert!(
+        warden.stderr().contains("1000 lines of services' output could not be written and were dropped"),
+        "{}",
+        warden.stderr()
+    );
+}
+
+/// A FUSE mount (bindfs) of a directory of `dir`; stopping its daemon makes
+/// every call on it wait, as on a network mount that stops answering.
+struct Mount {
+    daemon: std::process::Child,
+    point: std::path::PathBuf,
+}
+
+impl Mount {
+    fn new(dir: &Dir) -> Mount {
+        let (source, point) = (dir.0.join("source"), dir.0.join("mnt"));
+        std::fs::create_dir(&source).unwrap();
+        std::fs::create_dir(&point).unwrap();
+        let daemon = std::process::Command::new("bindfs")
+            .arg("-f")
+            .arg(&source)
+            .arg(&point)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("bindfs is installed (scripts/install-deps)");
+        let mount = Mount { daemon, point };
+        let listed = mount.point.display().to_string();
+        assert!(
+            wait_until(10 * SECOND, || std::fs::read_to_string("/proc/self/mounts")
+                .unwrap()
+                .lines()
+                .any(|l| l.split(' ').nth(1) == Some(listed.as_str()))),
+            "bindfs did not mount"
+        );
+        mount
+    }
+
+    fn stop_answering(&self) {
+        send(self.daemon.id() as i32, libc::SIGSTOP);
+    }
+}
+
+impl Drop for Mount {
+    fn drop(&mut self) {
+        // Killing the daemon ends the calls still waiting on it (ENOTCONN).
+        let _ = self.daemon.kill();
+        let _ = self.daemon.wait();
+        let _ = std::process::Command::new("umount").arg("-l").arg(&self.point).status();
+    }
+}
+
+/// A log file and the crash reports on a mount that stops answering: warden
+/// goes on restarting and answering, the on_crash hook runs without its
+/// report once its timeout has passed, and SIGTERM ends warden within its
+/// grace and the 2 s it gives unwritten output.
+fn a_mount_that_stops_answering_stops_nothing(mode: Mode) {
+    let dir = Dir::new();
+    let mount = Mount::new(&dir);
+    let socket = format!("{}/w.sock", dir.0.display());
+    let config = dir.config(
+        "grace: 2s\ncrash_reports: { dir: \"$DIR/mnt/crashes\" }\n\
+         on_crash: { command: \"echo \\\"[$$WARDEN_REPORT]\\\" > $DIR/hook-$$WARDEN_RESTARTS\", timeout: 1s }\n\
+         services:\n  logged:\n    command: \"seq 1 1000; exec sleep 1000\"\n    \
+         logs: { file: \"$DIR/mnt/logged.log\" }\n  \
+         crashy:\n    command: \"echo bad; exit 3\"\n    restart: always\n    \
+         backoff: { initial: 100ms, max: 100ms }\n    min_uptime: 0s\n    logs: null\n",
+    );
+    mount.stop_answering();
+    let mut launch = Launch::new(mode, &["-c", &config]);
+    launch.command.env("WARDEN_CONTROL", &socket);
+    let mut warden = launch.start();
+    assert!(wait_until(5 * SECOND, || std::path::Path::new(&socket).exists()), "no control socket");
+    let first = restarts_of(&socket, "crashy");
+    hold(1500 * Duration::from_millis(1));
+    let second = restarts_of(&socket, "crashy");
+    assert!(second > first + 3, "restarts stalled while the mount hangs: {first} then {second}");
+    // The first crash's hook waited its 1 s timeout for the report, then ran without it.
+    assert!(wait_until(5 * SECOND, || dir.0.join("hook-1").exists()), "{}", warden.stderr());
+    assert_eq!(std::fs::read_to_string(dir.0.join("hook-1")).unwrap(), "[]\n");
+    warden.expect_stderr(SECOND, "its crash report is still not saved: the on_crash hook runs without it");
+    let asked = Instant::now();
+    warden.signal(libc::SIGTERM);
+    warden.wait(20 * SECOND);
+    let took = asked.elapsed();
+    assert!(took < 6 * SECOND, "exit took {took:?}: {}", warden.stderr());
     assert!(
         warden.stderr().contains("1000 lines of services' output could not be written and were dropped"),
         "{}",

@@ -1,6 +1,9 @@
 //! Crash reports: one JSON file per unexpected exit, written atomically (a
 //! temporary file, then a rename) with mode 0600, in a directory of which only
-//! the newest `keep` reports are kept.
+//! the newest `keep` reports are kept. The loop makes a report's text
+//! (`Report::saved`); the file calls (with an `fsync`) are made on the
+//! log-file thread (`logfiles`), where a slow disk or a dead mount holds up
+//! nothing else.
 
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
@@ -68,15 +71,48 @@ impl Report<'_> {
     }
 }
 
+/// A report made, to be saved: where, and what.
+pub struct Saved {
+    pub dir: PathBuf,
+    pub keep: usize,
+    /// Names sort by time: 2026-11-23T20:00:00.123Z-web.json
+    pub name: String,
+    pub text: String,
+}
+
+impl Saved {
+    pub fn path(&self) -> PathBuf {
+        self.dir.join(&self.name)
+    }
+}
+
+impl Report<'_> {
+    /// The report as it will be saved in `dir`, made now.
+    pub fn saved(&self, dir: &Path, keep: usize) -> Saved {
+        let now = SystemTime::now();
+        Saved {
+            dir: dir.to_path_buf(),
+            keep,
+            name: format!("{}-{}.json", timestamp(now), self.service),
+            text: self.to_json(now),
+        }
+    }
+}
+
 /// Writes `report` into `dir` and removes the oldest reports beyond `keep`;
 /// returns the report's path.
+#[cfg(test)]
 pub fn write(dir: &Path, keep: usize, report: &Report) -> std::io::Result<PathBuf> {
-    let now = SystemTime::now();
+    save(&report.saved(dir, keep))
+}
+
+/// Writes a report atomically and removes the oldest beyond its `keep`;
+/// returns its path.
+pub fn save(report: &Saved) -> std::io::Result<PathBuf> {
+    let dir = report.dir.as_path();
     std::fs::create_dir_all(dir)?;
-    // Names sort by time: 2026-11-23T20:00:00.123Z-web.json
-    let name = format!("{}-{}.json", timestamp(now), report.service);
-    let path = dir.join(&name);
-    let temporary = dir.join(format!(".{name}.tmp"));
+    let path = report.path();
+    let temporary = dir.join(format!(".{}.tmp", report.name));
     let mut file = std::fs::OpenOptions::new()
         .write(true)
         .create(true)
@@ -84,13 +120,13 @@ pub fn write(dir: &Path, keep: usize, report: &Report) -> std::io::Result<PathBu
         .mode(0o600)
         .custom_flags(libc::O_CLOEXEC)
         .open(&temporary)?;
-    let written = file.write_all(report.to_json(now).as_bytes()).and_then(|()| file.sync_data());
+    let written = file.write_all(report.text.as_bytes()).and_then(|()| file.sync_data());
     drop(file);
     if let Err(e) = written.and_then(|()| std::fs::rename(&temporary, &path)) {
         let _ = std::fs::remove_file(&temporary);
         return Err(e);
     }
-    prune(dir, keep);
+    prune(dir, report.keep);
     Ok(path)
 }
 

@@ -31,6 +31,7 @@ use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Instant;
 
+use super::crash;
 use super::rotate::RotatingFile;
 use crate::config::FileLog;
 use crate::logger::warning;
@@ -53,6 +54,9 @@ const BUFFER: usize = MAX_QUEUED + 256 * 1024;
 const SPARE_BUFFERS: usize = 2;
 /// Warnings waiting for the loop at most (one per failure streak and file).
 const MAX_WARNINGS: usize = 16;
+/// Crash reports waiting to be saved at most (a crash loop on a disk that
+/// hangs): more are not written.
+const MAX_REPORTS: usize = 64;
 
 /// One file, between the loop's handle and the thread.
 struct Entry {
@@ -80,6 +84,11 @@ struct State {
     /// Lines of the batch being written (lost if warden exits before it is).
     writing_lines: u64,
     warnings: Vec<String>,
+    /// Crash reports to save, by ticket; one is being saved; saved ones
+    /// (their path, or why not) for the loop.
+    reports: std::collections::VecDeque<(u64, crash::Saved)>,
+    saving: bool,
+    saved: Vec<(u64, Result<std::path::PathBuf, String>)>,
     next_id: u64,
     /// Where the thread looks for work next (round robin between files).
     cursor: usize,
@@ -128,18 +137,7 @@ impl LogFiles {
     /// The file of a `logs: {file: ...}` service, starting the thread with
     /// the first one.
     pub fn open(&mut self, log: FileLog) -> LogFile {
-        if self.shared.is_none() && !self.inline {
-            match start_thread() {
-                Ok((shared, ready)) => {
-                    self.shared = Some(shared);
-                    self.ready = Some(ready);
-                }
-                Err(e) => {
-                    warning!("log files are written by the main loop: {e}");
-                    self.inline = true;
-                }
-            }
-        }
+        self.start();
         let Some(shared) = &self.shared else { return LogFile(Handle::Inline(RotatingFile::new(log))) };
         let mut state = lock(shared);
         state.next_id += 1;
@@ -147,6 +145,30 @@ impl LogFiles {
         let file = Some(RotatingFile::new(log));
         state.entries.push(Entry { id, queued: Vec::new(), file, dropped_lines: 0, closed: false });
         LogFile(Handle::Queued { id, shared: shared.clone() })
+    }
+
+    /// Saves a crash report on the thread; its outcome comes back with
+    /// `ticket` from `take_saved`. Err(Some(report)) when there is no
+    /// thread (the caller saves it itself), Err(None) when too many wait.
+    pub fn save_report(&mut self, ticket: u64, report: crash::Saved) -> Result<(), Option<crash::Saved>> {
+        self.start();
+        let Some(shared) = &self.shared else { return Err(Some(report)) };
+        let mut state = lock(shared);
+        if state.reports.len() >= MAX_REPORTS {
+            return Err(None);
+        }
+        state.reports.push_back((ticket, report));
+        if state.asleep {
+            state.asleep = false;
+            drop(state);
+            shared.work.notify_one();
+        }
+        Ok(())
+    }
+
+    /// Crash reports saved since the last call: (ticket, path or why not).
+    pub fn take_saved(&self) -> Vec<(u64, Result<std::path::PathBuf, String>)> {
+        self.shared.as_ref().map(|shared| std::mem::take(&mut lock(shared).saved)).unwrap_or_default()
     }
 
     /// Before the loop waits: wakes the thread if a batch worth a wake-up
@@ -180,6 +202,23 @@ impl LogFiles {
         }
     }
 
+    /// The thread, unless it runs already or could not be started.
+    fn start(&mut self) {
+        if self.shared.is_some() || self.inline {
+            return;
+        }
+        match start_thread() {
+            Ok((shared, ready)) => {
+                self.shared = Some(shared);
+                self.ready = Some(ready);
+            }
+            Err(e) => {
+                warning!("log files and crash reports are written by the main loop: {e}");
+                self.inline = true;
+            }
+        }
+    }
+
     /// The descriptor the loop watches (readable: room again, or warnings).
     pub fn fd(&self) -> Option<RawFd> {
         self.ready.as_ref().map(|fd| fd.as_raw_fd())
@@ -202,11 +241,11 @@ impl LogFiles {
         let Some(shared) = &self.shared else { return 0 };
         let mut state = lock(shared);
         state.flushing = true;
-        if state.asleep && state.queued > 0 {
+        if state.asleep && (state.queued > 0 || !state.reports.is_empty()) {
             state.asleep = false;
             shared.work.notify_one();
         }
-        while state.queued > 0 {
+        while state.queued > 0 || !state.reports.is_empty() || state.saving {
             let Some(left) = deadline.checked_duration_since(Instant::now()).filter(|d| !d.is_zero()) else {
                 break;
             };
@@ -357,8 +396,20 @@ fn pick(state: &mut State) -> Option<usize> {
 fn write_forever(shared: &Shared) {
     let mut state = lock(shared);
     loop {
+        if let Some((ticket, report)) = state.reports.pop_front() {
+            state.saving = true;
+            drop(state);
+            let saved = crash::save(&report).map_err(|e| {
+                format!("cannot write a crash report in {}: {}", report.dir.display(), Reason(&e))
+            });
+            state = lock(shared);
+            state.saving = false;
+            state.saved.push((ticket, saved));
+            crate::sys::fds::signal_eventfd(shared.wake_loop.as_fd());
+            continue;
+        }
         let Some(index) = pick(&mut state) else {
-            if state.flushing && state.queued == 0 {
+            if state.flushing && state.queued == 0 && !state.saving {
                 shared.written.notify_all();
             }
             state.asleep = true;

@@ -8,9 +8,11 @@
 //! what a process wrote before dying is read before its exit is handled, so the
 //! crash report has it. Crashes produce a report and run the on_crash hook.
 
+use std::collections::HashMap;
 use std::fs::File;
 use std::io::{ErrorKind, Read};
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::path::PathBuf;
 use std::time::SystemTime;
 
 use super::core::UnitId;
@@ -69,6 +71,9 @@ pub struct Outputs {
     batch: Vec<u8>,
     /// Copies of lines for `logs -f` readers (filled only when followed).
     followed: Vec<u8>,
+    /// Crash reports on their way to disk: ticket → (service, its hook's
+    /// variables and the timer after which it runs without the report).
+    reports_waiting: HashMap<u64, (String, Option<(HookVariables, crate::reactor::TimerId)>)>,
 }
 
 impl Outputs {
@@ -80,7 +85,14 @@ impl Outputs {
             read_buffer: Vec::new(),
             batch: Vec::new(),
             followed: Vec::new(),
+            reports_waiting: HashMap::new(),
         }
+    }
+
+    /// An on_crash hook waits for its report to be saved (warden's exit
+    /// waits for it as for a running hook).
+    pub fn hooks_waiting(&self) -> bool {
+        self.reports_waiting.values().any(|(_, hook)| hook.is_some())
     }
 
     /// Services' lines dropped because warden's stdout or stderr could not be written.
@@ -99,6 +111,26 @@ fn stream_of(index: usize) -> Stream {
 
 fn has_room(stream: Stream) -> bool {
     sink::with(stream, |s| s.has_room()).unwrap_or(true)
+}
+
+/// The environment an on_crash hook gets (its report's path is added when saved).
+type HookVariables = Vec<(std::ffi::OsString, std::ffi::OsString)>;
+
+fn hook_variables(name: &str, crash: &Crash) -> HookVariables {
+    let (code, signal) = match crash.status {
+        ExitStatus::Exited(code) => (code.to_string(), String::new()),
+        ExitStatus::Signaled { signal, .. } => (String::new(), crate::sys::signals::name(signal)),
+    };
+    [
+        ("WARDEN_SERVICE", name.to_string()),
+        ("WARDEN_EXIT_CODE", code),
+        ("WARDEN_SIGNAL", signal),
+        ("WARDEN_RESTARTS", crash.restarts.to_string()),
+        ("WARDEN_NEXT", crash.next.to_string()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.into(), v.into()))
+    .collect()
 }
 
 /// What a running on_crash hook is.
@@ -429,6 +461,7 @@ impl Supervisor {
     /// room are read again (those still without it pause again at once).
     pub(super) fn on_log_files(&mut self) {
         self.log_files.on_ready();
+        self.take_saved_reports(true);
         let paused: Vec<u64> = self
             .captures
             .iter()
@@ -524,67 +557,119 @@ impl Supervisor {
         let deadline = std::time::Instant::now() + EXIT_FLUSH;
         let unwritten = self.log_files.flush(deadline);
         self.log_files.on_ready();
+        self.take_saved_reports(false);
         sink::flush_before_exit(deadline);
         unwritten
     }
 
-    /// A run crashed: write its report and run the hook, as configured.
+    /// A run crashed: write its report and run the hook, as configured. The
+    /// report is saved on the log-file thread (a slow or hung disk must not
+    /// hold up the loop); the hook, which is told the report's path, starts
+    /// once it is saved.
     pub(super) fn on_crash(&mut self, index: usize, crash: &Crash) {
         let Some(unit) = self.slots.get(index) else { return };
-        let mut report_path = None;
-        if let Some(reports) = &self.config.crash_reports {
-            let usage = match &unit.limits.group {
-                Some(group) => Some(group.usage()),
-                None if unit.limits.peak > 0 => {
-                    Some(crate::cgroups::Usage { memory_peak: Some(unit.limits.peak), ..Default::default() })
-                }
-                None => None,
-            };
-            let limits = crate::cgroups::limits_text(&unit.service.resources, Some(&unit.limits.enforcement));
-            let report = crash::Report {
-                service: &unit.service.name,
-                pid: crash.pid,
-                status: crash.status,
-                uptime: crash.uptime,
-                restarts: crash.restarts,
-                next: &crash.next.to_string(),
-                reason: &crash.reason.to_string(),
-                command: unit.program.display(),
-                tail: &unit.tail,
-                usage,
-                limits: &limits,
-            };
-            match crash::write(&reports.dir, reports.keep, &report) {
-                Ok(path) => report_path = Some(path),
-                Err(e) => warning!(
-                    "{}: cannot write a crash report in {}: {}",
-                    unit.service.name,
-                    reports.dir.display(),
-                    Reason(&e)
-                ),
-            }
-        }
-        let Some(hook) = self.config.on_crash.clone() else { return };
         let name = unit.service.name.clone();
+        let hook = self.config.on_crash.is_some().then(|| hook_variables(&name, crash));
+        let Some(reports) = &self.config.crash_reports else {
+            if let Some(variables) = hook {
+                self.run_hook(&name, variables, None);
+            }
+            return;
+        };
+        let usage = match &unit.limits.group {
+            Some(group) => Some(group.usage()),
+            None if unit.limits.peak > 0 => {
+                Some(crate::cgroups::Usage { memory_peak: Some(unit.limits.peak), ..Default::default() })
+            }
+            None => None,
+        };
+        let limits = crate::cgroups::limits_text(&unit.service.resources, Some(&unit.limits.enforcement));
+        let report = crash::Report {
+            service: &unit.service.name,
+            pid: crash.pid,
+            status: crash.status,
+            uptime: crash.uptime,
+            restarts: crash.restarts,
+            next: &crash.next.to_string(),
+            reason: &crash.reason.to_string(),
+            command: unit.program.display(),
+            tail: &unit.tail,
+            usage,
+            limits: &limits,
+        }
+        .saved(&reports.dir, reports.keep);
+        let ticket = self.take_token();
+        let path = match self.log_files.save_report(ticket, report) {
+            Ok(()) => {
+                self.watch_log_files();
+                let timeout = self.config.on_crash.as_ref().map(|h| h.timeout).unwrap_or_default();
+                let hook = hook.map(|variables| {
+                    (
+                        variables,
+                        self.init.reactor.add_timer(deadline_after(timeout), Timer::ReportWait { ticket }),
+                    )
+                });
+                self.outputs.reports_waiting.insert(ticket, (name, hook));
+                return;
+            }
+            // No thread: saved here, as a last resort.
+            Err(Some(report)) => crash::save(&report).map_err(|e| {
+                format!("cannot write a crash report in {}: {}", report.dir.display(), Reason(&e))
+            }),
+            Err(None) => Err("crash report not written: too many are still waiting to be saved \
+                              (a disk that does not answer?)"
+                .to_string()),
+        };
+        self.on_report_saved(&name, hook, path);
+    }
+
+    /// A crash report was saved (or not): says why not, and runs the hook.
+    fn on_report_saved(&mut self, name: &str, hook: Option<HookVariables>, saved: Result<PathBuf, String>) {
+        let path = match saved {
+            Ok(path) => Some(path),
+            Err(why) => {
+                warning!("{name}: {why}");
+                None
+            }
+        };
+        if let Some(variables) = hook {
+            self.run_hook(name, variables, path);
+        }
+    }
+
+    /// Crash reports the log-file thread has saved; their hooks run unless
+    /// warden is exiting (nothing would be left to run them for).
+    fn take_saved_reports(&mut self, run_hooks: bool) {
+        for (ticket, saved) in self.log_files.take_saved() {
+            let Some((name, hook)) = self.outputs.reports_waiting.remove(&ticket) else { continue };
+            let hook = hook.map(|(variables, timer)| {
+                self.init.reactor.cancel_timer(timer);
+                variables
+            });
+            self.on_report_saved(&name, hook.filter(|_| run_hooks), saved);
+        }
+    }
+
+    /// A crash report took the hook's whole timeout and is still not saved
+    /// (a disk that does not answer): the hook runs without it, and the
+    /// report's late outcome is only said.
+    pub(super) fn on_report_wait(&mut self, ticket: u64) {
+        let Some((name, hook)) = self.outputs.reports_waiting.get_mut(&ticket) else { return };
+        let Some((variables, _)) = hook.take() else { return };
+        let name = name.clone();
+        warning!("{name}: its crash report is still not saved: the on_crash hook runs without it");
+        self.run_hook(&name, variables, None);
+    }
+
+    fn run_hook(&mut self, name: &str, mut variables: HookVariables, report: Option<PathBuf>) {
+        let Some(hook) = self.config.on_crash.clone() else { return };
         if self.hooks.len() >= MAX_HOOKS {
             warning!("{name}: on_crash hook skipped: {MAX_HOOKS} hooks are still running");
             return;
         }
-        let (code, signal) = match crash.status {
-            ExitStatus::Exited(code) => (code.to_string(), String::new()),
-            ExitStatus::Signaled { signal, .. } => (String::new(), crate::sys::signals::name(signal)),
-        };
-        let variables = [
-            ("WARDEN_SERVICE", name.clone()),
-            ("WARDEN_EXIT_CODE", code),
-            ("WARDEN_SIGNAL", signal),
-            ("WARDEN_RESTARTS", crash.restarts.to_string()),
-            ("WARDEN_NEXT", crash.next.to_string()),
-            ("WARDEN_REPORT", report_path.map(|p| p.display().to_string()).unwrap_or_default()),
-        ];
-        let overrides: Vec<(std::ffi::OsString, std::ffi::OsString)> =
-            variables.iter().map(|(k, v)| ((*k).into(), v.into())).collect();
-        let program = match Program::new(&hook.command, &self.base_env, &overrides) {
+        let report = report.map(|p| p.into_os_string()).unwrap_or_default();
+        variables.push(("WARDEN_REPORT".into(), report));
+        let program = match Program::new(&hook.command, &self.base_env, &variables) {
             Ok(program) => program,
             Err(e) => {
                 warning!("{name}: on_crash hook: {e}");
@@ -599,7 +684,7 @@ impl Supervisor {
                 let timer =
                     self.init.reactor.add_timer(deadline_after(hook.timeout), Timer::HookTimeout { pid });
                 self.registry.add_child(pid, super::registry::Child::Hook);
-                self.hooks.insert(pid, RunningHook { service: name, pending, timer });
+                self.hooks.insert(pid, RunningHook { service: name.to_string(), pending, timer });
             }
             Err(e) => warning!("{name}: on_crash hook cannot run: {e}"),
         }

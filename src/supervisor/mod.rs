@@ -105,6 +105,10 @@ enum Timer {
         round: u64,
     },
     /// An on_crash hook's time is up.
+    /// A crash report is still not saved: its hook runs without it.
+    ReportWait {
+        ticket: u64,
+    },
     HookTimeout {
         pid: i32,
     },
@@ -431,7 +435,8 @@ impl Supervisor {
                 }
                 self.drain_pending();
             }
-            self.pending.push_back(Event::Settle { hooks_running: !self.hooks.is_empty() });
+            let hooks_running = !self.hooks.is_empty() || self.outputs.hooks_waiting();
+            self.pending.push_back(Event::Settle { hooks_running });
             self.drain_pending();
             self.notify_outer_ready();
             self.note_started();
@@ -587,6 +592,7 @@ impl Supervisor {
                 }
             }
             Timer::HookTimeout { pid } => self.on_hook_timeout(pid),
+            Timer::ReportWait { ticket } => self.on_report_wait(ticket),
             Timer::Connection { token } => self.on_connection_timer(token),
             Timer::Relisten => self.on_relisten(),
             Timer::Watchdog { unit, round } => {
