@@ -26,6 +26,9 @@
 //! and handing a flood between three busy threads on two cores halves its
 //! throughput. A file on NFS, SMB, FUSE, 9p, virtiofs (any other file
 //! system), a FIFO or a device stays with the thread.
+//!
+//! Crash reports are saved by the same thread (`save_report`): directory,
+//! file, `fsync`, rename, pruning; each outcome comes back with its ticket.
 
 use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
