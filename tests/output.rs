@@ -384,6 +384,22 @@ fn hanging_log_path(dir: &Dir) -> std::path::PathBuf {
     path
 }
 
+/// warden on `config`, with its control socket at `socket`, once it answers there.
+fn start_on(mode: Mode, config: &str, socket: &str) -> Running {
+    let mut launch = Launch::new(mode, &["-c", config]);
+    launch.command.env("WARDEN_CONTROL", socket);
+    let warden = launch.start();
+    assert!(wait_until(5 * SECOND, || std::path::Path::new(socket).exists()), "no control socket");
+    warden
+}
+
+/// The restart counter of service `name`, 1.5 s apart.
+fn restarts_over_a_while(socket: &str, name: &str) -> (u64, u64) {
+    let first = restarts_of(socket, name);
+    hold(1500 * Duration::from_millis(1));
+    (first, restarts_of(socket, name))
+}
+
 fn restarts_of(socket: &str, name: &str) -> u64 {
     let output = std::process::Command::new(warden())
         .args(["status", "--json"])
@@ -413,13 +429,8 @@ fn a_log_file_that_hangs_stops_nothing(mode: Mode) {
          crash:\n    command: [\"/bin/false\"]\n    restart: always\n    backoff: { initial: 0s, max: 0s }\n    \
          min_uptime: 0s\n    logs: null\n",
     );
-    let mut launch = Launch::new(mode, &["-c", &config]);
-    launch.command.env("WARDEN_CONTROL", &socket);
-    let mut warden = launch.start();
-    assert!(wait_until(5 * SECOND, || std::path::Path::new(&socket).exists()), "no control socket");
-    let first = restarts_of(&socket, "crash");
-    hold(1500 * Duration::from_millis(1));
-    let second = restarts_of(&socket, "crash");
+    let mut warden = start_on(mode, &config, &socket);
+    let (first, second) = restarts_over_a_while(&socket, "crash");
     assert!(second > first, "no restarts while the log file hangs: {first} then {second}");
     assert!(!dir.0.join("done").exists(), "the flood was not held back");
     let rss = rss_kib(warden.warden_pid);
@@ -534,13 +545,8 @@ fn a_mount_that_stops_answering_stops_nothing(mode: Mode) {
          backoff: { initial: 100ms, max: 100ms }\n    min_uptime: 0s\n    logs: null\n",
     );
     mount.stop_answering();
-    let mut launch = Launch::new(mode, &["-c", &config]);
-    launch.command.env("WARDEN_CONTROL", &socket);
-    let mut warden = launch.start();
-    assert!(wait_until(5 * SECOND, || std::path::Path::new(&socket).exists()), "no control socket");
-    let first = restarts_of(&socket, "crashy");
-    hold(1500 * Duration::from_millis(1));
-    let second = restarts_of(&socket, "crashy");
+    let mut warden = start_on(mode, &config, &socket);
+    let (first, second) = restarts_over_a_while(&socket, "crashy");
     assert!(second > first + 3, "restarts stalled while the mount hangs: {first} then {second}");
     // The first crash's hook waited its 1 s timeout for the report, then ran without it.
     assert!(wait_until(5 * SECOND, || dir.0.join("hook-1").exists()), "{}", warden.stderr());
