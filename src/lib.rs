@@ -24,6 +24,7 @@ pub mod cli;
 pub mod config;
 pub mod control;
 pub mod cron;
+pub mod disk;
 pub mod duration;
 pub mod export;
 pub mod graph;

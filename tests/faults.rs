@@ -1,6 +1,7 @@
 //! Faults a container throws at its PID 1, against the real binary as PID 1
 //! and as a subreaper: fork failing with EAGAIN, descriptors running out
-//! (pipes and accepts), the config deleted before a reload, a stopped
+//! (pipes and accepts), the config deleted before a reload or on a mount
+//! that stops answering, a stopped
 //! service at shutdown, and a service that forks a thousand children when
 //! told to stop. warden keeps supervising through each.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
@@ -25,6 +26,7 @@ in_both_modes!(
     running_out_of_descriptors_for_pipes,
     running_out_of_descriptors_for_accepts,
     config_deleted_before_a_reload,
+    a_config_on_a_mount_that_stops_answering,
     a_stopped_service_at_shutdown,
     a_service_forking_a_thousand_children_when_told_to_stop,
 );
@@ -135,6 +137,49 @@ fn config_deleted_before_a_reload(mode: Mode) {
         !warden.seen.iter().any(|l| l.starts_with("steady | up ") && *l != first),
         "steady was restarted"
     );
+    warden.signal(libc::SIGTERM);
+    assert_eq!(warden.wait(10 * SECOND), 0, "{}", warden.stderr());
+}
+
+/// A reload whose config is on a mount that stops answering waits alone:
+/// warden goes on restarting and answering, and the reload fails once the
+/// mount is gone.
+fn a_config_on_a_mount_that_stops_answering(mode: Mode) {
+    let dir = Dir::new();
+    let mount = Mount::new(&dir);
+    let config = mount.point.join("w.yaml");
+    std::fs::write(
+        &config,
+        "services:\n  crashy:\n    command: \"exit 3\"\n    restart: always\n    \
+         backoff: { initial: 50ms, max: 50ms }\n    min_uptime: 0s\n    logs: null\n",
+    )
+    .unwrap();
+    let socket = format!("{}/w.sock", dir.0.display());
+    let mut launch = Launch::new(mode, &["-c".as_ref(), config.as_os_str()]);
+    launch.command.env("WARDEN_CONTROL", &socket);
+    let mut warden = launch.start();
+    assert!(wait_until(5 * SECOND, || std::path::Path::new(&socket).exists()), "no control socket");
+    mount.stop_answering();
+    warden.signal(libc::SIGHUP);
+    let restarts = |running: &Running| {
+        let status = Command::new(common::warden())
+            .args(["status", "--json"])
+            .env("WARDEN_CONTROL", &socket)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert!(status.status.success(), "status did not answer: {}", running.stderr());
+        let text = String::from_utf8_lossy(&status.stdout).into_owned();
+        let at = text.find("\"restarts\":").unwrap() + "\"restarts\":".len();
+        text[at..].split(|c: char| !c.is_ascii_digit()).next().unwrap().parse::<u64>().unwrap()
+    };
+    let first = restarts(&warden);
+    std::thread::sleep(Duration::from_millis(800));
+    assert!(restarts(&warden) > first + 3, "restarts stalled while the reload waits");
+    // The mount goes away: the read fails, the reload with it, nothing moves.
+    drop(mount);
+    warden.expect_stderr(10 * SECOND, "reload failed, nothing was changed");
+    assert!(restarts(&warden) > first + 3);
     warden.signal(libc::SIGTERM);
     assert_eq!(warden.wait(10 * SECOND), 0, "{}", warden.stderr());
 }

@@ -481,53 +481,6 @@ fn a_log_file_that_hangs_does_not_hold_the_exit(mode: Mode) {
     );
 }
 
-/// A FUSE mount (bindfs) of a directory of `dir`; stopping its daemon makes
-/// every call on it wait, as on a network mount that stops answering.
-struct Mount {
-    daemon: std::process::Child,
-    point: std::path::PathBuf,
-}
-
-impl Mount {
-    fn new(dir: &Dir) -> Mount {
-        let (source, point) = (dir.0.join("source"), dir.0.join("mnt"));
-        std::fs::create_dir(&source).unwrap();
-        std::fs::create_dir(&point).unwrap();
-        let daemon = std::process::Command::new("bindfs")
-            .arg("-f")
-            .arg(&source)
-            .arg(&point)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("bindfs is installed (scripts/install-deps)");
-        let mount = Mount { daemon, point };
-        let listed = mount.point.display().to_string();
-        assert!(
-            wait_until(10 * SECOND, || std::fs::read_to_string("/proc/self/mounts")
-                .unwrap()
-                .lines()
-                .any(|l| l.split(' ').nth(1) == Some(listed.as_str()))),
-            "bindfs did not mount"
-        );
-        mount
-    }
-
-    fn stop_answering(&self) {
-        send(self.daemon.id() as i32, libc::SIGSTOP);
-    }
-}
-
-impl Drop for Mount {
-    fn drop(&mut self) {
-        // Killing the daemon ends the calls still waiting on it (ENOTCONN).
-        let _ = self.daemon.kill();
-        let _ = self.daemon.wait();
-        let _ = std::process::Command::new("umount").arg("-l").arg(&self.point).status();
-    }
-}
-
 /// A log file and the crash reports on a mount that stops answering: warden
 /// goes on restarting and answering, the on_crash hook runs without its
 /// report once its timeout has passed, and SIGTERM ends warden within its

@@ -2,7 +2,7 @@
 //! temporary file, then a rename) with mode 0600, in a directory of which only
 //! the newest `keep` reports are kept. The loop makes a report's text
 //! (`Report::saved`); the file calls (with an `fsync`) are made on the
-//! log-file thread (`logfiles`), where a slow disk or a dead mount holds up
+//! disk thread (`crate::disk`), where a slow disk or a dead mount holds up
 //! nothing else.
 
 use std::io::Write;
@@ -104,6 +104,13 @@ impl Report<'_> {
 #[cfg(test)]
 pub fn write(dir: &Path, keep: usize, report: &Report) -> std::io::Result<PathBuf> {
     save(&report.saved(dir, keep))
+}
+
+/// `save`, with what went wrong said as a warning says it.
+pub fn save_or_say(report: &Saved) -> Result<PathBuf, String> {
+    save(report).map_err(|e| {
+        format!("cannot write a crash report in {}: {}", report.dir.display(), crate::sys::Reason(&e))
+    })
 }
 
 /// Writes a report atomically and removes the oldest beyond its `keep`;

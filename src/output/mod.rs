@@ -1,7 +1,7 @@
 //! Service output: capture pipes are read by the loop, cut into lines
 //! (`Lines`), and each line becomes one record: `name | line` or a JSON object
 //! on warden's stdout or stderr (`sink`), or a line in a rotating file
-//! (`rotate`), written on a thread of its own (`logfiles`). Every service keeps its last lines (`Tail`) for crash reports
+//! (`rotate`), written by the disk thread (`crate::disk`). Every service keeps its last lines (`Tail`) for crash reports
 //! and `warden logs`.
 //!
 //! Memory is bounded everywhere: a line longer than `MAX_LINE` is cut into
@@ -13,7 +13,6 @@
 pub mod copy;
 pub mod crash;
 pub mod json;
-pub mod logfiles;
 pub mod rotate;
 pub mod sink;
 

@@ -63,10 +63,10 @@ pub struct Capture {
 /// themselves are `output::sink`'s, shared with warden's own lines).
 pub struct Outputs {
     sink_watched: [bool; 2],
-    /// The log-file thread's eventfd is in epoll.
-    log_files_watched: bool,
-    /// Less than a batch is queued for the log-file thread: written at this.
-    pub(super) log_files_timer: Option<crate::reactor::TimerId>,
+    /// The disk thread's eventfd is in epoll.
+    disk_watched: bool,
+    /// Less than a batch is queued for the disk thread: written at this.
+    pub(super) disk_timer: Option<crate::reactor::TimerId>,
     read_buffer: Vec<u8>,
     batch: Vec<u8>,
     /// Copies of lines for `logs -f` readers (filled only when followed).
@@ -80,8 +80,8 @@ impl Outputs {
     pub fn new() -> Outputs {
         Outputs {
             sink_watched: [false; 2],
-            log_files_watched: false,
-            log_files_timer: None,
+            disk_watched: false,
+            disk_timer: None,
             read_buffer: Vec::new(),
             batch: Vec::new(),
             followed: Vec::new(),
@@ -111,6 +111,13 @@ fn stream_of(index: usize) -> Stream {
 
 fn has_room(stream: Stream) -> bool {
     sink::with(stream, |s| s.has_room()).unwrap_or(true)
+}
+
+/// What a crash report's errand returned.
+fn saved_report(result: Box<dyn std::any::Any + Send>) -> Result<PathBuf, String> {
+    result
+        .downcast::<Result<PathBuf, String>>()
+        .map_or_else(|_| Err("lost its report".into()), |saved| *saved)
 }
 
 /// The environment an on_crash hook gets (its report's path is added when saved).
@@ -433,7 +440,7 @@ impl Supervisor {
     }
 
     /// Whether a capture's records have somewhere to go: warden's stream for
-    /// `prefix`, the log-file thread's queue for `file`.
+    /// `prefix`, the disk thread's queue for `file`.
     fn room_for(&self, capture: &Capture) -> bool {
         let Some(unit) = self.slots.get(capture.unit.index).filter(|u| u.id == capture.unit.serial) else {
             return true;
@@ -445,23 +452,23 @@ impl Supervisor {
         }
     }
 
-    /// Once the log-file thread runs: its eventfd in the loop.
-    pub(super) fn watch_log_files(&mut self) {
-        if self.outputs.log_files_watched {
+    /// Once the disk thread runs: its eventfd in the loop.
+    pub(super) fn watch_disk(&mut self) {
+        if self.outputs.disk_watched {
             return;
         }
-        let Some(fd) = self.log_files.fd() else { return };
-        match self.init.reactor.register(fd, super::registry::LOG_FILES, Interest::Read) {
-            Ok(()) => self.outputs.log_files_watched = true,
-            Err(e) => warning!("cannot watch the log-file thread: {}", Reason(&e)),
+        let Some(fd) = self.disk.fd() else { return };
+        match self.init.reactor.register(fd, super::registry::DISK, Interest::Read) {
+            Ok(()) => self.outputs.disk_watched = true,
+            Err(e) => warning!("cannot watch the disk thread: {}", Reason(&e)),
         }
     }
 
-    /// The log-file thread made room (or has warnings): the pipes paused for
+    /// The disk thread made room (or has warnings): the pipes paused for
     /// room are read again (those still without it pause again at once).
-    pub(super) fn on_log_files(&mut self) {
-        self.log_files.on_ready();
-        self.take_saved_reports(true);
+    pub(super) fn on_disk(&mut self) {
+        self.disk.on_ready();
+        self.take_errands(false);
         let paused: Vec<u64> = self
             .captures
             .iter()
@@ -555,15 +562,15 @@ impl Supervisor {
             self.read_capture(token, READS_PER_WAKE, false);
         }
         let deadline = std::time::Instant::now() + EXIT_FLUSH;
-        let unwritten = self.log_files.flush(deadline);
-        self.log_files.on_ready();
-        self.take_saved_reports(false);
+        let unwritten = self.disk.flush(deadline);
+        self.disk.on_ready();
+        self.take_errands(true);
         sink::flush_before_exit(deadline);
         unwritten
     }
 
     /// A run crashed: write its report and run the hook, as configured. The
-    /// report is saved on the log-file thread (a slow or hung disk must not
+    /// report is saved on the disk thread (a slow or hung disk must not
     /// hold up the loop); the hook, which is told the report's path, starts
     /// once it is saved.
     pub(super) fn on_crash(&mut self, index: usize, crash: &Crash) {
@@ -599,9 +606,10 @@ impl Supervisor {
         }
         .saved(&reports.dir, reports.keep);
         let ticket = self.take_token();
-        let path = match self.log_files.save_report(ticket, report) {
+        let errand: crate::disk::Errand = Box::new(move || Box::new(crash::save_or_say(&report)));
+        let path = match self.disk.run(ticket, errand) {
             Ok(()) => {
-                self.watch_log_files();
+                self.watch_disk();
                 let timeout = self.config.on_crash.as_ref().map(|h| h.timeout).unwrap_or_default();
                 let hook = hook.map(|variables| {
                     (
@@ -613,9 +621,7 @@ impl Supervisor {
                 return;
             }
             // No thread: saved here, as a last resort.
-            Err(Some(report)) => crash::save(&report).map_err(|e| {
-                format!("cannot write a crash report in {}: {}", report.dir.display(), Reason(&e))
-            }),
+            Err(Some(errand)) => saved_report(errand()),
             Err(None) => Err("crash report not written: too many are still waiting to be saved \
                               (a disk that does not answer?)"
                 .to_string()),
@@ -637,16 +643,20 @@ impl Supervisor {
         }
     }
 
-    /// Crash reports the log-file thread has saved; their hooks run unless
-    /// warden is exiting (nothing would be left to run them for).
-    fn take_saved_reports(&mut self, run_hooks: bool) {
-        for (ticket, saved) in self.log_files.take_saved() {
-            let Some((name, hook)) = self.outputs.reports_waiting.remove(&ticket) else { continue };
-            let hook = hook.map(|(variables, timer)| {
-                self.init.reactor.cancel_timer(timer);
-                variables
-            });
-            self.on_report_saved(&name, hook.filter(|_| run_hooks), saved);
+    /// What the disk thread has done: crash reports saved (their hooks run
+    /// unless warden is exiting: nothing would be left to run them for), a
+    /// config read for a reload (applied, unless warden is exiting).
+    fn take_errands(&mut self, exiting: bool) {
+        for (ticket, result) in self.disk.take_done() {
+            if let Some((name, hook)) = self.outputs.reports_waiting.remove(&ticket) {
+                let hook = hook.map(|(variables, timer)| {
+                    self.init.reactor.cancel_timer(timer);
+                    variables
+                });
+                self.on_report_saved(&name, hook.filter(|_| !exiting), saved_report(result));
+            } else if !exiting {
+                self.on_config_read(ticket, result);
+            }
         }
     }
 

@@ -124,10 +124,21 @@ enum Timer {
     Limits,
     /// Time to look again at trees that outlived their program.
     DrainCheck,
-    /// Less than a batch waited for the log-file thread long enough.
-    LogFiles,
+    /// Less than a batch waited for the disk thread long enough.
+    Disk,
     /// A watched file's debounce is over.
     FilesChanged(files::Owner),
+}
+
+/// A reload whose config the disk thread is reading (`reconfigure`).
+#[derive(Default)]
+struct Reloading {
+    /// The read's ticket, while one is under way.
+    ticket: Option<u64>,
+    /// Control connections told its outcome.
+    answer_to: Vec<u64>,
+    /// Asked again meanwhile (by these connections, if any): read once more after.
+    again: Option<Vec<u64>>,
 }
 
 /// What the runtime keeps of one unit, at the core unit's index.
@@ -143,7 +154,7 @@ struct Slot {
     /// The last lines of its output (captured modes only).
     tail: crate::output::Tail,
     /// Its log file, with `logs: { file: ... }`.
-    file_log: Option<crate::output::logfiles::LogFile>,
+    file_log: Option<crate::disk::LogFile>,
     /// Lines of its output lost on warden's stdout or stderr.
     lines_dropped: u64,
     /// When its current run was started, in boot clock ticks (to tell the
@@ -184,8 +195,11 @@ pub struct Supervisor {
     file_checks: HashMap<u64, (core::UnitId, ProbeKind)>,
     /// The helper thread that runs file probes' `stat`s.
     paths: crate::health::paths::PathChecks,
-    /// The thread that writes services' log files.
-    log_files: crate::output::logfiles::LogFiles,
+    /// The thread that writes services' log files, saves crash reports and
+    /// reads the config for a reload.
+    disk: crate::disk::Disk,
+    /// A reload whose config the disk thread is reading.
+    reloading: Reloading,
     /// The service manager warden reports to (its own NOTIFY_SOCKET).
     outer: Option<Outer>,
     /// The code of the start wave was given back once everything was ready.
@@ -270,12 +284,12 @@ impl Supervisor {
         let mut units = Vec::new();
         let mut slots = Vec::new();
         let mut limits = limits::Limits::set_up(&config);
-        let mut log_files = crate::output::logfiles::LogFiles::default();
+        let mut disk = crate::disk::Disk::default();
         for service in &config.services {
             let id = slots.len() as u64;
             let service = Rc::new(service.clone());
             let mut slot =
-                new_slot(id, service.clone(), &base, seed, &inherited, &mut log_files).map_err(|why| {
+                new_slot(id, service.clone(), &base, seed, &inherited, &mut disk).map_err(|why| {
                     error!("service {}: {why}", service.name);
                     2
                 })?;
@@ -358,7 +372,8 @@ impl Supervisor {
             in_flight: HashMap::new(),
             file_checks: HashMap::new(),
             paths: Default::default(),
-            log_files,
+            disk,
+            reloading: Reloading::default(),
             outer: Outer::from_environment(),
             start_wave_released: false,
             captures: HashMap::new(),
@@ -390,7 +405,7 @@ impl Supervisor {
         self.open_listeners();
         self.watch_oom_events();
         self.watch_files();
-        self.watch_log_files();
+        self.watch_disk();
         for index in 0..self.slots.len() {
             self.watch_notify_socket(index);
         }
@@ -408,9 +423,9 @@ impl Supervisor {
                 return self.finish();
             }
             self.watch_sinks();
-            if self.log_files.wake() && self.outputs.log_files_timer.is_none() {
-                let at = Instant::now() + crate::output::logfiles::BATCH_DELAY;
-                self.outputs.log_files_timer = Some(self.init.reactor.add_timer(at, Timer::LogFiles));
+            if self.disk.wake() && self.outputs.disk_timer.is_none() {
+                let at = Instant::now() + crate::disk::BATCH_DELAY;
+                self.outputs.disk_timer = Some(self.init.reactor.add_timer(at, Timer::Disk));
             }
             self.init.wait(&mut events);
             for event in events.drain(..) {
@@ -421,7 +436,7 @@ impl Supervisor {
                         Some(Token::Listener(listener)) => self.accept(listener),
                         Some(Token::Connection) => self.on_connection(ready.token, ready),
                         Some(Token::FileChecks) => self.on_file_checks(),
-                        Some(Token::LogFiles) => self.on_log_files(),
+                        Some(Token::Disk) => self.on_disk(),
                         Some(Token::Capture) => self.on_capture(ready.token),
                         Some(Token::SpawnStatus) => self.on_spawn_status(ready.token),
                         Some(Token::Probe { unit, kind }) => self.on_probe_io(unit, kind, ready.token),
@@ -602,9 +617,9 @@ impl Supervisor {
             }
             Timer::Limits => self.on_limits_timer(),
             Timer::DrainCheck => self.settle_draining(true),
-            Timer::LogFiles => {
-                self.outputs.log_files_timer = None;
-                self.log_files.wake_now();
+            Timer::Disk => {
+                self.outputs.disk_timer = None;
+                self.disk.wake_now();
             }
             Timer::FilesChanged(owner) => self.on_files_changed(owner),
             Timer::OuterWatchdog => {

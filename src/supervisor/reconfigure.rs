@@ -13,26 +13,100 @@ use super::{Supervisor, release_start_up_code, reload};
 use crate::shutdown::Phase;
 
 impl Supervisor {
-    /// SIGHUP: re-reads the config and applies the difference: added services
-    /// start, removed ones stop, changed ones restart with their new settings,
-    /// unchanged ones keep running untouched (same pid). An invalid file, or one
-    /// whose programs cannot be prepared, changes nothing.
-    pub(super) fn reload(&mut self) -> Result<String, String> {
+    /// SIGHUP, `warden reload`, a watched config: re-reads the config and
+    /// applies the difference: added services start, removed ones stop,
+    /// changed ones restart with their new settings, unchanged ones keep
+    /// running untouched (same pid). An invalid file, or one whose programs
+    /// cannot be prepared, changes nothing. The file (and what it names:
+    /// env files, users) is read and parsed on the disk thread, so a config
+    /// on a mount that stops answering holds up only the reload; `answer_to`
+    /// is the control connection told the outcome. Asked again while a read
+    /// is under way, the file is read once more after it.
+    pub(super) fn reload(&mut self, answer_to: Option<u64>) {
         if self.core.phase != Phase::Running {
-            return Err("not reloading: warden is shutting down".into());
+            return self.said_reload(Err("not reloading: warden is shutting down".into()), answer_to);
         }
         let Some(path) = self.config_path.clone() else {
-            return Err("not reloading: warden runs no config file".into());
+            return self.said_reload(Err("not reloading: warden runs no config file".into()), answer_to);
         };
-        let environment = |name: &str| std::env::var(name).ok();
-        let loaded = crate::config::load(&path, &environment, std::path::Path::new("/"));
+        if self.reloading.ticket.is_some() {
+            self.reloading.again.get_or_insert_with(Vec::new).extend(answer_to);
+            return;
+        }
+        let ticket = self.take_token();
+        let read: crate::disk::Errand = Box::new(move || {
+            let environment = |name: &str| std::env::var(name).ok();
+            let loaded = crate::config::load(&path, &environment, std::path::Path::new("/"));
+            Box::new(loaded.map(|config| (config, path)).map_err(|e| e.to_string()))
+        });
+        self.reloading.ticket = Some(ticket);
+        self.reloading.answer_to.extend(answer_to);
+        match self.disk.run(ticket, read) {
+            Ok(()) => self.watch_disk(),
+            // No thread: read here, as a last resort.
+            Err(Some(read)) => self.on_config_read(ticket, read()),
+            Err(None) => {
+                self.reloading.ticket = None;
+                let answer_to = std::mem::take(&mut self.reloading.answer_to);
+                let why =
+                    "not reloading: the disk thread has too much waiting (a mount that does not answer?)";
+                for token in answer_to {
+                    self.said_reload(Err(why.into()), Some(token));
+                }
+            }
+        }
+    }
+
+    /// The disk thread has read the config for the reload under way: applied.
+    pub(super) fn on_config_read(&mut self, ticket: u64, read: Box<dyn std::any::Any + Send>) {
+        if self.reloading.ticket != Some(ticket) {
+            return;
+        }
+        self.reloading.ticket = None;
+        let answer_to = std::mem::take(&mut self.reloading.answer_to);
         // The parser ran again: its code need not stay resident until the next reload.
         release_start_up_code();
-        let config = match loaded {
-            Ok(config) => config,
-            Err(e) => return Err(e.to_string()),
+        let read = read
+            .downcast::<Result<(Config, std::path::PathBuf), String>>()
+            .map_or_else(|_| Err("the config was not read".to_string()), |read| *read);
+        let outcome = if self.core.phase != Phase::Running {
+            Err("not reloading: warden is shutting down".to_string())
+        } else {
+            read.and_then(|(config, path)| self.apply(config, &format!("reloaded {}", path.display())))
         };
-        self.apply(config, &format!("reloaded {}", path.display()))
+        match (&outcome, answer_to.is_empty()) {
+            (Err(_), true) => self.said_reload(outcome, None),
+            _ => {
+                for token in answer_to {
+                    self.said_reload(outcome.clone(), Some(token));
+                }
+            }
+        }
+        if let Some(again) = self.reloading.again.take() {
+            if again.is_empty() {
+                self.reload(None);
+            }
+            for token in again {
+                self.reload(Some(token));
+            }
+        }
+    }
+
+    /// How a reload went: a failure is said in warden's output (the summary
+    /// of one that worked already is), and to the connection that asked.
+    fn said_reload(&mut self, outcome: Result<String, String>, answer_to: Option<u64>) {
+        if let Err(why) = &outcome {
+            let sep = if why.contains('\n') { ":\n" } else { ": " };
+            self.note(&format!("reload failed, nothing was changed{sep}{why}"));
+        }
+        let Some(token) = answer_to else { return };
+        let answer = match outcome {
+            Ok(summary) => format!("{}{summary}\n", crate::control::header(Ok(()))),
+            Err(why) => {
+                format!("{}{why}\n", crate::control::header(Err("reload failed, nothing was changed")))
+            }
+        };
+        self.answer(token, answer.into_bytes());
     }
 
     /// `warden scale NAME N`: N copies of a replicated service for this run.
@@ -152,7 +226,7 @@ impl Supervisor {
                 &base,
                 self.seed,
                 &self.inherited,
-                &mut self.log_files,
+                &mut self.disk,
             ) {
                 Ok(slot) => built.push(slot),
                 Err(why) => return Err(format!("service {name}: {why}")),
@@ -161,7 +235,7 @@ impl Supervisor {
         for slot in &mut built {
             slot.limits = self.limits.attach(&slot.service, true);
         }
-        self.watch_log_files();
+        self.watch_disk();
         let units = built.iter().map(|s| (s.service.clone(), s.id)).collect();
         let reloaded = self.core.reload(Instant::now(), &config.services, &difference, units);
         self.core.grace = config.grace;
@@ -266,10 +340,7 @@ impl Supervisor {
 
     /// SIGHUP: reload, and say how it went in the event stream.
     pub(super) fn reload_on_signal(&mut self) {
-        if let Err(why) = self.reload() {
-            let sep = if why.contains('\n') { ":\n" } else { ": " };
-            self.note(&format!("reload failed, nothing was changed{sep}{why}"));
-        }
+        self.reload(None);
     }
 }
 

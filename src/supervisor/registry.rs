@@ -28,8 +28,8 @@ pub const FALLBACK: u64 = 6;
 pub const OOM_EVENTS: u64 = 7;
 /// The inotify watch of files (`watch:`, `watch_config`).
 pub const FILE_WATCH: u64 = 8;
-/// The log-file thread made room or has warnings.
-pub const LOG_FILES: u64 = 9;
+/// The disk thread made room or has warnings.
+pub const DISK: u64 = 9;
 
 /// What a token in epoll belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,8 +44,8 @@ pub enum Token {
     Connection,
     /// The file-probe thread has results.
     FileChecks,
-    /// The log-file thread made room or has warnings.
-    LogFiles,
+    /// The disk thread made room or has warnings.
+    Disk,
     /// A capture pipe of a unit's run (`capture`).
     Capture,
     /// The exec-status pipe of a start in flight (`spawning`).
@@ -132,7 +132,7 @@ impl Registry {
             FILE_CHECKS => Some(Token::FileChecks),
             OOM_EVENTS => Some(Token::OomEvents),
             FILE_WATCH => Some(Token::FileWatch),
-            LOG_FILES => Some(Token::LogFiles),
+            DISK => Some(Token::Disk),
             _ if SINKS.contains(&token) => Some(Token::Sink(usize::from(token == SINKS[1]))),
             _ => match token >> KIND_SHIFT {
                 KIND_CAPTURE => Some(Token::Capture),

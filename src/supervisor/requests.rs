@@ -142,15 +142,8 @@ impl Supervisor {
                     format!("{}{rest}", control::header(Err(&format!("not scaled: {first}"))))
                 }
             },
-            Request::Reload { .. } => match self.reload() {
-                Ok(summary) => format!("{}{summary}\n", control::header(Ok(()))),
-                Err(why) => {
-                    // Said in warden's own output too, as a SIGHUP reload's failure is.
-                    let sep = if why.contains('\n') { ":\n" } else { ": " };
-                    self.note(&format!("reload failed, nothing was changed{sep}{why}"));
-                    format!("{}{why}\n", control::header(Err("reload failed, nothing was changed")))
-                }
-            },
+            // Answered once the config is read (`reconfigure`).
+            Request::Reload { .. } => return self.reload(Some(token)),
             Request::Logs { name: None, lines, follow, since } => {
                 let body = format!("{}{}", control::header(Ok(())), self.merged_logs(None, lines, since));
                 if follow {

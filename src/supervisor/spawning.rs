@@ -11,10 +11,10 @@ use super::machine::State;
 use super::registry::{Child, Kind};
 use super::{MAX_IN_FLIGHT, SERVICE_PLACEMENT, Slot, Supervisor, watch};
 use crate::config::{Logs, Service};
+use crate::disk::Disk;
 use crate::inherited::{Inherited, LISTEN_VARIABLES};
 use crate::logger::warning;
 use crate::notify::NotifySocket;
-use crate::output::logfiles::LogFiles;
 use crate::reactor::Interest;
 use crate::sys::Reason;
 use crate::sys::spawn::{Environment, Program, Setup, SpawnError, start};
@@ -102,14 +102,14 @@ pub(super) fn new_slot(
     base: &Environment,
     nonce: u64,
     inherited: &Inherited,
-    log_files: &mut LogFiles,
+    disk: &mut Disk,
 ) -> Result<Slot, String> {
     let notify = notify_socket(&service, nonce ^ id.wrapping_mul(0x2545_f491_4f6c_dd1d))?;
     let prepared = prepare(&service, base, notify.as_ref().map(|s| s.address.as_str()), inherited)?;
     let mut slot = Slot::new(id, service, prepared.program, prepared.setup, SERVICE_PLACEMENT);
     slot.watch.set_probes(&slot.service, prepared.probes);
     if let Logs::File(log) = &slot.service.logs {
-        slot.file_log = Some(log_files.open(log.clone()));
+        slot.file_log = Some(disk.open(log.clone()));
     }
     slot.watch.notify = notify.map(|socket| (socket, 0));
     Ok(slot)

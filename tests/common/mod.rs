@@ -384,3 +384,50 @@ pub fn start_with_socket(mode: Mode, yaml: &str) -> Setup {
     );
     Setup { dir, socket, config, warden }
 }
+
+/// A FUSE mount (bindfs) of a directory of `dir`; stopping its daemon makes
+/// every call on it wait, as on a network mount that stops answering.
+pub struct Mount {
+    pub daemon: Child,
+    pub point: std::path::PathBuf,
+}
+
+impl Mount {
+    pub fn new(dir: &Dir) -> Mount {
+        let (source, point) = (dir.0.join("source"), dir.0.join("mnt"));
+        std::fs::create_dir(&source).unwrap();
+        std::fs::create_dir(&point).unwrap();
+        let daemon = Command::new("bindfs")
+            .arg("-f")
+            .arg(&source)
+            .arg(&point)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("bindfs is installed (scripts/install-deps)");
+        let mount = Mount { daemon, point };
+        let listed = mount.point.display().to_string();
+        assert!(
+            wait_until(Duration::from_secs(10), || std::fs::read_to_string("/proc/self/mounts")
+                .unwrap()
+                .lines()
+                .any(|l| l.split(' ').nth(1) == Some(listed.as_str()))),
+            "bindfs did not mount"
+        );
+        mount
+    }
+
+    pub fn stop_answering(&self) {
+        send(self.daemon.id() as i32, libc::SIGSTOP);
+    }
+}
+
+impl Drop for Mount {
+    fn drop(&mut self) {
+        // Killing the daemon ends the calls still waiting on it (ENOTCONN).
+        let _ = self.daemon.kill();
+        let _ = self.daemon.wait();
+        let _ = Command::new("umount").arg("-l").arg(&self.point).status();
+    }
+}

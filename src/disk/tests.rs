@@ -1,7 +1,7 @@
 use super::*;
 
 fn scratch(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("warden-logfiles-{name}-{}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!("warden-disk-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
@@ -14,7 +14,7 @@ fn log(path: std::path::PathBuf) -> FileLog {
 #[test]
 fn records_reach_their_files_in_order_and_a_closed_file_is_finished() {
     let dir = scratch("order");
-    let mut files = LogFiles::default();
+    let mut files = Disk::default();
     let mut a = files.open(log(dir.join("a.log")));
     let mut b = files.open(log(dir.join("b.log")));
     for i in 0..2000 {
@@ -36,7 +36,7 @@ fn records_reach_their_files_in_order_and_a_closed_file_is_finished() {
 #[test]
 fn a_file_on_a_local_disk_is_written_by_the_loop_after_the_thread_opened_it() {
     let dir = scratch("local");
-    let mut files = LogFiles::default();
+    let mut files = Disk::default();
     let mut file = files.open(log(dir.join("l.log")));
     file.write(b"first\n");
     assert!(matches!(file.0, Handle::Queued { .. }), "opened by the thread first");
@@ -54,7 +54,7 @@ fn a_full_queue_says_so_and_the_loop_hears_when_there_is_room() {
     // A FIFO nobody reads yet: the thread's open waits, as on a hung mount.
     let fifo = dir.join("hung.log");
     assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
-    let mut files = LogFiles::default();
+    let mut files = Disk::default();
     let mut file = files.open(log(fifo.clone()));
     let line = [b'x'; 99].iter().copied().chain([b'\n']).collect::<Vec<u8>>();
     let mut queued = 0u64;

@@ -1,9 +1,12 @@
-//! Services' log files, written on a thread of their own: an `open`, `write`
-//! or `rename` on a network mount that stops answering can hang for minutes,
-//! and PID 1 must not hang with it. The loop appends a service's records to
-//! its file's queue and goes on reading; the thread writes each queue in one
-//! `write` per batch (rotating between records, `rotate`), so the copy into
-//! the page cache also runs beside the loop instead of inside it.
+//! warden's calls that may wait on a file system, on a thread of their own:
+//! an `open`, `write`, `fsync` or `rename` on a network mount that stops
+//! answering can hang for minutes, and PID 1 must not hang with it. The
+//! thread writes services' log files, and runs errands: saving a crash
+//! report, reading the config for a reload.
+//!
+//! For a log file, the loop appends a service's records to the file's queue
+//! and goes on reading; the thread writes each queue in one `write` per
+//! batch (rotating between records, `rotate`).
 //!
 //! Bounded: once the queues hold `MAX_QUEUED` bytes, the loop stops reading
 //! the pipes of the services that log to files (they block on their own
@@ -12,8 +15,8 @@
 //! A slow or hung disk never drops a line; a write that fails does (counted,
 //! with one warning per failure streak).
 //!
-//! The thread starts with the first log file (a warden without `file` logs
-//! has none) and sleeps on a condition variable while there is nothing to
+//! The thread starts with the first log file or errand (a warden that has
+//! neither has no thread) and sleeps on a condition variable while there is nothing to
 //! write: no system call while idle. It never writes to warden's streams
 //! (their reader may be stalled): its warnings go back to the loop through
 //! the same eventfd. Without a thread (it could not be started), the files
@@ -27,17 +30,16 @@
 //! throughput. A file on NFS, SMB, FUSE, 9p, virtiofs (any other file
 //! system), a FIFO or a device stays with the thread.
 //!
-//! Crash reports are saved by the same thread (`save_report`): directory,
-//! file, `fsync`, rename, pruning; each outcome comes back with its ticket.
+//! Errands (`run`) are closures run in order between batches; each result
+//! comes back to the loop with its ticket (`take_done`).
 
 use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Instant;
 
-use super::crash;
-use super::rotate::RotatingFile;
 use crate::config::FileLog;
 use crate::logger::warning;
+use crate::output::rotate::RotatingFile;
 use crate::sys::Reason;
 
 /// Bytes queued for all files at most (plus one read), before the loop stops
@@ -57,9 +59,12 @@ const BUFFER: usize = MAX_QUEUED + 256 * 1024;
 const SPARE_BUFFERS: usize = 2;
 /// Warnings waiting for the loop at most (one per failure streak and file).
 const MAX_WARNINGS: usize = 16;
-/// Crash reports waiting to be saved at most (a crash loop on a disk that
-/// hangs): more are not written.
-const MAX_REPORTS: usize = 64;
+/// Errands waiting at most (a crash loop on a disk that hangs): more are
+/// refused.
+const MAX_ERRANDS: usize = 64;
+
+/// Work for the thread; what it returns goes back to the loop.
+pub type Errand = Box<dyn FnOnce() -> Box<dyn std::any::Any + Send> + Send>;
 
 /// One file, between the loop's handle and the thread.
 struct Entry {
@@ -87,11 +92,10 @@ struct State {
     /// Lines of the batch being written (lost if warden exits before it is).
     writing_lines: u64,
     warnings: Vec<String>,
-    /// Crash reports to save, by ticket; one is being saved; saved ones
-    /// (their path, or why not) for the loop.
-    reports: std::collections::VecDeque<(u64, crash::Saved)>,
-    saving: bool,
-    saved: Vec<(u64, Result<std::path::PathBuf, String>)>,
+    /// Errands to run, by ticket; one is running; results for the loop.
+    errands: std::collections::VecDeque<(u64, Errand)>,
+    running: bool,
+    done: Vec<(u64, Box<dyn std::any::Any + Send>)>,
     next_id: u64,
     /// Where the thread looks for work next (round robin between files).
     cursor: usize,
@@ -116,7 +120,7 @@ fn lock(shared: &Shared) -> MutexGuard<'_, State> {
 
 /// The writer thread and the loop's end of its eventfd.
 #[derive(Default)]
-pub struct LogFiles {
+pub struct Disk {
     shared: Option<Arc<Shared>>,
     /// Readable when the thread made room or has warnings.
     ready: Option<OwnedFd>,
@@ -136,7 +140,7 @@ enum Handle {
     Inline(RotatingFile),
 }
 
-impl LogFiles {
+impl Disk {
     /// The file of a `logs: {file: ...}` service, starting the thread with
     /// the first one.
     pub fn open(&mut self, log: FileLog) -> LogFile {
@@ -150,17 +154,17 @@ impl LogFiles {
         LogFile(Handle::Queued { id, shared: shared.clone() })
     }
 
-    /// Saves a crash report on the thread; its outcome comes back with
-    /// `ticket` from `take_saved`. Err(Some(report)) when there is no
-    /// thread (the caller saves it itself), Err(None) when too many wait.
-    pub fn save_report(&mut self, ticket: u64, report: crash::Saved) -> Result<(), Option<crash::Saved>> {
+    /// Runs `errand` on the thread; its result comes back with `ticket`
+    /// from `take_done`. Err(Some(errand)) when there is no thread (the
+    /// caller runs it itself), Err(None) when too many wait.
+    pub fn run(&mut self, ticket: u64, errand: Errand) -> Result<(), Option<Errand>> {
         self.start();
-        let Some(shared) = &self.shared else { return Err(Some(report)) };
+        let Some(shared) = &self.shared else { return Err(Some(errand)) };
         let mut state = lock(shared);
-        if state.reports.len() >= MAX_REPORTS {
+        if state.errands.len() >= MAX_ERRANDS {
             return Err(None);
         }
-        state.reports.push_back((ticket, report));
+        state.errands.push_back((ticket, errand));
         if state.asleep {
             state.asleep = false;
             drop(state);
@@ -169,9 +173,9 @@ impl LogFiles {
         Ok(())
     }
 
-    /// Crash reports saved since the last call: (ticket, path or why not).
-    pub fn take_saved(&self) -> Vec<(u64, Result<std::path::PathBuf, String>)> {
-        self.shared.as_ref().map(|shared| std::mem::take(&mut lock(shared).saved)).unwrap_or_default()
+    /// Results of the errands done since the last call, by ticket.
+    pub fn take_done(&self) -> Vec<(u64, Box<dyn std::any::Any + Send>)> {
+        self.shared.as_ref().map(|shared| std::mem::take(&mut lock(shared).done)).unwrap_or_default()
     }
 
     /// Before the loop waits: wakes the thread if a batch worth a wake-up
@@ -216,7 +220,7 @@ impl LogFiles {
                 self.ready = Some(ready);
             }
             Err(e) => {
-                warning!("log files and crash reports are written by the main loop: {e}");
+                warning!("log files, crash reports and reloads use the main loop: {e}");
                 self.inline = true;
             }
         }
@@ -244,11 +248,11 @@ impl LogFiles {
         let Some(shared) = &self.shared else { return 0 };
         let mut state = lock(shared);
         state.flushing = true;
-        if state.asleep && (state.queued > 0 || !state.reports.is_empty()) {
+        if state.asleep && (state.queued > 0 || !state.errands.is_empty()) {
             state.asleep = false;
             shared.work.notify_one();
         }
-        while state.queued > 0 || !state.reports.is_empty() || state.saving {
+        while state.queued > 0 || !state.errands.is_empty() || state.running {
             let Some(left) = deadline.checked_duration_since(Instant::now()).filter(|d| !d.is_zero()) else {
                 break;
             };
@@ -374,10 +378,10 @@ fn start_thread() -> Result<(Arc<Shared>, OwnedFd), String> {
     let theirs = shared.clone();
     // Every signal stays blocked in the thread: it inherits the mask main set.
     std::thread::Builder::new()
-        .name("log-files".into())
+        .name("disk".into())
         .stack_size(64 * 1024)
         .spawn(move || write_forever(&theirs))
-        .map_err(|e| format!("cannot start the log-file thread: {}", Reason(&e)))?;
+        .map_err(|e| format!("cannot start the disk thread: {}", Reason(&e)))?;
     Ok((shared, ready))
 }
 
@@ -399,20 +403,18 @@ fn pick(state: &mut State) -> Option<usize> {
 fn write_forever(shared: &Shared) {
     let mut state = lock(shared);
     loop {
-        if let Some((ticket, report)) = state.reports.pop_front() {
-            state.saving = true;
+        if let Some((ticket, errand)) = state.errands.pop_front() {
+            state.running = true;
             drop(state);
-            let saved = crash::save(&report).map_err(|e| {
-                format!("cannot write a crash report in {}: {}", report.dir.display(), Reason(&e))
-            });
+            let result = errand();
             state = lock(shared);
-            state.saving = false;
-            state.saved.push((ticket, saved));
+            state.running = false;
+            state.done.push((ticket, result));
             crate::sys::fds::signal_eventfd(shared.wake_loop.as_fd());
             continue;
         }
         let Some(index) = pick(&mut state) else {
-            if state.flushing && state.queued == 0 && !state.saving {
+            if state.flushing && state.queued == 0 && !state.running {
                 shared.written.notify_all();
             }
             state.asleep = true;
