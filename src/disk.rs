@@ -103,11 +103,11 @@ struct State {
 
 struct Shared {
     state: Mutex<State>,
-    /// The thread waits here for bytes to write.
+    /// The thread waits here for bytes to write and errands to run.
     work: Condvar,
     /// warden's exit waits here for the queues to empty.
     written: Condvar,
-    /// Signalled for the loop: room again, or warnings to say.
+    /// Signalled for the loop: room again, warnings to say, errands done.
     wake_loop: OwnedFd,
 }
 
@@ -118,11 +118,11 @@ fn lock(shared: &Shared) -> MutexGuard<'_, State> {
     shared.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-/// The writer thread and the loop's end of its eventfd.
+/// The disk thread, as the loop holds it, and the loop's end of its eventfd.
 #[derive(Default)]
 pub struct Disk {
     shared: Option<Arc<Shared>>,
-    /// Readable when the thread made room or has warnings.
+    /// Readable when the thread made room, has warnings, or did an errand.
     ready: Option<OwnedFd>,
     /// The thread could not be started (said once): files are written inline.
     inline: bool,
@@ -226,7 +226,7 @@ impl Disk {
         }
     }
 
-    /// The descriptor the loop watches (readable: room again, or warnings).
+    /// The descriptor the loop watches (readable: room again, warnings, errands done).
     pub fn fd(&self) -> Option<RawFd> {
         self.ready.as_ref().map(|fd| fd.as_raw_fd())
     }
