@@ -107,7 +107,8 @@ struct Shared {
     work: Condvar,
     /// warden's exit waits here for the queues to empty.
     written: Condvar,
-    /// Signalled for the loop: room again, warnings to say, errands done.
+    /// Signalled by the thread, watched by the loop: room again, warnings
+    /// to say, errands done.
     wake_loop: OwnedFd,
 }
 
@@ -122,8 +123,6 @@ fn lock(shared: &Shared) -> MutexGuard<'_, State> {
 #[derive(Default)]
 pub struct Disk {
     shared: Option<Arc<Shared>>,
-    /// Readable when the thread made room, has warnings, or did an errand.
-    ready: Option<OwnedFd>,
     /// The thread could not be started (said once): files are written inline.
     inline: bool,
 }
@@ -215,10 +214,7 @@ impl Disk {
             return;
         }
         match start_thread() {
-            Ok((shared, ready)) => {
-                self.shared = Some(shared);
-                self.ready = Some(ready);
-            }
+            Ok(shared) => self.shared = Some(shared),
             Err(e) => {
                 warning!("log files, crash reports and reloads use the main loop: {e}");
                 self.inline = true;
@@ -228,14 +224,14 @@ impl Disk {
 
     /// The descriptor the loop watches (readable: room again, warnings, errands done).
     pub fn fd(&self) -> Option<RawFd> {
-        self.ready.as_ref().map(|fd| fd.as_raw_fd())
+        self.shared.as_ref().map(|shared| shared.wake_loop.as_raw_fd())
     }
 
     /// The thread woke the loop: says its warnings. The caller then lets the
     /// paused pipes read again (those still without room pause again).
     pub fn on_ready(&self) {
-        let (Some(shared), Some(ready)) = (&self.shared, &self.ready) else { return };
-        crate::sys::fds::drain_eventfd(ready.as_fd());
+        let Some(shared) = &self.shared else { return };
+        crate::sys::fds::drain_eventfd(shared.wake_loop.as_fd());
         let warnings = std::mem::take(&mut lock(shared).warnings);
         for line in warnings {
             warning!("{line}");
@@ -366,9 +362,8 @@ fn count_lines(bytes: &[u8]) -> u64 {
     memchr::memchr_iter(b'\n', bytes).count() as u64
 }
 
-fn start_thread() -> Result<(Arc<Shared>, OwnedFd), String> {
-    let ready = crate::sys::fds::eventfd().map_err(|e| format!("cannot make an eventfd: {}", Reason(&e)))?;
-    let wake_loop = ready.try_clone().map_err(|e| format!("cannot duplicate the eventfd: {}", Reason(&e)))?;
+fn start_thread() -> Result<Arc<Shared>, String> {
+    let wake_loop = crate::sys::fds::eventfd().map_err(|e| format!("cannot make an eventfd: {}", Reason(&e)))?;
     let shared = Arc::new(Shared {
         state: Mutex::new(State::default()),
         work: Condvar::new(),
@@ -382,7 +377,7 @@ fn start_thread() -> Result<(Arc<Shared>, OwnedFd), String> {
         .stack_size(64 * 1024)
         .spawn(move || write_forever(&theirs))
         .map_err(|e| format!("cannot start the disk thread: {}", Reason(&e)))?;
-    Ok((shared, ready))
+    Ok(shared)
 }
 
 /// The next entry to write: one whose handle is gone first (a reload's new
