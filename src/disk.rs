@@ -363,7 +363,8 @@ fn count_lines(bytes: &[u8]) -> u64 {
 }
 
 fn start_thread() -> Result<Arc<Shared>, String> {
-    let wake_loop = crate::sys::fds::eventfd().map_err(|e| format!("cannot make an eventfd: {}", Reason(&e)))?;
+    let wake_loop =
+        crate::sys::fds::eventfd().map_err(|e| format!("cannot make an eventfd: {}", Reason(&e)))?;
     let shared = Arc::new(Shared {
         state: Mutex::new(State::default()),
         work: Condvar::new(),
