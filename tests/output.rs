@@ -33,6 +33,7 @@ in_both_modes!(
     a_log_file_that_hangs_stops_nothing,
     a_log_file_that_hangs_does_not_hold_the_exit,
     a_mount_that_stops_answering_stops_nothing,
+    a_chatty_service_gets_a_bigger_pipe_and_a_quiet_one_does_not,
 );
 
 fn rss_kib(pid: i32) -> u64 {
@@ -515,4 +516,42 @@ fn a_mount_that_stops_answering_stops_nothing(mode: Mode) {
         "{}",
         warden.stderr()
     );
+}
+
+/// The size of the pipe at `fd` of process `pid` (its own description of
+/// the same pipe, opened through /proc).
+fn pipe_size(pid: i32, fd: i32) -> i32 {
+    use std::os::fd::AsRawFd;
+    let pipe = std::fs::OpenOptions::new().write(true).open(format!("/proc/{pid}/fd/{fd}")).unwrap();
+    unsafe { libc::fcntl(pipe.as_raw_fd(), libc::F_GETPIPE_SZ) }
+}
+
+/// One write of 40 KiB (a buffered program's) grows a capture pipe to
+/// 1 MiB; a service that writes a line keeps the kernel's 64 KiB.
+fn a_chatty_service_gets_a_bigger_pipe_and_a_quiet_one_does_not(mode: Mode) {
+    let dir = Dir::new();
+    let config = dir.config(
+        "services:\n  chatty:\n    command: \"$KIT flood 40000 100 40000; exec sleep 1001\"\n  \
+         quiet:\n    command: \"echo hello; exec sleep 1002\"\n",
+    );
+    let mut warden = Launch::new(mode, &["-c", &config]).start();
+    warden.expect_line(10 * SECOND, |l| l == "quiet | hello");
+    warden.expect_line(10 * SECOND, |l| l.starts_with("chatty | 000000000399 "));
+    // Each sleeps for a time of its own, which names it in /proc.
+    let sleeper = |seconds: &str| {
+        let cmdline = format!("sleep\u{0}{seconds}\u{0}");
+        let mut found = None;
+        let listed = wait_until(10 * SECOND, || {
+            found = children_of(warden.warden_pid).into_iter().find(|&pid| {
+                std::fs::read_to_string(format!("/proc/{pid}/cmdline")).unwrap_or_default() == cmdline
+            });
+            found.is_some()
+        });
+        assert!(listed, "no sleep {seconds} under warden");
+        found.unwrap()
+    };
+    assert_eq!(pipe_size(sleeper("1001"), 1), 1024 * 1024, "the chatty one's pipe");
+    assert_eq!(pipe_size(sleeper("1002"), 1), 64 * 1024, "the quiet one's pipe");
+    warden.signal(libc::SIGTERM);
+    assert_eq!(warden.wait(10 * SECOND), 0, "{}", warden.stderr());
 }

@@ -40,6 +40,10 @@ const BIG_READ_SIZE: usize = 128 * 1024;
 /// default is 64 KiB): fewer round trips between it and warden.
 const PIPE_SIZE: usize = 1024 * 1024;
 const READS_PER_WAKE: usize = 4;
+/// A read this large grows the pipe: a program that writes 64 KiB at a time
+/// in whole lines (65,500 bytes of 100-byte lines) never fills a 64 KiB read,
+/// and lock-stepped on the default pipe it waited for warden at every write.
+const GROW_AT: usize = READ_SIZE / 2;
 /// How long warden waits, when exiting, for a slow reader of its output.
 pub(super) const EXIT_FLUSH: std::time::Duration = std::time::Duration::from_secs(2);
 /// on_crash hooks running at once; more crashes meanwhile skip the hook.
@@ -240,8 +244,9 @@ impl Supervisor {
                     break;
                 }
                 Ok(n) => {
-                    if n == size && !capture.grown {
-                        // A full read: this one talks a lot; give it a bigger pipe, once.
+                    if n >= GROW_AT && !capture.grown {
+                        // This one talks a lot: a bigger pipe, once, lets it
+                        // write on while warden is busy or not scheduled.
                         capture.grown = true;
                         crate::sys::fds::grow_pipe(capture.pipe.as_fd(), PIPE_SIZE);
                     }
