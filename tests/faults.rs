@@ -161,25 +161,14 @@ fn a_config_on_a_mount_that_stops_answering(mode: Mode) {
     assert!(wait_until(5 * SECOND, || std::path::Path::new(&socket).exists()), "no control socket");
     mount.stop_answering();
     warden.signal(libc::SIGHUP);
-    let restarts = |running: &Running| {
-        let status = Command::new(common::warden())
-            .args(["status", "--json"])
-            .env("WARDEN_CONTROL", &socket)
-            .stdin(Stdio::null())
-            .output()
-            .unwrap();
-        assert!(status.status.success(), "status did not answer: {}", running.stderr());
-        let text = String::from_utf8_lossy(&status.stdout).into_owned();
-        let at = text.find("\"restarts\":").unwrap() + "\"restarts\":".len();
-        text[at..].split(|c: char| !c.is_ascii_digit()).next().unwrap().parse::<u64>().unwrap()
-    };
-    let first = restarts(&warden);
+    let restarts = || restarts_of(&status_json(&socket), "crashy");
+    let first = restarts();
     std::thread::sleep(Duration::from_millis(800));
-    assert!(restarts(&warden) > first + 3, "restarts stalled while the reload waits");
+    assert!(restarts() > first + 3, "restarts stalled while the reload waits");
     // The mount goes away: the read fails, the reload with it, nothing moves.
     drop(mount);
     warden.expect_stderr(10 * SECOND, "reload failed, nothing was changed");
-    assert!(restarts(&warden) > first + 3);
+    assert!(restarts() > first + 3);
     warden.signal(libc::SIGTERM);
     assert_eq!(warden.wait(10 * SECOND), 0, "{}", warden.stderr());
 }

@@ -396,24 +396,9 @@ fn start_on(mode: Mode, config: &str, socket: &str) -> Running {
 
 /// The restart counter of service `name`, 1.5 s apart.
 fn restarts_over_a_while(socket: &str, name: &str) -> (u64, u64) {
-    let first = restarts_of(socket, name);
+    let first = restarts_of(&status_json(socket), name);
     hold(1500 * Duration::from_millis(1));
-    (first, restarts_of(socket, name))
-}
-
-fn restarts_of(socket: &str, name: &str) -> u64 {
-    let output = std::process::Command::new(warden())
-        .args(["status", "--json"])
-        .env("WARDEN_CONTROL", socket)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    let status = String::from_utf8_lossy(&output.stdout);
-    assert!(output.status.success(), "status did not answer: {}", String::from_utf8_lossy(&output.stderr));
-    let at = status.find(&format!("\"name\":\"{name}\"")).unwrap_or_else(|| panic!("{status}"));
-    let rest = &status[at..];
-    let field = rest.find("\"restarts\":").unwrap() + "\"restarts\":".len();
-    rest[field..].split(|c: char| !c.is_ascii_digit()).next().unwrap().parse().unwrap()
+    (first, restarts_of(&status_json(socket), name))
 }
 
 /// While a service's log file hangs, warden goes on supervising (restarts,

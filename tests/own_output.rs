@@ -98,25 +98,6 @@ fn http_get(port: u16, path: &str) -> String {
     text
 }
 
-fn status_json(socket: &str) -> String {
-    let output = Command::new(warden())
-        .args(["status", "--json"])
-        .env("WARDEN_CONTROL", socket)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "status failed: {}", String::from_utf8_lossy(&output.stderr));
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-/// The `"restarts":N` of service `name` in a status answer.
-fn restarts_of(status: &str, name: &str) -> u64 {
-    let at = status.find(&format!("\"name\":\"{name}\"")).unwrap_or_else(|| panic!("{status}"));
-    let rest = &status[at..];
-    let field = rest.find("\"restarts\":").unwrap() + "\"restarts\":".len();
-    rest[field..].split(|c: char| !c.is_ascii_digit()).next().unwrap().parse().unwrap()
-}
-
 fn a_stalled_reader_stops_nothing_in_services_mode(mode: Mode) {
     let dir = Dir::new();
     let socket = format!("{}/running.sock", dir.0.display());

@@ -431,3 +431,23 @@ impl Drop for Mount {
         let _ = Command::new("umount").arg("-l").arg(&self.point).status();
     }
 }
+
+/// `warden status --json` through the control socket at `socket`.
+pub fn status_json(socket: &str) -> String {
+    let output = Command::new(warden())
+        .args(["status", "--json"])
+        .env("WARDEN_CONTROL", socket)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "status failed: {}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// The `"restarts":N` of service `name` in a status answer.
+pub fn restarts_of(status: &str, name: &str) -> u64 {
+    let at = status.find(&format!("\"name\":\"{name}\"")).unwrap_or_else(|| panic!("{status}"));
+    let rest = &status[at..];
+    let field = rest.find("\"restarts\":").unwrap() + "\"restarts\":".len();
+    rest[field..].split(|c: char| !c.is_ascii_digit()).next().unwrap().parse().unwrap()
+}
