@@ -125,7 +125,7 @@ enum Timer {
     /// Time to look again at trees that outlived their program.
     DrainCheck,
     /// Less than a batch waited for the disk thread long enough.
-    Disk,
+    DiskBatch,
     /// A watched file's debounce is over.
     FilesChanged(files::Owner),
 }
@@ -425,7 +425,7 @@ impl Supervisor {
             self.watch_sinks();
             if self.disk.wake() && self.outputs.disk_timer.is_none() {
                 let at = Instant::now() + crate::disk::BATCH_DELAY;
-                self.outputs.disk_timer = Some(self.init.reactor.add_timer(at, Timer::Disk));
+                self.outputs.disk_timer = Some(self.init.reactor.add_timer(at, Timer::DiskBatch));
             }
             self.init.wait(&mut events);
             for event in events.drain(..) {
@@ -617,7 +617,7 @@ impl Supervisor {
             }
             Timer::Limits => self.on_limits_timer(),
             Timer::DrainCheck => self.settle_draining(true),
-            Timer::Disk => {
+            Timer::DiskBatch => {
                 self.outputs.disk_timer = None;
                 self.disk.wake_now();
             }
