@@ -155,9 +155,11 @@ fn status() {
     say(&format!("fds {}", open.join(" ")));
 }
 
-/// `orphans N [--measure]`: make N orphans that all exit at the same instant, then
-/// wait for SIGTERM. With --measure, print how long it took the init (our parent)
-/// to reap them, measured from the last exit (seen through pidfds).
+/// `orphans N [--measure [--rt]]`: make N orphans that all exit at the same
+/// instant, then wait for SIGTERM. With --measure, print how long it took the
+/// init (our parent) to reap them, measured from the last exit (seen through
+/// pidfds) and from the last orphan's own stamp before `_exit`; --rt watches
+/// with SCHED_FIFO, so that the watcher never lags behind the exits.
 fn orphans(args: &[String]) {
     let count: usize = args[0].parse().unwrap();
     let measure = args.iter().any(|a| a == "--measure");
@@ -168,7 +170,22 @@ fn orphans(args: &[String]) {
         libc::pipe(release.as_mut_ptr());
         libc::pipe(report.as_mut_ptr());
     }
-    for _ in 0..count {
+    // Each orphan stamps the time it exits here (shared with this process), so
+    // that the last exit is known exactly, not when this process got to see it.
+    // SAFETY: anonymous shared mapping, checked below.
+    let stamps = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            count * 8,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_SHARED | libc::MAP_ANONYMOUS,
+            -1,
+            0,
+        )
+    };
+    assert!(stamps != libc::MAP_FAILED, "mmap: {}", std::io::Error::last_os_error());
+    let stamps = stamps.cast::<u64>();
+    for i in 0..count {
         let pid = unsafe { libc::fork() };
         assert!(pid >= 0, "fork failed: {}", std::io::Error::last_os_error());
         if pid == 0 {
@@ -180,6 +197,7 @@ fn orphans(args: &[String]) {
                     libc::close(report[1]);
                     let mut byte = 0u8;
                     libc::read(release[0], (&mut byte as *mut u8).cast(), 1);
+                    stamps.add(i).write_volatile(monotonic_ns() as u64);
                     libc::_exit(0);
                 }
             }
@@ -209,15 +227,24 @@ fn orphans(args: &[String]) {
     } else {
         Vec::new()
     };
+    if args.iter().any(|a| a == "--rt") {
+        // The watcher sees each exit and reap as it happens, not when the
+        // scheduler gets to it among the init and the exiting orphans.
+        let param = libc::sched_param { sched_priority: 50 };
+        unsafe { libc::sched_setscheduler(0, libc::SCHED_FIFO, &param) };
+    }
     say(&format!("orphans {count}"));
     let released = Instant::now();
     unsafe { libc::close(release[1]) };
     if measure {
-        let (last_exit, last_reap) = watch_exits_and_reaps(&pidfds);
+        let (last_exit, last_reap, last_reap_ns) = watch_exits_and_reaps(&pidfds);
+        // SAFETY: `count` slots, every orphan has exited.
+        let stamped = (0..count).map(|i| unsafe { stamps.add(i).read_volatile() }).max().unwrap_or(0);
         say(&format!(
-            "release_to_last_exit_us {} last_exit_to_reaped_us {}",
+            "release_to_last_exit_us {} last_exit_to_reaped_us {} stamped_exit_to_reaped_us {}",
             last_exit.duration_since(released).as_micros(),
-            last_reap.saturating_duration_since(last_exit).as_micros()
+            last_reap.saturating_duration_since(last_exit).as_micros(),
+            last_reap_ns.saturating_sub(stamped) / 1000
         ));
         std::process::exit(0);
     } else {
@@ -238,7 +265,7 @@ fn raise_nofile(want: u64) {
 /// Watches every orphan through its pidfd, which reports POLLIN when the process
 /// exits (becomes a zombie) and POLLHUP when its parent, the init, reaps it.
 /// Returns when the last one exited and when the last one was reaped.
-fn watch_exits_and_reaps(pidfds: &[i32]) -> (Instant, Instant) {
+fn watch_exits_and_reaps(pidfds: &[i32]) -> (Instant, Instant, u64) {
     let epoll = unsafe { libc::epoll_create1(0) };
     for (i, &fd) in pidfds.iter().enumerate() {
         let mut ev = libc::epoll_event { events: libc::EPOLLIN as u32, u64: i as u64 };
@@ -247,11 +274,13 @@ fn watch_exits_and_reaps(pidfds: &[i32]) -> (Instant, Instant) {
     let mut unreaped = pidfds.len();
     let mut last_exit = Instant::now();
     let mut last_reap = last_exit;
+    let mut last_reap_ns = 0u64;
     let mut events = vec![libc::epoll_event { events: 0, u64: 0 }; 1024];
     while unreaped > 0 {
         let n = unsafe { libc::epoll_wait(epoll, events.as_mut_ptr(), 1024, 30_000) };
         assert!(n > 0, "orphans not exited and reaped within 30 s");
         let now = Instant::now();
+        let now_ns = monotonic_ns() as u64;
         for ev in &events[..n as usize] {
             let fd = pidfds[ev.u64 as usize];
             if ev.events & libc::EPOLLIN as u32 != 0 {
@@ -262,6 +291,7 @@ fn watch_exits_and_reaps(pidfds: &[i32]) -> (Instant, Instant) {
             }
             if ev.events & libc::EPOLLHUP as u32 != 0 {
                 last_reap = now;
+                last_reap_ns = now_ns;
                 unreaped -= 1;
                 unsafe {
                     libc::epoll_ctl(epoll, libc::EPOLL_CTL_DEL, fd, std::ptr::null_mut());
@@ -270,7 +300,7 @@ fn watch_exits_and_reaps(pidfds: &[i32]) -> (Instant, Instant) {
             }
         }
     }
-    (last_exit, last_reap)
+    (last_exit, last_reap, last_reap_ns)
 }
 
 /// Creates the file named after `--ready`, if any: tells a shell script that the
