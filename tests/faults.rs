@@ -1,7 +1,8 @@
 //! Faults a container throws at its PID 1, against the real binary as PID 1
 //! and as a subreaper: fork failing with EAGAIN, descriptors running out
 //! (pipes and accepts), the config deleted before a reload or on a mount
-//! that stops answering, a stopped
+//! that stops answering, a scale whose env file is on such a mount (and
+//! no path looked up in the loop on a reload or a scale), a stopped
 //! service at shutdown, and a service that forks a thousand children when
 //! told to stop. warden keeps supervising through each.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
@@ -27,6 +28,8 @@ in_both_modes!(
     running_out_of_descriptors_for_accepts,
     config_deleted_before_a_reload,
     a_config_on_a_mount_that_stops_answering,
+    a_scale_whose_env_file_is_on_a_mount_that_stops_answering,
+    a_reload_and_a_scale_look_up_no_path_in_the_loop,
     a_stopped_service_at_shutdown,
     a_service_forking_a_thousand_children_when_told_to_stop,
 );
@@ -169,6 +172,90 @@ fn a_config_on_a_mount_that_stops_answering(mode: Mode) {
     drop(mount);
     warden.expect_stderr(10 * SECOND, "reload failed, nothing was changed");
     assert!(restarts() > first + 3);
+    warden.signal(libc::SIGTERM);
+    assert_eq!(warden.wait(10 * SECOND), 0, "{}", warden.stderr());
+}
+
+/// `warden scale` reads the new copies on the disk thread: with their
+/// env_file on a mount that stops answering, warden restarts and answers
+/// meanwhile, and the scale fails once the mount is gone.
+fn a_scale_whose_env_file_is_on_a_mount_that_stops_answering(mode: Mode) {
+    let dir = Dir::new();
+    let mount = Mount::new(&dir);
+    let env_file = mount.point.join("web.env");
+    std::fs::write(&env_file, "GREETING=hello\n").unwrap();
+    let setup = start_with_socket(
+        mode,
+        &format!(
+            "services:\n  crashy:\n    command: \"exit 3\"\n    restart: always\n    \
+             backoff: {{ initial: 50ms, max: 50ms }}\n    min_uptime: 0s\n    logs: null\n  \
+             web:\n    command: \"echo $$GREETING; exec sleep 1000\"\n    replicas: 1\n    env_file: {}\n",
+            env_file.display()
+        ),
+    );
+    let mut warden = setup.warden;
+    warden.expect("web-0 | hello");
+    mount.stop_answering();
+    let scale = Command::new(common::warden())
+        .args(["scale", "web", "2"])
+        .env("WARDEN_CONTROL", &setup.socket)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let restarts = || restarts_of(&status_json(&setup.socket), "crashy");
+    let first = restarts();
+    std::thread::sleep(Duration::from_millis(800));
+    assert!(restarts() > first + 3, "restarts stalled while the scale waits");
+    drop(mount);
+    let answer = scale.wait_with_output().unwrap();
+    let said = String::from_utf8_lossy(&answer.stderr);
+    assert!(!answer.status.success() && said.contains("not scaled: cannot read the new copies"), "{said}");
+    assert!(restarts() > first + 3);
+    warden.signal(libc::SIGTERM);
+    assert_eq!(warden.wait(10 * SECOND), 0, "{}", warden.stderr());
+}
+
+/// warden's loop (its main thread, traced alone) looks up no path while it
+/// reloads, watches files again and scales: the disk thread does that.
+fn a_reload_and_a_scale_look_up_no_path_in_the_loop(mode: Mode) {
+    let yaml = "watch_config: true\nservices:\n  web:\n    command: \"echo $$GREETING; exec sleep 1000\"\n    \
+                replicas: 1\n    env_file: $DIR/web.env\n    watch: { paths: [$DIR/app.conf] }\n";
+    let dir = Dir::new();
+    std::fs::write(dir.0.join("web.env"), "GREETING=hello\n").unwrap();
+    let socket = format!("{}/warden.sock", dir.0.display());
+    let config = dir.config(yaml);
+    let mut launch = Launch::new(mode, &["-c", &config]);
+    launch.command.env("WARDEN_CONTROL", &socket);
+    let mut warden = launch.start();
+    warden.expect("web-0 | hello");
+    let trace = dir.0.join("trace");
+    let said = dir.0.join("strace.err");
+    let mut strace = Command::new("strace")
+        .args(["-e", "trace=%file,inotify_add_watch", "-o"])
+        .arg(&trace)
+        .args(["-p", &warden.warden_pid.to_string()])
+        .stderr(std::fs::File::create(&said).unwrap())
+        .spawn()
+        .expect("strace is installed");
+    let attached = || std::fs::read_to_string(&said).is_ok_and(|t| t.contains("attached"));
+    assert!(wait_until(5 * SECOND, attached), "strace did not attach");
+    dir.config(&format!("{yaml}  added:\n    command: \"echo added; exec sleep 1000\"\n"));
+    warden.signal(libc::SIGHUP);
+    warden.expect("added | added");
+    let scaled = Command::new(common::warden())
+        .args(["scale", "web", "2"])
+        .env("WARDEN_CONTROL", &socket)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(scaled.status.success(), "{}", String::from_utf8_lossy(&scaled.stderr));
+    warden.expect("web-1 | hello");
+    send(strace.id() as i32, libc::SIGINT);
+    strace.wait().unwrap();
+    let calls = std::fs::read_to_string(&trace).unwrap();
+    assert!(calls.trim().is_empty(), "the loop looked paths up:\n{calls}");
     warden.signal(libc::SIGTERM);
     assert_eq!(warden.wait(10 * SECOND), 0, "{}", warden.stderr());
 }

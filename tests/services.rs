@@ -45,6 +45,7 @@ in_both_modes!(
     a_program_that_daemonizes_is_pointed_out,
     env_files_reach_services_and_a_changed_one_restarts_them,
     watched_files_restart_signal_and_reload,
+    watch_config_with_the_config_in_the_current_directory,
 );
 
 fn start(mode: Mode, args: &[&str]) -> Running {
@@ -680,6 +681,27 @@ fn env_files_reach_services_and_a_changed_one_restarts_them(mode: Mode) {
     warden.signal(libc::SIGHUP);
     warden.expect_stderr(5 * SECOND, "added none; removed none; changed web; 1 unchanged");
     warden.expect("web | hello changed");
+    warden.signal(libc::SIGTERM);
+    assert_eq!(warden.wait(10 * SECOND), 0);
+}
+
+/// `warden -c warden.yaml` (a path with no directory) and `watch_config`:
+/// the current directory is watched, and an edit reloads.
+fn watch_config_with_the_config_in_the_current_directory(mode: Mode) {
+    let dir = Dir::new();
+    let yaml = "watch_config: true\nservices:\n  web:\n    command: \"echo up; exec sleep 100\"\n";
+    dir.config(yaml);
+    let mut launch = Launch::new(mode, &["-c", "warden.yaml"]);
+    launch.command.current_dir(&dir.0);
+    let mut warden = launch.start();
+    warden.expect("web | up");
+    std::fs::write(
+        dir.0.join("warden.yaml"),
+        format!("{yaml}  added:\n    command: \"echo added; exec sleep 100\"\n"),
+    )
+    .unwrap();
+    warden.expect("added | added");
+    assert!(!warden.stderr().contains("cannot watch"), "{}", warden.stderr());
     warden.signal(libc::SIGTERM);
     assert_eq!(warden.wait(10 * SECOND), 0);
 }

@@ -659,7 +659,13 @@ impl Supervisor {
                     variables
                 });
                 self.on_report_saved(&name, hook.filter(|_| !exiting), saved_report(result));
-            } else if !exiting {
+            } else if exiting {
+                // Neither a reload nor new watches matter any more.
+            } else if self.files.is_making(ticket) {
+                self.on_watches_made(result);
+            } else if self.is_scaling(ticket) {
+                self.on_scale_read(ticket, result);
+            } else {
                 self.on_config_read(ticket, result);
             }
         }

@@ -1,6 +1,8 @@
 //! File watching: `watch:` of a service and `watch_config`, on one inotify
 //! descriptor in the loop (no timer and no system call while nothing
-//! changes).
+//! changes). The watches are added on the disk thread: adding one looks the
+//! path up, and a path on a mount that stops answering must not stop PID 1.
+//! Until the new set is made, the one before stays in force.
 //!
 //! warden watches the *directory* of each path and matches the names of
 //! what changes in it: a file that does not exist yet is seen when it is
@@ -13,6 +15,7 @@
 use std::collections::HashMap;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::command::Command;
@@ -38,65 +41,94 @@ struct Entry {
 
 #[derive(Default)]
 pub(super) struct FileWatches {
-    inotify: Option<OwnedFd>,
+    /// Shared with the disk thread while it adds the watches.
+    inotify: Option<Arc<OwnedFd>>,
     dirs: HashMap<i32, PathBuf>,
     entries: Vec<Entry>,
     /// Owners whose debounce runs, with the names that changed.
     pending: HashMap<Owner, Vec<String>>,
     /// Debounce of each owner.
     debounce: HashMap<Owner, Duration>,
+    /// The errand making the next set of watches, if one is under way.
+    making: Option<u64>,
 }
 
-impl FileWatches {
-    /// The watches `config` asks for (none: no descriptor at all).
-    pub(super) fn build(config: &Config, services: &[&Service], config_path: Option<&Path>) -> FileWatches {
-        let mut watches = FileWatches::default();
+/// What the config asks to watch, made into watches on the disk thread.
+pub(super) struct Plan {
+    paths: Vec<(PathBuf, Owner)>,
+    debounce: HashMap<Owner, Duration>,
+}
+
+/// A set of watches made on the disk thread, with what could not be watched.
+pub(super) struct Made {
+    inotify: Arc<OwnedFd>,
+    dirs: HashMap<i32, PathBuf>,
+    entries: Vec<Entry>,
+    debounce: HashMap<Owner, Duration>,
+    warnings: Vec<String>,
+}
+
+impl Plan {
+    /// The watches `config` asks for: no file-system call.
+    pub(super) fn new(config: &Config, services: &[&Service], config_path: Option<&Path>) -> Plan {
+        let mut plan = Plan { paths: Vec::new(), debounce: HashMap::new() };
         for service in services {
             let Some(watch) = &service.watch else { continue };
             let owner = Owner::Service(service.name.clone());
-            watches.debounce.insert(owner.clone(), watch.debounce);
+            plan.debounce.insert(owner.clone(), watch.debounce);
             for path in &watch.paths {
-                watches.add(path, owner.clone());
+                plan.paths.push((path.clone(), owner.clone()));
             }
         }
         if config.watch_config
             && let Some(path) = config_path
         {
-            watches.debounce.insert(Owner::Config, crate::config::DEFAULT_DEBOUNCE);
-            watches.add(path, Owner::Config);
+            plan.debounce.insert(Owner::Config, crate::config::DEFAULT_DEBOUNCE);
+            plan.paths.push((path.to_path_buf(), Owner::Config));
         }
-        watches
+        plan
     }
 
-    fn add(&mut self, path: &Path, owner: Owner) {
-        let (dir, pattern) = if path.is_dir() {
-            (path.to_path_buf(), None)
-        } else {
-            let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
-            (path.parent().map(Path::to_path_buf).unwrap_or_default(), name)
+    /// Adds the watches to `inotify` (on the disk thread: every path is
+    /// looked up).
+    pub(super) fn make(self, inotify: Arc<OwnedFd>) -> Made {
+        let mut made = Made {
+            inotify,
+            dirs: HashMap::new(),
+            entries: Vec::new(),
+            debounce: self.debounce,
+            warnings: Vec::new(),
         };
-        if self.inotify.is_none() {
-            match crate::sys::fs::inotify() {
-                Ok(fd) => self.inotify = Some(fd),
-                Err(e) => {
-                    warning!("cannot watch files: {}", Reason(&e));
-                    return;
+        for (path, owner) in self.paths {
+            let (dir, pattern) = if path.is_dir() {
+                (path, None)
+            } else {
+                let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+                // `-c warden.yaml`: the file's directory is the current one.
+                let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+                (dir.to_path_buf(), name)
+            };
+            if !made.dirs.values().any(|d| *d == dir) {
+                match crate::sys::fs::watch_directory(made.inotify.as_fd(), &dir) {
+                    Ok(wd) => {
+                        made.dirs.insert(wd, dir.clone());
+                    }
+                    Err(e) => {
+                        made.warnings.push(format!("cannot watch {}: {}", dir.display(), Reason(&e)));
+                        continue;
+                    }
                 }
             }
+            made.entries.push(Entry { dir, pattern, owner });
         }
-        let Some(inotify) = &self.inotify else { return };
-        if !self.dirs.values().any(|d| *d == dir) {
-            match crate::sys::fs::watch_directory(inotify.as_fd(), &dir) {
-                Ok(wd) => {
-                    self.dirs.insert(wd, dir.clone());
-                }
-                Err(e) => {
-                    warning!("cannot watch {}: {}", dir.display(), Reason(&e));
-                    return;
-                }
-            }
-        }
-        self.entries.push(Entry { dir, pattern, owner });
+        made
+    }
+}
+
+impl FileWatches {
+    /// Whether `ticket` is the errand making the next set of watches.
+    pub(super) fn is_making(&self, ticket: u64) -> bool {
+        self.making == Some(ticket)
     }
 
     /// The owners a batch of events concerns, with the names that changed.
@@ -152,13 +184,51 @@ pub fn glob(pattern: &str, name: &str) -> bool {
 }
 
 impl Supervisor {
-    /// Watches what the config asks for (again, after a reload).
+    /// Watches what the config asks for (again, after a reload). The watches
+    /// are added on the disk thread; `on_watches_made` puts them in force.
     pub(super) fn watch_files(&mut self) {
         let services: Vec<&Service> =
             self.core.units.iter().filter(|u| !u.retired && !u.is_main).map(|u| u.service.as_ref()).collect();
-        let watches = FileWatches::build(&self.config, &services, self.config_path.as_deref());
-        // The old descriptor closes here, which takes it out of epoll.
-        self.files = watches;
+        let plan = Plan::new(&self.config, &services, self.config_path.as_deref());
+        if plan.paths.is_empty() {
+            // Nothing to watch: no descriptor at all (closing one takes it out of epoll).
+            self.files = FileWatches::default();
+            return;
+        }
+        let inotify = match crate::sys::fs::inotify() {
+            Ok(fd) => Arc::new(fd),
+            Err(e) => return warning!("cannot watch files: {}", Reason(&e)),
+        };
+        let ticket = self.take_token();
+        self.files.making = Some(ticket);
+        let errand: crate::disk::Errand = Box::new(move || Box::new(plan.make(inotify)));
+        match self.disk.run(ticket, errand) {
+            Ok(()) => self.watch_disk(),
+            // No thread: made here, as a last resort.
+            Err(Some(errand)) => self.on_watches_made(errand()),
+            Err(None) => {
+                self.files.making = None;
+                warning!(
+                    "cannot watch files: the disk thread has too much waiting (a mount that does not answer?)"
+                );
+            }
+        }
+    }
+
+    /// The disk thread made the set of watches asked for last: it replaces
+    /// the set in force (whose descriptor closes here, which takes it out of
+    /// epoll). A set asked for before it comes back with a ticket no longer
+    /// `making`, and is dropped.
+    pub(super) fn on_watches_made(&mut self, made: Box<dyn std::any::Any + Send>) {
+        self.files.making = None;
+        let Ok(made) = made.downcast::<Made>() else { return };
+        let Made { inotify, dirs, entries, debounce, warnings } = *made;
+        for why in warnings {
+            warning!("{why}");
+        }
+        // Debounces already running keep the names they collected.
+        let pending = std::mem::take(&mut self.files.pending);
+        self.files = FileWatches { inotify: Some(inotify), dirs, entries, pending, debounce, making: None };
         if let Some(inotify) = &self.files.inotify
             && let Err(e) =
                 self.init.reactor.register(inotify.as_raw_fd(), registry::FILE_WATCH, Interest::Read)

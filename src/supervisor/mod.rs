@@ -141,6 +141,16 @@ struct Reloading {
     again: Option<Vec<u64>>,
 }
 
+/// A `warden scale` whose copies the disk thread is reading.
+struct Scaling {
+    /// The control connection told the outcome.
+    answer_to: u64,
+    name: String,
+    count: u32,
+    /// The config text the copies are read from: a reload meanwhile voids them.
+    text: String,
+}
+
 /// What the runtime keeps of one unit, at the core unit's index.
 struct Slot {
     /// The core unit's id: what a timer, probe or capture of this slot names.
@@ -200,6 +210,8 @@ pub struct Supervisor {
     disk: crate::disk::Disk,
     /// A reload whose config the disk thread is reading.
     reloading: Reloading,
+    /// Scales under way, by the ticket of their read.
+    scaling: HashMap<u64, Scaling>,
     /// The service manager warden reports to (its own NOTIFY_SOCKET).
     outer: Option<Outer>,
     /// The code of the start wave was given back once everything was ready.
@@ -374,6 +386,7 @@ impl Supervisor {
             paths: Default::default(),
             disk,
             reloading: Reloading::default(),
+            scaling: HashMap::new(),
             outer: Outer::from_environment(),
             start_wave_released: false,
             captures: HashMap::new(),

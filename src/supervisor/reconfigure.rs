@@ -9,7 +9,7 @@ use crate::config::{Config, Kind, MAX_REPLICAS, Service, parse_scaled};
 
 use super::core::Placed;
 use super::spawning::{base_environment, new_slot};
-use super::{Supervisor, release_start_up_code, reload};
+use super::{Scaling, Supervisor, release_start_up_code, reload};
 use crate::shutdown::Phase;
 
 impl Supervisor {
@@ -112,21 +112,49 @@ impl Supervisor {
     /// `warden scale NAME N`: N copies of a replicated service for this run.
     /// The copies that run stay as they are; those from N on stop, and new
     /// ones are read from the text warden was started (or last reloaded)
-    /// with, so an edit of the file not reloaded yet does not slip in.
-    pub(super) fn scale(&mut self, name: &str, count: u32) -> Result<String, String> {
+    /// with, so an edit of the file not reloaded yet does not slip in. The
+    /// text is read on the disk thread (it names env files, users and
+    /// watched directories, each looked up); `token` is told the outcome
+    /// once the copies are placed.
+    pub(super) fn scale(&mut self, token: u64, name: &str, count: u32) {
+        if let Err(why) = self.scalable(name, count) {
+            return self.said_scale(Err(why), token);
+        }
+        let text = self.config.text.clone();
+        let file = self.config_path.as_deref().map(|p| p.display().to_string()).unwrap_or_default();
+        let scale = [(name.to_string(), count)];
+        let read: crate::disk::Errand = Box::new(move || {
+            let environment = |name: &str| std::env::var(name).ok();
+            let read = parse_scaled(&text, &file, &environment, std::path::Path::new("/"), &scale);
+            Box::new(read.map_err(|e| format!("cannot read the new copies:\n{e}")))
+        });
+        let ticket = self.take_token();
+        let asked =
+            Scaling { answer_to: token, name: name.to_string(), count, text: self.config.text.clone() };
+        match self.disk.run(ticket, read) {
+            Ok(()) => {
+                self.scaling.insert(ticket, asked);
+                self.watch_disk();
+            }
+            // No thread: read here, as a last resort.
+            Err(Some(read)) => {
+                self.scaling.insert(ticket, asked);
+                self.on_scale_read(ticket, read());
+            }
+            Err(None) => self.said_scale(
+                Err("the disk thread has too much waiting (a mount that does not answer?)".into()),
+                token,
+            ),
+        }
+    }
+
+    /// Whether `name` can run `count` copies now (why not, if not).
+    fn scalable(&self, name: &str, count: u32) -> Result<(), String> {
         if self.core.phase != Phase::Running {
             return Err("not scaling: warden is shutting down".into());
         }
-        let copies = |s: &Service| s.instance.as_ref().is_some_and(|i| i.group == name);
-        let running: Vec<Service> = self
-            .core
-            .units
-            .iter()
-            .filter(|u| !u.retired && !u.is_main)
-            .map(|u| (*u.service).clone())
-            .collect();
-        let have = running.iter().filter(|s| copies(s)).count() as u32;
-        if have == 0 {
+        let running = self.running_services();
+        if !running.iter().any(|s| copies_of(s, name)) {
             return Err(match running.iter().find(|s| s.name == name) {
                 Some(s) if s.kind != Kind::Longrun => {
                     let kind = if s.kind == Kind::Oneshot { "oneshot" } else { "periodic job" };
@@ -151,25 +179,49 @@ impl Supervisor {
                 "\"{count}\" is not a count from 1 to {MAX_REPLICAS} (warden stop {name} stops every copy)"
             ));
         }
-        let file = self.config_path.as_deref().map(|p| p.display().to_string()).unwrap_or_default();
-        let environment = |name: &str| std::env::var(name).ok();
-        let read = parse_scaled(
-            &self.config.text,
-            &file,
-            &environment,
-            std::path::Path::new("/"),
-            &[(name.to_string(), count)],
-        );
+        Ok(())
+    }
+
+    /// The services that run (or wait), as the config has them.
+    fn running_services(&self) -> Vec<Service> {
+        self.core.units.iter().filter(|u| !u.retired && !u.is_main).map(|u| (*u.service).clone()).collect()
+    }
+
+    /// Whether `ticket` is a scale's read.
+    pub(super) fn is_scaling(&self, ticket: u64) -> bool {
+        self.scaling.contains_key(&ticket)
+    }
+
+    /// The disk thread has read the copies a scale asked for: placed among
+    /// what runs now (which may have changed since), unless a reload
+    /// replaced the text they were read from.
+    pub(super) fn on_scale_read(&mut self, ticket: u64, read: Box<dyn std::any::Any + Send>) {
+        let Some(Scaling { answer_to, name, count, text }) = self.scaling.remove(&ticket) else { return };
+        // The parser ran again: its code need not stay resident until the next reload.
         release_start_up_code();
-        let read = read.map_err(|e| format!("cannot read the new copies:\n{e}"))?;
+        let outcome = match read.downcast::<Result<Config, String>>() {
+            Ok(read) => (*read).and_then(|read| self.place_copies(&name, count, &text, read)),
+            Err(_) => Err("the disk thread answered something else".into()),
+        };
+        self.said_scale(outcome, answer_to);
+    }
+
+    /// Puts the copies `read` has in place of those of `name` that run.
+    fn place_copies(&mut self, name: &str, count: u32, text: &str, read: Config) -> Result<String, String> {
+        if self.config.text != text {
+            return Err("the config was reloaded meanwhile: scale again".into());
+        }
+        self.scalable(name, count)?;
+        let running = self.running_services();
+        let have = running.iter().filter(|s| copies_of(s, name)).count() as u32;
         let mut added = read
             .services
             .into_iter()
-            .filter(|s| copies(s) && s.instance.as_ref().is_some_and(|i| i.index >= have));
+            .filter(|s| copies_of(s, name) && s.instance.as_ref().is_some_and(|i| i.index >= have));
         let mut services = Vec::new();
-        let mut left = running.iter().filter(|s| copies(s)).count();
+        let mut left = have;
         for service in running {
-            if copies(&service) {
+            if copies_of(&service, name) {
                 left -= 1;
                 if service.instance.as_ref().is_some_and(|i| i.index < count) {
                     services.push(service);
@@ -183,6 +235,17 @@ impl Supervisor {
         }
         let config = Config { services, ..self.config.clone() };
         self.apply(config, &format!("scaled {name} from {have} to {count}"))
+    }
+
+    fn said_scale(&mut self, outcome: Result<String, String>, token: u64) {
+        let answer = match outcome {
+            Ok(summary) => format!("{}{summary}\n", crate::control::header(Ok(()))),
+            Err(why) => {
+                let (first, rest) = why.split_once('\n').unwrap_or((&why, ""));
+                format!("{}{rest}", crate::control::header(Err(&format!("not scaled: {first}"))))
+            }
+        };
+        self.answer(token, answer.into_bytes());
     }
 
     /// Applies a new config (read again, or scaled): builds what is added or
@@ -347,4 +410,9 @@ impl Supervisor {
 /// Names as a list for a summary line.
 fn list(names: &[String]) -> String {
     if names.is_empty() { "none".to_string() } else { names.join(", ") }
+}
+
+/// Whether `service` is a copy of the replicated service `name`.
+fn copies_of(service: &Service, name: &str) -> bool {
+    service.instance.as_ref().is_some_and(|i| i.group == name)
 }

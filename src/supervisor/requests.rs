@@ -135,13 +135,8 @@ impl Supervisor {
                     None => format!("{}{}\n", control::header(Ok(())), said.join("\n")),
                 }
             }
-            Request::Scale { name, count } => match self.scale(&name, count) {
-                Ok(summary) => format!("{}{summary}\n", control::header(Ok(()))),
-                Err(why) => {
-                    let (first, rest) = why.split_once('\n').unwrap_or((&why, ""));
-                    format!("{}{rest}", control::header(Err(&format!("not scaled: {first}"))))
-                }
-            },
+            // Answered once the copies are read (`reconfigure`).
+            Request::Scale { name, count } => return self.scale(token, &name, count),
             // Answered once the config is read (`reconfigure`).
             Request::Reload { .. } => return self.reload(Some(token)),
             Request::Logs { name: None, lines, follow, since } => {
