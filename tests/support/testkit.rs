@@ -230,7 +230,9 @@ fn orphans(args: &[String]) {
     if args.iter().any(|a| a == "--rt") {
         // The watcher sees each exit and reap as it happens, not when the
         // scheduler gets to it among the init and the exiting orphans.
-        let param = libc::sched_param { sched_priority: 50 };
+        // Zeroed first: musl's sched_param has more fields than glibc's.
+        let mut param: libc::sched_param = unsafe { std::mem::zeroed() };
+        param.sched_priority = 50;
         unsafe { libc::sched_setscheduler(0, libc::SCHED_FIFO, &param) };
     }
     say(&format!("orphans {count}"));
