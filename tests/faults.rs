@@ -144,6 +144,23 @@ fn config_deleted_before_a_reload(mode: Mode) {
     assert_eq!(warden.wait(10 * SECOND), 0, "{}", warden.stderr());
 }
 
+/// A service restarted every 50 ms: its count shows that the loop turns.
+const CRASHY: &str = "  crashy:\n    command: \"exit 3\"\n    restart: always\n    \
+                      backoff: { initial: 50ms, max: 50ms }\n    min_uptime: 0s\n    logs: null\n";
+
+fn crashy_restarts(socket: &str) -> u64 {
+    restarts_of(&status_json(socket), "crashy")
+}
+
+/// Asserts that crashy goes on restarting (and `status` answering) for
+/// 800 ms while `waiting` waits on the disk thread; returns the count before.
+fn crashy_keeps_restarting(socket: &str, waiting: &str) -> u64 {
+    let first = crashy_restarts(socket);
+    std::thread::sleep(Duration::from_millis(800));
+    assert!(crashy_restarts(socket) > first + 3, "restarts stalled while {waiting} waits");
+    first
+}
+
 /// A reload whose config is on a mount that stops answering waits alone:
 /// warden goes on restarting and answering, and the reload fails once the
 /// mount is gone.
@@ -151,12 +168,7 @@ fn a_config_on_a_mount_that_stops_answering(mode: Mode) {
     let dir = Dir::new();
     let mount = Mount::new(&dir);
     let config = mount.point.join("w.yaml");
-    std::fs::write(
-        &config,
-        "services:\n  crashy:\n    command: \"exit 3\"\n    restart: always\n    \
-         backoff: { initial: 50ms, max: 50ms }\n    min_uptime: 0s\n    logs: null\n",
-    )
-    .unwrap();
+    std::fs::write(&config, format!("services:\n{CRASHY}")).unwrap();
     let socket = format!("{}/w.sock", dir.0.display());
     let mut launch = Launch::new(mode, &["-c".as_ref(), config.as_os_str()]);
     launch.command.env("WARDEN_CONTROL", &socket);
@@ -164,14 +176,11 @@ fn a_config_on_a_mount_that_stops_answering(mode: Mode) {
     assert!(wait_until(5 * SECOND, || std::path::Path::new(&socket).exists()), "no control socket");
     mount.stop_answering();
     warden.signal(libc::SIGHUP);
-    let restarts = || restarts_of(&status_json(&socket), "crashy");
-    let first = restarts();
-    std::thread::sleep(Duration::from_millis(800));
-    assert!(restarts() > first + 3, "restarts stalled while the reload waits");
+    let first = crashy_keeps_restarting(&socket, "the reload");
     // The mount goes away: the read fails, the reload with it, nothing moves.
     drop(mount);
     warden.expect_stderr(10 * SECOND, "reload failed, nothing was changed");
-    assert!(restarts() > first + 3);
+    assert!(crashy_restarts(&socket) > first + 3);
     warden.signal(libc::SIGTERM);
     assert_eq!(warden.wait(10 * SECOND), 0, "{}", warden.stderr());
 }
@@ -187,9 +196,7 @@ fn a_scale_whose_env_file_is_on_a_mount_that_stops_answering(mode: Mode) {
     let setup = start_with_socket(
         mode,
         &format!(
-            "services:\n  crashy:\n    command: \"exit 3\"\n    restart: always\n    \
-             backoff: {{ initial: 50ms, max: 50ms }}\n    min_uptime: 0s\n    logs: null\n  \
-             web:\n    command: \"echo $$GREETING; exec sleep 1000\"\n    replicas: 1\n    env_file: {}\n",
+            "services:\n{CRASHY}  web:\n    command: \"echo $$GREETING; exec sleep 1000\"\n    replicas: 1\n    env_file: {}\n",
             env_file.display()
         ),
     );
@@ -204,15 +211,12 @@ fn a_scale_whose_env_file_is_on_a_mount_that_stops_answering(mode: Mode) {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let restarts = || restarts_of(&status_json(&setup.socket), "crashy");
-    let first = restarts();
-    std::thread::sleep(Duration::from_millis(800));
-    assert!(restarts() > first + 3, "restarts stalled while the scale waits");
+    let first = crashy_keeps_restarting(&setup.socket, "the scale");
     drop(mount);
     let answer = scale.wait_with_output().unwrap();
     let said = String::from_utf8_lossy(&answer.stderr);
     assert!(!answer.status.success() && said.contains("not scaled: cannot read the new copies"), "{said}");
-    assert!(restarts() > first + 3);
+    assert!(crashy_restarts(&setup.socket) > first + 3);
     warden.signal(libc::SIGTERM);
     assert_eq!(warden.wait(10 * SECOND), 0, "{}", warden.stderr());
 }
