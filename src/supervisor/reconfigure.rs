@@ -375,8 +375,20 @@ impl Supervisor {
         crate::logger::set_timestamps(config.log_timestamps);
         self.format = config.log_format;
         self.config.text = config.text;
+        // Unchanged in the file, but restarting around what they depend on.
+        let dependents: Vec<String> = reloaded
+            .dependents
+            .iter()
+            .filter_map(|&i| self.slots.get(i))
+            .map(|s| s.service.name.clone())
+            .collect();
+        let dependents = if dependents.is_empty() {
+            String::new()
+        } else {
+            format!("; dependents restarted: {}", dependents.join(", "))
+        };
         let mut summary = format!(
-            "{done}: added {}; removed {}; changed {}; {} unchanged",
+            "{done}: added {}; removed {}; changed {}{dependents}; {} unchanged",
             list(&added),
             list(&removed),
             list(&changed),

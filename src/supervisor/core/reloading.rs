@@ -13,8 +13,9 @@ impl Core {
     /// A reload restarts `restarting`: what runs and depends on them, directly
     /// or not, restarts with them (the main program excepted: it is the
     /// container's, and reloads never touch it), so that it waits for them
-    /// again as at boot.
-    pub(super) fn restart_dependents_of(&mut self, mut restarting: Vec<usize>) {
+    /// again as at boot. Returns the dependents so marked.
+    pub(super) fn restart_dependents_of(&mut self, mut restarting: Vec<usize>) -> Vec<usize> {
+        let given = restarting.len();
         let mut next = 0;
         // Bounded: every unit joins at most once.
         while let Some(&index) = restarting.get(next) {
@@ -34,6 +35,7 @@ impl Core {
                 restarting.push(dependent);
             }
         }
+        restarting.split_off(given)
     }
 
     /// Reload restarts, dependents first: a unit marked by a reload stops
@@ -163,7 +165,9 @@ impl Core {
                 }
             }
         }
-        self.restart_dependents_of(restarting);
+        // The dependents were among the unchanged services: they restart all the same.
+        done.dependents = self.restart_dependents_of(restarting);
+        done.unchanged = done.unchanged.saturating_sub(done.dependents.len());
         self.feed_inputs(now);
         done
     }
@@ -176,7 +180,10 @@ pub struct Reloaded {
     pub removed: Vec<usize>,
     /// For each built unit, in the order given: its place, and how.
     pub placed: Vec<(usize, Placed)>,
-    /// Services left as they were.
+    /// Units of unchanged services that restart because something they
+    /// depend on does.
+    pub dependents: Vec<usize>,
+    /// Services left as they were, running on untouched.
     pub unchanged: usize,
 }
 

@@ -315,6 +315,8 @@ fn reload_restarts_dependents_around_a_changed_service() {
     let difference = world.core.difference(&changed);
     let reloaded = world.core.reload(world.now, &changed, &difference, built);
     assert_eq!(reloaded.placed, [(0, Placed::Kept)]);
+    // web is unchanged in the file, yet restarts: it is not counted as unchanged.
+    assert_eq!((reloaded.dependents.as_slice(), reloaded.unchanged), (&[1][..], 0));
     let actions = world.core.take_actions();
     world.perform(actions);
     world.settle();
