@@ -34,6 +34,7 @@ in_both_modes!(
     a_log_file_that_hangs_does_not_hold_the_exit,
     a_mount_that_stops_answering_stops_nothing,
     a_chatty_service_gets_a_bigger_pipe_and_a_quiet_one_does_not,
+    a_line_at_a_time_is_read_in_batches,
 );
 
 fn rss_kib(pid: i32) -> u64 {
@@ -538,6 +539,41 @@ fn a_chatty_service_gets_a_bigger_pipe_and_a_quiet_one_does_not(mode: Mode) {
     };
     assert_eq!(pipe_size(sleeper("1001"), 1), 1024 * 1024, "the chatty one's pipe");
     assert_eq!(pipe_size(sleeper("1002"), 1), 64 * 1024, "the quiet one's pipe");
+    warden.signal(libc::SIGTERM);
+    assert_eq!(warden.wait(10 * SECOND), 0, "{}", warden.stderr());
+}
+
+/// The read system calls a process has made (`/proc/PID/io`).
+fn read_calls(pid: i32) -> u64 {
+    let io = std::fs::read_to_string(format!("/proc/{pid}/io")).unwrap();
+    io.lines().find_map(|l| l.strip_prefix("syscr: ")).unwrap().trim().parse().unwrap()
+}
+
+/// A program that writes one line per `write` (Go's fmt.Println, a logger
+/// that flushes every record): warden reads its pipe about once a
+/// millisecond while it trickles, not once for every line or two, and every
+/// line still arrives, whole and in order.
+fn a_line_at_a_time_is_read_in_batches(mode: Mode) {
+    let dir = Dir::new();
+    let log = dir.0.join("flood.log");
+    let config = dir.config(&format!(
+        "services:\n  flood:\n    command: \"$KIT flood 5000000 100 0; exec sleep 1001\"\n    \
+         logs: {{file: {}}}\n",
+        log.display()
+    ));
+    let mut warden = Launch::new(mode, &["-c", &config]).start();
+    let complete = || std::fs::metadata(&log).is_ok_and(|m| m.len() >= 5_000_000);
+    assert!(wait_until(30 * SECOND, complete), "the 50,000 lines never all reached the file");
+    let reads = read_calls(warden.warden_pid);
+    let text = std::fs::read_to_string(&log).unwrap();
+    let mut count = 0;
+    for (n, line) in text.lines().enumerate() {
+        assert_eq!(line, format!("{n:012} {}", "x".repeat(86)), "line {n}");
+        count += 1;
+    }
+    assert_eq!(count, 50_000);
+    // Read as it came, that is some 20,000 reads (two or three lines each).
+    assert!(reads < 2_500, "warden made {reads} reads for 50,000 lines written one at a time");
     warden.signal(libc::SIGTERM);
     assert_eq!(warden.wait(10 * SECOND), 0, "{}", warden.stderr());
 }

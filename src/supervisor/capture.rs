@@ -44,6 +44,15 @@ const READS_PER_WAKE: usize = 4;
 /// in whole lines (65,500 bytes of 100-byte lines) never fills a 64 KiB read,
 /// and lock-stepped on the default pipe it waited for warden at every write.
 const GROW_AT: usize = READ_SIZE / 2;
+/// A pipe that delivered less than `TRICKLE` bytes at its last read, less
+/// than `COALESCE` ago, is read again only when `COALESCE` has passed since
+/// that read: a program that writes a line at a time would otherwise wake
+/// warden for every line or two, and on a busy machine those wake-ups, not
+/// the bytes, are most of the cost of capturing it. Lines wait in the pipe
+/// meanwhile (it grows once a read finds it a quarter full); a quiet
+/// service's line is read at once.
+const COALESCE: std::time::Duration = std::time::Duration::from_millis(1);
+const TRICKLE: usize = 16 * 1024;
 /// How long warden waits, when exiting, for a slow reader of its output.
 pub(super) const EXIT_FLUSH: std::time::Duration = std::time::Duration::from_secs(2);
 /// on_crash hooks running at once; more crashes meanwhile skip the hook.
@@ -61,6 +70,10 @@ pub struct Capture {
     paused: bool,
     /// Its pipe was enlarged.
     grown: bool,
+    /// The last read: when, and whether it found less than `TRICKLE`.
+    last_read: Option<(std::time::Instant, bool)>,
+    /// Out of epoll until its `COALESCE` timer.
+    held: bool,
 }
 
 /// Output state shared by all services (warden's stdout and stderr
@@ -201,6 +214,8 @@ impl Supervisor {
                     lines,
                     paused: false,
                     grown: false,
+                    last_read: None,
+                    held: false,
                 },
             );
         }
@@ -208,7 +223,36 @@ impl Supervisor {
 
     /// A capture pipe is readable (or closed).
     pub(super) fn on_capture(&mut self, token: u64) {
+        let now = std::time::Instant::now();
+        let due = self.captures.get(&token).and_then(|c| match c.last_read {
+            Some((at, true)) if now < at + COALESCE => Some(at + COALESCE),
+            _ => None,
+        });
+        if let Some(at) = due
+            && let Some(capture) = self.captures.get_mut(&token)
+        {
+            // Trickling: the lines gather in the pipe until `at`.
+            capture.held = true;
+            let _ = self.init.reactor.deregister(capture.pipe.as_raw_fd());
+            self.init.reactor.add_timer(at, Timer::CaptureHeld { token });
+            return;
+        }
         self.read_capture(token, READS_PER_WAKE, true);
+    }
+
+    /// A trickling pipe's time is up: it is read, and back in epoll.
+    pub(super) fn on_capture_held(&mut self, token: u64) {
+        let Some(capture) = self.captures.get_mut(&token) else { return };
+        if !std::mem::replace(&mut capture.held, false) {
+            return;
+        }
+        if !capture.paused {
+            let fd = capture.pipe.as_raw_fd();
+            if let Err(e) = self.init.reactor.register(fd, token, Interest::Read) {
+                warning!("cannot watch a service's output again: {}", Reason(&e));
+            }
+            self.read_capture(token, READS_PER_WAKE, true);
+        }
     }
 
     /// Reads everything a process left in its pipes, before its exit is handled.
@@ -233,6 +277,7 @@ impl Supervisor {
             buffer.resize(size, 0);
         }
         let mut open = true;
+        let mut total = 0;
         for _ in 0..reads {
             if respect_room && !self.room_for(&capture) {
                 self.pause(&mut capture);
@@ -244,6 +289,7 @@ impl Supervisor {
                     break;
                 }
                 Ok(n) => {
+                    total += n;
                     if n >= GROW_AT && !capture.grown {
                         // This one talks a lot: a bigger pipe, once, lets it
                         // write on while warden is busy or not scheduled.
@@ -267,6 +313,9 @@ impl Supervisor {
             }
         }
         self.outputs.read_buffer = buffer;
+        if respect_room {
+            capture.last_read = Some((std::time::Instant::now(), total < TRICKLE));
+        }
         if open {
             self.captures.insert(token, capture);
         } else {
@@ -493,6 +542,9 @@ impl Supervisor {
         for token in tokens {
             let Some(capture) = self.captures.get_mut(&token) else { continue };
             capture.paused = false;
+            if capture.held {
+                continue; // its timer puts it back
+            }
             let fd = capture.pipe.as_raw_fd();
             if let Err(e) = self.init.reactor.register(fd, token, Interest::Read) {
                 warning!("cannot watch a service's output again: {}", Reason(&e));

@@ -128,6 +128,10 @@ enum Timer {
     DiskBatch,
     /// A watched file's debounce is over.
     FilesChanged(files::Owner),
+    /// A capture pipe that trickles is read again (`capture::COALESCE`).
+    CaptureHeld {
+        token: u64,
+    },
 }
 
 /// A reload whose config the disk thread is reading (`reconfigure`).
@@ -635,6 +639,7 @@ impl Supervisor {
                 self.disk.wake_now();
             }
             Timer::FilesChanged(owner) => self.on_files_changed(owner),
+            Timer::CaptureHeld { token } => self.on_capture_held(token),
             Timer::OuterWatchdog => {
                 if let Some(outer) = &self.outer
                     && let Some(every) = outer.watchdog
