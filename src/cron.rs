@@ -84,7 +84,7 @@ impl Cron {
             }
             shortcut if shortcut.starts_with('@') => {
                 return Err(format!(
-                    "unknown shortcut \"{shortcut}\" (known: @hourly, @daily, @midnight, @weekly, @monthly, @yearly, @annually)"
+                    "unknown shortcut \"{shortcut}\" (known: @hourly, @daily, @midnight, @weekly, @monthly, @yearly, @annually, and @every 10m for an interval)"
                 ));
             }
             line => line,

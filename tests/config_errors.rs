@@ -194,7 +194,7 @@ const CASES: &[(&str, &str)] = &[
     ),
     (
         "services:\n  web:\n    command: [x]\n    schedule: \"@fortnightly\"\n",
-        "FILE:4:15: services.web.schedule: unknown shortcut \"@fortnightly\" (known: @hourly, @daily, @midnight, @weekly, @monthly, @yearly, @annually)\n",
+        "FILE:4:15: services.web.schedule: unknown shortcut \"@fortnightly\" (known: @hourly, @daily, @midnight, @weekly, @monthly, @yearly, @annually, and @every 10m for an interval)\n",
     ),
     (
         "services:\n  web:\n    command: [x]\n    stop_timeout: 99999999999999999999h\n",

@@ -424,10 +424,13 @@ fn cron_jobs_are_scheduled(mode: Mode) {
     let dir = Dir::new();
     let config = dir.config(
         "services:\n  nightly:\n    command: echo ran >> $DIR/ran\n    schedule: \"0 3 * * *\"\n  \
-         web:\n    command: [sleep, \"100\"]\n",
+         web:\n    command: [sleep, \"100\"]\n  \
+         often:\n    command: echo tick >> $DIR/ticks\n    schedule: \"@every 200ms\"\n",
     );
     let mut warden = start(mode, &["-c", &config]);
     warden.expect_stderr(5 * SECOND, "web: starting -> running");
+    // `@every`, as Go's cron libraries write an interval, runs again and again.
+    assert!(wait_until(5 * SECOND, || dir.read("ticks").lines().count() >= 3), "@every 200ms did not repeat");
     assert_eq!(dir.read("ran"), "", "a cron job ran before its time");
     assert!(!warden.stderr().contains("nightly: "), "{}", warden.stderr());
     warden.signal(libc::SIGTERM);

@@ -74,7 +74,7 @@ pub(super) const SERVICE: &[Key] = &[
     },
     Key {
         name: "schedule",
-        kind: "duration, or a 5-field cron line (UTC)",
+        kind: "duration, a 5-field cron line (UTC) or an @ shortcut",
         default: "–",
         summary: "makes a periodic job; a run still going when the next is due is skipped",
         read: |r, f, n, p, s| {
@@ -406,9 +406,7 @@ pub(super) fn service_key_names() -> impl Iterator<Item = &'static str> {
 }
 
 fn parse_schedule(t: &str) -> Result<Schedule, String> {
-    if t.split_whitespace().count() > 1 || t.starts_with('@') {
-        crate::cron::Cron::parse(t).map(Schedule::Cron)
-    } else {
+    let interval = |t: &str| {
         duration::parse(t).and_then(|d| {
             if d.is_zero() {
                 Err("the interval must be longer than 0".into())
@@ -416,5 +414,13 @@ fn parse_schedule(t: &str) -> Result<Schedule, String> {
                 Ok(Schedule::Every(d))
             }
         })
+    };
+    // `@every 10m`, as Go's cron libraries (and supercronic, ofelia) write an interval.
+    if let Some(every) = t.trim().strip_prefix("@every ") {
+        interval(every.trim())
+    } else if t.split_whitespace().count() > 1 || t.starts_with('@') {
+        crate::cron::Cron::parse(t).map(Schedule::Cron)
+    } else {
+        interval(t)
     }
 }

@@ -206,6 +206,14 @@ fn cron_shortcuts_are_their_cron_lines() {
         let expected = Kind::Periodic(Schedule::Cron(crate::cron::Cron::parse(line).unwrap()));
         assert_eq!(config.services[0].kind, expected, "{shortcut}");
     }
+    // An interval as Go's cron libraries write it.
+    let every = check("services:\n  job:\n    command: [x]\n    schedule: \"@every 90s\"\n").unwrap();
+    assert_eq!(every.services[0].kind, Kind::Periodic(Schedule::Every(Duration::from_secs(90))));
+    for (bad, said) in [("@every 0s", "longer than 0"), ("@every soon", "soon"), ("@often", "@every 10m")] {
+        let errors =
+            check(&format!("services:\n  job:\n    command: [x]\n    schedule: \"{bad}\"\n")).unwrap_err();
+        assert!(errors.contains("services.job.schedule") && errors.contains(said), "{bad}: {errors}");
+    }
 }
 
 /// The layers of a service's environment, each over the one before:
