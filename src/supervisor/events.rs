@@ -36,9 +36,19 @@ pub fn warden_line(format: LogFormat) -> fn(&str) -> String {
     }
 }
 
+/// `0.2s`, `4s`, `12.5s` (to a tenth, a whole number without one: 0 ms and
+/// 3 ms read alike); from a minute on as the status table has it (`5m00s`,
+/// `2h05m`), not `86400s`.
 fn seconds(d: Duration) -> String {
-    let ms = d.as_millis();
-    if ms.is_multiple_of(1000) { format!("{}s", ms / 1000) } else { format!("{:.1}s", d.as_secs_f64()) }
+    if d.as_secs() >= 60 {
+        return crate::control::report::short_duration(d);
+    }
+    let tenths = (d.as_millis() + 50) / 100;
+    if tenths.is_multiple_of(10) {
+        format!("{}s", tenths / 10)
+    } else {
+        format!("{}.{}s", tenths / 10, tenths % 10)
+    }
 }
 
 fn text(service: &str, t: &Transition) -> String {

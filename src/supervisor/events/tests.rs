@@ -25,3 +25,22 @@ fn lines_carry_every_field() {
         "{j}"
     );
 }
+
+#[test]
+fn durations_read_alike_whatever_their_milliseconds() {
+    let cases = [
+        (0, "0s"),
+        (3, "0s"),
+        (60, "0.1s"),
+        (200, "0.2s"),
+        (1_000, "1s"),
+        (1_040, "1s"),
+        (1_500, "1.5s"),
+        (59_400, "59.4s"),
+        (300_000, "5m00s"),
+        (7_500_000, "2h05m"),
+    ];
+    for (ms, text) in cases {
+        assert_eq!(seconds(Duration::from_millis(ms)), text, "{ms} ms");
+    }
+}
