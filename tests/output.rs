@@ -450,11 +450,14 @@ fn a_log_file_that_hangs_does_not_hold_the_exit(mode: Mode) {
     let dir = Dir::new();
     hanging_log_path(&dir);
     let config = dir.config(
-        "grace: 2s\nservices:\n  w:\n    command: \"seq 1 1000; exec sleep 1000\"\n    \
+        "grace: 2s\nservices:\n  w:\n    command: \"seq 1 1000; touch $DIR/written; exec sleep 1000\"\n    \
          logs: { file: \"$DIR/hung.log\" }\n",
     );
     let mut warden = Launch::new(mode, &["-c", &config]).start();
     warden.expect_stderr(5 * SECOND, "w: starting -> running");
+    // On a loaded machine the shell may not have run seq yet: then there
+    // would be no lines to drop.
+    assert!(wait_until(10 * SECOND, || dir.0.join("written").exists()), "seq never ran");
     hold(Duration::from_millis(300));
     let asked = Instant::now();
     warden.signal(libc::SIGTERM);

@@ -702,11 +702,15 @@ fn watch_config_with_the_config_in_the_current_directory(mode: Mode) {
     launch.command.current_dir(&dir.0);
     let mut warden = launch.start();
     warden.expect("web | up");
-    std::fs::write(
-        dir.0.join("warden.yaml"),
-        format!("{yaml}  added:\n    command: \"echo added; exec sleep 100\"\n"),
-    )
-    .unwrap();
+    // The watch is set up on warden's disk thread once warden runs: an edit
+    // made before it is in place goes unseen (on a loaded machine "web | up"
+    // can come first), so the edit is made again until a reload is seen.
+    let edited = format!("{yaml}  added:\n    command: \"echo added; exec sleep 100\"\n");
+    let reloaded = (0..10).any(|_| {
+        std::fs::write(dir.0.join("warden.yaml"), &edited).unwrap();
+        wait_until(SECOND, || warden.stderr().contains("reloaded "))
+    });
+    assert!(reloaded, "no reload after ten edits: {}", warden.stderr());
     warden.expect("added | added");
     assert!(!warden.stderr().contains("cannot watch"), "{}", warden.stderr());
     warden.signal(libc::SIGTERM);
