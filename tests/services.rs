@@ -72,6 +72,19 @@ fn bounded_restarts_end_in_failed(mode: Mode) {
     assert_eq!(count(&err, "crash: backoff -> starting"), 3, "{err}");
     // Not critical: the other service keeps running.
     assert!(!err.contains("shutting down"), "{err}");
+    // Durations of a few milliseconds read `0s`, like any other to a tenth
+    // (`0.2s`, `4s`), never `0.0s`.
+    for field in ["uptime ", "next in "] {
+        for value in err.split(field).skip(1).map(|rest| rest.split([',', ')']).next().unwrap()) {
+            let number = value.strip_suffix('s').unwrap_or_else(|| panic!("{field}{value}: {err}"));
+            let (whole, tenth) = number.split_once('.').unwrap_or((number, ""));
+            let plain = whole.chars().all(|c| c.is_ascii_digit()) && !whole.is_empty();
+            assert!(
+                plain && (tenth.is_empty() || (tenth.len() == 1 && tenth != "0")),
+                "{field}{value}: {err}"
+            );
+        }
+    }
     warden.signal(libc::SIGTERM);
     assert_eq!(warden.wait(10 * SECOND), 0);
 }

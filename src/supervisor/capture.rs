@@ -49,7 +49,7 @@ const GROW_AT: usize = READ_SIZE / 2;
 /// that read: a program that writes a line at a time would otherwise wake
 /// warden for every line or two, and on a busy machine those wake-ups, not
 /// the bytes, are most of the cost of capturing it. Lines wait in the pipe
-/// meanwhile (it grows once a read finds it a quarter full); a quiet
+/// meanwhile (it grows once a read finds `GROW_AT` in it); a quiet
 /// service's line is read at once.
 const COALESCE: std::time::Duration = std::time::Duration::from_millis(1);
 const TRICKLE: usize = 16 * 1024;
@@ -247,10 +247,7 @@ impl Supervisor {
             return;
         }
         if !capture.paused {
-            let fd = capture.pipe.as_raw_fd();
-            if let Err(e) = self.init.reactor.register(fd, token, Interest::Read) {
-                warning!("cannot watch a service's output again: {}", Reason(&e));
-            }
+            self.watch_again(token);
             self.read_capture(token, READS_PER_WAKE, true);
         }
     }
@@ -542,13 +539,17 @@ impl Supervisor {
         for token in tokens {
             let Some(capture) = self.captures.get_mut(&token) else { continue };
             capture.paused = false;
-            if capture.held {
-                continue; // its timer puts it back
+            if !capture.held {
+                self.watch_again(token); // else its timer puts it back
             }
-            let fd = capture.pipe.as_raw_fd();
-            if let Err(e) = self.init.reactor.register(fd, token, Interest::Read) {
-                warning!("cannot watch a service's output again: {}", Reason(&e));
-            }
+        }
+    }
+
+    /// A capture taken out of epoll (paused, or held) is watched again.
+    fn watch_again(&mut self, token: u64) {
+        let Some(capture) = self.captures.get(&token) else { return };
+        if let Err(e) = self.init.reactor.register(capture.pipe.as_raw_fd(), token, Interest::Read) {
+            warning!("cannot watch a service's output again: {}", Reason(&e));
         }
     }
 
