@@ -33,6 +33,7 @@ in_both_modes!(
     a_disabled_service_waits_for_a_start_by_hand,
     logs_of_every_service_merged_in_time_order,
     replicas_scale_and_answer_to_their_services_name,
+    a_probe_of_readyz_reads_nothing_from_proc,
 );
 
 /// Starts warden on `yaml` (with `$SOCK` its control socket).
@@ -898,4 +899,32 @@ fn replicas_scale_and_answer_to_their_services_name(mode: Mode) {
     s.warden.expect("web-1 | copy 1 of 2");
     s.warden.signal(libc::SIGTERM);
     assert_eq!(s.warden.wait(10 * SECOND), 0);
+}
+
+/// A readiness or liveness probe (Kubernetes asks every few seconds) is
+/// answered from what warden knows: no walk of /proc for what services use,
+/// which only /metrics and /status print.
+fn a_probe_of_readyz_reads_nothing_from_proc(mode: Mode) {
+    let (s, port) = start_http(
+        mode,
+        "services:\n  web:\n    command: [sleep, \"1000\"]\n  db:\n    command: [sleep, \"1001\"]\n",
+    );
+    assert!(wait_until(5 * SECOND, || get(port, "/readyz").0 == 200), "{}", s.warden.stderr());
+    let pid = s.warden.warden_pid;
+    let before = read_calls(pid);
+    for path in ["/readyz", "/readyz?verbose", "/livez", "/readyz/web", "/startupz"] {
+        for _ in 0..4 {
+            assert_eq!(get(port, path).0, 200, "{path}");
+        }
+    }
+    let probes = read_calls(pid) - before;
+    // Before, each of these 20 answers read /proc/self/stat, /proc/stat,
+    // /proc/self/limits and every process's stat: hundreds of reads.
+    assert!(probes < 20, "20 probes made warden read {probes} times");
+    // The count does see them where they belong.
+    let before = read_calls(pid);
+    let (code, body) = get(port, "/metrics");
+    assert_eq!(code, 200);
+    assert!(body.contains("warden_service_memory_bytes{service=\"web\"}"), "{body}");
+    assert!(read_calls(pid) - before >= 3, "/metrics read nothing from /proc");
 }

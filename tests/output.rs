@@ -546,12 +546,6 @@ fn a_chatty_service_gets_a_bigger_pipe_and_a_quiet_one_does_not(mode: Mode) {
     assert_eq!(warden.wait(10 * SECOND), 0, "{}", warden.stderr());
 }
 
-/// The read system calls a process has made (`/proc/PID/io`).
-fn read_calls(pid: i32) -> u64 {
-    let io = std::fs::read_to_string(format!("/proc/{pid}/io")).unwrap();
-    io.lines().find_map(|l| l.strip_prefix("syscr: ")).unwrap().trim().parse().unwrap()
-}
-
 /// A program that writes one line per `write` (Go's fmt.Println, a logger
 /// that flushes every record): warden reads its pipe about once a
 /// millisecond while it trickles, not once for every line or two, and every

@@ -12,17 +12,20 @@ use super::command::{Answer, Command};
 use super::core::UnitId;
 use super::serve::WAIT_LIMIT;
 use super::serve::{Followed, Stage};
+use super::views::Detail;
 use crate::control::report::View;
 use crate::control::{self, Request, http, report};
 
 impl Supervisor {
     pub(super) fn http_answer(&self, request: &http::Request) -> Vec<u8> {
-        let (warden, views) = (self.warden_view(), self.views());
+        let path = request.path.trim_end_matches('/');
+        let detail = if matches!(path, "/metrics" | "/status") { Detail::Usage } else { Detail::States };
+        let (warden, views) = (self.warden_view(detail), self.views(detail));
         let text = |ok: bool, body: String| {
             http::response(if ok { 200 } else { 503 }, http::TEXT, &body, request.head)
         };
         let one = |name: &str| views.iter().find(|v| v.name == name);
-        match request.path.trim_end_matches('/') {
+        match path {
             "/livez" | "/healthz" => text(true, report::livez(request.verbose)),
             "/readyz" => {
                 let (ok, body) = report::readyz(&warden, &views, request.verbose);
@@ -61,7 +64,7 @@ impl Supervisor {
                 Ok(picked) => {
                     let picked: Vec<String> = picked.iter().map(|&i| self.name_of(i)).collect();
                     let views: Vec<View> = self
-                        .views()
+                        .views(Detail::Usage)
                         .into_iter()
                         .filter(|v| picked.is_empty() || picked.contains(&v.name))
                         .collect();
@@ -76,7 +79,7 @@ impl Supervisor {
                 Err(why) => control::header(Err(&why)),
             },
             Request::Check { ready, name } => {
-                let (warden, views) = (self.warden_view(), self.views());
+                let (warden, views) = (self.warden_view(Detail::States), self.views(Detail::States));
                 let result = match &name {
                     // A replicated service's name checks every copy.
                     Some(name) => match self.pick(std::slice::from_ref(name)) {

@@ -11,15 +11,25 @@ use crate::control::report::{self, ProbeView, View, Warden};
 use crate::shutdown::Phase;
 use crate::sys::process;
 
+/// How much an answer shows. What warden and its services use is read from
+/// /proc and the cgroups, a walk of every process (some 800 system calls
+/// with 100 services): only the answers that print it (`/metrics`,
+/// `/status`, `warden status`) pay for it, not a probe of `/readyz`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Detail {
+    States,
+    Usage,
+}
+
 impl Supervisor {
     /// What `/readyz` and friends need to know about warden.
-    pub(super) fn warden_view(&self) -> Warden {
+    pub(super) fn warden_view(&self, detail: Detail) -> Warden {
         Warden {
             shutting_down: self.core.phase != Phase::Running,
             started: self.server.started,
             orphans_reaped: self.server.orphans_reaped,
             own_lines_dropped: crate::output::sink::own_dropped(),
-            process: process_stats(),
+            process: if detail == Detail::Usage { process_stats() } else { Default::default() },
         }
     }
 
@@ -32,10 +42,13 @@ impl Supervisor {
         }
     }
 
-    /// Every unit, as reported.
-    pub(super) fn views(&self) -> Vec<View> {
+    /// Every unit, as reported (without `usage` unless asked for).
+    pub(super) fn views(&self, detail: Detail) -> Vec<View> {
         let waiting = self.core.waiting_for();
-        let usages = self.usages();
+        let usages = match detail {
+            Detail::Usage => self.usages(),
+            Detail::States => vec![None; self.slots.len()],
+        };
         let units = self.core.units.iter().zip(&self.slots).zip(waiting).zip(usages);
         units
             .filter(|(((u, _), _), _)| !u.retired)
