@@ -15,7 +15,7 @@
 //! noticed, and, during a shutdown, when units are stopped in reverse
 //! dependency order.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
@@ -620,24 +620,7 @@ impl Core {
                 }
             }
             Phase::Stopping => {
-                let grace_left =
-                    self.grace_deadline.map_or(Duration::ZERO, |d| d.saturating_duration_since(now));
-                for index in 0..self.units.len() {
-                    let Some(unit) = self.units.get(index) else { continue };
-                    if unit.stop_sent || self.has_live_dependents(index) {
-                        continue;
-                    }
-                    let ended = matches!(unit.machine.state, State::Stopped | State::Exited | State::Failed);
-                    let timeout = unit.service.stop_timeout.min(grace_left);
-                    if let Some(u) = self.units.get_mut(index) {
-                        u.stop_sent = true;
-                    }
-                    // Already ended: it keeps the state that says how.
-                    if !ended {
-                        self.inputs.push_back((index, Input::Stop { then: AfterStop::Stay, timeout }));
-                        self.feed_inputs(now);
-                    }
-                }
+                self.stop_the_unneeded(now);
                 // on_crash hooks of the last crashes may finish (within the grace).
                 if self.units.iter().all(|u| !u.machine.is_live()) && !hooks_running && !self.services_down {
                     // The services are down: now whatever they left behind
@@ -650,10 +633,68 @@ impl Core {
         }
     }
 
-    /// Whether a unit still running depends on `index` (so it must wait to stop).
-    fn has_live_dependents(&self, index: usize) -> bool {
-        let Some(service) = self.units.get(index).map(|u| &u.service) else { return false };
-        self.units.iter().any(|u| !u.retired && u.machine.is_live() && u.service.depends_on_service(service))
+    /// Sends its stop to every unit that no running unit needs any more; again
+    /// while that frees more at once (a stop that ends a unit on the spot).
+    fn stop_the_unneeded(&mut self, now: Instant) {
+        let grace_left = self.grace_deadline.map_or(Duration::ZERO, |d| d.saturating_duration_since(now));
+        // Bounded: every pass but the last sends at least one stop.
+        for _ in 0..=self.units.len() {
+            if self.units.iter().all(|u| u.stop_sent) {
+                return;
+            }
+            let needed = self.needed_by_live();
+            let mut sent = false;
+            for index in 0..self.units.len() {
+                let Some(unit) = self.units.get_mut(index) else { continue };
+                if unit.stop_sent || needed.get(index).copied().unwrap_or(false) {
+                    continue;
+                }
+                unit.stop_sent = true;
+                sent = true;
+                // Already ended: it keeps the state that says how.
+                if !matches!(unit.machine.state, State::Stopped | State::Exited | State::Failed) {
+                    let timeout = unit.service.stop_timeout.min(grace_left);
+                    self.inputs.push_back((index, Input::Stop { then: AfterStop::Stay, timeout }));
+                    self.feed_inputs(now);
+                }
+            }
+            if !sent {
+                return;
+            }
+        }
+    }
+
+    /// For each unit, whether a unit still running depends on it, directly or
+    /// through units that do not run (so it must wait to stop): with `web`
+    /// after a completed oneshot `seed` after `db`, `db` stops after `web`,
+    /// whose run began once `db` was there.
+    fn needed_by_live(&self) -> Vec<bool> {
+        let mut by_name: HashMap<&str, Vec<usize>> = HashMap::new();
+        for (index, unit) in self.units.iter().enumerate().filter(|(_, u)| !u.retired) {
+            by_name.entry(unit.service.name.as_str()).or_default().push(index);
+            if let Some(instance) = &unit.service.instance {
+                by_name.entry(instance.group.as_str()).or_default().push(index);
+            }
+        }
+        let mut needed = vec![false; self.units.len()];
+        let mut walk: Vec<usize> = (0..self.units.len())
+            .filter(|&i| self.units.get(i).is_some_and(|u| !u.retired && u.machine.is_live()))
+            .collect();
+        // Bounded: a unit is walked from once as live and once as needed.
+        while let Some(index) = walk.pop() {
+            let Some(unit) = self.units.get(index) else { continue };
+            for dependency in &unit.service.depends_on {
+                for &target in by_name.get(dependency.name.as_str()).map_or(&[][..], Vec::as_slice) {
+                    if let Some(slot) = needed.get_mut(target)
+                        && !*slot
+                    {
+                        *slot = true;
+                        walk.push(target);
+                    }
+                }
+            }
+        }
+        needed
     }
 
     /// What the gates know of every service that is not retired.

@@ -118,6 +118,9 @@ impl World {
                 Action::Signal { pid, signal } => {
                     let pid = pid.abs();
                     let stop = signal != libc::SIGCONT;
+                    if stop && self.core.phase == Phase::Stopping {
+                        self.check_stop_order(pid);
+                    }
                     if let Some(p) = self.processes.get(&pid).copied()
                         && stop
                         && p.ends_on_stop
@@ -159,6 +162,31 @@ impl World {
                 Event::ChildrenLeft(!self.processes.is_empty()),
             ],
             None => Vec::new(),
+        }
+    }
+
+    /// A shutdown's stop signal to `pid`: no unit that depends on its unit,
+    /// directly or through others, may still have a process.
+    fn check_stop_order(&mut self, pid: i32) {
+        let Some(target) = self.processes.get(&pid).map(|p| p.unit) else { return };
+        let units = &self.core.units;
+        let depends_on = |a: usize, b: usize| units[a].service.depends_on_service(&units[b].service);
+        // Every unit that depends on target, directly or not.
+        let mut dependents: Vec<usize> = vec![target];
+        let mut next = 0;
+        while let Some(&unit) = dependents.get(next) {
+            next += 1;
+            for other in 0..units.len() {
+                if !dependents.contains(&other) && depends_on(other, unit) {
+                    dependents.push(other);
+                }
+            }
+        }
+        for p in self.processes.values() {
+            if p.unit != target && dependents.contains(&p.unit) {
+                self.violations
+                    .push(format!("unit {target} stopped while unit {} depending on it runs", p.unit));
+            }
         }
     }
 
@@ -273,6 +301,29 @@ fn shutdown_stops_in_reverse_dependency_order_after_the_drain() {
     assert_eq!(world.stop_order(), [2, 1, 0]);
     assert!(world.core.finished());
     assert_eq!(world.core.exit_code(), 0);
+}
+
+/// The reverse order holds through a service that no longer runs: `web`
+/// started after the oneshot `seed` completed, which started once `db` was
+/// up, so `db` stops only once `web` is down (found with nginx, a seeding
+/// oneshot and PostgreSQL: the database stopped under the web server).
+#[test]
+fn shutdown_order_passes_through_a_completed_oneshot() {
+    let seed =
+        Service { kind: crate::config::Kind::Oneshot, ..service("seed", &[("db", Condition::Started)]) };
+    let services = vec![service("db", &[]), seed, service("web", &[("seed", Condition::Completed)])];
+    let mut world = World::new(services, Duration::ZERO);
+    world.obedient = false;
+    let mut world = world.boot();
+    world.exit(1, 0);
+    assert_eq!(world.state(1), State::Exited);
+    assert!(matches!(world.state(2), State::Running { .. }), "web runs once seed completed");
+    world.send(Event::Signal(libc::SIGTERM));
+    assert_eq!(world.stop_order(), [2], "web first; db waits for it");
+    world.pass(SECOND);
+    assert_eq!(world.stop_order(), [2, 0], "db once web was killed at its stop_timeout");
+    world.pass(SECOND);
+    assert!(world.core.finished());
 }
 
 #[test]
