@@ -18,8 +18,8 @@ use super::*;
 pub(super) struct Key {
     pub name: &'static str,
     /// The type as the reference's "type" column says it (checked against
-    /// it by the config tests).
-    #[cfg_attr(not(test), allow(dead_code))]
+    /// it by the config tests; named in the error for a value of the wrong
+    /// shape).
     pub kind: &'static str,
     /// The default as the reference's "default" column says it.
     pub default: &'static str,
@@ -403,6 +403,33 @@ pub(super) const SERVICE: &[Key] = &[
 /// The names of the service keys, in the table's order.
 pub(super) fn service_key_names() -> impl Iterator<Item = &'static str> {
     SERVICE.iter().map(|k| k.name)
+}
+
+/// The types of the global keys that take one value, as the reference's
+/// "type" column says them (checked against it by the config tests).
+pub(super) const GLOBAL_KINDS: &[(&str, &str)] = &[
+    ("grace", "duration"),
+    ("drain", "duration"),
+    ("control", "path or `off`"),
+    ("http", "listen address or `off`"),
+    ("log_format", "`text` \\| `json`"),
+    ("log_timestamps", "boolean"),
+    ("watch_config", "boolean"),
+    ("cgroups", "`auto` \\| `off`"),
+    ("limits_period", "duration, at least `100ms`"),
+];
+
+/// What the key at `path` takes, in words, for an error about a value of
+/// the wrong shape: a service key's or a global key's type
+/// (`services.web.restart`: "always | on-failure | never").
+pub(super) fn what_it_takes(path: &str) -> Option<String> {
+    let parts: Vec<&str> = path.split('.').collect();
+    let text = match parts.as_slice() {
+        ["services", _, key] => SERVICE.iter().find(|k| k.name == *key)?.kind,
+        [key] => GLOBAL_KINDS.iter().find(|(name, _)| name == key)?.1,
+        _ => return None,
+    };
+    Some(text.replace("\\|", "|").replace('`', ""))
 }
 
 fn parse_schedule(t: &str) -> Result<Schedule, String> {

@@ -160,7 +160,12 @@ impl Reader<'_> {
                 }
             }
             other => {
-                self.problem(node.at, path, format!("expected a single value, found {}", other.kind()));
+                let takes = keys::what_it_takes(path).map(|what| format!(" ({what})")).unwrap_or_default();
+                self.problem(
+                    node.at,
+                    path,
+                    format!("expected a single value{takes}, found {}", other.kind()),
+                );
                 None
             }
         }

@@ -176,6 +176,33 @@ fn every_key_is_in_the_configuration_reference() {
         let row = format!("| `{}` | {} | {} |", key.name, key.kind, key.default);
         assert!(reference.contains(&row), "docs/configuration.md has no row starting {row}");
     }
+    for (key, kind) in keys::GLOBAL_KINDS {
+        let row = format!("| `{key}` | {kind} |");
+        assert!(reference.contains(&row), "docs/configuration.md has no row starting {row}");
+    }
+}
+
+/// A value of the wrong shape is answered with what the key takes.
+#[test]
+fn a_value_of_the_wrong_shape_says_what_the_key_takes() {
+    let cases = [
+        (
+            "services:\n  web:\n    command: [x]\n    restart: {when: always}\n",
+            "services.web.restart: expected a single value (always | on-failure | never), found a mapping",
+        ),
+        (
+            "control: {socket: /run/w.sock}\nservices:\n  web:\n    command: [x]\n",
+            "control: expected a single value (path or off), found a mapping",
+        ),
+        (
+            "grace: [9s]\nservices:\n  web:\n    command: [x]\n",
+            "grace: expected a single value (duration), found a list",
+        ),
+    ];
+    for (text, expected) in cases {
+        let message = check(text).map(|_| ()).unwrap_err();
+        assert!(message.contains(expected), "{message}");
+    }
 }
 
 /// `logs: null` as users write it is YAML's null, not the word "null": it
