@@ -151,7 +151,7 @@ fn listen_pid_of_another_process_passes_unchanged(mode: Mode) {
 fn config_with_probe(dir: &Dir, claim: bool) -> String {
     let kit = testkit();
     dir.config(&format!(
-        "services:\n  svc:\n    command: \"echo listen=$LISTEN_FDS,$LISTEN_PID; {kit} status; exec sleep 100\"\n{}    readiness:\n      exec: \"exec {kit} status > $DIR/probe\"\n      period: 1s\n",
+        "services:\n  svc:\n    command: \"echo listen=$LISTEN_FDS,$LISTEN_PID; {kit} status; touch $DIR/reported; exec sleep 100\"\n{}    readiness:\n      exec: \"exec {kit} status > $DIR/probe\"\n      period: 1s\n",
         if claim { "    inherit_fds: true\n" } else { "" }
     ))
 }
@@ -173,7 +173,14 @@ fn run_services_with_pipes(mode: Mode, config: &str, main: &str) -> (i32, String
 fn services_mode_gives_them_to_the_main_program_only(mode: Mode) {
     let dir = Dir::new();
     let config = config_with_probe(&dir, false);
-    let main = format!("echo main-listen=$LISTEN_FDS,$LISTEN_PID,$$; exec {} status", testkit());
+    // The service's probe can make it ready before it printed: the main
+    // program, whose end stops everything, waits for that too.
+    let main = format!(
+        "for i in $(seq 100); do [ -e {}/reported ] && break; sleep 0.05; done; \
+         echo main-listen=$LISTEN_FDS,$LISTEN_PID,$$; exec {} status",
+        dir.0.display(),
+        testkit()
+    );
     let (code, out, err, _) = run_services_with_pipes(mode, &config, &main);
     assert_eq!(code, 0, "{err}");
     // The main program: the two descriptors, LISTEN_PID its own pid.
@@ -195,7 +202,11 @@ fn a_service_with_inherit_fds_takes_them(mode: Mode) {
     let dir = Dir::new();
     let config = config_with_probe(&dir, true);
     // The main program gets none of them now: its fd 3 is not the pipe.
-    let main = format!("echo main >&3; exec {} status", testkit());
+    let main = format!(
+        "for i in $(seq 100); do [ -e {}/reported ] && break; sleep 0.05; done; echo main >&3; exec {} status",
+        dir.0.display(),
+        testkit()
+    );
     let (code, out, err, mut read3) = run_services_with_pipes(mode, &config, &main);
     assert_eq!(code, 0, "{err}");
     assert!(out.lines().any(|l| l == "svc | fds 0 1 2 3 7"), "{out}");
