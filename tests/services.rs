@@ -43,6 +43,8 @@ in_both_modes!(
     other_signals_go_only_to_the_services_that_ask,
     a_command_sees_its_own_env_first,
     a_program_that_daemonizes_is_pointed_out,
+    what_a_crashed_program_left_behind_does_not_pile_up,
+    what_a_program_left_behind_is_stopped_before_its_end_is_told,
     env_files_reach_services_and_a_changed_one_restarts_them,
     watched_files_restart_signal_and_reload,
     watch_config_with_the_config_in_the_current_directory,
@@ -681,6 +683,75 @@ fn a_program_that_daemonizes_is_pointed_out(mode: Mode) {
     warden.expect_stderr(5 * SECOND, "daemon: exited 0, but processes it started keep running (pid ");
     let stderr = warden.stderr();
     assert_eq!(count(&stderr, "but processes it started keep running"), 2, "{stderr}");
+    warden.signal(libc::SIGTERM);
+    assert_eq!(warden.wait(10 * SECOND), 0);
+}
+
+/// Processes of a service's process group outlive its program (a shell's
+/// `worker &`): each restart used to add one more, all running at once
+/// (found with a crash-looping service; a real server's leftovers would
+/// hold its port). Now a run ends once they are gone.
+fn what_a_crashed_program_left_behind_does_not_pile_up(mode: Mode) {
+    let dir = Dir::new();
+    let config = dir.config(
+        "services:\n  looping:\n    command: \"sleep 1000 & sleep 0.1; exit 3\"\n    restart: always\n    \
+         min_uptime: 0s\n    backoff: { initial: 50ms, max: 50ms }\n",
+    );
+    let mut warden = start(mode, &["-c", &config]);
+    assert!(
+        wait_until(10 * SECOND, || count(&warden.stderr(), "looping: backoff -> starting") >= 6),
+        "{}",
+        warden.stderr()
+    );
+    let sleepers = || {
+        descendants(warden.warden_pid)
+            .into_iter()
+            .filter(|p| std::fs::read(format!("/proc/{p}/cmdline")).is_ok_and(|c| c == b"sleep\x001000\0"))
+            .count()
+    };
+    let most = (0..10).map(|_| (sleepers(), hold(SECOND / 20)).0).max().unwrap_or(0);
+    assert!(most <= 1, "{most} leftovers at once after 6 restarts:\n{}", warden.stderr());
+    assert!(
+        warden.stderr().contains("looping: its program ended, leaving processes in its process group: sending them SIGTERM, SIGKILL after 5s"),
+        "{}",
+        warden.stderr()
+    );
+    warden.signal(libc::SIGTERM);
+    assert_eq!(warden.wait(10 * SECOND), 0);
+}
+
+/// What a program left in its process group gets the stop signal and may
+/// finish (a handler's last words come before the end is told); what
+/// ignores it gets SIGKILL after `stop_timeout`, and only then is the end
+/// told (and a restart could begin).
+fn what_a_program_left_behind_is_stopped_before_its_end_is_told(mode: Mode) {
+    let dir = Dir::new();
+    let config = dir.config(&format!(
+        "services:\n  polite:\n    command: \"{kit} term-marker $DIR/marker & sleep 0.3; exit 3\"\n    restart: never\n  \
+         stubborn:\n    command: \"(trap '' TERM; exec sleep 1001) & sleep 0.3; exit 4\"\n    restart: never\n    \
+         stop_timeout: 1s\n  other:\n    command: [sleep, \"100\"]\n",
+        kit = testkit()
+    ));
+    let mut warden = start(mode, &["-c", &config]);
+    warden.expect_stderr(5 * SECOND, "polite: running -> failed: exited with code 3");
+    assert_eq!(dir.read("marker"), "terminated\n", "{}", warden.stderr());
+    warden.expect_stderr(5 * SECOND, "stubborn: running -> failed: exited with code 4");
+    let stderr = warden.stderr();
+    let killed = stderr
+        .find("stubborn: what its program left behind outlived its stop_timeout (1s): SIGKILL")
+        .unwrap_or_else(|| panic!("{stderr}"));
+    let failed = stderr.find("stubborn: running -> failed").unwrap();
+    assert!(killed < failed, "{stderr}");
+    let uptime = stderr[failed..].split("uptime ").nth(1).and_then(|t| t.split('s').next()).unwrap_or("");
+    let uptime: f64 = uptime.parse().unwrap_or_else(|_| panic!("{stderr}"));
+    assert!(
+        uptime >= 1.2,
+        "the end was told {uptime} s into the run, before the leftover's SIGKILL: {stderr}"
+    );
+    let stubborn = descendants(warden.warden_pid)
+        .into_iter()
+        .any(|p| std::fs::read(format!("/proc/{p}/cmdline")).is_ok_and(|c| c == b"sleep\x001001\0"));
+    assert!(!stubborn, "{stderr}");
     warden.signal(libc::SIGTERM);
     assert_eq!(warden.wait(10 * SECOND), 0);
 }

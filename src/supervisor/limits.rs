@@ -1,7 +1,8 @@
 //! The runtime's half of resource limits: each service's cgroup made and
-//! its limits written, a program's end held until its cgroup is empty (its
-//! whole tree ended), OOM kills told apart from other SIGKILLs, watched
-//! memory where no cgroup can be written, and the figures for status.
+//! its limits written, a program's end held until what it left behind is
+//! gone (its cgroup empty, or without one its process group), OOM kills
+//! told apart from other SIGKILLs, watched memory where no cgroup can be
+//! written, and the figures for status.
 //!
 //! The core decides nothing new here: an exit reaches it once the tree is
 //! gone, an OOM kill as `Event::Exited { out_of_memory }`, a watched limit
@@ -10,23 +11,24 @@
 use std::collections::HashMap;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::rc::Rc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::core::{Event, OomKill};
-use super::machine::Input;
+use super::machine::{Input, State};
 use super::registry::{self, Child};
 use super::{Slot, Supervisor, Timer};
 use crate::cgroups::{self, Cgroups, Enforcement, Group, Offer, OwnMemory, Usage, procfs};
 use crate::config::{Config, Service};
 use crate::logger::warning;
 use crate::reactor::{Interest, deadline_after};
-use crate::sys::Reason;
 use crate::sys::reap::ExitStatus;
+use crate::sys::{Reason, process};
 
-/// How often a tree that outlived its program is looked at again, and for
-/// how many times, before its exit is reported anyway.
+/// How often what outlived its program is looked at once it was sent
+/// SIGKILL, and for how long before its program's end is reported anyway.
+/// (Before the SIGKILL, the reaps of its processes say when it is gone.)
 const DRAIN_CHECK: Duration = Duration::from_millis(100);
-const DRAIN_CHECKS: u32 = 100;
+const DRAIN_GIVE_UP: Duration = Duration::from_secs(10);
 
 /// What the runtime keeps for limits.
 pub(super) struct Limits {
@@ -42,7 +44,8 @@ pub(super) struct Limits {
     watching: bool,
     /// Programs that ended while processes of theirs still ran.
     draining: Vec<Draining>,
-    drain_timer: bool,
+    /// When the drain timer that is set fires.
+    drain_timer: Option<Instant>,
     /// inotify on the services' `memory.events` (cgroup v2), and whose each watch is.
     oom_events: Option<OwnedFd>,
     oom_watches: HashMap<i32, String>,
@@ -50,9 +53,14 @@ pub(super) struct Limits {
 
 struct Draining {
     index: usize,
+    /// The program's pid: the process group it led.
+    pid: i32,
     status: ExitStatus,
     out_of_memory: Option<OomKill>,
-    checks: u32,
+    /// When what is left gets SIGKILL: the service's `stop_timeout` after
+    /// its program's end.
+    kill_at: Instant,
+    killed: bool,
 }
 
 /// What a slot keeps of its limits.
@@ -110,7 +118,7 @@ impl Limits {
             period: config.limits_period,
             watching: false,
             draining: Vec::new(),
-            drain_timer: false,
+            drain_timer: None,
             oom_events,
             oom_watches: HashMap::new(),
         }
@@ -297,9 +305,13 @@ impl Supervisor {
         }
     }
 
-    /// A unit's program ended: an OOM kill is told apart, and with a cgroup
-    /// the rest of its tree is ended before the core hears of it.
-    pub(super) fn program_ended(&mut self, index: usize, status: ExitStatus) {
+    /// A unit's program (`pid`) ended: an OOM kill is told apart, and what
+    /// it left behind (the rest of its cgroup, or without one of the process
+    /// group it led) gets the service's stop signal, unless a stop sent it
+    /// already, and SIGKILL after its `stop_timeout`; the core hears of the
+    /// end once they are gone. (The main program's leftovers are the
+    /// shutdown's, which its end begins.)
+    pub(super) fn program_ended(&mut self, index: usize, pid: i32, status: ExitStatus) {
         let Some(slot) = self.slots.get(index) else { return };
         let killed = matches!(status, ExitStatus::Signaled { signal: libc::SIGKILL, .. });
         let out_of_memory = match (&slot.limits.group, &self.limits.own_memory) {
@@ -308,61 +320,112 @@ impl Supervisor {
             (None, Some(own)) => (own.killed_since() && killed).then_some(OomKill { limit: own.limit }),
             (None, None) => None,
         };
-        if let Some(group) = &slot.limits.group
-            && !group.processes().is_empty()
-        {
-            group.kill();
-            self.limits.draining.push(Draining { index, status, out_of_memory, checks: 0 });
+        let unit = self.core.units.get(index);
+        let is_main = unit.is_none_or(|u| u.is_main);
+        if (slot.limits.group.is_some() || !is_main) && self.has_leftovers(index, pid) {
+            let signalled = unit
+                .is_some_and(|u| matches!(u.machine.state, State::Stopping { .. } | State::Unhealthy { .. }));
+            if !signalled {
+                self.note(&format!(
+                    "{}: its program ended, leaving processes in its {}: sending them {}, SIGKILL after {}",
+                    slot.service.name,
+                    if slot.limits.group.is_some() { "cgroup" } else { "process group" },
+                    crate::sys::signals::name(slot.service.stop_signal),
+                    crate::duration::format(slot.service.stop_timeout)
+                ));
+                self.signal_leftovers(index, pid, slot.service.stop_signal);
+                self.signal_leftovers(index, pid, libc::SIGCONT);
+            }
+            let kill_at = deadline_after(slot.service.stop_timeout);
+            self.limits.draining.push(Draining { index, pid, status, out_of_memory, kill_at, killed: false });
             self.arm_drain_check();
             return;
         }
         self.pending.push_back(Event::Exited { index, status, out_of_memory });
     }
 
-    /// After children were reaped (or on the drain timer): the ends held
-    /// for a tree that is now gone reach the core.
-    pub(super) fn settle_draining(&mut self, timer: bool) {
-        if self.limits.draining.is_empty() {
-            return;
+    /// Whether processes of the unit's cgroup, or without one of the
+    /// process group its program `pid` led, are left.
+    fn has_leftovers(&self, index: usize, pid: i32) -> bool {
+        match self.slots.get(index).and_then(|s| s.limits.group.as_ref()) {
+            Some(group) => !group.processes().is_empty(),
+            // The group's number cannot be reused while it has a member.
+            None => process::group_exists(pid),
         }
-        let mut held = std::mem::take(&mut self.limits.draining);
-        held.retain_mut(|d| {
-            let slot = self.slots.get(d.index);
-            let left = slot.and_then(|s| s.limits.group.as_ref()).map_or(Vec::new(), |g| g.processes());
-            if timer {
-                d.checks += 1;
-            }
-            let gave_up = d.checks >= DRAIN_CHECKS;
-            if !left.is_empty() && !gave_up {
-                if let Some(group) = slot.and_then(|s| s.limits.group.as_ref()) {
-                    group.kill();
-                }
-                return true;
-            }
-            if gave_up && let Some(slot) = slot {
-                warning!(
-                    "{}: {} process(es) of its cgroup outlived SIGKILL for {}: its end is reported without them",
-                    slot.service.name,
-                    left.len(),
-                    crate::duration::format(DRAIN_CHECK * DRAIN_CHECKS)
-                );
-            }
-            self.pending.push_back(Event::Exited { index: d.index, status: d.status, out_of_memory: d.out_of_memory });
-            false
-        });
-        self.limits.draining = held;
-        if timer {
-            self.limits.drain_timer = false;
-            if !self.limits.draining.is_empty() {
-                self.arm_drain_check();
+    }
+
+    fn signal_leftovers(&self, index: usize, pid: i32, signal: i32) {
+        match self.slots.get(index).and_then(|s| s.limits.group.as_ref()) {
+            Some(group) if signal == libc::SIGKILL => group.kill(),
+            Some(group) => group.signal(signal),
+            None => {
+                let _ = process::send(-pid, signal);
             }
         }
     }
 
+    /// After children were reaped (or on the drain timer): what is left past
+    /// its time gets SIGKILL, and the ends held for what is now gone reach
+    /// the core.
+    pub(super) fn settle_draining(&mut self, timer: bool) {
+        if timer {
+            self.limits.drain_timer = None;
+        }
+        if self.limits.draining.is_empty() {
+            return;
+        }
+        let now = Instant::now();
+        let mut held = std::mem::take(&mut self.limits.draining);
+        held.retain_mut(|d| {
+            let left = self.has_leftovers(d.index, d.pid);
+            let gave_up = d.killed && now >= d.kill_at + DRAIN_GIVE_UP;
+            if left && !gave_up {
+                if now >= d.kill_at {
+                    if !d.killed
+                        && let Some(slot) = self.slots.get(d.index)
+                    {
+                        self.note(&format!(
+                            "{}: what its program left behind outlived its stop_timeout ({}): SIGKILL",
+                            slot.service.name,
+                            crate::duration::format(slot.service.stop_timeout)
+                        ));
+                    }
+                    self.signal_leftovers(d.index, d.pid, libc::SIGKILL);
+                    d.killed = true;
+                }
+                return true;
+            }
+            if left && let Some(slot) = self.slots.get(d.index) {
+                warning!(
+                    "{}: processes it left behind outlived SIGKILL for {}: its end is reported without them",
+                    slot.service.name,
+                    crate::duration::format(DRAIN_GIVE_UP)
+                );
+            }
+            self.pending.push_back(Event::Exited {
+                index: d.index,
+                status: d.status,
+                out_of_memory: d.out_of_memory,
+            });
+            false
+        });
+        self.limits.draining = held;
+        self.arm_drain_check();
+    }
+
+    /// The drain timer, set for the next SIGKILL due, or while something
+    /// killed is still there, for the next look.
     fn arm_drain_check(&mut self) {
-        if !self.limits.drain_timer {
-            self.limits.drain_timer = true;
-            self.init.reactor.add_timer(deadline_after(DRAIN_CHECK), Timer::DrainCheck);
+        let next = self
+            .limits
+            .draining
+            .iter()
+            .map(|d| if d.killed { deadline_after(DRAIN_CHECK) } else { d.kill_at })
+            .min();
+        let Some(next) = next else { return };
+        if self.limits.drain_timer.is_none_or(|set| next < set) {
+            self.limits.drain_timer = Some(next);
+            self.init.reactor.add_timer(next, Timer::DrainCheck);
         }
     }
 

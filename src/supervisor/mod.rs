@@ -591,7 +591,7 @@ impl Supervisor {
                     if status == ExitStatus::Exited(0) {
                         self.warn_if_daemonized(index, pid);
                     }
-                    self.program_ended(index, status);
+                    self.program_ended(index, pid, status);
                 }
                 Some(_) => {}
                 None => {

@@ -26,6 +26,16 @@ pub fn send(pid: i32, signal: i32) -> io::Result<()> {
     }
 }
 
+/// Whether the process group `pgid` has a member (signal 0 checks without
+/// sending; EPERM means a member warden may not signal).
+pub fn group_exists(pgid: i32) -> bool {
+    // SAFETY: kill with signal 0 has no effect and no memory effects.
+    match retry(|| unsafe { libc::kill(-pgid, 0) }) {
+        Ok(_) => true,
+        Err(e) => e.raw_os_error() == Some(libc::EPERM),
+    }
+}
+
 /// SIGKILL to the process group led by `pid` and to `pid` itself (which may
 /// have left its group): the one way warden kills a child outright. Errors
 /// other than "already gone" mean there is nothing more warden could do.
