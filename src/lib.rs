@@ -160,7 +160,9 @@ fn config_of(path: &std::path::Path) -> Option<config::Config> {
 /// `warden export`: the manifests on stdout, each note on stderr; an invalid
 /// config, a refusal, or (strict) any note: exit 2 and nothing on stdout.
 fn export(path: &std::path::Path, engine: cli::Engine, options: &export::Options, strict: bool) -> i32 {
-    let Some(config) = config_of(path) else { return 2 };
+    // The image's users, not this machine's: names are kept as written.
+    let loaded = config::load(path, &environment, config::users_as_written());
+    let Some(config) = loaded.map_err(|e| logger::write_line(&e.to_string())).ok() else { return 2 };
     let exported = match engine {
         cli::Engine::Kubernetes => export::kubernetes(&config, options),
         cli::Engine::Compose => export::compose(&config, options),

@@ -196,3 +196,27 @@ fn bad_input_is_refused_with_exit_2() {
             && text(&out.stdout).contains("args: [\"app\", \"--serve\"]")
     );
 }
+
+/// A config names the users of its image: exporting it on a machine that
+/// has no such user works, and the names are kept (Compose) or noted
+/// (Kubernetes), never replaced by this machine's numbers.
+#[test]
+fn a_user_this_machine_lacks_is_exported_as_the_images() {
+    let dir = Dir::new();
+    let config =
+        file(&dir, "app.yaml", "services:\n  db:\n    command: [postgres]\n    user: image-only-user\n");
+    let out = export(&["compose", "-c", &config, "--image", "x"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("    user: image-only-user\n"), "{}", text(&out.stdout));
+    let out = export(&["kubernetes", "-c", &config, "--image", "x"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(!text(&out.stdout).contains("runAsUser:"), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stderr).contains("db: user: image-only-user: runAsUser takes a number"),
+        "{}",
+        text(&out.stderr)
+    );
+    // validate still checks users against this machine (run it in the image).
+    let out = Command::new(warden()).args(["validate", "-c", &config]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+}

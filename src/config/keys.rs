@@ -107,6 +107,13 @@ pub(super) const SERVICE: &[Key] = &[
         read: |r, f, n, p, s| {
             let group = f.get("group").and_then(|(node, _)| r.quiet_text(node));
             let Some(user) = r.text(n, p) else { return };
+            s.user_as_written = Some(match &group {
+                Some(group) if !user.contains(':') => format!("{user}:{group}"),
+                _ => user.clone(),
+            });
+            if r.root == super::users_as_written() {
+                return;
+            }
             match users::resolve(&user, group.as_deref(), r.root) {
                 Ok(c) => s.credentials = Some(c),
                 Err(message) => r.problem(n.at, p, message),

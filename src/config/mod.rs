@@ -98,8 +98,16 @@ impl ConfigError {
     }
 }
 
+/// As `root`: users and groups are left as written, not looked up (for
+/// the exports: the image's /etc/passwd is not this machine's, and
+/// Compose resolves names in the image itself).
+pub fn users_as_written() -> &'static Path {
+    Path::new("")
+}
+
 /// Reads and checks the config at `path`. `env` looks up variables for `${VAR}`
-/// and the `WARDEN_*` overrides; `root` is where /etc/passwd and /etc/group live.
+/// and the `WARDEN_*` overrides; `root` is where /etc/passwd and /etc/group live
+/// (or `users_as_written()`).
 pub fn load(path: &Path, env: &dyn Fn(&str) -> Option<String>, root: &Path) -> Result<Config, ConfigError> {
     let file = path.display().to_string();
     let text = read(path, &file)?;

@@ -93,6 +93,8 @@ pub struct Service {
     pub command: Vec<OsString>,
     pub kind: Kind,
     pub credentials: Option<Credentials>,
+    /// `user` as written, with `:GROUP` from `group`: what the exports say.
+    pub user_as_written: Option<String>,
     pub workdir: Option<PathBuf>,
     /// Overrides on top of warden's own environment.
     pub env: Vec<(String, String)>,
@@ -191,6 +193,7 @@ impl Service {
             command,
             kind: Kind::Longrun,
             credentials: None,
+            user_as_written: None,
             workdir: None,
             env: Vec::new(),
             umask: None,

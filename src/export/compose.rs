@@ -101,8 +101,9 @@ fn service(
     if let Some(workdir) = &service.workdir {
         map.put("working_dir", Yaml::str(workdir.display().to_string()));
     }
-    if let Some(credentials) = &service.credentials {
-        map.put("user", Yaml::str(format!("{}:{}", credentials.uid, credentials.gid)));
+    // As written: Docker looks names up in the image.
+    if let Some(user) = &service.user_as_written {
+        map.put("user", Yaml::str(user.clone()));
     }
     let mut depends = Map::new();
     for dependency in &service.depends_on {

@@ -337,9 +337,31 @@ fn container(
         map.put("env", Yaml::List(env));
     }
     let mut security = Map::new();
-    if let Some(credentials) = &service.credentials {
-        security.put("runAsUser", Yaml::Int(i64::from(credentials.uid)));
-        security.put("runAsGroup", Yaml::Int(i64::from(credentials.gid)));
+    if let Some(user) = &service.user_as_written {
+        // Kubernetes takes numbers only; a name is the image's to resolve,
+        // which this machine's /etc/passwd cannot stand in for.
+        let (uid, gid) = user.split_once(':').map_or((user.as_str(), None), |(u, g)| (u, Some(g)));
+        match uid.parse::<u32>() {
+            Ok(uid) => security.put("runAsUser", Yaml::Int(i64::from(uid))),
+            Err(_) => map.comment(&notes.note(
+                &service.name,
+                format!(
+                    "user: {uid}: runAsUser takes a number, so the container runs as the image's USER; \
+                     write the uid (user: \"UID:GID\") to set it"
+                ),
+            )),
+        }
+        match gid.map(str::parse::<u32>) {
+            Some(Ok(gid)) => security.put("runAsGroup", Yaml::Int(i64::from(gid))),
+            Some(Err(_)) => map.comment(&notes.note(
+                &service.name,
+                format!(
+                    "group: {}: runAsGroup takes a number; write the gid to set it",
+                    gid.unwrap_or_default()
+                ),
+            )),
+            None => {}
+        }
     }
     if service.no_new_privs {
         security.put("allowPrivilegeEscalation", Yaml::Bool(false));

@@ -164,3 +164,28 @@ fn names_become_dns_labels() {
     assert_eq!(dns_label(&"x".repeat(70)).0.len(), 63);
     assert_eq!(dns_label("__"), ("service".into(), true));
 }
+
+/// Users are the image's: a name is kept as written (Compose resolves it in
+/// the image; Kubernetes takes numbers only, so it is noted, not guessed
+/// from this machine's /etc/passwd), and a name this machine lacks is no
+/// error.
+#[test]
+fn users_are_the_images_not_this_machines() {
+    let yaml = "services:\n  db:\n    command: [postgres]\n    user: no-such-user-here\n  \
+                web:\n    command: [server]\n    user: \"1000\"\n    group: www\n";
+    assert!(crate::config::parse(yaml, "t.yaml", &|_| None, std::path::Path::new("/")).is_err());
+    let config = crate::config::parse(yaml, "t.yaml", &|_| None, crate::config::users_as_written()).unwrap();
+    let compose_text = compose(&config, &options()).unwrap().text;
+    assert!(compose_text.contains("    user: no-such-user-here\n"), "{compose_text}");
+    assert!(compose_text.contains("    user: \"1000:www\"\n"), "{compose_text}");
+    let export = kubernetes(&config, &options()).unwrap();
+    let text = flat(&export.text);
+    assert_eq!(text.matches("runAsUser: 1000").count(), 1, "{text}");
+    assert!(!text.contains("runAsGroup:"), "{text}");
+    for note in [
+        "db: user: no-such-user-here: runAsUser takes a number, so the container runs as the image's USER",
+        "web: group: www: runAsGroup takes a number",
+    ] {
+        assert!(export.notes.iter().any(|n| n.starts_with(note)), "no note {note:?}: {:?}", export.notes);
+    }
+}
