@@ -58,6 +58,10 @@ Options:
       --grace DUR        shutdown budget: after a stop signal (TERM, INT, QUIT)
                          or after CMD exits, SIGKILL what is left once DUR has
                          passed (default 9s; env WARDEN_GRACE)
+      --stop-signals LIST  the signals that mean stop (default TERM,INT,QUIT;
+                         env WARDEN_STOP_SIGNALS); the others are only
+                         forwarded: TERM,INT keeps a JVM's QUIT (thread dump)
+                         from starting the grace
   -g, --group            send forwarded signals to CMD's whole process group
       --rewrite SIG:SIG  forward the first signal as the second (0 drops it);
                          may be repeated
@@ -137,6 +141,9 @@ pub struct RunOptions {
     /// (program's code, warden's code).
     pub exit_map: Vec<(i32, i32)>,
     pub parent_death_signal: Option<i32>,
+    /// The signals that begin a stop (the grace period; in services mode
+    /// the shutdown): `STOP_SIGNALS` unless `--stop-signals` says otherwise.
+    pub stop_signals: Vec<i32>,
     pub log_level: Level,
     pub command: Vec<OsString>,
 }
@@ -201,6 +208,10 @@ where
             UsageError(format!("WARDEN_LOG: unknown level \"{text}\" (error, warn, info, debug, trace)"))
         })?;
     }
+    let mut stop_signals = STOP_SIGNALS.to_vec();
+    if let Some(text) = env("WARDEN_STOP_SIGNALS") {
+        stop_signals = parse_stop_signals("WARDEN_STOP_SIGNALS", &text)?;
+    }
     let mut grace = None;
     if let Some(text) = env("WARDEN_GRACE") {
         grace = Some(duration::parse(&text).map_err(|e| UsageError(format!("WARDEN_GRACE: {e}")))?);
@@ -243,6 +254,7 @@ where
         rewrites: Vec::new(),
         exit_map: Vec::new(),
         parent_death_signal: None,
+        stop_signals,
         log_level,
         command: Vec::new(),
     };
@@ -303,6 +315,10 @@ where
             Long("exit-map") => {
                 let text = string_value(&mut parser, "--exit-map")?;
                 options.exit_map.push(parse_exit_map(&text)?);
+            }
+            Long("stop-signals") => {
+                let text = string_value(&mut parser, "--stop-signals")?;
+                options.stop_signals = parse_stop_signals("--stop-signals", &text)?;
             }
             Long("pdeathsig") => {
                 let text = string_value(&mut parser, "--pdeathsig")?;
@@ -634,6 +650,31 @@ fn parse_signal(option: &str, text: &str) -> Result<i32, UsageError> {
     signals::parse(text).ok_or_else(|| {
         UsageError(format!("{option}: unknown signal \"{text}\" (write e.g. TERM, SIGUSR1, 10 or RTMIN+3)"))
     })
+}
+
+/// The signals that mean stop unless `--stop-signals` says otherwise.
+pub const STOP_SIGNALS: [i32; 3] = [libc::SIGTERM, libc::SIGINT, libc::SIGQUIT];
+
+/// A comma-separated list of signals for `--stop-signals`: at least one,
+/// and none that cannot be caught or that warden keeps for itself.
+fn parse_stop_signals(option: &str, text: &str) -> Result<Vec<i32>, UsageError> {
+    let mut list = Vec::new();
+    for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let signal = parse_signal(option, part)?;
+        if matches!(signal, libc::SIGKILL | libc::SIGSTOP | libc::SIGCHLD) {
+            return Err(UsageError(format!(
+                "{option}: {} cannot be a stop signal (warden never receives SIGKILL or SIGSTOP, and keeps SIGCHLD)",
+                signals::name(signal)
+            )));
+        }
+        if !list.contains(&signal) {
+            list.push(signal);
+        }
+    }
+    if list.is_empty() {
+        return Err(UsageError(format!("{option}: name at least one signal (e.g. TERM,INT)")));
+    }
+    Ok(list)
 }
 
 fn parse_rewrite(text: &str) -> Result<(i32, i32), UsageError> {

@@ -236,7 +236,7 @@ fn supervise(options: cli::RunOptions, inherited: inherited::Inherited) -> i32 {
         rewrites: options.rewrites.clone(),
         group: options.group,
     });
-    supervisor::run(config, options.config.clone(), main, inherited)
+    supervisor::run(config, options.config.clone(), main, inherited, options.stop_signals.clone())
 }
 
 /// A client verb: talks to the warden that owns the control socket.

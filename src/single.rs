@@ -217,15 +217,15 @@ impl Init {
 
     /// Every signal goes to the program, repeated stop signals included:
     /// programs whose own shutdown is a sequence of them (PostgreSQL's TERM,
-    /// INT, QUIT) must get each one. The first TERM/INT/QUIT arms the grace
-    /// timer, the only escalation. Once the program has exited, stop signals
+    /// INT, QUIT) must get each one. The first stop signal (TERM, INT, QUIT
+    /// unless `--stop-signals`) arms the grace timer, the only escalation. Once the program has exited, stop signals
     /// go to what it left behind.
     fn on_signal(&mut self, received: Received) {
         let Some(forward) = self.options.rewrite(received.signal) else {
             debug!("dropping {} (--rewrite)", signals::name(received.signal));
             return;
         };
-        let is_stop = matches!(received.signal, libc::SIGTERM | libc::SIGINT | libc::SIGQUIT);
+        let is_stop = self.options.stop_signals.contains(&received.signal);
         match self.program {
             ProgramState::Running { pid } => {
                 let target = if self.options.group { -pid } else { pid };

@@ -34,6 +34,7 @@ in_both_modes!(
     orphans_are_reaped_while_the_program_runs,
     ten_thousand_orphans_are_all_reaped,
     grace_ends_in_sigkill,
+    stop_signals_option_leaves_quit_to_the_program,
     repeated_stop_signals_reach_the_program,
     every_signal_in_a_row_reaches_the_program,
     a_stop_signal_after_the_exit_does_not_kill_the_leftovers,
@@ -314,6 +315,49 @@ fn grace_ends_in_sigkill(mode: Mode) {
     let took = start.elapsed();
     assert!(took >= Duration::from_millis(950) && took < 4 * SECOND, "took {took:?}");
     assert!(warden.stderr().contains("grace period of 1s is over"), "{}", warden.stderr());
+}
+
+/// A JVM prints its threads on QUIT and runs on: with `--stop-signals
+/// TERM,INT` a QUIT is only forwarded and starts no grace (by default it
+/// does, and the program was SIGKILLed when the grace ran out); TERM still
+/// stops.
+fn stop_signals_option_leaves_quit_to_the_program(mode: Mode) {
+    let kit = testkit();
+    let args = [
+        "--grace",
+        "1s",
+        "--stop-signals",
+        "TERM,INT",
+        "--",
+        &kit,
+        "signals",
+        "--exit-on",
+        "TERM",
+        "--code",
+        "3",
+    ];
+    let mut warden = Launch::new(mode, &args).start();
+    warden.expect("ready");
+    warden.signal(libc::SIGQUIT);
+    warden.expect_line(5 * SECOND, |l| l == "SIGQUIT");
+    hold(Duration::from_millis(1500));
+    assert!(warden.child.try_wait().unwrap().is_none(), "warden ended after QUIT: {}", warden.stderr());
+    warden.signal(libc::SIGUSR1);
+    warden.expect_line(5 * SECOND, |l| l == "SIGUSR1");
+    warden.signal(libc::SIGTERM);
+    assert_eq!(warden.wait(10 * SECOND), 3, "{}", warden.stderr());
+    // The same through the environment, as an image would set it.
+    let mut launch =
+        Launch::new(mode, &["--grace", "1s", "--", &kit, "signals", "--exit-on", "INT", "--code", "4"]);
+    launch.command.env("WARDEN_STOP_SIGNALS", "INT");
+    let mut warden = launch.start();
+    warden.expect("ready");
+    warden.signal(libc::SIGTERM);
+    warden.expect_line(5 * SECOND, |l| l == "SIGTERM");
+    hold(Duration::from_millis(1500));
+    assert!(warden.child.try_wait().unwrap().is_none(), "warden ended after TERM: {}", warden.stderr());
+    warden.signal(libc::SIGINT);
+    assert_eq!(warden.wait(10 * SECOND), 4, "{}", warden.stderr());
 }
 
 /// PostgreSQL's shutdown is TERM (smart), then INT (fast), then QUIT

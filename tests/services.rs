@@ -44,6 +44,7 @@ in_both_modes!(
     a_command_sees_its_own_env_first,
     a_program_that_daemonizes_is_pointed_out,
     what_a_crashed_program_left_behind_does_not_pile_up,
+    stop_signals_option_sends_quit_to_the_main_program,
     what_a_program_left_behind_is_stopped_before_its_end_is_told,
     env_files_reach_services_and_a_changed_one_restarts_them,
     watched_files_restart_signal_and_reload,
@@ -718,6 +719,28 @@ fn what_a_crashed_program_left_behind_does_not_pile_up(mode: Mode) {
     );
     warden.signal(libc::SIGTERM);
     assert_eq!(warden.wait(10 * SECOND), 0);
+}
+
+/// With `--stop-signals TERM`, a QUIT is no shutdown: it goes to the main
+/// program like any other signal (a JVM's thread dump), and the services
+/// run on; TERM still shuts everything down.
+fn stop_signals_option_sends_quit_to_the_main_program(mode: Mode) {
+    let dir = Dir::new();
+    let config = dir.config("services:\n  db:\n    command: [sleep, \"100\"]\n");
+    let kit = testkit();
+    let args =
+        ["-c", &config, "--stop-signals", "TERM", "--", &kit, "signals", "--exit-on", "TERM", "--code", "0"];
+    let mut warden = start(mode, &args);
+    warden.expect("ready");
+    warden.signal(libc::SIGQUIT);
+    warden.expect_line(5 * SECOND, |l| l == "SIGQUIT");
+    hold(SECOND / 2);
+    let stderr = warden.stderr();
+    assert!(!stderr.contains("shutting down"), "{stderr}");
+    assert!(warden.child.try_wait().unwrap().is_none(), "{stderr}");
+    warden.signal(libc::SIGTERM);
+    assert_eq!(warden.wait(10 * SECOND), 0, "{}", warden.stderr());
+    assert!(warden.stderr().contains("shutting down: SIGTERM received"), "{}", warden.stderr());
 }
 
 /// What a program left in its process group gets the stop signal and may

@@ -129,3 +129,26 @@ fn graph_reads_a_config_and_a_format() {
     assert_eq!(parsed(&["graph"]), Ok(Command::Graph { config: DEFAULT_CONFIG.into(), mermaid: false }));
     assert!(parsed(&["graph", "extra"]).is_err());
 }
+
+#[test]
+fn stop_signals_default_to_term_int_quit_and_can_be_chosen() {
+    assert_eq!(run(&["x"]).unwrap().stop_signals, [libc::SIGTERM, libc::SIGINT, libc::SIGQUIT]);
+    let o = run(&["--stop-signals", "TERM, SIGINT,TERM", "x"]).unwrap();
+    assert_eq!(o.stop_signals, [libc::SIGTERM, libc::SIGINT]);
+    let env = |k: &str| (k == "WARDEN_STOP_SIGNALS").then(|| "USR1".to_string());
+    let Ok(Command::Run(o)) = parse(["x"].map(OsString::from), env) else { panic!() };
+    assert_eq!(o.stop_signals, [libc::SIGUSR1]);
+    let Ok(Command::Run(o)) = parse(["--stop-signals", "TERM", "x"].map(OsString::from), env) else {
+        panic!()
+    };
+    assert_eq!(o.stop_signals, [libc::SIGTERM]);
+    for (text, why) in [
+        ("", "name at least one signal"),
+        ("TERM,KILL", "SIGKILL cannot be a stop signal"),
+        ("CHLD", "SIGCHLD cannot be a stop signal"),
+        ("TERM,NOPE", "unknown signal \"NOPE\""),
+    ] {
+        let error = run(&["--stop-signals", text, "x"]).unwrap_err();
+        assert!(error.0.contains(why), "{text}: {error}");
+    }
+}

@@ -207,13 +207,27 @@ pub enum Action {
     Reload,
 }
 
-/// The main program's settings that are warden's, not a service's.
-#[derive(Debug, Clone, Default)]
+/// The main program's settings that are warden's, not a service's, and the
+/// signals that begin the shutdown.
+#[derive(Debug, Clone)]
 pub struct MainSettings {
     pub exit_map: Vec<(i32, i32)>,
     pub rewrites: Vec<(i32, i32)>,
     /// Forwarded signals go to its process group (`-g`).
     pub group: bool,
+    /// `--stop-signals`: the others go on as any signal does.
+    pub stop_signals: Vec<i32>,
+}
+
+impl Default for MainSettings {
+    fn default() -> MainSettings {
+        MainSettings {
+            exit_map: Vec::new(),
+            rewrites: Vec::new(),
+            group: false,
+            stop_signals: crate::cli::STOP_SIGNALS.to_vec(),
+        }
+    }
 }
 
 pub struct Core {
@@ -428,7 +442,7 @@ impl Core {
 
     fn on_signal(&mut self, now: Instant, signal: i32) {
         match signal {
-            libc::SIGTERM | libc::SIGINT | libc::SIGQUIT => {
+            signal if self.main_settings.stop_signals.contains(&signal) => {
                 let Some(forwarded) = crate::cli::rewrite(&self.main_settings.rewrites, signal) else {
                     return; // dropped (--rewrite SIG:0)
                 };

@@ -246,8 +246,9 @@ pub fn run(
     config_path: Option<std::path::PathBuf>,
     main: Option<MainProgram>,
     inherited: Inherited,
+    stop_signals: Vec<i32>,
 ) -> i32 {
-    match Supervisor::new(config, config_path, main, inherited) {
+    match Supervisor::new(config, config_path, main, inherited, stop_signals) {
         Ok(mut supervisor) => supervisor.run(),
         Err(code) => code,
     }
@@ -283,6 +284,7 @@ impl Supervisor {
         config_path: Option<std::path::PathBuf>,
         main: Option<MainProgram>,
         inherited: Inherited,
+        stop_signals: Vec<i32>,
     ) -> Result<Supervisor, i32> {
         crate::output::sink::install();
         crate::output::sink::set_notice_format(events::warden_line(config.log_format));
@@ -315,7 +317,7 @@ impl Supervisor {
         }
         let mut main_index = None;
         let mut main_holds_fds = false;
-        let mut settings = MainSettings::default();
+        let mut settings = MainSettings { stop_signals, ..MainSettings::default() };
         if let Some(main) = main {
             // The main program waits for every service that is not optional
             // (all copies of a replicated one, however many it has then).
@@ -364,7 +366,12 @@ impl Supervisor {
             let placement = Placement { own_process_group: true, take_terminal: true, new_session: false };
             units.push(core::Unit::new(id, service.clone(), true));
             slots.push(Slot::new(id, service, program, setup, placement));
-            settings = MainSettings { exit_map: main.exit_map, rewrites: main.rewrites, group: main.group };
+            settings = MainSettings {
+                exit_map: main.exit_map,
+                rewrites: main.rewrites,
+                group: main.group,
+                ..settings
+            };
         }
         let core =
             Core::new(units, main_index, settings, config.grace, config.drain, config_path.is_some(), seed);
