@@ -323,41 +323,32 @@ fn grace_ends_in_sigkill(mode: Mode) {
 /// stops.
 fn stop_signals_option_leaves_quit_to_the_program(mode: Mode) {
     let kit = testkit();
-    let args = [
-        "--grace",
-        "1s",
-        "--stop-signals",
-        "TERM,INT",
-        "--",
-        &kit,
-        "signals",
-        "--exit-on",
-        "TERM",
-        "--code",
-        "3",
+    // (the list, by option or environment; a signal it leaves out; the one it names)
+    let cases = [
+        (Some("TERM,INT"), None, (libc::SIGQUIT, "SIGQUIT"), (libc::SIGTERM, "TERM")),
+        (None, Some("INT"), (libc::SIGTERM, "SIGTERM"), (libc::SIGINT, "INT")),
     ];
-    let mut warden = Launch::new(mode, &args).start();
-    warden.expect("ready");
-    warden.signal(libc::SIGQUIT);
-    warden.expect_line(5 * SECOND, |l| l == "SIGQUIT");
-    hold(Duration::from_millis(1500));
-    assert!(warden.child.try_wait().unwrap().is_none(), "warden ended after QUIT: {}", warden.stderr());
-    warden.signal(libc::SIGUSR1);
-    warden.expect_line(5 * SECOND, |l| l == "SIGUSR1");
-    warden.signal(libc::SIGTERM);
-    assert_eq!(warden.wait(10 * SECOND), 3, "{}", warden.stderr());
-    // The same through the environment, as an image would set it.
-    let mut launch =
-        Launch::new(mode, &["--grace", "1s", "--", &kit, "signals", "--exit-on", "INT", "--code", "4"]);
-    launch.command.env("WARDEN_STOP_SIGNALS", "INT");
-    let mut warden = launch.start();
-    warden.expect("ready");
-    warden.signal(libc::SIGTERM);
-    warden.expect_line(5 * SECOND, |l| l == "SIGTERM");
-    hold(Duration::from_millis(1500));
-    assert!(warden.child.try_wait().unwrap().is_none(), "warden ended after TERM: {}", warden.stderr());
-    warden.signal(libc::SIGINT);
-    assert_eq!(warden.wait(10 * SECOND), 4, "{}", warden.stderr());
+    for (option, variable, (other, other_name), (stop, stop_name)) in cases {
+        let mut args = vec!["--grace", "1s"];
+        if let Some(list) = option {
+            args.extend(["--stop-signals", list]);
+        }
+        args.extend(["--", &kit, "signals", "--exit-on", stop_name, "--code", "3"]);
+        let mut launch = Launch::new(mode, &args);
+        if let Some(list) = variable {
+            launch.command.env("WARDEN_STOP_SIGNALS", list);
+        }
+        let mut warden = launch.start();
+        warden.expect("ready");
+        warden.signal(other);
+        warden.expect_line(5 * SECOND, |l| l == other_name);
+        hold(Duration::from_millis(1500));
+        assert!(warden.child.try_wait().unwrap().is_none(), "ended after {other_name}: {}", warden.stderr());
+        warden.signal(libc::SIGUSR1);
+        warden.expect_line(5 * SECOND, |l| l == "SIGUSR1");
+        warden.signal(stop);
+        assert_eq!(warden.wait(10 * SECOND), 3, "{}", warden.stderr());
+    }
 }
 
 /// PostgreSQL's shutdown is TERM (smart), then INT (fast), then QUIT
