@@ -752,23 +752,36 @@ fn what_a_program_left_behind_is_stopped_before_its_end_is_told(mode: Mode) {
     let config = dir.config(&format!(
         "services:\n  polite:\n    command: \"{kit} term-marker $DIR/marker & sleep 0.3; exit 3\"\n    restart: never\n  \
          stubborn:\n    command: \"(trap '' TERM; exec sleep 1001) & sleep 0.3; exit 4\"\n    restart: never\n    \
-         stop_timeout: 1s\n  other:\n    command: [sleep, \"100\"]\n",
+         stop_timeout: 2s\n  other:\n    command: [sleep, \"100\"]\n",
         kit = testkit()
     ));
-    let mut warden = start(mode, &["-c", &config]);
+    let socket = format!("{}/control.sock", dir.0.display());
+    let mut launch = Launch::new(mode, &["-c", &config]);
+    launch.command.env("WARDEN_CONTROL", &socket);
+    let mut warden = launch.start();
     warden.expect_stderr(5 * SECOND, "polite: running -> failed: exited with code 3");
     assert_eq!(dir.read("marker"), "terminated\n", "{}", warden.stderr());
+    // While its leftover is stopped, status shows no pid (its program is
+    // gone) and says why the end is not told yet.
+    warden.expect_stderr(5 * SECOND, "stubborn: its program ended, leaving processes in its process group");
+    let status = status_json(&socket);
+    let entry = &status[status.find("\"name\":\"stubborn\"").unwrap_or_else(|| panic!("{status}"))..];
+    let entry = &entry[..entry
+        .find("\"reason\":")
+        .map_or(entry.len(), |at| at + entry[at + 10..].find('"').map_or(0, |end| end + 11))];
+    assert!(entry.contains("\"pid\":null"), "{entry}");
+    assert!(entry.contains("\"reason\":\"its program ended; stopping what it left behind\""), "{entry}");
     warden.expect_stderr(5 * SECOND, "stubborn: running -> failed: exited with code 4");
     let stderr = warden.stderr();
     let killed = stderr
-        .find("stubborn: what its program left behind outlived its stop_timeout (1s): SIGKILL")
+        .find("stubborn: what its program left behind outlived its stop_timeout (2s): SIGKILL")
         .unwrap_or_else(|| panic!("{stderr}"));
     let failed = stderr.find("stubborn: running -> failed").unwrap();
     assert!(killed < failed, "{stderr}");
     let uptime = stderr[failed..].split("uptime ").nth(1).and_then(|t| t.split('s').next()).unwrap_or("");
     let uptime: f64 = uptime.parse().unwrap_or_else(|_| panic!("{stderr}"));
     assert!(
-        uptime >= 1.2,
+        uptime >= 2.2,
         "the end was told {uptime} s into the run, before the leftover's SIGKILL: {stderr}"
     );
     let stubborn = descendants(warden.warden_pid)

@@ -49,10 +49,19 @@ impl Supervisor {
             Detail::Usage => self.usages(),
             Detail::States => vec![None; self.slots.len()],
         };
-        let units = self.core.units.iter().zip(&self.slots).zip(waiting).zip(usages);
+        let units = self.core.units.iter().zip(&self.slots).zip(waiting).zip(usages).enumerate();
         units
-            .filter(|(((u, _), _), _)| !u.retired)
-            .map(|(((u, s), waiting), usage)| view(u, s, waiting, usage))
+            .filter(|(_, (((u, _), _), _))| !u.retired)
+            .map(|(index, (((u, s), waiting), usage))| {
+                // Its program is gone, what it left is being stopped: no pid to show.
+                let draining = self.is_draining(index);
+                let waiting = if draining {
+                    Some("its program ended; stopping what it left behind".to_string())
+                } else {
+                    waiting
+                };
+                view(u, s, waiting, usage, draining)
+            })
             .collect()
     }
 }
@@ -73,7 +82,13 @@ fn optional(unit: &Unit) -> bool {
     unit.service.optional || matches!(unit.service.kind, Kind::Periodic(_)) || unit.disabled
 }
 
-fn view(unit: &Unit, slot: &Slot, waiting: Option<String>, usage: Option<crate::cgroups::Usage>) -> View {
+fn view(
+    unit: &Unit,
+    slot: &Slot,
+    waiting: Option<String>,
+    usage: Option<crate::cgroups::Usage>,
+    program_gone: bool,
+) -> View {
     let machine = &unit.machine;
     let kind = match unit.service.kind {
         _ if unit.is_main => "main",
@@ -113,7 +128,7 @@ fn view(unit: &Unit, slot: &Slot, waiting: Option<String>, usage: Option<crate::
         name: unit.service.name.clone(),
         kind,
         state: if unit.disabled { "disabled" } else { machine.state.name() },
-        pid: machine.state.pid(),
+        pid: machine.state.pid().filter(|_| !program_gone),
         // Stopping: its program still runs, since its last start.
         uptime: machine.state.since().or(machine.state.pid().and(machine.last_start)).map(|s| s.elapsed()),
         restarts: machine.restarts,
