@@ -770,6 +770,7 @@ fn what_a_program_left_behind_is_stopped_before_its_end_is_told(mode: Mode) {
         .find("\"reason\":")
         .map_or(entry.len(), |at| at + entry[at + 10..].find('"').map_or(0, |end| end + 11))];
     assert!(entry.contains("\"pid\":null"), "{entry}");
+    assert!(entry.contains("\"ready\":false"), "{entry}");
     assert!(entry.contains("\"reason\":\"its program ended; stopping what it left behind\""), "{entry}");
     warden.expect_stderr(5 * SECOND, "stubborn: running -> failed: exited with code 4");
     let stderr = warden.stderr();

@@ -96,7 +96,8 @@ fn view(
         Kind::Oneshot => "oneshot",
         Kind::Periodic(_) => "periodic",
     };
-    let ready = counts_ready(unit);
+    // A program that has ended serves nothing, whatever its machine knows yet.
+    let ready = counts_ready(unit) && !(program_gone && unit.service.kind == Kind::Longrun);
     let probes = crate::config::ProbeKind::ALL
         .iter()
         .filter_map(|&kind| {
