@@ -878,6 +878,7 @@ fn watched_files_restart_signal_and_reload(mode: Mode) {
     std::fs::write(dir.0.join("conf.d/x.conf"), "").unwrap();
     warden.expect("sig | sig SIGUSR2");
     warden.expect_stderr(5 * SECOND, "sig: x.conf changed: sending SIGUSR2");
+    assert!(!warden.stderr().contains("sig: sent SIGUSR2 by hand"), "{}", warden.stderr());
     assert!(!warden.stderr().contains("x.txt"), "{}", warden.stderr());
     // watch_config: an edit of the config is a reload.
     std::fs::write(&config, format!("{yaml}  added:\n    command: \"echo added; sleep 100\"\n")).unwrap();

@@ -280,7 +280,7 @@ impl Supervisor {
                             "{name}: {names} changed: sending {}",
                             crate::sys::signals::name(signal)
                         ));
-                        if let Err(why) = self.signal_service(&name, signal, false) {
+                        if let Err(why) = self.signal_service(&name, signal, false, false) {
                             warning!("{why}");
                         }
                     }

@@ -127,7 +127,7 @@ impl Supervisor {
                     }
                 };
                 for one in &names {
-                    match self.signal_service(one, signal, main_pid) {
+                    match self.signal_service(one, signal, main_pid, true) {
                         Ok(pids) => said.push(pids),
                         Err(why) if names.len() > 1 => said.push(why),
                         Err(why) => failed = Some(why),
@@ -197,12 +197,14 @@ impl Supervisor {
     /// The names asked for, checked; empty means all.
     /// `warden signal NAME SIG`: the signal to the service's process group
     /// and every process of its cgroup (or its program alone); the pids it
-    /// reached, as a line.
+    /// reached, as a line. `by_hand`: said as sent by hand (a watched file's
+    /// change has said why already).
     pub(super) fn signal_service(
         &mut self,
         name: &str,
         signal: i32,
         main_pid: bool,
+        by_hand: bool,
     ) -> Result<String, String> {
         let index = self.unit_named(name).ok_or_else(|| self.unknown(name))?;
         let unit = self.core.units.get(index).ok_or_else(|| self.unknown(name))?;
@@ -229,7 +231,9 @@ impl Supervisor {
             reached.sort_unstable();
             reached.dedup();
         }
-        self.note(&format!("{name}: sent {signal_name} by hand"));
+        if by_hand {
+            self.note(&format!("{name}: sent {signal_name} by hand"));
+        }
         let pids: Vec<String> = reached.iter().map(i32::to_string).collect();
         Ok(format!(
             "{name}: sent {signal_name} to pid{} {}",
@@ -251,7 +255,7 @@ impl Supervisor {
             let signal =
                 self.unit_named(name).and_then(|i| self.slots.get(i)).and_then(|s| s.service.reload_signal);
             match signal {
-                Some(signal) => match self.signal_service(name, signal, false) {
+                Some(signal) => match self.signal_service(name, signal, false, true) {
                     Ok(line) => said.push(line),
                     Err(why) => return self.answer(token, control::header(Err(&why)).into_bytes()),
                 },
