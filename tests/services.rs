@@ -587,7 +587,9 @@ fn a_reload_restart_waits_for_new_dependencies(mode: Mode) {
 fn a_reload_restarts_dependents_around_their_dependency(mode: Mode) {
     let dir = Dir::new();
     let db = |arg: &str| format!("  db:\n    command: [sleep, \"{arg}\"]\n");
-    let web = "  web:\n    command: [sleep, \"100\"]\n    depends_on: { db: started }\n";
+    // web takes a while to stop, and writes meanwhile (turns of warden's loop).
+    let web = "  web:\n    command: \"trap 'echo bye; sleep 0.3; echo gone; exit 0' TERM; while :; do sleep 0.05; done\"\n    \
+               depends_on: { db: started }\n";
     let config = dir.config(&format!("services:\n{}{web}", db("100")));
     let mut warden = start(mode, &["-c", &config]);
     warden.expect_stderr(5 * SECOND, "web: starting -> running");
@@ -610,6 +612,8 @@ fn a_reload_restarts_dependents_around_their_dependency(mode: Mode) {
     let db_back = position_after(&log, at, "db: starting -> running");
     let web_back = position_after(&log, at, "web: waiting -> starting");
     assert!(web_stops < db_stops, "db stopped before its dependent web:\n{log}");
+    let web_down = position_after(&log, at, "web: stopping -> waiting");
+    assert!(web_down < db_stops, "db was told to stop while web was still stopping:\n{log}");
     assert!(db_back < web_back, "web started before db was back:\n{log}");
     let worker_starts = position_after(&log, at, "worker: waiting -> starting");
     assert!(db_back < worker_starts, "the new worker started while db was down for its restart:\n{log}");

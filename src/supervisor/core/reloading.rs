@@ -4,7 +4,7 @@
 use std::rc::Rc;
 use std::time::Instant;
 
-use super::super::machine::{AfterStop, Input};
+use super::super::machine::{AfterStop, Input, State};
 use super::super::reload::{self, Diff};
 use super::{Core, Unit};
 use crate::config::{Kind, Service};
@@ -39,14 +39,17 @@ impl Core {
     }
 
     /// Reload restarts, dependents first: a unit marked by a reload stops
-    /// once no marked unit that depends on it still runs.
+    /// once no unit that depends on it still runs, marked or already being
+    /// stopped (a dependent's stop sent is not a dependent down).
     pub(super) fn stop_for_reload(&mut self, now: Instant) {
         for index in 0..self.units.len() {
             let Some(unit) = self.units.get(index) else { continue };
             let Some(timeout) = unit.reload_restart else { continue };
             let service = &unit.service;
             let dependents_up = self.units.iter().any(|u| {
-                u.reload_restart.is_some() && u.machine.is_live() && u.service.depends_on_service(service)
+                (u.reload_restart.is_some() || matches!(u.machine.state, State::Stopping { .. }))
+                    && u.machine.is_live()
+                    && u.service.depends_on_service(service)
             });
             if dependents_up {
                 continue;

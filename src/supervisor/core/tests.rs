@@ -383,6 +383,43 @@ fn reload_restarts_dependents_around_a_changed_service() {
     assert_eq!(world.spawns, [2, 2]);
 }
 
+/// The same with programs that take their time to stop (here: until their
+/// SIGKILL): the dependency's stop waits for the dependent to be down, not
+/// only for its stop to be sent (found reloading memcached under nginx:
+/// both got SIGTERM at once).
+#[test]
+fn a_reload_stops_a_dependency_once_its_dependent_is_down() {
+    let services = vec![service("db", &[]), service("web", &[("db", Condition::Started)])];
+    let mut world = World::new(services.clone(), Duration::ZERO);
+    world.obedient = false;
+    let mut world = world.boot();
+    let mut changed = services;
+    changed[0].stop_timeout = 2 * SECOND;
+    let first = world.log.len();
+    let built = vec![(Rc::new(changed[0].clone()), world.core.reserve_ids(1))];
+    let difference = world.core.difference(&changed);
+    world.core.reload(world.now, &changed, &difference, built);
+    let actions = world.core.take_actions();
+    world.perform(actions);
+    world.settle();
+    // Other turns of the loop while web takes its time (its output, probes).
+    for _ in 0..3 {
+        world.pass(SECOND / 4);
+        world.send(Event::Settle { hooks_running: false });
+    }
+    world.pass(4 * SECOND);
+    let after: Vec<&Action> = world.log[first..].iter().map(|(_, a)| a).collect();
+    let web_killed = after
+        .iter()
+        .position(|a| matches!(a, Action::KillGroup(pid) if world.pid_owner(*pid) == Some(1)))
+        .unwrap_or_else(|| panic!("{after:?}"));
+    let db_term = after
+        .iter()
+        .position(|a| matches!(a, Action::Signal { signal: libc::SIGTERM, pid } if world.pid_owner(pid.abs()) == Some(0)))
+        .unwrap_or_else(|| panic!("{after:?}"));
+    assert!(web_killed < db_term, "db was told to stop while web still ran: {after:?}");
+}
+
 #[test]
 fn a_held_service_keeps_warden_up_until_started_by_hand() {
     let oneshot = Service { kind: crate::config::Kind::Oneshot, ..service("job", &[]) };
