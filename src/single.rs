@@ -218,8 +218,8 @@ impl Init {
     /// Every signal goes to the program, repeated stop signals included:
     /// programs whose own shutdown is a sequence of them (PostgreSQL's TERM,
     /// INT, QUIT) must get each one. The first stop signal (TERM, INT, QUIT
-    /// unless `--stop-signals`) arms the grace timer, the only escalation. Once the program has exited, stop signals
-    /// go to what it left behind.
+    /// unless `--stop-signals`) arms the grace timer, the only escalation.
+    /// Once the program has exited, stop signals go to what it left behind.
     fn on_signal(&mut self, received: Received) {
         let Some(forward) = self.options.rewrite(received.signal) else {
             debug!("dropping {} (--rewrite)", signals::name(received.signal));

@@ -329,6 +329,11 @@ const CASES: &[(&str, &str)] = &[
     ("---\n", "FILE:2:1: the file is empty: it needs at least a \"services\" mapping\n"),
     ("services: [web]\n", "FILE:1:11: services: expected a mapping of service names, found a list\n"),
     (
+        "control: {socket: /run/w.sock}\nservices:\n  web:\n    command: [x]\n    restart: [always]\n",
+        "FILE:1:10: control: expected a single value (path or off), found a mapping\n\
+         FILE:5:14: services.web.restart: expected a single value (always | on-failure | never), found a list\n",
+    ),
+    (
         "services:\n  web:\n    command: [x]\n    depends_on: db\n",
         "FILE:4:17: services.web.depends_on: expected a list of names or a mapping name: condition, found a single value\n",
     ),

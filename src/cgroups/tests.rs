@@ -100,7 +100,11 @@ fn values_read_as_they_were_written() {
 
 /// A directory laid out like a cgroup, with the files warden writes.
 fn fake_group(version: Version, files: &[&str]) -> (PathBuf, Group) {
-    let dir = std::env::temp_dir().join(format!("warden-cgroup-test-{}-{:?}", std::process::id(), version));
+    // One directory per call: `cargo test` runs the tests as threads of one process.
+    static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir =
+        std::env::temp_dir().join(format!("warden-cgroup-test-{}-{call}-{:?}", std::process::id(), version));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     for file in files {

@@ -107,10 +107,11 @@ pub(super) const SERVICE: &[Key] = &[
         read: |r, f, n, p, s| {
             let group = f.get("group").and_then(|(node, _)| r.quiet_text(node));
             let Some(user) = r.text(n, p) else { return };
-            s.user_as_written = Some(match &group {
-                Some(group) if !user.contains(':') => format!("{user}:{group}"),
-                _ => user.clone(),
-            });
+            match users::split(&user, group.as_deref()) {
+                Ok((user, Some(group))) => s.user_as_written = Some(format!("{user}:{group}")),
+                Ok((user, None)) => s.user_as_written = Some(user.to_string()),
+                Err(message) => return r.problem(n.at, p, message),
+            }
             if r.root == super::users_as_written() {
                 return;
             }

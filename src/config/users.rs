@@ -4,6 +4,18 @@
 
 use std::path::Path;
 
+/// `user` (`name` or `name:group`) and the `group` key as written, without
+/// looking them up: the user's part and the group's, given once at most.
+pub fn split<'a>(user: &'a str, group: Option<&'a str>) -> Result<(&'a str, Option<&'a str>), String> {
+    match user.split_once(':') {
+        Some(_) if group.is_some() => {
+            Err("the group is given twice (in \"user: name:group\" and in \"group\")".into())
+        }
+        Some((user, group)) => Ok((user, Some(group))),
+        None => Ok((user, group)),
+    }
+}
+
 /// Who a service runs as, resolved once at load time.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Credentials {
@@ -54,13 +66,7 @@ fn groups(root: &Path) -> Vec<(String, u32, Vec<String>)> {
 /// Resolves `user` (`name`, `uid`, `uid:gid` or `name:group`) and an optional
 /// separate `group` against the files under `root` (normally `/`).
 pub fn resolve(user: &str, group: Option<&str>, root: &Path) -> Result<Credentials, String> {
-    let (user_part, group_part) = match user.split_once(':') {
-        Some((u, g)) => (u, Some(g)),
-        None => (user, None),
-    };
-    if group_part.is_some() && group.is_some() {
-        return Err("the group is given twice (in \"user: name:group\" and in \"group\")".into());
-    }
+    let (user_part, group_part) = split(user, group)?;
     let entries = passwd(root);
     let group_list = groups(root);
     let entry = match user_part.parse::<u32>() {

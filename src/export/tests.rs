@@ -175,6 +175,11 @@ fn users_are_the_images_not_this_machines() {
                 web:\n    command: [server]\n    user: \"1000\"\n    group: www\n";
     assert!(crate::config::parse(yaml, "t.yaml", &|_| None, std::path::Path::new("/")).is_err());
     let config = crate::config::parse(yaml, "t.yaml", &|_| None, crate::config::users_as_written()).unwrap();
+    // What is wrong whatever the image is still is.
+    let twice = "services:\n  db:\n    command: [x]\n    user: \"a:b\"\n    group: c\n";
+    let error =
+        crate::config::parse(twice, "t.yaml", &|_| None, crate::config::users_as_written()).unwrap_err();
+    assert!(error.to_string().contains("the group is given twice"), "{error}");
     let compose_text = compose(&config, &options()).unwrap().text;
     assert!(compose_text.contains("    user: no-such-user-here\n"), "{compose_text}");
     assert!(compose_text.contains("    user: \"1000:www\"\n"), "{compose_text}");
