@@ -33,6 +33,7 @@ in_both_modes!(
     a_disabled_service_waits_for_a_start_by_hand,
     logs_of_every_service_merged_in_time_order,
     replicas_scale_and_answer_to_their_services_name,
+    replicas_changed_in_the_file_leave_the_copies_that_stay,
     a_probe_of_readyz_reads_nothing_from_proc,
 );
 
@@ -897,6 +898,55 @@ fn replicas_scale_and_answer_to_their_services_name(mode: Mode) {
         stdout(&out)
     );
     s.warden.expect("web-1 | copy 1 of 2");
+    s.warden.signal(libc::SIGTERM);
+    assert_eq!(s.warden.wait(10 * SECOND), 0);
+}
+
+/// `replicas:` edited in the file and reloaded: copies start or stop, and
+/// the copies that stay run on (as with `warden scale`), though they were
+/// read with another `WARDEN_REPLICAS`; a copy whose command reads the count
+/// restarts. Every copy restarting at once would take the service down.
+fn replicas_changed_in_the_file_leave_the_copies_that_stay(mode: Mode) {
+    let yaml = "control: $SOCK\nservices:\n  web:\n    command: [sleep, \"100${WARDEN_INSTANCE}\"]\n    replicas: 2\n  \
+                shard:\n    command: \"echo shard ${WARDEN_INSTANCE} of ${WARDEN_REPLICAS}; exec sleep 100\"\n    replicas: 1\n";
+    let mut s = start(mode, yaml);
+    s.warden.expect_stderr(5 * SECOND, "web-1: starting -> running");
+    s.warden.expect("shard-0 | shard 0 of 1");
+    let pids = |s: &Setup, names: [&str; 3]| {
+        let json = stdout(&client(&s.socket, &["status", "--json"]));
+        names.map(|name| {
+            let at = json.find(&format!("\"name\":\"{name}\"")).unwrap_or_else(|| panic!("{name}: {json}"));
+            let rest = &json[at..];
+            let pid = &rest[rest.find("\"pid\":").unwrap() + 6..];
+            pid[..pid.find(',').unwrap()].to_string()
+        })
+    };
+    let before = pids(&s, ["web-0", "web-1", "shard-0"]);
+    let good = std::fs::read_to_string(&s.config).unwrap();
+    std::fs::write(
+        &s.config,
+        good.replace("replicas: 2", "replicas: 3").replace("replicas: 1", "replicas: 2"),
+    )
+    .unwrap();
+    let out = client(&s.socket, &["reload"]);
+    assert_eq!(
+        stdout(&out),
+        format!("reloaded {}: added web-2, shard-1; removed none; changed shard-0; 2 unchanged\n", s.config)
+    );
+    s.warden.expect_stderr(5 * SECOND, "web-2: starting -> running");
+    s.warden.expect_all(5 * SECOND, &["shard-0 | shard 0 of 2", "shard-1 | shard 1 of 2"]);
+    let after = pids(&s, ["web-0", "web-1", "shard-0"]);
+    assert_eq!(after[..2], before[..2], "web-0 and web-1 run on");
+    assert_ne!(after[2], before[2], "shard-0 reads the count: it restarted");
+    std::fs::write(&s.config, good.replace("replicas: 2", "replicas: 1")).unwrap();
+    let out = client(&s.socket, &["reload"]);
+    assert!(
+        stdout(&out).contains("added none; removed web-1, web-2, shard-1; changed shard-0; 1 unchanged"),
+        "{}",
+        stdout(&out)
+    );
+    s.warden.expect_stderr(5 * SECOND, "web-2: stopping -> stopped");
+    assert_eq!(pids(&s, ["web-0", "web-0", "shard-0"])[0], before[0], "web-0 runs on");
     s.warden.signal(libc::SIGTERM);
     assert_eq!(s.warden.wait(10 * SECOND), 0);
 }

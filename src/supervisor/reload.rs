@@ -2,7 +2,7 @@
 //! the new config against the ones running, by name. Pure; the supervisor
 //! builds the new units and applies the difference.
 
-use crate::config::Service;
+use crate::config::{Instance, Service};
 
 /// The difference between the services running and a new config's.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -26,19 +26,44 @@ pub struct Diff {
 pub fn diff(current: &[&Service], new: &[Service]) -> Diff {
     let mut result = Diff::default();
     for (index, service) in new.iter().enumerate() {
-        match current.iter().find(|c| c.name == service.name) {
-            None => result.added.push(index),
-            Some(running) if *running == service => result.unchanged.push(index),
-            Some(running) if Service { resources: service.resources, ..(*running).clone() } == *service => {
-                result.unchanged.push(index);
-                result.retuned.push(index);
-            }
-            Some(_) => result.changed.push(index),
+        let Some(running) = current.iter().find(|c| c.name == service.name) else {
+            result.added.push(index);
+            continue;
+        };
+        let running = recounted(running, service);
+        if running == *service {
+            result.unchanged.push(index);
+        } else if (Service { resources: service.resources, ..running }) == *service {
+            result.unchanged.push(index);
+            result.retuned.push(index);
+        } else {
+            result.changed.push(index);
         }
     }
     result.removed =
         current.iter().filter(|c| !new.iter().any(|s| s.name == c.name)).map(|c| c.name.clone()).collect();
     result
+}
+
+/// `running` as if read with `new`'s number of copies: a copy that stays
+/// when `replicas:` changes in the file runs on, as with `warden scale`,
+/// instead of every copy restarting at once for its `WARDEN_REPLICAS`. A
+/// copy that uses `${WARDEN_REPLICAS}` in a setting differs there, and
+/// restarts.
+fn recounted(running: &Service, new: &Service) -> Service {
+    let mut service = running.clone();
+    if let (Some(old), Some(fresh)) = (&running.instance, &new.instance)
+        && old.count != fresh.count
+    {
+        service.instance = Some(Instance { count: fresh.count, ..old.clone() });
+        let count = fresh.count.to_string();
+        for (key, value) in &mut service.env {
+            if key == "WARDEN_REPLICAS" && *value == old.count.to_string() {
+                value.clone_from(&count);
+            }
+        }
+    }
+    service
 }
 
 /// The new services to build units for (added or changed), in config order.

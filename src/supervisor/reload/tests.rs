@@ -92,3 +92,35 @@ fn other_cgroup_limits_alone_are_written_in_place() {
     let d = diff(&[&before], &[after]);
     assert_eq!((d.retuned, d.changed), (vec![], vec![0]));
 }
+
+fn copy(index: u32, count: u32, command: &str) -> Service {
+    let mut copy = service(&format!("web-{index}"), command);
+    copy.instance = Some(crate::config::Instance { group: "web".into(), index, count });
+    copy.env =
+        vec![("WARDEN_INSTANCE".into(), index.to_string()), ("WARDEN_REPLICAS".into(), count.to_string())];
+    copy
+}
+
+/// `replicas:` changed in the file: the copies that stay run on (as with
+/// `warden scale`), unless a setting of theirs reads the count.
+#[test]
+fn a_new_count_of_copies_leaves_the_copies_that_stay() {
+    let running = [copy(0, 2, "x"), copy(1, 2, "x")];
+    let refs: Vec<&Service> = running.iter().collect();
+    let up = diff(&refs, &[copy(0, 3, "x"), copy(1, 3, "x"), copy(2, 3, "x")]);
+    assert_eq!((up.added, up.changed, up.unchanged), (vec![2], vec![], vec![0, 1]));
+    let down = diff(&refs, &[copy(0, 1, "x")]);
+    assert_eq!((down.changed, down.unchanged, down.removed), (vec![], vec![0], vec!["web-1".to_string()]));
+    // The count in the command: that copy is another program now.
+    let shards = diff(&refs, &[copy(0, 3, "shards 3"), copy(1, 3, "x"), copy(2, 3, "x")]);
+    assert_eq!((shards.changed, shards.unchanged), (vec![0], vec![1]));
+    // Anything else that changed still counts.
+    let mut other = copy(1, 3, "x");
+    other.stop_signal = libc::SIGINT;
+    assert_eq!(diff(&refs, &[copy(0, 3, "x"), other]).changed, vec![1]);
+    // A limit alone, with the count: retuned in place.
+    let mut limited = copy(0, 3, "x");
+    limited.resources.pids = Some(10);
+    let retuned = diff(&refs, &[limited]);
+    assert_eq!((retuned.unchanged, retuned.retuned), (vec![0], vec![0]));
+}
