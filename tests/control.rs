@@ -35,6 +35,7 @@ in_both_modes!(
     replicas_scale_and_answer_to_their_services_name,
     replicas_changed_in_the_file_leave_the_copies_that_stay,
     a_probe_of_readyz_reads_nothing_from_proc,
+    a_warden_that_stops_leaves_a_later_wardens_socket,
 );
 
 /// Starts warden on `yaml` (with `$SOCK` its control socket).
@@ -977,4 +978,29 @@ fn a_probe_of_readyz_reads_nothing_from_proc(mode: Mode) {
     assert_eq!(code, 200);
     assert!(body.contains("warden_service_memory_bytes{service=\"web\"}"), "{body}");
     assert!(read_calls(pid) - before >= 3, "/metrics read nothing from /proc");
+}
+
+/// A warden removes its control socket when it stops, but not a socket a
+/// later warden bound at the same path after the first one's file was
+/// removed (a shared /run, a socket path cleaned by hand): that warden would
+/// be left unreachable.
+fn a_warden_that_stops_leaves_a_later_wardens_socket(mode: Mode) {
+    let yaml = "control: $SOCK\nservices:\n  a:\n    command: [sleep, \"1000\"]\n";
+    let mut first = start(mode, yaml);
+    std::fs::remove_file(&first.socket).unwrap();
+    let mut launch = Launch::new(mode, &["-c", &first.config]);
+    launch.command.env("WARDEN_CONTROL", &first.socket);
+    let mut second = launch.start();
+    assert!(
+        wait_until(5 * SECOND, || client(&first.socket, &["check"]).status.success()),
+        "the second warden never answered: {}",
+        second.stderr()
+    );
+    first.warden.signal(libc::SIGTERM);
+    assert_eq!(first.warden.wait(10 * SECOND), 0);
+    let out = client(&first.socket, &["status", "a"]);
+    assert!(out.status.success(), "the second warden lost its socket: {}", stderr(&out));
+    second.signal(libc::SIGTERM);
+    assert_eq!(second.wait(10 * SECOND), 0);
+    assert!(!std::path::Path::new(&first.socket).exists(), "the second warden left its socket");
 }

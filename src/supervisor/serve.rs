@@ -40,6 +40,9 @@ const RELISTEN_AFTER: Duration = Duration::from_millis(250);
 pub struct Server {
     /// The listener, and its path when it has one to remove at exit.
     control: Option<(UnixListener, Option<PathBuf>)>,
+    /// The socket file's device and inode as bound: removed at exit only if
+    /// the path still is that file, not one a later warden bound there.
+    control_file: Option<(u64, u64)>,
     http: Option<TcpListener>,
     /// The abstract control socket, opened when a reload moved `control:`
     /// so that clients reading the edited file still find this warden.
@@ -151,7 +154,10 @@ impl Supervisor {
     pub(super) fn open_listeners(&mut self) {
         if let Some(path) = self.config.control.clone() {
             match bind_control(&path) {
-                Ok(listener) => self.server.control = Some((listener, Some(path))),
+                Ok((listener, file)) => {
+                    self.server.control = Some((listener, Some(path)));
+                    self.server.control_file = Some(file);
+                }
                 Err(why) if path.as_os_str() == crate::config::DEFAULT_CONTROL => match bind_fallback() {
                     Ok((listener, name)) => {
                         // Expected in read-only and non-root containers: not worth a warning.
@@ -198,9 +204,13 @@ impl Supervisor {
         }
     }
 
-    /// The control socket goes with warden.
+    /// The control socket goes with warden, unless its path was taken over.
     pub(super) fn close_listeners(&mut self) {
-        if let Some((_, Some(path))) = self.server.control.take() {
+        use std::os::unix::fs::MetadataExt;
+        if let (Some((_, Some(path))), Some(file)) =
+            (self.server.control.take(), self.server.control_file.take())
+            && std::fs::symlink_metadata(&path).is_ok_and(|meta| (meta.dev(), meta.ino()) == file)
+        {
             let _ = std::fs::remove_file(path);
         }
         self.server.http = None;
@@ -571,10 +581,11 @@ impl Supervisor {
     }
 }
 
-/// Binds the control socket, mode 0600. A socket file left by a warden that
-/// is gone is replaced; one a live warden answers on is left alone.
-fn bind_control(path: &std::path::Path) -> Result<UnixListener, String> {
-    use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+/// Binds the control socket, mode 0600, and says which file it is (device
+/// and inode). A socket file left by a warden that is gone is replaced; one
+/// a live warden answers on is left alone.
+fn bind_control(path: &std::path::Path) -> Result<(UnixListener, (u64, u64)), String> {
+    use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
     if let Ok(meta) = std::fs::symlink_metadata(path) {
         if !meta.file_type().is_socket() {
             return Err("the path exists and is not a socket".into());
@@ -588,7 +599,8 @@ fn bind_control(path: &std::path::Path) -> Result<UnixListener, String> {
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
         .map_err(|e| format!("cannot make it private: {}", Reason(&e)))?;
     listener.set_nonblocking(true).map_err(|e| Reason(&e).to_string())?;
-    Ok(listener)
+    let meta = std::fs::symlink_metadata(path).map_err(|e| format!("cannot look at it: {}", Reason(&e)))?;
+    Ok((listener, (meta.dev(), meta.ino())))
 }
 
 /// The abstract socket of [`control::fallback_address`], and its name.
