@@ -46,7 +46,8 @@ pub struct Program(Rc<ProgramParts>);
 
 #[derive(Debug)]
 struct ProgramParts {
-    /// The command as the user wrote it, for messages.
+    /// The command as a shell would take it back, for messages and crash
+    /// reports.
     display: String,
     argv: Vec<CString>,
     /// Shared by every program started from the same environment.
@@ -238,6 +239,29 @@ pub fn limit_name(resource: i32) -> &'static str {
     }
 }
 
+/// `argv` as one line a shell reads back as the same words: a word with
+/// anything but letters, digits and `_@%+=:,./-` goes in single quotes, an
+/// empty one is `''`. Joined with spaces, `["--save", ""]` would read as one
+/// word, and `["sh", "-c", "a b"]` as four.
+pub fn shell_line(argv: &[OsString]) -> String {
+    let mut line = String::new();
+    for (n, word) in argv.iter().enumerate() {
+        if n > 0 {
+            line.push(' ');
+        }
+        let word = word.to_string_lossy();
+        let plain = |c: char| c.is_ascii_alphanumeric() || "_@%+=:,./-".contains(c);
+        if !word.is_empty() && word.chars().all(plain) {
+            line.push_str(&word);
+        } else {
+            line.push('\'');
+            line.push_str(&word.replace('\'', "'\\''"));
+            line.push('\'');
+        }
+    }
+    line
+}
+
 impl Program {
     /// Prepares `argv` to run with `base` plus `overrides` (which also give PATH).
     pub fn new(
@@ -246,7 +270,7 @@ impl Program {
         overrides: &[(OsString, OsString)],
     ) -> Result<Self, SpawnError> {
         let first = argv.first().ok_or_else(|| SpawnError::Invalid("empty command".into()))?;
-        let display = argv.iter().map(|a| a.to_string_lossy()).collect::<Vec<_>>().join(" ");
+        let display = shell_line(argv);
         let to_c = |bytes: &[u8]| {
             CString::new(bytes).map_err(|_| SpawnError::Invalid(format!("{display:?} contains a NUL byte")))
         };
@@ -267,7 +291,8 @@ impl Program {
         Ok(Self(Rc::new(ProgramParts { display, argv: argv_c, base: base.clone(), overrides, candidates })))
     }
 
-    /// The command as the user wrote it, for messages.
+    /// The command as a shell would take it back, for messages and crash
+    /// reports.
     pub fn display(&self) -> &str {
         &self.0.display
     }

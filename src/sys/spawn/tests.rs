@@ -123,3 +123,27 @@ fn a_limit_that_cannot_be_set_is_named() {
     };
     assert_eq!(error.to_string(), "unable to set the nofile limit: Operation not permitted");
 }
+
+#[test]
+fn a_command_is_shown_as_a_shell_reads_it_back() {
+    let words = |list: &[&str]| list.iter().map(OsString::from).collect::<Vec<_>>();
+    assert_eq!(
+        shell_line(&words(&["redis-server", "--save", "", "--port", "6379"])),
+        "redis-server --save '' --port 6379"
+    );
+    assert_eq!(shell_line(&words(&["sh", "-c", "echo it's $HOME"])), r#"sh -c 'echo it'\''s $HOME'"#);
+    assert_eq!(shell_line(&words(&["/usr/bin/env", "A=b,c:d@e%f+g"])), "/usr/bin/env A=b,c:d@e%f+g");
+    // A shell splits the line back into the same words.
+    let tricky = words(&["", "a b", "'", "\"", "$x", "`y`", "\\", "*", "~", "é", "a\nb", "#c", "!"]);
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!("printf '%s\\0' {}", shell_line(&tricky)))
+        .output()
+        .unwrap();
+    let back: Vec<OsString> = out
+        .stdout
+        .split(|&b| b == 0)
+        .map(|w| std::os::unix::ffi::OsStringExt::from_vec(w.to_vec()))
+        .collect();
+    assert_eq!(&back[..tricky.len()], &tricky[..]);
+}
