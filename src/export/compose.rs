@@ -84,6 +84,16 @@ fn service(
         map.put("entrypoint", Yaml::Flow(vec![warden.to_string(), "--".to_string()]));
     }
     let command: Vec<String> = service.command.iter().map(|a| a.to_string_lossy().into_owned()).collect();
+    if let Some(what) = names_loopback(&command, &service.env) {
+        map.comment(&notes.note(
+            place,
+            format!(
+                "{what}: in a container of its own, loopback is that container alone: a server listening \
+                 there cannot be reached from the others (listen on 0.0.0.0), and another service is \
+                 reached by its name"
+            ),
+        ));
+    }
     map.put("command", Yaml::Flow(command));
     // warden in the container gives the program its stop_timeout, then
     // kills it; the engine waits a second more before its own SIGKILL.
@@ -181,6 +191,25 @@ fn service(
         map.put("security_opt", Yaml::Flow(vec!["no-new-privileges:true".into()]));
     }
     map.done()
+}
+
+/// Where a service's command or environment names a loopback address
+/// (`127.0.0.1`, `localhost`, `::1`), said as `its command names 127.0.0.1`
+/// or `env REDIS_URL names localhost`. One container held every service, so
+/// a server listening on loopback served them all; here it serves nobody
+/// else. Probes are left out: they run in the service's own container.
+fn names_loopback(command: &[String], env: &[(String, String)]) -> Option<String> {
+    let loopback = |text: &str| {
+        ["127.0.0.1", "localhost", "[::1]"].into_iter().find(|address| text.contains(address)).or_else(|| {
+            text.split(|c: char| !(c.is_ascii_hexdigit() || c == ':'))
+                .any(|word| word == "::1")
+                .then_some("::1")
+        })
+    };
+    if let Some(address) = command.iter().find_map(|word| loopback(word)) {
+        return Some(format!("its command names {address}"));
+    }
+    env.iter().find_map(|(key, value)| loopback(value).map(|address| format!("env {key} names {address}")))
 }
 
 /// The probe a Compose health check runs: readiness, else liveness.

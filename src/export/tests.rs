@@ -194,3 +194,32 @@ fn users_are_the_images_not_this_machines() {
         assert!(export.notes.iter().any(|n| n.starts_with(note)), "no note {note:?}: {:?}", export.notes);
     }
 }
+
+/// In Compose every service has its own loopback: a command or a variable
+/// naming one is said, probes (run in the service's own container) are not.
+#[test]
+fn compose_says_where_a_service_names_loopback() {
+    let yaml = "services:\n  cache:\n    command: [redis-server, --bind, 127.0.0.1]\n    \
+                readiness: { tcp: \"127.0.0.1:6379\" }\n  \
+                app:\n    command: [app]\n    env: { DB: \"postgres://localhost/app\" }\n  \
+                v6:\n    command: [\"server --listen [::1]:80\"]\n  \
+                bare:\n    command: [server, --bind, \"::1\"]\n  \
+                other:\n    command: [server, --bind, 0.0.0.0, --peer, \"10.1.127.0\", --id, \"a::12\"]\n    \
+                liveness: { http: \"http://localhost:8080/\" }\n";
+    let export = compose(&config(yaml), &options()).unwrap();
+    let said: Vec<&str> =
+        export.notes.iter().filter(|n| n.contains("loopback")).map(String::as_str).collect();
+    assert_eq!(said.len(), 4, "{said:#?}");
+    for start in [
+        "cache: its command names 127.0.0.1: ",
+        "app: env DB names localhost: ",
+        "v6: its command names [::1]: ",
+        "bare: its command names ::1: ",
+    ] {
+        assert!(said.iter().any(|n| n.starts_with(start)), "{start}: {said:#?}");
+    }
+    // Comments in the file too; in a pod, loopback is shared: nothing said.
+    assert_eq!(export.text.matches("listen on 0.0.0.0").count(), 4, "{}", export.text);
+    let pod = kubernetes(&config(yaml), &options()).unwrap();
+    assert!(!pod.notes.iter().any(|n| n.contains("loopback")), "{:#?}", pod.notes);
+}
