@@ -18,6 +18,17 @@ field() { grep "^$2 " "$1" | cut -d' ' -f2; }
 metrics() { wget -qO- http://127.0.0.1:9100/metrics; }
 has_metric() { metrics | grep -q "$1"; }
 
+# A cron job follows the wall clock when it is set: warden's timers count
+# monotonic time, which a step of the clock does not move. Booted at
+# 00:00:05 (init), the job's first run was due at 00:01:00; set to 00:30:58,
+# the job runs at 00:31:00, and set back to 00:10:58 after that, at 00:11:00.
+ran() { grep -q "^$1" /run/minutely 2> /dev/null; }
+date -s '2030-01-01 00:30:58' > /dev/null
+if wait_for 8 ran 00:31:0; then ok cron-follows-a-clock-set-forward; else fail cron-follows-a-clock-set-forward "runs: $(cat /run/minutely 2>&1)"; fi
+date -s '2030-01-01 00:10:58' > /dev/null
+if wait_for 8 ran 00:11:0; then ok cron-follows-a-clock-set-back; else fail cron-follows-a-clock-set-back "runs: $(cat /run/minutely 2>&1)"; fi
+if [ "$(wc -l < /run/minutely)" = 2 ]; then ok cron-runs-only-when-due; else fail cron-runs-only-when-due "runs: $(tr '\n' ' ' < /run/minutely)"; fi
+
 # warden sits in a leaf of its own; each service in its own cgroup.
 if grep -qx '0::/warden' /proc/1/cgroup; then ok warden-in-its-leaf; else fail warden-in-its-leaf "$(cat /proc/1/cgroup)"; fi
 case "$(cat $CG/cgroup.subtree_control)" in

@@ -32,6 +32,7 @@ mod reconfigure;
 mod registry;
 mod reload;
 mod requests;
+mod schedules;
 mod serve;
 mod spawning;
 mod views;
@@ -176,6 +177,8 @@ struct Slot {
     started_ticks: u64,
     /// Said once that it seems to have put itself in the background.
     daemon_warned: bool,
+    /// A periodic job's next run.
+    schedule_timer: Option<TimerId>,
     /// Its cgroup and how its limits are enforced.
     limits: limits::SlotLimits,
 }
@@ -237,6 +240,8 @@ pub struct Supervisor {
     limits: limits::Limits,
     /// Watched files (`watch:`, `watch_config`).
     files: files::FileWatches,
+    /// Jumps of the wall clock, heard once a cron job is scheduled.
+    clock_jumps: Option<crate::sys::clock::ClockJumps>,
 }
 
 /// Runs the services of `config` (and `main`, if given) until shutdown; returns
@@ -273,6 +278,7 @@ impl Slot {
             lines_dropped: 0,
             started_ticks: 0,
             daemon_warned: false,
+            schedule_timer: None,
             limits: limits::SlotLimits::default(),
         }
     }
@@ -409,6 +415,7 @@ impl Supervisor {
             main_holds_fds,
             limits,
             files: files::FileWatches::default(),
+            clock_jumps: None,
         })
     }
 
@@ -468,6 +475,7 @@ impl Supervisor {
                         Some(Token::Pipe(unit)) => self.on_pipe(unit, ready.token),
                         Some(Token::OomEvents) => self.on_oom_events(),
                         Some(Token::FileWatch) => self.on_file_events(),
+                        Some(Token::ClockJump) => self.on_clock_jump(),
                         None => {}
                     },
                     Ready::Timer(timer) => self.on_timer(timer),
@@ -543,19 +551,6 @@ impl Supervisor {
                 Action::Reap => self.reap(),
                 Action::Reload => self.reload_on_signal(),
             }
-        }
-    }
-
-    /// Sets the timer of a periodic job's next run.
-    fn arm_schedule(&mut self, index: usize) {
-        let Some(slot) = self.slots.get(index) else { return };
-        let Kind::Periodic(schedule) = slot.service.kind else { return };
-        match schedule.next_delay() {
-            Some(delay) => {
-                let timer = Timer::Core(core::Timer::Schedule(core::UnitId { index, serial: slot.id }));
-                self.init.reactor.add_timer(deadline_after(delay), timer);
-            }
-            None => self.note(&format!("{}: its cron line never fires again", slot.service.name)),
         }
     }
 

@@ -30,6 +30,8 @@ pub const OOM_EVENTS: u64 = 7;
 pub const FILE_WATCH: u64 = 8;
 /// The disk thread made room or has warnings.
 pub const DISK: u64 = 9;
+/// The wall clock was set (cron jobs follow it).
+pub const CLOCK: u64 = 10;
 
 /// What a token in epoll belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,6 +65,8 @@ pub enum Token {
     OomEvents,
     /// A watched directory changed.
     FileWatch,
+    /// The wall clock was set, or the machine woke up.
+    ClockJump,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -133,6 +137,7 @@ impl Registry {
             OOM_EVENTS => Some(Token::OomEvents),
             FILE_WATCH => Some(Token::FileWatch),
             DISK => Some(Token::Disk),
+            CLOCK => Some(Token::ClockJump),
             _ if SINKS.contains(&token) => Some(Token::Sink(usize::from(token == SINKS[1]))),
             _ => match token >> KIND_SHIFT {
                 KIND_CAPTURE => Some(Token::Capture),

@@ -5,6 +5,7 @@
 //! marked as such and makes only raw system calls.
 #![allow(unsafe_code)]
 
+pub mod clock;
 pub mod epoll;
 pub mod fds;
 pub mod fs;
