@@ -17,7 +17,10 @@ pub use crate::sys::epoll::{Interest, Ready};
 #[derive(Debug)]
 pub enum Event<T> {
     Io(Ready),
-    Timer(T),
+    /// A timer, and how long after its deadline the loop got to it: more than
+    /// scheduling noise means warden was not running (a frozen cgroup, a
+    /// paused container, a starved machine).
+    Timer(T, Duration),
 }
 
 /// Handle to cancel an armed timer.
@@ -84,7 +87,8 @@ impl<T> Reactor<T> {
             if entry.key().deadline() > now {
                 break;
             }
-            out.push(Event::Timer(entry.remove()));
+            let late = now.saturating_duration_since(entry.key().deadline());
+            out.push(Event::Timer(entry.remove(), late));
         }
         Ok(())
     }

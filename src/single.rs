@@ -167,7 +167,7 @@ impl Init {
                         sink::with(Stream::Stderr, |s| s.flush());
                     }
                     Event::Io(_) => {}
-                    Event::Timer(timer) => {
+                    Event::Timer(timer, _) => {
                         let event = match timer {
                             Timer::GraceOver => shutdown::Event::GraceOver,
                             Timer::KillAgain => shutdown::Event::KillAgain,

@@ -28,6 +28,7 @@ in_both_modes!(
     a_file_probe_on_a_hung_mount_holds_up_nothing,
     http_probes_close_without_resetting_the_connection,
     readiness_and_startup_from_a_log_line,
+    a_frozen_container_restarts_nothing_once_thawed,
 );
 
 fn start(mode: Mode, config: &str) -> Running {
@@ -510,4 +511,92 @@ fn readiness_and_startup_from_a_log_line(mode: Mode) {
     );
     warden.signal(libc::SIGTERM);
     assert_eq!(warden.wait(10 * SECOND), 0);
+}
+
+/// A cgroup of the freezer (v1 `freezer`, else v2 `cgroup.freeze`) that the
+/// test moves warden's whole tree into, as `docker pause` does a container.
+struct Freezer {
+    dir: std::path::PathBuf,
+    v1: bool,
+}
+
+impl Freezer {
+    fn new() -> Freezer {
+        let name =
+            format!("warden-test-freeze-{}-{}", std::process::id(), Dir::new().0.display().to_string().len());
+        let v1 = std::path::Path::new("/sys/fs/cgroup/freezer").is_dir();
+        let dir = if v1 {
+            std::path::Path::new("/sys/fs/cgroup/freezer").join(&name)
+        } else {
+            std::path::Path::new("/sys/fs/cgroup").join(&name)
+        };
+        std::fs::create_dir(&dir).unwrap_or_else(|e| panic!("no freezer cgroup at {}: {e}", dir.display()));
+        Freezer { dir, v1 }
+    }
+
+    /// Moves `root` and what runs below it (twice: a child forked meanwhile
+    /// is born inside once its parent is).
+    fn take(&self, root: i32) {
+        for _ in 0..2 {
+            for pid in std::iter::once(root).chain(descendants(root)) {
+                let _ = std::fs::write(self.dir.join("cgroup.procs"), pid.to_string());
+            }
+        }
+    }
+
+    fn freeze(&self, frozen: bool) {
+        if self.v1 {
+            std::fs::write(self.dir.join("freezer.state"), if frozen { "FROZEN" } else { "THAWED" }).unwrap();
+        } else {
+            std::fs::write(self.dir.join("cgroup.freeze"), if frozen { "1" } else { "0" }).unwrap();
+        }
+    }
+}
+
+impl Drop for Freezer {
+    fn drop(&mut self) {
+        self.freeze(false);
+        // Empty once warden and its tree are gone (bounded: 5 s).
+        wait_until(5 * SECOND, || std::fs::remove_dir(&self.dir).is_ok());
+    }
+}
+
+/// A container paused (`docker pause`, a frozen cgroup) for longer than a
+/// service's watchdog and a probe's timeout: warden, frozen with its
+/// services, finds those deadlines past when it thaws, but the services had
+/// no more time than warden to answer; nothing is restarted. A service that
+/// really hangs afterwards is still caught by its watchdog.
+fn a_frozen_container_restarts_nothing_once_thawed(mode: Mode) {
+    let dir = Dir::new();
+    let config = dir.config(
+        "services:\n  app:\n    command: [\"$KIT\", notify, \"send:READY=1\", \"ping:100:600\"]\n    \
+         notify: true\n    watchdog: 500ms\n  \
+         probed:\n    command: [sleep, \"60\"]\n    \
+         liveness: { exec: [sleep, \"0.3\"], period: 100ms, timeout: 1s, failure_threshold: 1 }\n",
+    );
+    let freezer = Freezer::new();
+    let warden = start(mode, &config);
+    warden.expect_stderr(5 * SECOND, "app: running -> ready: READY=1");
+    hold(Duration::from_millis(500));
+    freezer.take(warden.warden_pid);
+    freezer.freeze(true);
+    hold(2 * SECOND);
+    freezer.freeze(false);
+    hold(Duration::from_millis(1500));
+    let said = warden.stderr();
+    assert_eq!(count(&said, "unhealthy"), 0, "{said}");
+    assert_eq!(count(&said, "backoff"), 0, "{said}");
+    // A real hang after the pause is still one.
+    let app = descendants(warden.warden_pid)
+        .into_iter()
+        .find(|&pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/cmdline")).is_ok_and(|c| c.contains("ping:"))
+        })
+        .unwrap();
+    send(app, libc::SIGSTOP);
+    warden.expect_stderr(5 * SECOND, "app: ready -> unhealthy: watchdog: no WATCHDOG=1 for 500ms");
+    send(app, libc::SIGCONT);
+    warden.signal(libc::SIGTERM);
+    let mut warden = warden;
+    warden.wait(10 * SECOND);
 }

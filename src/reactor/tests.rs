@@ -24,7 +24,7 @@ fn timers_fire_in_order_and_cancel() {
     let names: Vec<_> = events
         .iter()
         .map(|e| match e {
-            Event::Timer(t) => *t,
+            Event::Timer(t, _) => *t,
             Event::Io(_) => "io",
         })
         .collect();

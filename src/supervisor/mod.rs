@@ -478,7 +478,7 @@ impl Supervisor {
                         Some(Token::ClockJump) => self.on_clock_jump(),
                         None => {}
                     },
-                    Ready::Timer(timer) => self.on_timer(timer),
+                    Ready::Timer(timer, late) => self.on_timer(timer, late),
                 }
                 self.drain_pending();
             }
@@ -607,7 +607,8 @@ impl Supervisor {
         self.pending.push_back(Event::ChildrenLeft(!no_children));
     }
 
-    fn on_timer(&mut self, timer: Timer) {
+    /// A timer is due; `late`: how long after its deadline.
+    fn on_timer(&mut self, timer: Timer, late: std::time::Duration) {
         match timer {
             Timer::Core(timer) => {
                 if timer == core::Timer::GraceOver {
@@ -622,7 +623,7 @@ impl Supervisor {
             }
             Timer::ProbeTimeout { unit, kind, round } => {
                 if self.current_round(unit, round) {
-                    self.on_probe_timeout(unit.index, kind);
+                    self.on_probe_timeout(unit.index, kind, late);
                 }
             }
             Timer::HookTimeout { pid } => self.on_hook_timeout(pid),
@@ -631,7 +632,7 @@ impl Supervisor {
             Timer::Relisten => self.on_relisten(),
             Timer::Watchdog { unit, round } => {
                 if self.current_round(unit, round) {
-                    self.on_watchdog(unit.index);
+                    self.on_watchdog(unit.index, late);
                 }
             }
             Timer::Limits => self.on_limits_timer(),

@@ -22,7 +22,7 @@ use super::{Phase, SERVICE_PLACEMENT, Supervisor, Timer};
 use crate::config::{Check, Kind, ProbeKind, Service};
 use crate::health::socket::{self, SocketCheck, Step};
 use crate::health::{Change, Outcome, Tracker};
-use crate::logger::warning;
+use crate::logger::{debug, warning};
 use crate::notify::{Notice, NotifySocket};
 use crate::reactor::{Interest, TimerId, deadline_after};
 use crate::sys::reap::ExitStatus;
@@ -49,6 +49,9 @@ pub struct Watch {
     /// The last STATUS= the service sent.
     pub status: Option<String>,
     last_ping: Option<Instant>,
+    /// The silence (since `last_ping`) already given more time because
+    /// warden itself was not running when it was to be judged.
+    watchdog_allowed: Option<Instant>,
     watchdog_timer: Option<TimerId>,
     pub notify: Option<(NotifySocket, u64)>,
     pipe: Option<(std::fs::File, u64)>,
@@ -64,6 +67,9 @@ pub struct Slot {
     started: Option<Instant>,
     /// The next run's timer while idle, the timeout while running.
     timer: Option<TimerId>,
+    /// The current run's timeout was put off once, warden having been
+    /// frozen when it fell due.
+    put_off: bool,
     /// An exec probe's program, prepared like the service's own.
     exec: Option<Program>,
     /// A log probe's text.
@@ -261,6 +267,7 @@ impl Supervisor {
         }
         slot.started = Some(now);
         slot.timer = None;
+        slot.put_off = false;
         let log_seen = slot.log_seen;
         let outcome = match &probe.check {
             Check::File(path) => self.start_file_check(index, kind, path.clone()),
@@ -418,9 +425,27 @@ impl Supervisor {
     }
 
     /// The timeout of a running probe: it counts as a failure.
-    pub(super) fn on_probe_timeout(&mut self, index: usize, kind: ProbeKind) {
+    pub(super) fn on_probe_timeout(&mut self, index: usize, kind: ProbeKind, late: Duration) {
         let Some(unit) = self.slots.get(index) else { return };
         let timeout = unit.service.probe(kind).map_or(Duration::ZERO, |p| p.timeout);
+        let (id, round) = (unit.id, unit.watch.round);
+        // warden was frozen past the deadline, and so most likely was what
+        // it probes: the probe gets back the time it lost, once.
+        if let Some(more) = time_lost(late, timeout)
+            && let Some(slot) = self.slots.get_mut(index).and_then(|u| u.watch.slot_mut(kind))
+            && slot.attempt.is_some()
+            && !slot.put_off
+        {
+            slot.put_off = true;
+            let unit = UnitId { index, serial: id };
+            slot.timer = Some(
+                self.init.reactor.add_timer(deadline_after(more), Timer::ProbeTimeout { unit, kind, round }),
+            );
+            debug!(
+                "a probe's timeout fell due {late:?} ago, while warden was not running: put off by {more:?}"
+            );
+            return;
+        }
         if let Some(slot) = self.slots.get_mut(index).and_then(|u| u.watch.slot_mut(kind)) {
             slot.timer = None;
         }
@@ -655,12 +680,26 @@ impl Supervisor {
     }
 
     /// The watchdog deadline of a unit: restart it unless it pinged meanwhile.
-    pub(super) fn on_watchdog(&mut self, index: usize) {
+    pub(super) fn on_watchdog(&mut self, index: usize, late: Duration) {
         let now = Instant::now();
         let Some(unit) = self.slots.get_mut(index) else { return };
         unit.watch.watchdog_timer = None;
         let (Some(limit), Some(last)) = (unit.service.watchdog, unit.watch.last_ping) else { return };
-        let deadline = last + limit;
+        let mut deadline = last + limit;
+        // warden was frozen (a paused container, a frozen cgroup) when the
+        // silence was to be judged, and so most likely was the service: it
+        // gets back the time lost, once per silence.
+        if deadline <= now
+            && let Some(more) = time_lost(late, limit)
+            && unit.watch.watchdog_allowed != Some(last)
+        {
+            unit.watch.watchdog_allowed = Some(last);
+            deadline = now + more;
+            debug!(
+                "{}: its watchdog fell due {late:?} ago, while warden was not running: put off by {more:?}",
+                unit.service.name
+            );
+        }
         if deadline > now {
             let (id, round) = (unit.id, unit.watch.round);
             let timer = self
@@ -749,4 +788,28 @@ pub fn prepare_probes(
 fn contains(bytes: &[u8], text: &[u8]) -> bool {
     let Some((&first, _)) = text.split_first() else { return true };
     memchr::memchr_iter(first, bytes).any(|at| bytes.get(at..).is_some_and(|rest| rest.starts_with(text)))
+}
+
+/// Past this, a timer that fired late says warden was not running, rather
+/// than the scheduler's ordinary delay.
+const WOKE_LATE: Duration = Duration::from_millis(250);
+
+/// The time a check that fell due while warden was frozen gets back: what
+/// it lost, at most its whole `limit`; None when the timer was on time.
+fn time_lost(late: Duration, limit: Duration) -> Option<Duration> {
+    (late > WOKE_LATE).then(|| late.min(limit))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_timer_well_past_its_deadline_gives_time_back() {
+        let ms = Duration::from_millis;
+        assert_eq!(time_lost(ms(3), ms(500)), None, "the scheduler's own delay");
+        assert_eq!(time_lost(ms(250), ms(500)), None);
+        assert_eq!(time_lost(ms(300), ms(500)), Some(ms(300)), "what was lost");
+        assert_eq!(time_lost(ms(5000), ms(500)), Some(ms(500)), "at most the limit");
+    }
 }
