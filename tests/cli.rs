@@ -142,6 +142,16 @@ fn the_schema_accepts_the_shipped_configs_and_refuses_bad_ones() {
         let (code, _, err) = warden_output(&["validate", "-c", &path]);
         assert_eq!(code, 0, "{config}: {err}");
     }
+    let merged = "x-defaults: &defaults\n  restart: always\n  backoff: { initial: 100ms }\n  x-note: shared\n\
+                  services:\n  a:\n    <<: *defaults\n    command: [sleep, \"100\"]\n  \
+                  b:\n    <<: *defaults\n    command: [sleep, \"101\"]\n    restart: never\n    \
+                  liveness: { tcp: 80, x-why: \"extension fields are ignored\" }\n";
+    let path = dir.0.join("merged.yaml");
+    std::fs::write(&path, merged).unwrap();
+    let (ok, said) = check(&["--schemafile", schema_path.to_str().unwrap(), path.to_str().unwrap()]);
+    assert!(ok, "x- fields and << merges fail the schema: {said}");
+    let (code, out, err) = warden_output(&["validate", "-c", path.to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}{err}");
     let good = "env_file: [.env?]\ngrace: 20s\ncgroups: off\nservices:\n  web:\n    command: [server, --port, 80]\n    \
                 enabled: ${WITH_WEB:-true}\n    limits: {memory: 500M, cpus: 1.5, pids: 256, nofile: unlimited}\n    \
                 readiness: {log: ready, period: 1s}\n    depends_on: {db: ready}\n    reload_signal: HUP\n  \

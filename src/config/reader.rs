@@ -104,6 +104,9 @@ impl Reader<'_> {
             };
             if known.contains(&name) {
                 fields.entries.insert(name, value);
+            } else if name.starts_with("x-") {
+                // An extension field, as Compose has them: a place for the
+                // anchors that `<<` merges, ignored.
             } else {
                 let foreign = foreign_key(name).filter(|(key, _)| key.is_empty() || known.contains(key));
                 let hint = foreign

@@ -183,6 +183,8 @@ pub fn schema() -> String {
         probes = probes.join(", "),
         service = service.join(",\n      "),
     )
+    // Every keyword mapping takes extension fields (`x-…`, as in Compose files).
+    .replace("\"additionalProperties\": false", "\"additionalProperties\": false, \"patternProperties\": {\"^x-\": {}}")
 }
 
 /// `value` (an object) with a `description` added.

@@ -384,3 +384,24 @@ fn bad_replicas_are_refused_once_with_their_place() {
         ["w.yaml:6:36: services.web.depends_on.db.instances: \"some\" is not one of all, any"]
     );
 }
+
+/// Compose's way of sharing settings: an `x-` field holds an anchor, `<<`
+/// merges it into each service, and a service's own keys win; `x-` fields
+/// anywhere are ignored. An error in merged text names the service's key
+/// at the anchor's line.
+#[test]
+fn extension_fields_and_merge_keys_share_settings() {
+    let config = check(
+        "x-defaults: &defaults\n  restart: always\n  env: { TZ: UTC }\n  x-note: ignored\n\
+         services:\n  a:\n    <<: *defaults\n    command: [sleep, \"100\"]\n  \
+         b:\n    <<: *defaults\n    command: [sleep, \"101\"]\n    restart: never\n    x-owner: team\n",
+    )
+    .unwrap();
+    let [a, b] = [&config.services[0], &config.services[1]];
+    assert_eq!((a.restart, b.restart), (RestartPolicy::Always, RestartPolicy::Never));
+    assert_eq!(a.env, vec![("TZ".into(), "UTC".into())]);
+    assert_eq!(b.env, a.env);
+    let e =
+        check("x-d: &d\n  restart: sometimes\nservices:\n  a:\n    <<: *d\n    command: [x]\n").unwrap_err();
+    assert!(e.starts_with("w.yaml:2:12: services.a.restart: \"sometimes\" is not one of"), "{e}");
+}

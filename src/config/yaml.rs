@@ -143,6 +143,7 @@ impl Builder {
                         self.finish(Node { at, value: Value::List(items) }, anchor)
                     }
                     Some(Open::Map { at, anchor, entries, .. }) => {
+                        let entries = merged(entries)?;
                         self.finish(Node { at, value: Value::Map(entries) }, anchor)
                     }
                     None => Err(YamlError { at, message: "unbalanced end of collection".into() }),
@@ -202,6 +203,60 @@ impl Builder {
             },
         }
     }
+}
+
+/// A mapping with its merge keys applied (`<<: *defaults`, or a list of
+/// aliases: YAML 1.1's merge, which Compose files use with `x-` fields):
+/// the merged mappings' keys take the place of `<<`, except those the
+/// mapping sets itself; of several merged mappings the first that has a key
+/// gives it. A quoted `"<<"` is an ordinary key.
+fn merged(entries: Vec<(Node, Node)>) -> Result<Vec<(Node, Node)>, YamlError> {
+    let is_merge = |key: &Node| matches!(&key.value, Value::Scalar { text, quoted: false } if text == "<<");
+    if !entries.iter().any(|(key, _)| is_merge(key)) {
+        return Ok(entries);
+    }
+    let own: Vec<String> = entries
+        .iter()
+        .filter(|(k, _)| !is_merge(k))
+        .filter_map(|(k, _)| k.value.as_text().map(String::from))
+        .collect();
+    let mut out: Vec<(Node, Node)> = Vec::with_capacity(entries.len());
+    for (key, value) in entries {
+        if !is_merge(&key) {
+            out.push((key, value));
+            continue;
+        }
+        let at = value.at;
+        let sources = match value.value {
+            Value::Map(_) => vec![value],
+            Value::List(items) => items,
+            _ => Vec::new(),
+        };
+        if sources.is_empty() {
+            return Err(YamlError {
+                at,
+                message: "a merge key (<<) takes a mapping or a list of mappings, like *defaults".into(),
+            });
+        }
+        for source in sources {
+            let Value::Map(pairs) = source.value else {
+                return Err(YamlError {
+                    at: source.at,
+                    message: format!("a merge key (<<) merges mappings, not {}", source.value.kind()),
+                });
+            };
+            for (k, v) in pairs {
+                let text = k.value.as_text();
+                let taken = text.is_some_and(|t| {
+                    own.iter().any(|o| o == t) || out.iter().any(|(o, _)| o.value.as_text() == Some(t))
+                });
+                if !taken {
+                    out.push((k, v));
+                }
+            }
+        }
+    }
+    Ok(out)
 }
 
 fn size(node: &Node) -> usize {
