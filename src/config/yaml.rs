@@ -74,6 +74,10 @@ pub fn parse(text: &str) -> Result<Node, YamlError> {
                         at.line, at.column
                     ),
                 },
+                _ if message.starts_with("tabs disallowed") => YamlError {
+                    at,
+                    message: format!("{message}: indent with spaces; YAML takes no tabs there"),
+                },
                 _ => YamlError { at, message },
             }
         })?;

@@ -67,3 +67,10 @@ fn merge_keys_merge_mappings() {
     let e = parse("d: &d [1]\na: { <<: [*d] }\n").unwrap_err();
     assert_eq!(e.message, "a merge key (<<) merges mappings, not a list");
 }
+
+#[test]
+fn a_tab_in_the_indentation_says_to_use_spaces() {
+    let e = parse("services:\n\ta:\n").unwrap_err();
+    assert_eq!(e.at, Position { line: 2, column: 2 });
+    assert!(e.message.ends_with(": indent with spaces; YAML takes no tabs there"), "{}", e.message);
+}
