@@ -48,6 +48,7 @@ in_both_modes!(
     what_a_program_left_behind_is_stopped_before_its_end_is_told,
     env_files_reach_services_and_a_changed_one_restarts_them,
     watched_files_restart_signal_and_reload,
+    a_configmap_update_reloads_the_service,
     watch_config_with_the_config_in_the_current_directory,
 );
 
@@ -888,6 +889,45 @@ fn watched_files_restart_signal_and_reload(mode: Mode) {
     std::fs::write(&config, format!("{yaml}  added:\n    command: \"echo added; sleep 100\"\n")).unwrap();
     warden.expect("added | added");
     warden.expect_stderr(5 * SECOND, "added: starting -> running");
+    warden.signal(libc::SIGTERM);
+    assert_eq!(warden.wait(10 * SECOND), 0);
+}
+
+/// A file of a Kubernetes ConfigMap volume: `app.conf` is a link into
+/// `..data`, itself a link to a timestamped directory, and the kubelet
+/// updates it by making a new directory and renaming a new `..data` link
+/// over the old. Nothing named app.conf changes, yet the service is
+/// reloaded once per update, and the event line names app.conf.
+fn a_configmap_update_reloads_the_service(mode: Mode) {
+    use std::os::unix::fs::symlink;
+    let dir = Dir::new();
+    let volume = dir.0.join("config");
+    std::fs::create_dir_all(volume.join("..2026_12_04_20_00_01.1")).unwrap();
+    std::fs::write(volume.join("..2026_12_04_20_00_01.1/app.conf"), "v1").unwrap();
+    symlink("..2026_12_04_20_00_01.1", volume.join("..data")).unwrap();
+    symlink("..data/app.conf", volume.join("app.conf")).unwrap();
+    let conf = volume.join("app.conf");
+    let yaml = format!(
+        "services:\n  app:\n    command: \"cat {conf}; echo; trap 'cat {conf}; echo' HUP; while :; do sleep 1 & wait; done\"\n    \
+         reload_signal: HUP\n    watch: {{ paths: [{conf}], action: reload, debounce: 100ms }}\n",
+        conf = conf.display()
+    );
+    let config = dir.config(&yaml);
+    let mut warden = start(mode, &["-c", &config]);
+    warden.expect("app | v1");
+    for (n, text) in [(2, "v2"), (3, "v3")] {
+        // As the kubelet's atomic writer does it.
+        let data = format!("..2026_12_04_20_00_0{n}.1");
+        std::fs::create_dir(volume.join(&data)).unwrap();
+        std::fs::write(volume.join(&data).join("app.conf"), text).unwrap();
+        symlink(&data, volume.join("..data_tmp")).unwrap();
+        std::fs::rename(volume.join("..data_tmp"), volume.join("..data")).unwrap();
+        std::fs::remove_dir_all(volume.join(format!("..2026_12_04_20_00_0{}.1", n - 1))).unwrap();
+        warden.expect(&format!("app | {text}"));
+    }
+    let said = warden.stderr();
+    assert_eq!(said.matches("app: app.conf changed: sending SIGHUP").count(), 2, "{said}");
+    assert!(!said.contains("..data"), "{said}");
     warden.signal(libc::SIGTERM);
     assert_eq!(warden.wait(10 * SECOND), 0);
 }

@@ -146,8 +146,13 @@ impl FileWatches {
                     None => !name.is_empty(),
                     Some(pattern) => swap || glob(pattern, &name),
                 };
-                if hit && !found.iter().any(|(o, n): &(Owner, String)| *o == entry.owner && *n == name) {
-                    found.push((entry.owner.clone(), name.clone()));
+                // A swap is told as the watched file it changed, not as `..data`.
+                let shown = match &entry.pattern {
+                    Some(pattern) if swap && !glob(pattern, &name) => pattern,
+                    _ => &name,
+                };
+                if hit && !found.iter().any(|(o, n): &(Owner, String)| *o == entry.owner && n == shown) {
+                    found.push((entry.owner.clone(), shown.clone()));
                 }
             }
         }
