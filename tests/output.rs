@@ -35,6 +35,7 @@ in_both_modes!(
     a_mount_that_stops_answering_stops_nothing,
     a_chatty_service_gets_a_bigger_pipe_and_a_quiet_one_does_not,
     a_line_at_a_time_is_read_in_batches,
+    a_service_with_a_user_opens_its_output_by_path,
 );
 
 fn rss_kib(pid: i32) -> u64 {
@@ -90,6 +91,20 @@ fn long_and_partial_lines(mode: Mode) {
         "{out:?}"
     );
     assert_eq!(out[4], "long | no newline");
+}
+
+/// nginx's `access_log /dev/stdout` and a log file linked to /dev/stderr open
+/// the capture pipe again by path, which needs the service's user to own it.
+fn a_service_with_a_user_opens_its_output_by_path(mode: Mode) {
+    let dir = Dir::new();
+    let config = dir.config(
+        "services:\n  p:\n    command: \"echo out > /dev/stdout && echo err > /proc/self/fd/2\"\n    \
+         user: \"65534:65534\"\n    restart: never\n",
+    );
+    let mut warden = Launch::new(mode, &["-c", &config]).start();
+    assert_eq!(warden.wait(10 * SECOND), 0, "{}", warden.stderr());
+    assert_eq!(warden.rest_of_stdout(), ["p | out"], "{}", warden.stderr());
+    assert!(warden.stderr().contains("p | err\n"), "{}", warden.stderr());
 }
 
 fn json_records(mode: Mode) {

@@ -70,6 +70,15 @@ pub fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
     Ok((read, write))
 }
 
+/// Makes `uid`:`gid` the owner of what `fd` refers to (`fchown`): a pipe's
+/// owner may open it again by path (`/dev/stdout`, `/proc/self/fd/1`).
+pub fn give_to(fd: &OwnedFd, uid: u32, gid: u32) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: fchown on an open descriptor has no memory effects.
+    retry(|| unsafe { libc::fchown(fd.as_raw_fd(), uid, gid) })?;
+    Ok(())
+}
+
 fn set_nonblocking(fd: &OwnedFd) -> io::Result<()> {
     use std::os::fd::AsRawFd;
     let fd = fd.as_raw_fd();
