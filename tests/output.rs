@@ -94,17 +94,21 @@ fn long_and_partial_lines(mode: Mode) {
 }
 
 /// nginx's `access_log /dev/stdout` and a log file linked to /dev/stderr open
-/// the capture pipe again by path, which needs the service's user to own it.
+/// the capture pipe again by path, which needs the service's user to own it;
+/// also in a hardened container, without CAP_CHOWN or CAP_DAC_OVERRIDE.
 fn a_service_with_a_user_opens_its_output_by_path(mode: Mode) {
     let dir = Dir::new();
     let config = dir.config(
         "services:\n  p:\n    command: \"echo out > /dev/stdout && echo err > /proc/self/fd/2\"\n    \
          user: \"65534:65534\"\n    restart: never\n",
     );
-    let mut warden = Launch::new(mode, &["-c", &config]).start();
-    assert_eq!(warden.wait(10 * SECOND), 0, "{}", warden.stderr());
-    assert_eq!(warden.rest_of_stdout(), ["p | out"], "{}", warden.stderr());
-    assert!(warden.stderr().contains("p | err\n"), "{}", warden.stderr());
+    let hardened = ["setpriv", "--bounding-set", "-chown,-dac_override,-dac_read_search,-fowner"];
+    for wrapper in [&[][..], &hardened[..]] {
+        let mut warden = Launch::under(mode, wrapper, &["-c", &config]).start();
+        assert_eq!(warden.wait(10 * SECOND), 0, "{wrapper:?}: {}", warden.stderr());
+        assert_eq!(warden.rest_of_stdout(), ["p | out"], "{wrapper:?}: {}", warden.stderr());
+        assert!(warden.stderr().contains("p | err\n"), "{wrapper:?}: {}", warden.stderr());
+    }
 }
 
 fn json_records(mode: Mode) {

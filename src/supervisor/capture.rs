@@ -179,25 +179,17 @@ impl Supervisor {
         if !matches!(unit.service.logs, Logs::Prefix | Logs::File(_)) {
             return Ok(None);
         }
-        let pipes = crate::sys::fds::pipe().and_then(|out| Ok((out, crate::sys::fds::pipe()?)));
+        // A service's user owns its pipes, as runc gives a container's stdio to
+        // its user: a program that opens /dev/stdout or /dev/stderr by path
+        // (nginx's access_log, a log file linked there) is not refused.
+        let owner = unit.service.credentials.as_ref().map(|user| (user.uid, user.gid));
+        let make = || match owner {
+            Some((uid, gid)) => crate::sys::fds::pipe_owned_by(uid, gid),
+            None => crate::sys::fds::pipe(),
+        };
+        let pipes = make().and_then(|out| Ok((out, make()?)));
         match pipes {
             Ok(((out_read, out_write), (err_read, err_write))) => {
-                // Owned by the service's user, as runc gives a container's
-                // stdio to its user: a program that opens /dev/stdout or
-                // /dev/stderr by path (nginx's access_log, php-fpm's
-                // error_log, a log file linked there) is refused a pipe
-                // owned by root.
-                if let Some(user) = &unit.service.credentials {
-                    let given = crate::sys::fds::give_to(&out_write, user.uid, user.gid)
-                        .and_then(|()| crate::sys::fds::give_to(&err_write, user.uid, user.gid));
-                    if let Err(e) = given {
-                        warning!(
-                            "{}: cannot give its output pipes to its user ({}): opening /dev/stdout will fail",
-                            unit.service.name,
-                            Reason(&e)
-                        );
-                    }
-                }
                 unit.setup.output = Some((out_write.as_raw_fd(), err_write.as_raw_fd()));
                 Ok(Some(([out_write, err_write], [out_read, err_read])))
             }

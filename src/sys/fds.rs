@@ -70,13 +70,40 @@ pub fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
     Ok((read, write))
 }
 
-/// Makes `uid`:`gid` the owner of what `fd` refers to (`fchown`): a pipe's
-/// owner may open it again by path (`/dev/stdout`, `/proc/self/fd/1`).
-pub fn give_to(fd: &OwnedFd, uid: u32, gid: u32) -> io::Result<()> {
-    use std::os::fd::AsRawFd;
-    // SAFETY: fchown on an open descriptor has no memory effects.
-    retry(|| unsafe { libc::fchown(fd.as_raw_fd(), uid, gid) })?;
-    Ok(())
+/// A [`pipe`] that belongs to `uid`:`gid`, so that the program given it may
+/// open it again by path (`/dev/stdout`, `/proc/self/fd/1`, which check the
+/// pipe's owner). A pipe belongs to the filesystem identity of the thread
+/// that made it: this thread takes the user's for the one call, which needs
+/// CAP_SETUID and CAP_SETGID, as starting the program as that user does, and
+/// not CAP_CHOWN, which hardened containers drop. Where the identity cannot be
+/// taken, the pipe is warden's (and the program's own setuid will say why).
+pub fn pipe_owned_by(uid: u32, gid: u32) -> io::Result<(OwnedFd, OwnedFd)> {
+    let own = fs_identity();
+    set_fs_identity((uid, gid));
+    let made = pipe();
+    set_fs_identity(own);
+    if fs_identity() != own {
+        // Going back to its own ids cannot be refused; if it ever were, this
+        // thread would go on with a user's file access, which must be loud.
+        return Err(io::Error::other("cannot take back its own filesystem identity after making a pipe"));
+    }
+    made
+}
+
+/// This thread's filesystem uid and gid: an invalid id (-1) changes nothing
+/// and returns the current one.
+fn fs_identity() -> (u32, u32) {
+    // SAFETY: setfsuid/setfsgid with -1 only read this thread's credentials.
+    unsafe { (libc::setfsuid(u32::MAX) as u32, libc::setfsgid(u32::MAX) as u32) }
+}
+
+fn set_fs_identity((uid, gid): (u32, u32)) {
+    // SAFETY: they change this thread's filesystem identity only (the raw
+    // system calls, unlike setuid, are not broadcast to other threads).
+    unsafe {
+        libc::setfsgid(gid);
+        libc::setfsuid(uid);
+    }
 }
 
 fn set_nonblocking(fd: &OwnedFd) -> io::Result<()> {
@@ -192,4 +219,23 @@ pub fn drain_eventfd(fd: std::os::fd::BorrowedFd) {
     let mut count: u64 = 0;
     // SAFETY: reads 8 bytes into `count`.
     unsafe { libc::read(fd.as_raw_fd(), (&raw mut count).cast(), 8) };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::MetadataExt;
+
+    #[test]
+    fn a_pipe_made_for_a_user_is_theirs_and_the_thread_is_root_again() {
+        assert_eq!(fs_identity(), (0, 0), "run as root, as the test suite is");
+        let (read, write) = pipe_owned_by(65534, 65533).unwrap();
+        let meta = std::fs::File::from(write).metadata().unwrap();
+        assert_eq!((meta.uid(), meta.gid()), (65534, 65533));
+        assert_eq!(fs_identity(), (0, 0));
+        let (_, own) = pipe().unwrap();
+        let meta = std::fs::File::from(own).metadata().unwrap();
+        assert_eq!((meta.uid(), meta.gid()), (0, 0));
+        drop(read);
+    }
 }

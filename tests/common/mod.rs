@@ -77,13 +77,24 @@ pub struct Launch {
 
 impl Launch {
     pub fn new<S: AsRef<OsStr>>(mode: Mode, args: &[S]) -> Launch {
-        let mut command = match mode {
-            Mode::Pid1 => {
+        Launch::under(mode, &[], args)
+    }
+
+    /// warden started by `wrapper` (a program that execs its arguments, such
+    /// as `setpriv ...`), which runs where warden would.
+    pub fn under<S: AsRef<OsStr>>(mode: Mode, wrapper: &[&str], args: &[S]) -> Launch {
+        let mut command = match (mode, wrapper.split_first()) {
+            (Mode::Pid1, _) => {
                 let mut c = Command::new("unshare");
-                c.args(["--pid", "--fork", "--mount-proc", "--kill-child"]).arg(warden());
+                c.args(["--pid", "--fork", "--mount-proc", "--kill-child"]).args(wrapper).arg(warden());
                 c
             }
-            Mode::Subreaper => Command::new(warden()),
+            (Mode::Subreaper, Some((program, rest))) => {
+                let mut c = Command::new(program);
+                c.args(rest).arg(warden());
+                c
+            }
+            (Mode::Subreaper, None) => Command::new(warden()),
         };
         command.args(args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
         // Tests run side by side: none may take the default control socket.
