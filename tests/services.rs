@@ -29,6 +29,7 @@ in_both_modes!(
     main_program_waits_for_services_and_gives_the_exit_code,
     services_get_their_environment_and_limits,
     services_drop_privileges,
+    a_workdir_only_its_user_may_enter,
     exec_failure_backs_off_then_fails,
     json_events,
     all_done_means_exit,
@@ -288,6 +289,38 @@ fn services_drop_privileges(mode: Mode) {
     assert!(out.contains("Groups:\t65533"), "supplementary groups not replaced: {out}");
     assert!(out.contains("low | NoNewPrivs:\t0"), "{out}");
     assert!(out.contains("sealed | NoNewPrivs:\t1"), "no_new_privs not set: {out}");
+}
+
+/// A workdir only the service's user may enter (0700, its own) while warden
+/// lacks CAP_DAC_OVERRIDE, as in a container run with --cap-drop ALL
+/// --cap-add SETUID,SETGID: root is refused it, the user is not.
+fn a_workdir_only_its_user_may_enter(mode: Mode) {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = Dir::new();
+    std::fs::set_permissions(&dir.0, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let home = dir.0.join("home");
+    std::fs::create_dir(&home).unwrap();
+    std::os::unix::fs::chown(&home, Some(65534), Some(65534)).unwrap();
+    std::fs::set_permissions(&home, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let config = dir.config(
+        "services:\n  app:\n    command: \"pwd && echo kept > note && cat note\"\n    user: \"65534:65534\"\n    \
+         workdir: $DIR/home\n    restart: never\n",
+    );
+    let no_override = ["setpriv", "--bounding-set", "-dac_override,-dac_read_search"];
+    let mut warden = Launch::under(mode, &no_override, &["-c", &config]).start();
+    assert_eq!(warden.wait(10 * SECOND), 0, "{}", warden.stderr());
+    let home = home.display().to_string();
+    assert_eq!(
+        warden.rest_of_stdout(),
+        [format!("app | {home}"), "app | kept".to_string()],
+        "{}",
+        warden.stderr()
+    );
+    // Still refused when the user may not enter it either.
+    std::fs::set_permissions(dir.0.join("home"), std::fs::Permissions::from_mode(0o000)).unwrap();
+    let mut warden = Launch::under(mode, &no_override, &["-c", &config]).start();
+    assert_eq!(warden.wait(10 * SECOND), 1, "{}", warden.stderr());
+    assert!(warden.stderr().contains("unable to enter the working directory: "), "{}", warden.stderr());
 }
 
 fn exec_failure_backs_off_then_fails(mode: Mode) {

@@ -292,10 +292,17 @@ pub(super) fn exec_child(job: &Job) -> ! {
     {
         fail(SetupStep::Stdio, errno);
     }
+    // A directory that only the service's user may enter (mode 0700 in a
+    // container without CAP_DAC_OVERRIDE, root squashed on NFS, a FUSE mount)
+    // refuses root: entered again once the user is the service's, as runc does.
+    let mut enter_as_user = None;
     if let Some(dir) = &setup.workdir
         && let Err(errno) = sys!(libc::SYS_chdir, dir.as_ptr())
     {
-        fail(SetupStep::Workdir, errno);
+        match setup.credentials {
+            Some(_) if errno == libc::EACCES || errno == libc::EPERM => enter_as_user = Some(dir),
+            _ => fail(SetupStep::Workdir, errno),
+        }
     }
     for &(resource, soft, hard) in &setup.limits {
         let limit = libc::rlimit { rlim_cur: soft, rlim_max: hard };
@@ -314,6 +321,11 @@ pub(super) fn exec_child(job: &Job) -> ! {
             .and_then(|_| sys!(libc::SYS_setuid, *uid))
     {
         fail(SetupStep::Credentials, errno);
+    }
+    if let Some(dir) = enter_as_user
+        && let Err(errno) = sys!(libc::SYS_chdir, dir.as_ptr())
+    {
+        fail(SetupStep::Workdir, errno);
     }
     if setup.no_new_privs
         && let Err(errno) = sys!(libc::SYS_prctl, libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
