@@ -36,3 +36,24 @@ impl Scope {
         }
     }
 }
+
+/// What is still there when processes outlive SIGKILL, for the line that
+/// says so: `12 (sh, D), 13 (cat, D)`, at most ten named. In state D a
+/// process waits in the kernel where no signal reaches it, as on a mount that
+/// stopped answering.
+pub fn survivors() -> String {
+    const NAMED: usize = 10;
+    let pids = process::descendants(process::pid()).unwrap_or_default();
+    let mut named: Vec<String> = pids
+        .iter()
+        .take(NAMED)
+        .map(|&pid| match process::name_and_state(pid) {
+            Some((name, state)) => format!("{pid} ({name}, {state})"),
+            None => pid.to_string(),
+        })
+        .collect();
+    if pids.len() > NAMED {
+        named.push(format!("and {} more", pids.len() - NAMED));
+    }
+    if named.is_empty() { "none any more".into() } else { named.join(", ") }
+}

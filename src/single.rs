@@ -314,7 +314,7 @@ impl Init {
                     self.base.reactor.add_timer(deadline_after(KILL_AGAIN), Timer::KillAgain);
                 }
                 Step::GiveUp => {
-                    warning!("{}", shutdown::give_up_message());
+                    warning!("{}: {}", shutdown::give_up_message(), crate::leftovers::survivors());
                     sink::flush_before_exit(deadline_after(EXIT_FLUSH));
                     return Some(self.exit_code_now());
                 }

@@ -34,6 +34,7 @@ in_both_modes!(
     orphans_are_reaped_while_the_program_runs,
     ten_thousand_orphans_are_all_reaped,
     grace_ends_in_sigkill,
+    a_program_that_outlives_sigkill_is_named,
     stop_signals_option_leaves_quit_to_the_program,
     repeated_stop_signals_reach_the_program,
     every_signal_in_a_row_reaches_the_program,
@@ -315,6 +316,40 @@ fn grace_ends_in_sigkill(mode: Mode) {
     let took = start.elapsed();
     assert!(took >= Duration::from_millis(950) && took < 4 * SECOND, "took {took:?}");
     assert!(warden.stderr().contains("grace period of 1s is over"), "{}", warden.stderr());
+}
+
+/// A program that SIGKILL cannot end (frozen by the v1 freezer, as one stuck
+/// on a hung mount is in state D): warden gives up 2 s after the kill and
+/// names it.
+fn a_program_that_outlives_sigkill_is_named(mode: Mode) {
+    let mut warden = Launch::new(mode, &["--grace", "1s", "--", "sleep", "1000"]).start();
+    let freezer = Freezer::new();
+    assert!(freezer.v1, "needs the v1 freezer: a task frozen by cgroup v2 dies on SIGKILL");
+    let mut sleeper = 0;
+    assert!(wait_until(5 * SECOND, || {
+        sleeper = descendants(warden.warden_pid).first().copied().unwrap_or(0);
+        sleeper != 0
+    }));
+    freezer.take(sleeper);
+    freezer.freeze(true);
+    let begin = Instant::now();
+    warden.signal(libc::SIGTERM);
+    warden.expect_stderr(6 * SECOND, "processes survived SIGKILL for 2s; exiting anyway: ");
+    let took = begin.elapsed();
+    assert!(took >= 2900 * Duration::from_millis(1) && took < 5 * SECOND, "took {took:?}");
+    // Thawed, the sleep takes its SIGKILL; it held warden's stderr (one
+    // program) and, as PID 1, warden's exit, which the kernel completes only
+    // once the namespace is empty.
+    drop(freezer);
+    assert_eq!(warden.wait(10 * SECOND), 137, "{}", warden.stderr());
+    assert!(wait_until(5 * SECOND, || state_of(sleeper).is_none()), "the sleep outlived its thaw");
+    let said = warden.stderr();
+    let line = said.lines().find(|l| l.contains("processes survived SIGKILL")).unwrap_or_default();
+    assert!(
+        line.starts_with("warden: warning: processes survived SIGKILL for 2s; exiting anyway: "),
+        "{said}"
+    );
+    assert!(line.ends_with(" (sleep, D)"), "{said}");
 }
 
 /// A JVM prints its threads on QUIT and runs on: with `--stop-signals

@@ -513,54 +513,6 @@ fn readiness_and_startup_from_a_log_line(mode: Mode) {
     assert_eq!(warden.wait(10 * SECOND), 0);
 }
 
-/// A cgroup of the freezer (v1 `freezer`, else v2 `cgroup.freeze`) that the
-/// test moves warden's whole tree into, as `docker pause` does a container.
-struct Freezer {
-    dir: std::path::PathBuf,
-    v1: bool,
-}
-
-impl Freezer {
-    fn new() -> Freezer {
-        let name =
-            format!("warden-test-freeze-{}-{}", std::process::id(), Dir::new().0.display().to_string().len());
-        let v1 = std::path::Path::new("/sys/fs/cgroup/freezer").is_dir();
-        let dir = if v1 {
-            std::path::Path::new("/sys/fs/cgroup/freezer").join(&name)
-        } else {
-            std::path::Path::new("/sys/fs/cgroup").join(&name)
-        };
-        std::fs::create_dir(&dir).unwrap_or_else(|e| panic!("no freezer cgroup at {}: {e}", dir.display()));
-        Freezer { dir, v1 }
-    }
-
-    /// Moves `root` and what runs below it (twice: a child forked meanwhile
-    /// is born inside once its parent is).
-    fn take(&self, root: i32) {
-        for _ in 0..2 {
-            for pid in std::iter::once(root).chain(descendants(root)) {
-                let _ = std::fs::write(self.dir.join("cgroup.procs"), pid.to_string());
-            }
-        }
-    }
-
-    fn freeze(&self, frozen: bool) {
-        if self.v1 {
-            std::fs::write(self.dir.join("freezer.state"), if frozen { "FROZEN" } else { "THAWED" }).unwrap();
-        } else {
-            std::fs::write(self.dir.join("cgroup.freeze"), if frozen { "1" } else { "0" }).unwrap();
-        }
-    }
-}
-
-impl Drop for Freezer {
-    fn drop(&mut self) {
-        self.freeze(false);
-        // Empty once warden and its tree are gone (bounded: 5 s).
-        wait_until(5 * SECOND, || std::fs::remove_dir(&self.dir).is_ok());
-    }
-}
-
 /// A container paused (`docker pause`, a frozen cgroup) for longer than a
 /// service's watchdog and a probe's timeout: warden, frozen with its
 /// services, finds those deadlines past when it thaws, but the services had

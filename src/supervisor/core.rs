@@ -172,6 +172,8 @@ pub enum Action {
     },
     /// SIGKILL to the process group led by `pid`, and to `pid` itself.
     KillGroup(i32),
+    /// Say that processes outlived SIGKILL, naming them; warden exits.
+    GiveUp,
     SetTimer {
         after: Duration,
         timer: Timer,

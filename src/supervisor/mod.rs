@@ -546,6 +546,11 @@ impl Supervisor {
                 Action::Crash { index, crash } => self.on_crash(index, &crash),
                 Action::Changed(index) => self.watch_follow(index),
                 Action::Note(message) => self.note(&message),
+                Action::GiveUp => self.note(&format!(
+                    "{}: {}",
+                    crate::shutdown::give_up_message(),
+                    crate::leftovers::survivors()
+                )),
                 Action::ShutdownBegun { reason } => self.on_shutdown_begun(&reason),
                 Action::SignalAll(signals) => self.init.scope.signal_all(signals),
                 Action::Reap => self.reap(),

@@ -94,6 +94,17 @@ fn parent_of(stat: &[u8]) -> Option<i32> {
     fields.next()?.parse().ok()
 }
 
+/// `pid`'s name and state letter, from `/proc/PID/stat` ("12 (sh) D ...",
+/// where the name may hold spaces and parentheses).
+pub fn name_and_state(pid: i32) -> Option<(String, char)> {
+    let stat = std::fs::read(format!("/proc/{pid}/stat")).ok()?;
+    let open = stat.iter().position(|&b| b == b'(')?;
+    let close = stat.iter().rposition(|&b| b == b')')?;
+    let name = String::from_utf8_lossy(stat.get(open + 1..close)?).into_owned();
+    let state = char::from(*stat.get(close + 2)?);
+    Some((name, state))
+}
+
 /// warden's own children (every thread's), from `/proc/self/task/*/children`.
 pub fn own_children() -> Vec<i32> {
     let Ok(tasks) = std::fs::read_dir("/proc/self/task") else { return Vec::new() };

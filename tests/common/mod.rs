@@ -468,3 +468,53 @@ pub fn restarts_of(status: &str, name: &str) -> u64 {
     let field = rest.find("\"restarts\":").unwrap() + "\"restarts\":".len();
     rest[field..].split(|c: char| !c.is_ascii_digit()).next().unwrap().parse().unwrap()
 }
+
+/// A cgroup of the freezer (v1 `freezer`, else v2 `cgroup.freeze`) that the
+/// test moves a process tree into: warden's whole tree, as `docker pause`
+/// does a container's, or one process.
+pub struct Freezer {
+    pub dir: std::path::PathBuf,
+    /// The v1 freezer, whose frozen tasks outlive SIGKILL until thawed.
+    pub v1: bool,
+}
+
+impl Freezer {
+    pub fn new() -> Freezer {
+        let name =
+            format!("warden-test-freeze-{}-{}", std::process::id(), Dir::new().0.display().to_string().len());
+        let v1 = std::path::Path::new("/sys/fs/cgroup/freezer").is_dir();
+        let dir = if v1 {
+            std::path::Path::new("/sys/fs/cgroup/freezer").join(&name)
+        } else {
+            std::path::Path::new("/sys/fs/cgroup").join(&name)
+        };
+        std::fs::create_dir(&dir).unwrap_or_else(|e| panic!("no freezer cgroup at {}: {e}", dir.display()));
+        Freezer { dir, v1 }
+    }
+
+    /// Moves `root` and what runs below it (twice: a child forked meanwhile
+    /// is born inside once its parent is).
+    pub fn take(&self, root: i32) {
+        for _ in 0..2 {
+            for pid in std::iter::once(root).chain(descendants(root)) {
+                let _ = std::fs::write(self.dir.join("cgroup.procs"), pid.to_string());
+            }
+        }
+    }
+
+    pub fn freeze(&self, frozen: bool) {
+        if self.v1 {
+            std::fs::write(self.dir.join("freezer.state"), if frozen { "FROZEN" } else { "THAWED" }).unwrap();
+        } else {
+            std::fs::write(self.dir.join("cgroup.freeze"), if frozen { "1" } else { "0" }).unwrap();
+        }
+    }
+}
+
+impl Drop for Freezer {
+    fn drop(&mut self) {
+        self.freeze(false);
+        // Empty once warden and its tree are gone (bounded: 5 s).
+        wait_until(Duration::from_secs(5), || std::fs::remove_dir(&self.dir).is_ok());
+    }
+}

@@ -48,7 +48,7 @@ impl Core {
                     self.out.push(Action::SetTimer { after: KILL_AGAIN, timer: Timer::KillAgain });
                 }
                 Step::GiveUp => {
-                    self.note(shutdown::give_up_message());
+                    self.out.push(Action::GiveUp);
                     self.gave_up = true;
                 }
             }
