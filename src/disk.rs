@@ -32,8 +32,18 @@
 //!
 //! Errands (`run`) are closures run in order between batches; each result
 //! comes back to the loop with its ticket (`take_done`).
+//!
+//! The thread has a descriptor table of its own, holding none of the loop's:
+//! a file that a fork of the loop inherits is closed again by the child's
+//! `execve`, and closing a file on FUSE (always) or NFS (written to) waits
+//! for its server, uninterruptibly on FUSE. With the thread's files in the
+//! loop's table, one hung mount froze every service, probe and hook started
+//! after it in `execve`, beyond the reach of SIGKILL. So a file found local
+//! is closed by the thread and opened again by the loop, an entry is dropped
+//! only by the thread, and a descriptor of the loop's that an errand needs
+//! is sent to it over a socket (`run_with`).
 
-use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Instant;
 
@@ -110,6 +120,10 @@ struct Shared {
     /// Signalled by the thread, watched by the loop: room again, warnings
     /// to say, errands done.
     wake_loop: OwnedFd,
+    /// The loop's end of the socket that hands the thread descriptors.
+    lend: OwnedFd,
+    /// The thread's end (owned by the thread; in the loop's table too, unused).
+    receiver: RawFd,
 }
 
 /// A poisoned lock only means a thread panicked holding it; the state is
@@ -170,6 +184,28 @@ impl Disk {
             shared.work.notify_one();
         }
         Ok(())
+    }
+
+    /// `run` for an errand that needs the loop's descriptor `fd`: it gets a
+    /// copy in the thread's own table (Err when it could not be sent), or,
+    /// without a thread, a duplicate in the loop's.
+    pub fn run_with<F>(&mut self, ticket: u64, fd: BorrowedFd, errand: F) -> Result<(), Option<Errand>>
+    where
+        F: FnOnce(std::io::Result<OwnedFd>) -> Box<dyn std::any::Any + Send> + Send + 'static,
+    {
+        self.start();
+        let Some(shared) = &self.shared else {
+            let copy = fd.try_clone_to_owned();
+            return Err(Some(Box::new(move || errand(copy))));
+        };
+        // Sent only once the errand is sure to be queued: a copy left in the
+        // socket would go to the next errand.
+        if lock(shared).errands.len() >= MAX_ERRANDS {
+            return Err(None);
+        }
+        let sent = crate::sys::fds::send_fd(shared.lend.as_fd(), fd);
+        let receiver = shared.receiver;
+        self.run(ticket, Box::new(move || errand(sent.and_then(|()| crate::sys::fds::receive_fd(receiver)))))
     }
 
     /// Results of the errands done since the last call, by ticket.
@@ -345,15 +381,17 @@ impl LogFile {
 }
 
 impl Drop for LogFile {
+    /// The thread drops the entry (its file is open in the thread's table,
+    /// and closing it there may wait on a hung mount), once it is written.
     fn drop(&mut self) {
         let Handle::Queued { id, shared } = &self.0 else { return };
         let mut state = lock(shared);
-        let Some(index) = state.entries.iter().position(|e| e.id == *id) else { return };
-        let idle = state.entries.get(index).is_some_and(|e| e.queued.is_empty() && e.file.is_some());
-        if idle {
-            state.entries.remove(index);
-        } else if let Some(entry) = state.entries.get_mut(index) {
-            entry.closed = true;
+        let Some(entry) = state.entries.iter_mut().find(|e| e.id == *id) else { return };
+        entry.closed = true;
+        if state.asleep {
+            state.asleep = false;
+            drop(state);
+            shared.work.notify_one();
         }
     }
 }
@@ -365,18 +403,38 @@ fn count_lines(bytes: &[u8]) -> u64 {
 fn start_thread() -> Result<Arc<Shared>, String> {
     let wake_loop =
         crate::sys::fds::eventfd().map_err(|e| format!("cannot make an eventfd: {}", Reason(&e)))?;
+    let (lend, receiver) =
+        crate::sys::fds::fd_channel().map_err(|e| format!("cannot make a socket pair: {}", Reason(&e)))?;
     let shared = Arc::new(Shared {
         state: Mutex::new(State::default()),
         work: Condvar::new(),
         written: Condvar::new(),
         wake_loop,
+        lend,
+        receiver: receiver.as_raw_fd(),
     });
     let theirs = shared.clone();
     // Every signal stays blocked in the thread: it inherits the mask main set.
     std::thread::Builder::new()
         .name("disk".into())
         .stack_size(64 * 1024)
-        .spawn(move || write_forever(&theirs))
+        .spawn(move || {
+            // Never dropped (the thread never returns): it is not closed in
+            // the loop's table, where its number stays taken.
+            let receiver = receiver;
+            let keep = [theirs.wake_loop.as_raw_fd(), receiver.as_raw_fd()];
+            if let Err(e) = crate::sys::fds::private_fd_table(&keep) {
+                let mut state = lock(&theirs);
+                state.warnings.push(format!(
+                    "the disk thread shares warden's descriptors ({}): a mount that stops answering can hold up \
+                     the start of services",
+                    Reason(&e)
+                ));
+                drop(state);
+                crate::sys::fds::signal_eventfd(theirs.wake_loop.as_fd());
+            }
+            write_forever(&theirs)
+        })
         .map_err(|e| format!("cannot start the disk thread: {}", Reason(&e)))?;
     Ok(shared)
 }
@@ -410,6 +468,18 @@ fn write_forever(shared: &Shared) {
             continue;
         }
         let Some(index) = pick(&mut state) else {
+            // Entries whose handle is gone, written to the end: their files
+            // close here, off the lock (a close may wait on a hung mount).
+            if state.entries.iter().any(|e| e.closed && e.queued.is_empty() && e.file.is_some()) {
+                let (done, kept) = std::mem::take(&mut state.entries)
+                    .into_iter()
+                    .partition(|e| e.closed && e.queued.is_empty() && e.file.is_some());
+                state.entries = kept;
+                drop(state);
+                drop::<Vec<Entry>>(done);
+                state = lock(shared);
+                continue;
+            }
             if state.flushing && state.queued == 0 && !state.running {
                 shared.written.notify_all();
             }
@@ -427,6 +497,10 @@ fn write_forever(shared: &Shared) {
         drop(state);
 
         file.write(&batch);
+        if file.local {
+            // The loop takes it back and opens it in its own table.
+            file.close();
+        }
         let warning = file.warning.take();
 
         state = lock(shared);

@@ -33,6 +33,7 @@ in_both_modes!(
     a_log_file_that_hangs_stops_nothing,
     a_log_file_that_hangs_does_not_hold_the_exit,
     a_mount_that_stops_answering_stops_nothing,
+    a_log_file_open_on_a_mount_that_hangs_holds_no_start,
     a_chatty_service_gets_a_bigger_pipe_and_a_quiet_one_does_not,
     a_line_at_a_time_is_read_in_batches,
     a_service_with_a_user_opens_its_output_by_path,
@@ -528,6 +529,44 @@ fn a_mount_that_stops_answering_stops_nothing(mode: Mode) {
 
 /// The size of the pipe at `fd` of process `pid` (its own description of
 /// the same pipe, opened through /proc).
+/// A log file on a mount that stops answering once warden has it open: the
+/// file is open in the disk thread's own descriptor table, so a service
+/// started afterwards runs at once. (With the file in the loop's table, a
+/// child forked after the hang closed its copy in `execve`, and closing a
+/// FUSE file waits for the server, uninterruptibly: no service, probe or
+/// hook could start any more, nor be killed.)
+fn a_log_file_open_on_a_mount_that_hangs_holds_no_start(mode: Mode) {
+    let dir = Dir::new();
+    let mount = Mount::new(&dir);
+    let socket = format!("{}/w.sock", dir.0.display());
+    let config = dir.config(
+        "services:\n  logged:\n    command: \"echo first; exec sleep 1000\"\n    \
+         logs: { file: \"$DIR/mnt/logged.log\" }\n  \
+         later:\n    command: [sleep, \"1000\"]\n    enabled: false\n",
+    );
+    let mut warden = start_on(mode, &config, &socket);
+    let written = dir.0.join("source/logged.log");
+    let first = || std::fs::read_to_string(&written).is_ok_and(|text| text == "first\n");
+    assert!(wait_until(5 * SECOND, first), "the log file was never written: {}", warden.stderr());
+    mount.stop_answering();
+    for verb in ["start", "restart", "restart"] {
+        let asked = Instant::now();
+        let run = std::process::Command::new(common::warden())
+            .args([verb, "--timeout", "3s", "later"])
+            .env("WARDEN_CONTROL", &socket)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let said = String::from_utf8_lossy(&run.stdout).into_owned() + &String::from_utf8_lossy(&run.stderr);
+        assert!(run.status.success(), "{verb}: {said}\n{}", warden.stderr());
+        assert!(asked.elapsed() < 2 * SECOND, "{verb} took {:?}", asked.elapsed());
+    }
+    // Its daemon killed, the mount fails every call: warden can close the file.
+    drop(mount);
+    warden.signal(libc::SIGTERM);
+    assert_eq!(warden.wait(10 * SECOND), 0, "{}", warden.stderr());
+}
+
 fn pipe_size(pid: i32, fd: i32) -> i32 {
     use std::os::fd::AsRawFd;
     let pipe = std::fs::OpenOptions::new().write(true).open(format!("/proc/{pid}/fd/{fd}")).unwrap();

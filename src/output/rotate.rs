@@ -45,6 +45,11 @@ impl RotatingFile {
         }
     }
 
+    /// Closes the file (the next write opens it again).
+    pub fn close(&mut self) {
+        self.file = None;
+    }
+
     /// Appends whole records (lines, each with its newline), rotating
     /// between records as needed.
     pub fn write(&mut self, mut records: &[u8]) {

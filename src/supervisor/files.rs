@@ -15,7 +15,6 @@
 use std::collections::HashMap;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::Duration;
 
 use super::command::Command;
@@ -41,16 +40,17 @@ struct Entry {
 
 #[derive(Default)]
 pub(super) struct FileWatches {
-    /// Shared with the disk thread while it adds the watches.
-    inotify: Option<Arc<OwnedFd>>,
+    inotify: Option<OwnedFd>,
     dirs: HashMap<i32, PathBuf>,
     entries: Vec<Entry>,
     /// Owners whose debounce runs, with the names that changed.
     pending: HashMap<Owner, Vec<String>>,
     /// Debounce of each owner.
     debounce: HashMap<Owner, Duration>,
-    /// The errand making the next set of watches, if one is under way.
-    making: Option<u64>,
+    /// The errand making the next set of watches, if one is under way, and
+    /// the inotify descriptor it fills (the thread adds the watches to its
+    /// own copy).
+    making: Option<(u64, OwnedFd)>,
 }
 
 /// What the config asks to watch, made into watches on the disk thread.
@@ -61,7 +61,6 @@ pub(super) struct Plan {
 
 /// A set of watches made on the disk thread, with what could not be watched.
 pub(super) struct Made {
-    inotify: Arc<OwnedFd>,
     dirs: HashMap<i32, PathBuf>,
     entries: Vec<Entry>,
     debounce: HashMap<Owner, Duration>,
@@ -89,15 +88,18 @@ impl Plan {
         plan
     }
 
-    /// Adds the watches to `inotify` (on the disk thread: every path is
-    /// looked up).
-    pub(super) fn make(self, inotify: Arc<OwnedFd>) -> Made {
-        let mut made = Made {
-            inotify,
-            dirs: HashMap::new(),
-            entries: Vec::new(),
-            debounce: self.debounce,
-            warnings: Vec::new(),
+    /// Adds the watches to `inotify` (on the disk thread, to its copy of
+    /// the loop's descriptor: every path is looked up).
+    pub(super) fn make(self, inotify: std::io::Result<OwnedFd>) -> Made {
+        let mut made =
+            Made { dirs: HashMap::new(), entries: Vec::new(), debounce: self.debounce, warnings: Vec::new() };
+        let inotify = match inotify {
+            Ok(fd) => fd,
+            Err(e) => {
+                made.warnings
+                    .push(format!("cannot watch files: the disk thread got no inotify: {}", Reason(&e)));
+                return made;
+            }
         };
         for (path, owner) in self.paths {
             let (dir, pattern) = if path.is_dir() {
@@ -109,7 +111,7 @@ impl Plan {
                 (dir.to_path_buf(), name)
             };
             if !made.dirs.values().any(|d| *d == dir) {
-                match crate::sys::fs::watch_directory(made.inotify.as_fd(), &dir) {
+                match crate::sys::fs::watch_directory(inotify.as_fd(), &dir) {
                     Ok(wd) => {
                         made.dirs.insert(wd, dir.clone());
                     }
@@ -128,7 +130,7 @@ impl Plan {
 impl FileWatches {
     /// Whether `ticket` is the errand making the next set of watches.
     pub(super) fn is_making(&self, ticket: u64) -> bool {
-        self.making == Some(ticket)
+        self.making.as_ref().is_some_and(|(making, _)| *making == ticket)
     }
 
     /// The owners a batch of events concerns, with the names that changed.
@@ -201,13 +203,13 @@ impl Supervisor {
             return;
         }
         let inotify = match crate::sys::fs::inotify() {
-            Ok(fd) => Arc::new(fd),
+            Ok(fd) => fd,
             Err(e) => return warning!("cannot watch files: {}", Reason(&e)),
         };
         let ticket = self.take_token();
-        self.files.making = Some(ticket);
-        let errand: crate::disk::Errand = Box::new(move || Box::new(plan.make(inotify)));
-        match self.disk.run(ticket, errand) {
+        let made = self.disk.run_with(ticket, inotify.as_fd(), move |copy| Box::new(plan.make(copy)));
+        self.files.making = Some((ticket, inotify));
+        match made {
             Ok(()) => self.watch_disk(),
             // No thread: made here, as a last resort.
             Err(Some(errand)) => self.on_watches_made(errand()),
@@ -225,9 +227,9 @@ impl Supervisor {
     /// epoll). A set asked for before it comes back with a ticket no longer
     /// `making`, and is dropped.
     pub(super) fn on_watches_made(&mut self, made: Box<dyn std::any::Any + Send>) {
-        self.files.making = None;
+        let Some((_, inotify)) = self.files.making.take() else { return };
         let Ok(made) = made.downcast::<Made>() else { return };
-        let Made { inotify, dirs, entries, debounce, warnings } = *made;
+        let Made { dirs, entries, debounce, warnings } = *made;
         for why in warnings {
             warning!("{why}");
         }

@@ -221,6 +221,114 @@ pub fn drain_eventfd(fd: std::os::fd::BorrowedFd) {
     unsafe { libc::read(fd.as_raw_fd(), (&raw mut count).cast(), 8) };
 }
 
+/// A connected pair of close-on-exec datagram sockets, one thread's way to
+/// hand another a descriptor ([`send_fd`], [`receive_fd`]).
+pub fn fd_channel() -> io::Result<(OwnedFd, OwnedFd)> {
+    let mut fds = [0; 2];
+    // SAFETY: socketpair writes two fds into the array.
+    retry(|| unsafe {
+        libc::socketpair(libc::AF_UNIX, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0, fds.as_mut_ptr())
+    })?;
+    // SAFETY: both fds are fresh and owned by nothing else.
+    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+}
+
+/// Room for one descriptor's control message, aligned as `cmsghdr` needs.
+#[repr(C)]
+struct OneFd {
+    _align: [u64; 0],
+    bytes: [u8; 32],
+}
+
+/// Sends a copy of `fd` over `channel` (SCM_RIGHTS), without waiting.
+pub fn send_fd(channel: std::os::fd::BorrowedFd, fd: std::os::fd::BorrowedFd) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let mut byte = [0u8; 1];
+    let mut iov = libc::iovec { iov_base: byte.as_mut_ptr().cast(), iov_len: 1 };
+    let mut control = OneFd { _align: [], bytes: [0; 32] };
+    // SAFETY: an all-zero msghdr is valid (no name, no buffers); its
+    // pointers are set below to buffers that outlive the call.
+    let mut message: libc::msghdr = unsafe { std::mem::zeroed() };
+    message.msg_iov = &raw mut iov;
+    message.msg_iovlen = 1;
+    message.msg_control = control.bytes.as_mut_ptr().cast();
+    // SAFETY: CMSG_SPACE only computes a size.
+    message.msg_controllen = unsafe { libc::CMSG_SPACE(4) } as _;
+    // SAFETY: msg_control holds CMSG_SPACE(4) <= 32 aligned bytes, so the
+    // first header and its 4 data bytes lie inside `control`.
+    unsafe {
+        let header = libc::CMSG_FIRSTHDR(&raw const message);
+        if header.is_null() {
+            return Err(io::ErrorKind::InvalidInput.into());
+        }
+        (*header).cmsg_level = libc::SOL_SOCKET;
+        (*header).cmsg_type = libc::SCM_RIGHTS;
+        (*header).cmsg_len = libc::CMSG_LEN(4) as _;
+        std::ptr::write_unaligned(libc::CMSG_DATA(header).cast::<RawFd>(), fd.as_raw_fd());
+    }
+    // SAFETY: `message` and what it points to are valid for the call.
+    retry(|| unsafe {
+        libc::sendmsg(channel.as_raw_fd(), &raw const message, libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL)
+    })?;
+    Ok(())
+}
+
+/// The next descriptor sent over `channel`, as a close-on-exec descriptor
+/// of this thread's table; EAGAIN when none is waiting.
+pub fn receive_fd(channel: RawFd) -> io::Result<OwnedFd> {
+    let mut byte = [0u8; 1];
+    let mut iov = libc::iovec { iov_base: byte.as_mut_ptr().cast(), iov_len: 1 };
+    let mut control = OneFd { _align: [], bytes: [0; 32] };
+    // SAFETY: as in send_fd.
+    let mut message: libc::msghdr = unsafe { std::mem::zeroed() };
+    message.msg_iov = &raw mut iov;
+    message.msg_iovlen = 1;
+    message.msg_control = control.bytes.as_mut_ptr().cast();
+    message.msg_controllen = control.bytes.len() as _;
+    // SAFETY: `message` and its buffers are valid for the call.
+    retry(|| unsafe {
+        libc::recvmsg(channel, &raw mut message, libc::MSG_DONTWAIT | libc::MSG_CMSG_CLOEXEC)
+    })?;
+    // SAFETY: recvmsg set msg_controllen to what it wrote into `control`;
+    // CMSG_FIRSTHDR is null when no header fits, and the header is checked
+    // to carry SCM_RIGHTS with room for one descriptor before it is read.
+    let fd = unsafe {
+        let header = libc::CMSG_FIRSTHDR(&raw const message);
+        if header.is_null()
+            || (*header).cmsg_level != libc::SOL_SOCKET
+            || (*header).cmsg_type != libc::SCM_RIGHTS
+            || ((*header).cmsg_len as usize) < libc::CMSG_LEN(4) as usize
+        {
+            return Err(io::Error::other("a message without a descriptor"));
+        }
+        std::ptr::read_unaligned(libc::CMSG_DATA(header).cast::<RawFd>())
+    };
+    // SAFETY: the kernel installed `fd` for this receive; nothing else owns it.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// Gives the calling thread a descriptor table of its own (`unshare
+/// CLONE_FILES`) holding only 0, 1, 2 and `keep`: what it opens from then
+/// on is in no other thread's table, so no child forked by them inherits
+/// it, and what they open later is not in this one.
+pub fn private_fd_table(keep: &[RawFd]) -> io::Result<()> {
+    // SAFETY: unshare with CLONE_FILES copies this thread's table; no memory effects.
+    retry(|| unsafe { libc::unshare(libc::CLONE_FILES) })?;
+    let mut kept: Vec<u32> =
+        keep.iter().filter_map(|&fd| u32::try_from(fd).ok()).filter(|&fd| fd >= 3).collect();
+    kept.sort_unstable();
+    let mut first = 3u32;
+    for fd in kept.into_iter().chain(std::iter::once(u32::MAX)) {
+        if fd > first {
+            // SAFETY: close_range on integers; the range holds copies of other
+            // threads' descriptors, which this thread never uses.
+            retry(|| unsafe { libc::syscall(libc::SYS_close_range, first, fd - 1, 0u32) })?;
+        }
+        first = fd.saturating_add(1);
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -237,5 +345,51 @@ mod tests {
         let meta = std::fs::File::from(own).metadata().unwrap();
         assert_eq!((meta.uid(), meta.gid()), (0, 0));
         drop(read);
+    }
+
+    #[test]
+    fn a_descriptor_sent_arrives_as_one_of_the_receivers() {
+        use std::io::{Read, Write};
+        use std::os::fd::{AsFd, AsRawFd};
+        let (sender, receiver) = fd_channel().unwrap();
+        assert_eq!(receive_fd(receiver.as_raw_fd()).unwrap_err().kind(), io::ErrorKind::WouldBlock);
+        let (read, write) = pipe().unwrap();
+        send_fd(sender.as_fd(), write.as_fd()).unwrap();
+        drop(write);
+        let mut copy = std::fs::File::from(receive_fd(receiver.as_raw_fd()).unwrap());
+        copy.write_all(b"through").unwrap();
+        drop(copy);
+        let mut text = String::new();
+        std::fs::File::from(read).read_to_string(&mut text).unwrap();
+        assert_eq!(text, "through");
+    }
+
+    /// A thread with a table of its own keeps what it was told to, loses
+    /// the rest, and what it opens stays out of the other threads' table.
+    #[test]
+    fn a_private_table_keeps_only_what_it_is_told() {
+        use std::os::fd::AsRawFd;
+        let (kept, lost) = pipe().unwrap();
+        let (kept_fd, lost_fd) = (kept.as_raw_fd(), lost.as_raw_fd());
+        let theirs = std::env::temp_dir().join(format!("warden-private-table-{}", std::process::id()));
+        let path = theirs.clone();
+        let opened = std::thread::spawn(move || {
+            private_fd_table(&[kept_fd]).unwrap();
+            // SAFETY: F_GETFD only asks about the numbers.
+            let open = |fd| unsafe { libc::fcntl(fd, libc::F_GETFD) } != -1;
+            assert!(open(kept_fd) && !open(lost_fd) && open(2));
+            let mine = std::fs::File::create(&path).unwrap();
+            let number = mine.as_raw_fd();
+            std::mem::forget(mine); // stays open in this thread's table only
+            number
+        })
+        .join()
+        .unwrap();
+        // SAFETY: F_GETFD only asks about the numbers.
+        let open_here = |fd| unsafe { libc::fcntl(fd, libc::F_GETFD) } != -1;
+        assert!(open_here(kept_fd) && open_here(lost_fd));
+        let here = std::fs::read_link(format!("/proc/self/fd/{opened}")).ok();
+        let _ = std::fs::remove_file(&theirs);
+        assert_ne!(here, Some(theirs), "the thread's file is in this table too");
     }
 }

@@ -435,8 +435,22 @@ impl Mount {
         mount
     }
 
+    /// Stops the daemon, and waits until every thread of it has stopped
+    /// (SIGSTOP takes effect as each thread next runs: until then it may
+    /// still answer).
     pub fn stop_answering(&self) {
-        send(self.daemon.id() as i32, libc::SIGSTOP);
+        let pid = self.daemon.id();
+        send(pid as i32, libc::SIGSTOP);
+        let stopped = || {
+            std::fs::read_dir(format!("/proc/{pid}/task")).is_ok_and(|tasks| {
+                tasks.flatten().all(|task| {
+                    let stat = std::fs::read_to_string(task.path().join("stat")).unwrap_or_default();
+                    stat.rsplit_once(") ")
+                        .is_some_and(|(_, rest)| rest.starts_with('T') || rest.starts_with('t'))
+                })
+            })
+        };
+        assert!(wait_until(Duration::from_secs(5), stopped), "bindfs did not stop");
     }
 }
 
