@@ -31,6 +31,7 @@ in_both_modes!(
     services_drop_privileges,
     a_workdir_only_its_user_may_enter,
     processes_that_outlive_sigkill_are_named,
+    a_service_of_another_user_without_cap_kill_is_told,
     exec_failure_backs_off_then_fails,
     json_events,
     all_done_means_exit,
@@ -351,6 +352,37 @@ fn a_workdir_only_its_user_may_enter(mode: Mode) {
     let mut warden = Launch::under(mode, &no_override, &["-c", &config]).start();
     assert_eq!(warden.wait(10 * SECOND), 1, "{}", warden.stderr());
     assert!(warden.stderr().contains("unable to enter the working directory: "), "{}", warden.stderr());
+}
+
+/// Root without CAP_KILL (a container run with --cap-drop ALL) may not
+/// signal a service of another user: warden says so at start, and again,
+/// with the fix, when a signal is refused.
+fn a_service_of_another_user_without_cap_kill_is_told(mode: Mode) {
+    let dir = Dir::new();
+    let config = dir
+        .config("grace: 1s\nservices:\n  app:\n    command: [sleep, \"1000\"]\n    user: \"65534:65534\"\n");
+    let mut warden = Launch::under(mode, &["setpriv", "--bounding-set", "-kill"], &["-c", &config]).start();
+    warden.expect_stderr(5 * SECOND, "app: starting -> running");
+    assert!(
+        warden.stderr().contains(
+            "warden: warning: app runs as another user, and warden lacks CAP_KILL, which signalling them needs: \
+             stopping or reloading them will fail (docker run --cap-add KILL"
+        ),
+        "{}",
+        warden.stderr()
+    );
+    let sleeper = descendants(warden.warden_pid).into_iter().find(|&p| state_of(p).is_some()).unwrap();
+    warden.signal(libc::SIGTERM);
+    warden.expect_stderr(
+        5 * SECOND,
+        "cannot send SIGTERM to pid 2: Operation not permitted (signalling another user's process needs \
+         CAP_KILL: docker run --cap-add KILL)"
+            .replace("pid 2", &format!("pid {}", if mode == Mode::Pid1 { 2 } else { sleeper }))
+            .as_str(),
+    );
+    send(sleeper, libc::SIGKILL); // the test may
+    assert_eq!(warden.wait(10 * SECOND), 0, "{}", warden.stderr());
+    assert!(!warden.stderr().contains("cannot send SIGCONT"), "{}", warden.stderr());
 }
 
 fn exec_failure_backs_off_then_fails(mode: Mode) {

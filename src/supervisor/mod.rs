@@ -432,7 +432,30 @@ impl Supervisor {
         self.registry.add_token(token, Token::Notify(core::UnitId { index, serial: slot.id }));
     }
 
+    /// Root without CAP_KILL (a container run with `--cap-drop ALL`) may
+    /// not signal another user's processes: said at start, since stopping
+    /// such a service would fail.
+    fn check_kill_capability(&self) {
+        let own = process::effective_uid();
+        let others: Vec<&str> = self
+            .slots
+            .iter()
+            .filter(|s| s.service.credentials.as_ref().is_some_and(|c| c.uid != own))
+            .map(|s| s.service.name.as_str())
+            .collect();
+        if !others.is_empty() && process::has_capability(process::CAP_KILL) == Some(false) {
+            warning!(
+                "{} run{} as another user, and warden lacks CAP_KILL, which signalling them needs: \
+                 stopping or reloading them will fail (docker run --cap-add KILL; Kubernetes: \
+                 securityContext.capabilities.add: [KILL])",
+                others.join(", "),
+                if others.len() == 1 { "s" } else { "" }
+            );
+        }
+    }
+
     fn run(&mut self) -> i32 {
+        self.check_kill_capability();
         self.open_listeners();
         self.watch_oom_events();
         self.watch_files();
@@ -518,7 +541,18 @@ impl Supervisor {
                 // Only to a pid warden has not reaped: never to one the kernel may reuse.
                 Action::Signal { pid, signal } if self.registry.owner_of_child(pid.abs()).is_some() => {
                     debug!("sending {} to {pid}", crate::sys::signals::name(signal));
-                    let _ = process::send(pid, signal);
+                    // SIGCONT only follows another signal, which said it already.
+                    if let Err(e) = process::send(pid, signal)
+                        && signal != libc::SIGCONT
+                    {
+                        warning!(
+                            "cannot send {} to pid {}: {}{}",
+                            crate::sys::signals::name(signal),
+                            pid.abs(),
+                            Reason(&e),
+                            if e.raw_os_error() == Some(libc::EPERM) { NO_CAP_KILL } else { "" }
+                        );
+                    }
                     self.signal_tree(pid, signal);
                 }
                 Action::KillGroup(pid) if self.registry.owner_of_child(pid).is_some() => {
@@ -740,6 +774,9 @@ impl Supervisor {
         events::emit_warden(self.format, message);
     }
 }
+
+/// What an EPERM from kill means in a container.
+const NO_CAP_KILL: &str = " (signalling another user's process needs CAP_KILL: docker run --cap-add KILL)";
 
 /// Code that ran only to read the configuration (the YAML parser, the checks)
 /// would otherwise stay resident for warden's whole life.

@@ -205,6 +205,24 @@ pub fn is_root() -> bool {
     unsafe { libc::geteuid() == 0 }
 }
 
+/// The capability to signal any process (linux/capability.h).
+pub const CAP_KILL: u32 = 5;
+
+/// warden's effective uid.
+pub fn effective_uid() -> u32 {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc::geteuid() }
+}
+
+/// Whether warden's effective capabilities hold `capability` (a number, as
+/// `CAP_KILL` = 5), from `/proc/self/status`; None where it cannot be read.
+pub fn has_capability(capability: u32) -> Option<bool> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let mask = status.lines().find_map(|line| line.strip_prefix("CapEff:"))?;
+    let mask = u64::from_str_radix(mask.trim(), 16).ok()?;
+    Some(mask.checked_shr(capability).is_some_and(|bits| bits & 1 == 1))
+}
+
 /// warden's own hard limit for `resource`; None if it cannot be read.
 pub fn hard_limit(resource: i32) -> Option<u64> {
     let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
