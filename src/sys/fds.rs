@@ -240,18 +240,25 @@ struct OneFd {
     bytes: [u8; 32],
 }
 
+/// A message of the one byte in `iov`, with room for one descriptor in `control`.
+fn one_fd_message(iov: &mut libc::iovec, control: &mut OneFd) -> libc::msghdr {
+    // SAFETY: an all-zero msghdr is valid (no name, no buffers); the caller
+    // keeps `iov` and `control` alive for as long as it uses the message.
+    let mut message: libc::msghdr = unsafe { std::mem::zeroed() };
+    message.msg_iov = iov;
+    message.msg_iovlen = 1;
+    message.msg_control = control.bytes.as_mut_ptr().cast();
+    message.msg_controllen = control.bytes.len() as _;
+    message
+}
+
 /// Sends a copy of `fd` over `channel` (SCM_RIGHTS), without waiting.
 pub fn send_fd(channel: std::os::fd::BorrowedFd, fd: std::os::fd::BorrowedFd) -> io::Result<()> {
     use std::os::fd::AsRawFd;
     let mut byte = [0u8; 1];
     let mut iov = libc::iovec { iov_base: byte.as_mut_ptr().cast(), iov_len: 1 };
     let mut control = OneFd { _align: [], bytes: [0; 32] };
-    // SAFETY: an all-zero msghdr is valid (no name, no buffers); its
-    // pointers are set below to buffers that outlive the call.
-    let mut message: libc::msghdr = unsafe { std::mem::zeroed() };
-    message.msg_iov = &raw mut iov;
-    message.msg_iovlen = 1;
-    message.msg_control = control.bytes.as_mut_ptr().cast();
+    let mut message = one_fd_message(&mut iov, &mut control);
     // SAFETY: CMSG_SPACE only computes a size.
     message.msg_controllen = unsafe { libc::CMSG_SPACE(4) } as _;
     // SAFETY: msg_control holds CMSG_SPACE(4) <= 32 aligned bytes, so the
@@ -279,12 +286,7 @@ pub fn receive_fd(channel: RawFd) -> io::Result<OwnedFd> {
     let mut byte = [0u8; 1];
     let mut iov = libc::iovec { iov_base: byte.as_mut_ptr().cast(), iov_len: 1 };
     let mut control = OneFd { _align: [], bytes: [0; 32] };
-    // SAFETY: as in send_fd.
-    let mut message: libc::msghdr = unsafe { std::mem::zeroed() };
-    message.msg_iov = &raw mut iov;
-    message.msg_iovlen = 1;
-    message.msg_control = control.bytes.as_mut_ptr().cast();
-    message.msg_controllen = control.bytes.len() as _;
+    let mut message = one_fd_message(&mut iov, &mut control);
     // SAFETY: `message` and its buffers are valid for the call.
     retry(|| unsafe {
         libc::recvmsg(channel, &raw mut message, libc::MSG_DONTWAIT | libc::MSG_CMSG_CLOEXEC)

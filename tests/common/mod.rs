@@ -532,3 +532,35 @@ impl Drop for Freezer {
         wait_until(Duration::from_secs(5), || std::fs::remove_dir(&self.dir).is_ok());
     }
 }
+
+/// Freezes `sleeper` (a `sleep` under warden) with the v1 freezer, whose
+/// frozen tasks outlive SIGKILL as one stuck on a hung mount does, then
+/// sends warden SIGTERM: warden must give up 2 s after its SIGKILL with
+/// `said` followed by the sleep's pid, name and state D; thawed, the sleep
+/// dies and warden exits with `code` (as PID 1, its exit waits for the
+/// namespace to empty). Returns the line.
+pub fn stop_with_a_frozen_sleep(warden: &mut Running, sleeper: i32, said: &str, code: i32) -> String {
+    let freezer = Freezer::new();
+    assert!(freezer.v1, "needs the v1 freezer: a task frozen by cgroup v2 dies on SIGKILL");
+    freezer.take(sleeper);
+    freezer.freeze(true);
+    let begin = Instant::now();
+    warden.signal(libc::SIGTERM);
+    warden.expect_stderr(Duration::from_secs(6), said);
+    let took = begin.elapsed();
+    assert!(took >= Duration::from_millis(2900) && took < Duration::from_secs(5), "took {took:?}");
+    drop(freezer);
+    assert_eq!(warden.wait(Duration::from_secs(10)), code, "{}", warden.stderr());
+    assert!(
+        wait_until(Duration::from_secs(5), || state_of(sleeper).is_none()),
+        "the sleep outlived its thaw"
+    );
+    let stderr = warden.stderr();
+    let line = stderr.lines().find(|l| l.contains(said)).unwrap_or_default().to_string();
+    assert!(
+        line.starts_with(&format!("warden: {said}")) || line.starts_with(&format!("warden: warning: {said}")),
+        "{stderr}"
+    );
+    assert!(line.ends_with(" (sleep, D)"), "{stderr}");
+    line
+}
