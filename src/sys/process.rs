@@ -201,8 +201,7 @@ pub fn page_size() -> u64 {
 
 /// Whether warden runs as root (effective uid 0).
 pub fn is_root() -> bool {
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    unsafe { libc::geteuid() == 0 }
+    effective_uid() == 0
 }
 
 /// The capability to signal any process (linux/capability.h).
